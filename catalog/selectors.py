@@ -1,0 +1,50 @@
+"""Catalog reads shared by the faces."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from catalog.exceptions import UnknownCode
+from catalog.models import Product, SalesChannel, Variant
+
+
+def variant_by_code(*, code: str) -> Variant:
+    """The active variant whose barcode or SKU is ``code`` (what a scanner sends)."""
+    code = code.strip()
+    variant = (
+        Variant.objects.select_related("product")
+        .filter(Q(barcode=code) | Q(sku__iexact=code), is_active=True, product__is_active=True)
+        .first()
+    )
+    if variant is None:
+        raise UnknownCode(code)
+    return variant
+
+
+def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
+    """Variants whose product name, SKU or barcode contains ``text``."""
+    text = text.strip()
+    if not text:
+        return []
+    return list(
+        Variant.objects.select_related("product")
+        .filter(is_active=True, product__is_active=True)
+        .filter(
+            Q(product__name__icontains=text)
+            | Q(sku__icontains=text)
+            | Q(barcode__startswith=text)
+            | Q(product__brand__icontains=text)
+        )
+        .order_by("product__name", "id")[:limit]
+    )
+
+
+def product_list() -> QuerySet[Product]:
+    """Active products with their active variants, for listing pages."""
+    return Product.objects.filter(is_active=True).prefetch_related(
+        Prefetch("variants", queryset=Variant.objects.filter(is_active=True).order_by("id"))
+    )
+
+
+def channel_list() -> list[SalesChannel]:
+    return list(SalesChannel.objects.filter(is_active=True).order_by("code"))

@@ -1,0 +1,35 @@
+from django.utils.translation import gettext as _
+
+from unicommerce.exceptions import DomainError, InvalidInput
+
+
+class InsufficientStock(DomainError):
+    """Less is available than asked for. Nothing was taken."""
+
+    code = "insufficient_stock"
+    http_status = 409
+
+    def __init__(self, *, sku: str, location: str, requested: int, available: int) -> None:
+        super().__init__(
+            _("Only %(available)s of %(sku)s available at %(location)s; %(requested)s requested.")
+            % {"available": available, "sku": sku, "location": location, "requested": requested},
+            sku=sku,
+            location=location,
+            requested=requested,
+            available=available,
+        )
+        self.sku = sku
+        self.location = location
+        self.requested = requested
+        self.available = available
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+    def __init__(self, quantity: object) -> None:
+        super().__init__(
+            _("Quantity must be a whole number above zero (got %(quantity)s).")
+            % {"quantity": quantity},
+            quantity=str(quantity),
+        )

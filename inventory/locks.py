@@ -1,0 +1,118 @@
+"""The only place that takes row locks on stock.
+
+Every change of a quantity is a single conditional UPDATE (or upsert) that checks and
+changes in one statement, so two buyers can never both take the last unit. Statements
+that touch several rows run in (variant_id, location_id) order, so two transactions
+lock rows in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from inventory.models import ChannelStock, StockLevel
+
+_LEVEL = StockLevel._meta.db_table
+_CHANNEL_STOCK = ChannelStock._meta.db_table
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    variant_id: int
+    location_id: int
+    quantity: int
+    on_hand_after: int
+
+
+def stock_levels_put(entries: Iterable[tuple[int, int, int]]) -> list[LevelChange]:
+    """Add quantities to on_hand, creating missing levels; one statement, in lock order.
+
+    ``entries`` are (variant_id, location_id, quantity > 0); duplicates are summed.
+    """
+    totals: dict[tuple[int, int], int] = {}
+    for variant_id, location_id, quantity in entries:
+        totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
+    if not totals:
+        return []
+    keys = sorted(totals)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_LEVEL} (variant_id, location_id, on_hand, reserved, incoming, safety,
+                                  updated_at)
+            SELECT v, l, q, 0, 0, 0, now()
+              FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS t(v, l, q)
+             ORDER BY v, l
+            ON CONFLICT (variant_id, location_id)
+            DO UPDATE SET on_hand = {_LEVEL}.on_hand + EXCLUDED.on_hand, updated_at = now()
+            RETURNING variant_id, location_id, on_hand
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [[k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys]],
+        )
+        after = {(v, loc): on_hand for v, loc, on_hand in cursor.fetchall()}
+    return [LevelChange(v, loc, totals[(v, loc)], after[(v, loc)]) for v, loc in keys]
+
+
+def stock_level_take(
+    *, variant_id: int, location_id: int, quantity: int, keep_safety: bool
+) -> LevelChange | None:
+    """Take ``quantity`` from on_hand if that much is unreserved (and, with
+    ``keep_safety``, above the safety stock). None when it is not: nothing changed."""
+    safety = " - safety" if keep_safety else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_LEVEL} SET on_hand = on_hand - %s, updated_at = now()
+             WHERE variant_id = %s AND location_id = %s
+               AND on_hand - reserved{safety} >= %s
+            RETURNING on_hand
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [quantity, variant_id, location_id, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LevelChange(variant_id, location_id, -quantity, row[0])
+
+
+def lock_order(lines: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(variant_id, quantity) lines merged per variant and sorted in lock order."""
+    merged: dict[int, int] = {}
+    for variant_id, quantity in lines:
+        merged[variant_id] = merged.get(variant_id, 0) + quantity
+    return sorted(merged.items())
+
+
+def channel_stock_lock(variant_ids: Sequence[int], channel_ids: Sequence[int]) -> None:
+    """Create and lock the channel-stock rows of these variants, in id order.
+
+    The recomputation that follows starts after the locks are held, so under READ
+    COMMITTED it sees every stock change committed by then: a slower worker can never
+    overwrite a newer figure with an older one.
+    """
+    if not variant_ids or not channel_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_CHANNEL_STOCK} (channel_id, variant_id, quantity, version, computed_at)
+            SELECT c, v, 0, 0, now()
+              FROM unnest(%s::bigint[]) AS c CROSS JOIN unnest(%s::bigint[]) AS v
+             ORDER BY c, v
+            ON CONFLICT (channel_id, variant_id) DO NOTHING
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [list(channel_ids), list(variant_ids)],
+        )
+        cursor.execute(
+            f"""
+            SELECT id FROM {_CHANNEL_STOCK}
+             WHERE variant_id = ANY(%s) AND channel_id = ANY(%s)
+             ORDER BY channel_id, variant_id
+               FOR UPDATE
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [list(variant_ids), list(channel_ids)],
+        )
+        cursor.fetchall()

@@ -1,0 +1,1 @@
+"""Loyalty ledgers (points, gift cards, store credit) and vouchers arrive with their issue."""

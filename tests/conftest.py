@@ -1,0 +1,155 @@
+"""Shared fixtures. Everything runs on the real PostgreSQL and Redis the dev stack
+started (or DATABASE_URL / REDIS_URL); the Celery worker is a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from inventory.models import Location
+from inventory.services import stock_receive
+from tests.factories import (
+    LocationFactory,
+    RegisterFactory,
+    SalesChannelFactory,
+    UserFactory,
+    VariantFactory,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@dataclass
+class Shop:
+    """A small chain: a web channel fed by a warehouse and the store, a store channel."""
+
+    web: object
+    store_channel: object
+    warehouse: Location
+    store: Location
+    register: object
+    seller: object
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    web = SalesChannelFactory(code="web", name="Web store")
+    store_channel = SalesChannelFactory(code="store-paris", name="Paris store", kind="store")
+    warehouse = LocationFactory(
+        code="warehouse", name="Warehouse", kind="warehouse", channels=[web]
+    )
+    store = LocationFactory(code="paris", name="Paris", kind="store", channels=[store_channel, web])
+    register = RegisterFactory(code="paris-1", name="Till 1", location=store, channel=store_channel)
+    seller = UserFactory(username="seller", permissions=["pos.sell"])
+    store.staff.add(seller)
+    return Shop(web, store_channel, warehouse, store, register, seller)
+
+
+@pytest.fixture
+def stocked_variant(shop: Shop) -> Callable:
+    """Make a variant with ``store`` units in the store and ``warehouse`` in the warehouse."""
+
+    def make(*, store: int = 0, warehouse: int = 0, **fields):
+        variant = VariantFactory(**fields)
+        if store:
+            stock_receive(variant_id=variant.pk, location_id=shop.store.pk, quantity=store)
+        if warehouse:
+            stock_receive(variant_id=variant.pk, location_id=shop.warehouse.pk, quantity=warehouse)
+        return variant
+
+    return make
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
+    host = settings["HOST"] or "127.0.0.1"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgresql://{auth}@{host}{port}/{settings['NAME']}"
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
+    """A real `celery -A unicommerce worker` process on this test database and on this
+    xdist worker's own Redis database (so parallel test processes never share a queue)."""
+    from django.conf import settings
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    log = ARTIFACTS / f"celery-worker-{name}.log"
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "unicommerce.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTEST_XDIST_WORKER": name,
+    }
+    # Tasks left in this queue by earlier tests point at rows that no longer exist.
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "unicommerce",
+                "worker",
+                "--pool=threads",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(process, log)
+    deadline = time.monotonic() + 60
+    while "ready." not in worker.output():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{worker.output()[-3000:]}")
+        time.sleep(0.2)
+    yield worker
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float = 20.0, what: str = "") -> object:
+    """Poll ``predicate`` until it returns something truthy (for asynchronous effects)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")

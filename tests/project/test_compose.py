@@ -1,0 +1,82 @@
+"""No Docker engine runs here, so the compose file is checked for structure, and every
+service's command is checked to name a real entry point of this project."""
+
+import importlib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_the_production_like_set_is_complete():
+    services = compose()["services"]
+
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name in ("web", "worker", "beat", "migrate"):
+        assert services[name]["build"] == "."
+        assert services[name]["image"] == "unicommerce:latest"  # one image for all
+        assert services[name]["env_file"] == ".env"
+    for name in ("postgres", "redis", "web", "worker"):
+        assert services[name]["healthcheck"]["test"], name
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")
+
+
+def test_every_variable_the_app_needs_is_in_the_env_example():
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"} <= set(
+        example
+    )
+
+
+def _entry_point(command: list[str]) -> None:
+    program, *args = command
+    if program == "gunicorn":
+        module, attribute = args[0].split(":")
+        assert callable(getattr(importlib.import_module(module), attribute))
+        config = args[args.index("--config") + 1]
+        assert (ROOT / config).is_file()
+    elif program == "celery":
+        assert args[0] == "-A"
+        app = importlib.import_module(f"{args[1]}.celery").app
+        assert args[2] in {"worker", "beat"}
+        assert app.main == "unicommerce"
+    elif program == "python":
+        assert args[0] == "manage.py"
+        from django.core.management import get_commands
+
+        assert args[1] in get_commands()
+    else:
+        raise AssertionError(f"unknown entry point {program}")
+
+
+def test_every_service_command_names_a_real_entry_point():
+    services = compose()["services"]
+    commands = {
+        name: service["command"]
+        for name, service in services.items()
+        if service.get("build") == "."
+    }
+
+    assert set(commands) == {"web", "worker", "beat", "migrate"}
+    for command in commands.values():
+        _entry_point(command)
+
+
+def test_the_dockerfile_default_command_is_the_web_entry_point():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd_line = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    command = yaml.safe_load(cmd_line.removeprefix("CMD "))
+
+    assert command == [*compose()["services"]["web"]["command"][:4], "--bind", "0.0.0.0:8000"]
+    _entry_point(command)
+    assert "uv sync --frozen --no-dev" in dockerfile

@@ -1,0 +1,161 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from unicommerce.devstack import check_database, check_redis
+from unicommerce.env import env_bool, parse_database_url, redact_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # The browser tests' async-safety switch must not leak into a deployment check.
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_database_url_becomes_django_settings():
+    settings = parse_database_url("postgres://shop:s%40cret@db.internal:6432/uc?sslmode=require")
+
+    assert settings == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "uc",
+        "USER": "shop",
+        "PASSWORD": "s@cret",
+        "HOST": "db.internal",
+        "PORT": "6432",
+        "OPTIONS": {"sslmode": "require"},
+    }
+
+
+def test_a_unix_socket_directory_can_be_given_as_host():
+    assert parse_database_url("postgresql://postgres@/uc?host=/run/pg")["HOST"] == "/run/pg"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/uc", "must be a PostgreSQL URL"),
+        ("postgresql://localhost", "no database name"),
+        ("postgresql://localhost:notaport/uc", "invalid port"),
+    ],
+)
+def test_a_wrong_database_url_is_named_clearly(url, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        parse_database_url(url)
+
+
+def test_passwords_are_hidden_in_messages():
+    assert redact_url("postgresql://u:hunter2@h/db") == "postgresql://u:***@h/db"
+
+
+def test_booleans_are_strict(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match=r"FLAG='maybe' is not a boolean"):
+        env_bool("FLAG")
+
+
+def test_an_unreachable_database_stops_the_commands_with_a_clear_message():
+    with pytest.raises(SystemExit) as stopped:
+        check_database("postgresql://nobody:secret@127.0.0.1:1/unicommerce")
+
+    message = str(stopped.value)
+    assert "cannot use DATABASE_URL=postgresql://nobody:***@127.0.0.1:1/unicommerce" in message
+    assert "secret" not in message
+    assert "unset it to use the embedded PostgreSQL" in message
+
+
+def test_an_unreachable_redis_stops_the_commands_with_a_clear_message():
+    with pytest.raises(SystemExit, match=r"cannot use REDIS_URL=redis://127\.0\.0\.1:1/0"):
+        check_redis("redis://127.0.0.1:1/0")
+
+
+def test_manage_py_with_a_wrong_database_url_says_so_and_exits_non_zero():
+    result = run_manage("check", DATABASE_URL="mysql://root@localhost/uc")
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in result.stderr
+
+
+def test_manage_py_without_database_url_names_the_variable():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "Set the DATABASE_URL environment variable." in result.stderr
+
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "unicommerce.settings.production",
+    "DJANGO_SECRET_KEY": "a-long-random-production-secret-with-enough-entropy-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+}
+
+
+def test_production_settings_pass_check_deploy():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+def test_production_secrets_have_no_default(missing):
+    env = {**os.environ, **PRODUCTION_ENV}
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert f"Set the {missing} environment variable." in result.stderr
+
+
+def test_migrations_match_the_models():
+    result = run_manage("makemigrations", "--check", "--dry-run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compiled_french_catalogue_matches_its_source():
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = ROOT / "locale" / "fr" / "LC_MESSAGES"
+    with (folder / "django.po").open("rb") as po, (folder / "django.mo").open("rb") as mo:
+        source, compiled = read_po(po), read_mo(mo)
+
+    def strings(catalog):
+        def key(value):
+            return tuple(value) if isinstance(value, (list, tuple)) else value
+
+        return {key(m.id): key(m.string) for m in catalog if m.id and m.string}
+
+    assert strings(source) == strings(compiled), "run `make messages`"
+    assert all(m.string for m in source if m.id), "every message has a French translation"

@@ -1,0 +1,1 @@
+"""Demo data for `make run`: a small fashion chain worth clicking through."""

@@ -1,0 +1,228 @@
+"""Builds the demo chain: one warehouse, two stores, a web channel, ~200 products with
+size/colour variants and EAN-13 barcodes, stock everywhere, staff with roles, customers.
+
+Idempotent: every piece is looked up by its natural key first, and stock is only seeded
+for (variant, location) pairs that have never had any.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, Permission, User
+from django.db import transaction
+
+from catalog.barcodes import ean13_from
+from catalog.models import ChannelApiKey, Product, SalesChannel, Variant
+from catalog.services import _hash
+from customers.models import Customer
+from inventory.models import Location, StockLevel
+from inventory.services import stock_receive_many
+from pos.models import Register
+from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
+
+SIZES = ["XS", "S", "M", "L", "XL"]
+SHOE_SIZES = ["38", "39", "40", "41", "42", "43"]
+COLOURS = ["Navy", "Black", "White", "Sand", "Forest", "Burgundy", "Sky", "Charcoal"]
+BRANDS = ["Maison Lune", "Atelier Nord", "Rive Gauche", "Brume", "Côte Sauvage"]
+
+# (family, SKU code, sizes, base price, VAT rate, how many products)
+FAMILIES = [
+    ("T-shirt", "TS", SIZES, Decimal("19.90"), Decimal("20.0"), 40),
+    ("Sweater", "SW", SIZES, Decimal("59.90"), Decimal("20.0"), 30),
+    ("Jeans", "JN", ["36", "38", "40", "42", "44"], Decimal("79.00"), Decimal("20.0"), 30),
+    ("Trainers", "TR", SHOE_SIZES, Decimal("89.00"), Decimal("20.0"), 25),
+    ("Scarf", "SC", [None], Decimal("29.00"), Decimal("20.0"), 20),
+    ("Cap", "CP", [None], Decimal("24.00"), Decimal("20.0"), 15),
+    ("Style guide (book)", "BK", [None], Decimal("24.50"), Decimal("5.5"), 15),
+    ("Herbal tea", "TE", [None], Decimal("8.90"), Decimal("5.5"), 15),
+    ("Chocolate bar", "CH", [None], Decimal("4.20"), Decimal("5.5"), 10),
+]
+MODELS = [
+    "Essential",
+    "Classic",
+    "Urban",
+    "Coastal",
+    "Alpine",
+    "Heritage",
+    "Studio",
+    "Voyage",
+    "Atlas",
+    "Solstice",
+]
+
+
+def _groups() -> dict[str, Group]:
+    def perms(*codenames: str) -> list[Permission]:
+        found = []
+        for codename in codenames:
+            app_label, code = codename.split(".")
+            found.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=code)
+            )
+        return found
+
+    managers, _ = Group.objects.get_or_create(name="Managers")
+    managers.permissions.set(Permission.objects.all())
+    sellers, _ = Group.objects.get_or_create(name="Sellers")
+    sellers.permissions.set(perms("pos.sell"))
+    warehouse, _ = Group.objects.get_or_create(name="Warehouse")
+    warehouse.permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["inventory", "catalog"], codename__startswith="view_"
+        )
+    )
+    return {"manager": managers, "seller": sellers, "warehouse": warehouse}
+
+
+def _channels_and_locations() -> dict[str, Location]:
+    web, _ = SalesChannel.objects.get_or_create(
+        code="web", defaults={"name": "Web store", "kind": SalesChannel.Kind.WEB}
+    )
+    paris_channel, _ = SalesChannel.objects.get_or_create(
+        code="store-paris", defaults={"name": "Paris store", "kind": SalesChannel.Kind.STORE}
+    )
+    lyon_channel, _ = SalesChannel.objects.get_or_create(
+        code="store-lyon", defaults={"name": "Lyon store", "kind": SalesChannel.Kind.STORE}
+    )
+    spec = [
+        ("warehouse", "Orléans warehouse", Location.Kind.WAREHOUSE, "Orléans", [web]),
+        ("paris", "Paris Marais", Location.Kind.STORE, "Paris", [paris_channel, web]),
+        ("lyon", "Lyon Presqu'île", Location.Kind.STORE, "Lyon", [lyon_channel]),
+        ("transit", "In transit", Location.Kind.TRANSIT, "", []),
+        ("quarantine", "Quarantine", Location.Kind.QUARANTINE, "Orléans", []),
+    ]
+    locations = {}
+    for code, name, kind, city, channels in spec:
+        location, created = Location.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "city": city}
+        )
+        if created:
+            location.channels.set(channels)
+        locations[code] = location
+    for code, name, location, channel in [
+        ("paris-1", "Till 1", locations["paris"], paris_channel),
+        ("paris-2", "Till 2", locations["paris"], paris_channel),
+        ("lyon-1", "Till 1", locations["lyon"], lyon_channel),
+    ]:
+        Register.objects.get_or_create(
+            code=code, defaults={"name": name, "location": location, "channel": channel}
+        )
+    if not ChannelApiKey.objects.filter(key_hash=_hash(DEMO_WEB_API_KEY)).exists():
+        ChannelApiKey.objects.create(
+            channel=web,
+            name="demo front end",
+            prefix=DEMO_WEB_API_KEY[:12],
+            key_hash=_hash(DEMO_WEB_API_KEY),
+        )
+    return locations
+
+
+def _users(groups: dict[str, Group], locations: dict[str, Location]) -> None:
+    for account in DEMO_ACCOUNTS:
+        user, created = User.objects.get_or_create(
+            username=account.username,
+            defaults={"first_name": account.first_name, "last_name": account.last_name},
+        )
+        if not created:
+            continue
+        user.set_password(account.password)
+        role = account.username.split("-")[0]
+        user.is_staff = role in {"manager", "warehouse"}
+        user.save()
+        user.groups.add(groups[role])
+        if account.store:
+            locations[account.store].staff.add(user)
+        if role == "warehouse":
+            locations["warehouse"].staff.add(user)
+
+
+def _catalog() -> list[Variant]:
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    existing = set(Variant.objects.values_list("sku", flat=True))
+    existing_products = {p.name: p for p in Product.objects.all()}
+    serial = 0
+    new_variants: list[tuple[Product, Variant]] = []
+    for family, code, sizes, base_price, vat_rate, count in FAMILIES:
+        for index in range(count):
+            model = MODELS[index % len(MODELS)]
+            brand = BRANDS[(index + len(code)) % len(BRANDS)]
+            colours = COLOURS[index % 3 :: 3][:2] if sizes != [None] else [None]
+            price = base_price + Decimal(index % 4) * 10 + Decimal("0.00")
+            name = f"{family} {model} {index // len(MODELS) + 1}"
+            product = existing_products.get(name) or Product(
+                name=name,
+                brand=brand,
+                vat_rate=vat_rate,
+                description=f"{family} from {brand}, {model.lower()} line.",
+            )
+            for colour in colours:
+                for size in sizes:
+                    serial += 1
+                    sku = f"{code}{index + 1:03d}" + (f"-{colour[:3].upper()}" if colour else "")
+                    sku += f"-{size}" if size else ""
+                    if sku in existing:
+                        continue
+                    attributes = {}
+                    if size:
+                        attributes["size"] = size
+                    if colour:
+                        attributes["colour"] = colour
+                    variant = Variant(
+                        sku=sku,
+                        barcode=ean13_from(f"200{serial:09d}"),
+                        attributes=attributes,
+                        price_amount=price - Decimal("0.10") * rng.randint(0, 1),
+                    )
+                    new_variants.append((product, variant))
+    products = {id(p): p for p, _ in new_variants if p.pk is None}
+    Product.objects.bulk_create(products.values())
+    for product, variant in new_variants:
+        variant.product = product
+    return Variant.objects.bulk_create([v for _, v in new_variants])
+
+
+def _stock(locations: dict[str, Location]) -> int:
+    rng = random.Random(7)  # noqa: S311 - demo data, not security
+    seeded = set(StockLevel.objects.values_list("variant_id", "location_id"))
+    entries = []
+    ranges = {"warehouse": (0, 60), "paris": (0, 8), "lyon": (0, 8)}
+    for variant_id in Variant.objects.order_by("id").values_list("id", flat=True):
+        for code, (low, high) in ranges.items():
+            location = locations[code]
+            quantity = rng.randint(low, high)
+            if quantity and (variant_id, location.pk) not in seeded:
+                entries.append((variant_id, location.pk, quantity))
+    if entries:
+        stock_receive_many(entries=entries, note="demo opening stock")
+    return len(entries)
+
+
+def _customers() -> None:
+    for first, last, email, phone in [
+        ("Camille", "Durand", "camille.durand@example.com", "+33612345678"),
+        ("Lucas", "Lefebvre", "lucas.lefebvre@example.com", "+33623456789"),
+        ("Emma", "Roux", "emma.roux@example.com", None),
+        ("Nathan", "Fournier", None, "+33634567890"),
+        ("Chloé", "Girard", "chloe.girard@example.com", "+33645678901"),
+    ]:
+        Customer.objects.get_or_create(
+            email=email, phone=phone, defaults={"first_name": first, "last_name": last}
+        )
+
+
+@transaction.atomic
+def demo_load() -> dict[str, int]:
+    groups = _groups()
+    locations = _channels_and_locations()
+    _users(groups, locations)
+    created = _catalog()
+    stocked = _stock(locations)
+    _customers()
+    return {
+        "variants_created": len(created),
+        "stock_levels_seeded": stocked,
+        "products": Product.objects.count(),
+        "variants": Variant.objects.count(),
+    }

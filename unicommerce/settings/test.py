@@ -1,0 +1,27 @@
+"""The test suite: real PostgreSQL and Redis (from the environment, set by the dev stack),
+each pytest-xdist worker on its own Redis database so their Celery queues never mix."""
+
+import os
+
+from unicommerce.settings.base import *  # noqa: F403
+from unicommerce.settings.base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL
+
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_redis_db = 1 + int("".join(ch for ch in _worker if ch.isdigit()) or 0)
+REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
+CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL, "KEY_PREFIX": f"uc-{_worker}"}}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "visibility_timeout": 60}
+OUTBOX_SWEEP_AFTER_SECONDS = 1
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - threads in tests open their own
+LANGUAGE_CODE = "en"

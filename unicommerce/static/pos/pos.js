@@ -1,0 +1,40 @@
+// The till's keyboard and focus rules. Scanners type fast and press Enter, so the scan
+// field keeps the focus except while the seller is typing the cash received.
+(function () {
+  "use strict";
+  function scan() { return document.getElementById("scan"); }
+  function tendered() { return document.getElementById("tendered"); }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "F2") {
+      event.preventDefault();
+      var field = tendered();
+      if (field && !field.disabled) { field.focus(); field.select(); }
+    } else if (event.key === "Escape") {
+      var input = scan();
+      if (input) {
+        input.value = "";
+        var results = document.getElementById("results");
+        if (results) { results.innerHTML = ""; }
+        input.focus();
+      }
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-cash]");
+    if (!button) { return; }
+    var field = tendered();
+    field.value = button.getAttribute("data-cash");
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id === "change") { return; }
+    var form = document.getElementById("scan-form");
+    if (event.detail.requestConfig && event.detail.requestConfig.elt === form) { form.reset(); }
+    var input = scan();
+    if (input && document.activeElement !== tendered()) { input.focus(); }
+  });
+})();

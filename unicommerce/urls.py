@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from unicommerce.api.errors import json_not_found
+from unicommerce.views import healthz
+
+api_v1 = [
+    path("", include("inventory.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^.*$", json_not_found),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("pos/", include("pos.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("unicommerce.home_urls")),
+]
