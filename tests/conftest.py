@@ -86,10 +86,13 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
     """A real `celery -A unicommerce worker` process on this test database and on this
-    xdist worker's own Redis database (so parallel test processes never share a queue)."""
+    xdist worker's own Redis database (so parallel test processes never share a queue).
+
+    Module-scoped: a worker left running would consume the events of later tests and
+    hold locks while their database is being flushed."""
     from django.conf import settings
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -142,6 +145,25 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def drain_worker() -> None:
+    """Wait until the worker has nothing queued and every event is processed, so the
+    test's database flush never races a worker transaction."""
+    import redis
+    from django.conf import settings
+
+    from unicommerce.events.models import OutboxEvent
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    wait_until(
+        lambda: (
+            client.llen("celery") == 0
+            and not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
+        ),
+        what="the worker to finish its queue",
+    )
+    time.sleep(0.3)  # the last task commits, then acknowledges
 
 
 def wait_until(predicate: Callable[[], object], *, timeout: float = 20.0, what: str = "") -> object:

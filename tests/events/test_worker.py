@@ -4,10 +4,16 @@ import pytest
 
 from inventory.models import ChannelStock
 from inventory.services import stock_sell
-from tests.conftest import wait_until
+from tests.conftest import drain_worker, wait_until
 from unicommerce.events.models import OutboxEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+@pytest.fixture(autouse=True)
+def _drained(celery_worker_process):
+    yield
+    drain_worker()
 
 
 def test_a_real_worker_consumes_stock_changed_after_commit(
