@@ -1,31 +1,253 @@
+"""Back-office for the catalog. Saves go through catalog.services so every change of a
+product, price or publication lands in the edit history."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import ChannelApiKey, Product, SalesChannel, Variant
-from catalog.services import channel_api_key_create, channel_api_key_revoke
+from catalog import services
+from catalog.models import (
+    ApiKey,
+    Barcode,
+    CatalogChange,
+    Category,
+    ChannelPrice,
+    Product,
+    SalesChannel,
+    Variant,
+)
+from unicommerce.exceptions import DomainError
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class HistoryInline(ReadOnlyInline):
+    model = CatalogChange
+    fk_name = "product"
+    fields = ["created_at", "kind", "variant", "channel", "changes", "created_by"]
+    readonly_fields = fields
+    verbose_name_plural = _("edit history")
 
 
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 0
-    fields = ["sku", "barcode", "attributes", "price_amount", "currency", "is_active"]
+    can_delete = False
+    fields = ["sku", "attributes", "price_amount", "is_active", "barcode_list"]
+    readonly_fields = ["barcode_list"]
+    show_change_link = True
+
+    @admin.display(description=_("barcodes"))
+    def barcode_list(self, variant: Variant) -> str:
+        return ", ".join(b.code for b in variant.barcodes.all()) if variant.pk else ""
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "position"]
+
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        node = parent
+        while self.instance.pk and node is not None:
+            if node.pk == self.instance.pk:
+                raise ValidationError(_("A category cannot be moved under itself."))
+            node = node.parent
+        return parent
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
+    list_display = ["name", "parent", "position", "slug"]
+    list_filter = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = services.category_save(
+            category=obj if change else None,
+            name=data["name"],
+            slug=data["slug"],
+            parent=data["parent"],
+            position=data["position"],
+        )
+        obj.pk = saved.pk
+
+
+class ProductForm(forms.ModelForm):
+    published_on = forms.ModelMultipleChoiceField(
+        SalesChannel.objects.filter(is_active=True),
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple(_("channels"), is_stacked=False),
+        label=_("published on"),
+    )
+
+    class Meta:
+        model = Product
+        fields = ["name", "brand", "description", "category", "vat_rate", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["published_on"].initial = list(self.instance.channels.all())
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "brand", "vat_rate", "is_active", "updated_at"]
-    list_filter = ["is_active", "vat_rate", "brand"]
-    search_fields = ["name", "brand", "variants__sku", "variants__barcode"]
-    inlines = [VariantInline]
+    form = ProductForm
+    list_display = ["name", "category", "brand", "vat_rate", "is_active", "updated_at"]
+    list_filter = ["is_active", "category", "vat_rate", "channels", "brand"]
+    search_fields = ["name", "brand", "variants__sku", "variants__barcodes__code"]
+    list_select_related = ["category"]
+    inlines = [VariantInline, HistoryInline]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.product_update(
+                product=obj,
+                user=request.user,
+                **{f: data[f] for f in form.changed_data if f in services.PRODUCT_FIELDS},
+            )
+        else:
+            created = services.product_create(
+                name=data["name"],
+                vat_rate=data["vat_rate"],
+                brand=data["brand"],
+                description=data["description"],
+                category=data["category"],
+                user=request.user,
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+        services.product_publish(product=obj, channels=data["published_on"], user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Variant:
+            return super().save_formset(request, form, formset, change)
+        for variant_form in formset.forms:
+            if not variant_form.has_changed() or not variant_form.cleaned_data:
+                continue
+            data = variant_form.cleaned_data
+            if variant_form.instance.pk:
+                services.variant_update(
+                    variant=variant_form.instance,
+                    user=request.user,
+                    **{
+                        f: data[f]
+                        for f in variant_form.changed_data
+                        if f in services.VARIANT_FIELDS
+                    },
+                )
+            else:
+                services.variant_create(
+                    product=form.instance,
+                    sku=data["sku"],
+                    price_amount=data["price_amount"],
+                    attributes=data["attributes"],
+                    user=request.user,
+                )
+        return None
+
+
+class BarcodeInline(admin.TabularInline):
+    model = Barcode
+    extra = 1
+    fields = ["code", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class ChannelPriceInline(admin.TabularInline):
+    model = ChannelPrice
+    extra = 0
+    fields = ["channel", "price_amount"]
 
 
 @admin.register(Variant)
 class VariantAdmin(admin.ModelAdmin):
-    list_display = ["sku", "product", "label", "barcode", "price_amount", "currency", "is_active"]
-    list_filter = ["is_active", "product__vat_rate"]
-    search_fields = ["sku", "barcode", "product__name"]
+    list_display = [
+        "sku",
+        "product",
+        "label",
+        "barcode_list",
+        "price_amount",
+        "currency",
+        "is_active",
+    ]
+    list_filter = ["is_active", "product__category", "product__vat_rate"]
+    search_fields = ["sku", "barcodes__code", "product__name"]
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
+    fields = ["product", "sku", "attributes", "price_amount", "currency", "is_active"]
+    inlines = [BarcodeInline, ChannelPriceInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("barcodes")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["product", "currency"] if obj else []
+
+    @admin.display(description=_("barcodes"))
+    def barcode_list(self, variant: Variant) -> str:
+        return format_html_join(", ", "{}", ((b.code,) for b in variant.barcodes.all()))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.variant_update(
+                variant=obj,
+                user=request.user,
+                **{f: data[f] for f in form.changed_data if f in services.VARIANT_FIELDS},
+            )
+        else:
+            created = services.variant_create(
+                product=data["product"],
+                sku=data["sku"],
+                price_amount=data["price_amount"],
+                attributes=data["attributes"],
+                currency=data["currency"],
+                user=request.user,
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        variant = form.instance
+        try:
+            for inline_form in formset.forms:
+                data = inline_form.cleaned_data
+                if not data or not (inline_form.has_changed() or data.get("DELETE")):
+                    continue
+                deleting = data.get("DELETE")
+                if formset.model is Barcode:
+                    if deleting and inline_form.instance.pk:
+                        services.barcode_remove(variant=variant, code=inline_form.instance.code)
+                    elif not deleting:
+                        if inline_form.instance.pk:
+                            services.barcode_remove(variant=variant, code=inline_form.instance.code)
+                        services.barcode_add(variant=variant, code=data["code"])
+                elif formset.model is ChannelPrice:
+                    channel = data.get("channel") or inline_form.instance.channel
+                    price = None if deleting else data.get("price_amount")
+                    services.channel_price_set(
+                        variant=variant, channel=channel, price_amount=price, user=request.user
+                    )
+        except DomainError as error:
+            messages.error(request, error.message)
 
 
 @admin.register(SalesChannel)
@@ -35,21 +257,61 @@ class SalesChannelAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-@admin.register(ChannelApiKey)
-class ChannelApiKeyAdmin(admin.ModelAdmin):
+@admin.register(CatalogChange)
+class CatalogChangeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "product", "variant", "channel", "kind", "changes", "created_by"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["product__name", "variant__sku"]
+    date_hierarchy = "created_at"
+    list_select_related = ["product", "variant", "channel", "created_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "channel", "user"]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("channel")) == bool(data.get("user")):
+            raise ValidationError(_("A key acts either as a channel or as a staff user."))
+        return data
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created here and shown once; only their hash is kept."""
 
-    list_display = ["channel", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    form = ApiKeyForm
+    list_display = ["name", "channel", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["channel", ("revoked_at", admin.EmptyFieldListFilter)]
-    fields = ["channel", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj:
+            return ["name", "channel", "user", *self.readonly_fields]
+        return ["name", "channel", "user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "channel", "user"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if change:
             obj.save(update_fields=["name"])
             return
-        api_key, raw_key = channel_api_key_create(channel=obj.channel, name=obj.name)
+        api_key, raw_key = services.api_key_create(
+            name=obj.name, channel=form.cleaned_data["channel"], user=form.cleaned_data["user"]
+        )
         obj.pk = api_key.pk
         messages.warning(
             request,
@@ -59,4 +321,4 @@ class ChannelApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
         for api_key in queryset:
-            channel_api_key_revoke(api_key=api_key)
+            services.api_key_revoke(api_key=api_key)

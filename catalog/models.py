@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.barcodes import barcode_problem
@@ -27,8 +27,43 @@ def validate_barcode(value: str) -> None:
         )
 
 
+class Category(models.Model):
+    """A node of the category tree (Clothing › Tops › T-shirts)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(models.Model):
     name = models.CharField(_("name"), max_length=200)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+    )
     description = models.TextField(_("description"), blank=True)
     brand = models.CharField(_("brand"), max_length=100, blank=True)
     vat_rate = models.DecimalField(
@@ -39,6 +74,13 @@ class Product(models.Model):
         default=Decimal(VatRate.STANDARD),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    channels = models.ManyToManyField(
+        "SalesChannel",
+        verbose_name=_("published on"),
+        through="Publication",
+        related_name="products",
+        blank=True,
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -52,20 +94,12 @@ class Product(models.Model):
 
 
 class Variant(models.Model):
-    """What is sold and stocked: one SKU, its barcode, its VAT-inclusive price."""
+    """What is sold and stocked: one SKU, its barcodes, its VAT-inclusive price."""
 
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="variants"
     )
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
-    barcode = models.CharField(
-        _("barcode"),
-        max_length=14,
-        unique=True,
-        null=True,
-        blank=True,
-        validators=[validate_barcode],
-    )
     attributes = models.JSONField(
         _("attributes"),
         default=dict,
@@ -96,6 +130,12 @@ class Variant(models.Model):
     def label(self) -> str:
         return " / ".join(str(v) for v in self.attributes.values())
 
+    @property
+    def barcode(self) -> str:
+        """The first barcode (uses ``prefetch_related("barcodes")`` when present)."""
+        codes = [b.code for b in self.barcodes.all()]
+        return min(codes, default="") if codes else ""
+
 
 class SalesChannel(models.Model):
     """Where the retailer sells: the web store, each physical store, a marketplace, the app."""
@@ -121,14 +161,27 @@ class SalesChannel(models.Model):
         return self.name
 
 
-class ChannelApiKey(models.Model):
-    """A secret a channel's front end sends as ``Authorization: Bearer <key>``.
-
-    Only a SHA-256 of the key is stored; the key itself is shown once, at creation.
+class ApiKey(models.Model):
+    """A secret sent as ``Authorization: Bearer <key>``, by a channel's front end (acting
+    as that channel) or by a staff member's script (acting as that user, with their
+    permissions). Only a SHA-256 of the key is stored; the key is shown once, at creation.
     """
 
     channel = models.ForeignKey(
-        SalesChannel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="api_keys"
+        SalesChannel,
+        verbose_name=_("channel"),
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        null=True,
+        blank=True,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff user"),
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        null=True,
+        blank=True,
     )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, db_index=True)
@@ -138,8 +191,131 @@ class ChannelApiKey(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("channel API key")
-        verbose_name_plural = _("channel API keys")
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__isnull=False, user__isnull=True)
+                | Q(channel__isnull=True, user__isnull=False),
+                name="api_key_channel_or_user",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.channel.code}: {self.name} ({self.prefix}…)"
+        owner = self.channel.code if self.channel_id else str(self.user)
+        return f"{owner}: {self.name} ({self.prefix}…)"
+
+
+class Barcode(models.Model):
+    """One of the barcodes printed on a variant (EAN-13, EAN-8, UPC-A); unique overall."""
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.CASCADE, related_name="barcodes"
+    )
+    code = models.CharField(_("barcode"), max_length=14, unique=True, validators=[validate_barcode])
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("barcode")
+        verbose_name_plural = _("barcodes")
+        ordering = ["variant_id", "id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Publication(models.Model):
+    """A product is sold on a channel when it is published there."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="publications")
+    channel = models.ForeignKey(
+        SalesChannel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "channel"], name="publication_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} on {self.channel_id}"
+
+
+class ChannelPrice(models.Model):
+    """A price set on purpose for one channel; otherwise the variant's price applies."""
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.CASCADE, related_name="channel_prices"
+    )
+    channel = models.ForeignKey(
+        SalesChannel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="+"
+    )
+    price_amount = models.DecimalField(
+        _("price incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
+
+    class Meta:
+        verbose_name = _("channel price")
+        verbose_name_plural = _("channel prices")
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "channel"], name="channel_price_unique"),
+            models.CheckConstraint(
+                condition=Q(price_amount__gte=0), name="channel_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} on {self.channel_id}: {self.price_amount}"
+
+
+class CatalogChange(models.Model):
+    """Edit history of products, variants and prices: who changed what, from what to what."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+        PRICE = "price", _("price changed")
+        CHANNEL_PRICE = "channel_price", _("channel price changed")
+        PUBLICATION = "publication", _("publication changed")
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="history"
+    )
+    variant = models.ForeignKey(
+        Variant,
+        verbose_name=_("variant"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("channel"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("{field: [before, after]}"))
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("catalog change")
+        verbose_name_plural = _("catalog history")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.product_id}"

@@ -5,17 +5,15 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from catalog.exceptions import UnknownCode
-from catalog.models import Product, SalesChannel, Variant
+from catalog.models import Barcode, Product, SalesChannel, Variant
 
 
 def variant_by_code(*, code: str) -> Variant:
     """The active variant whose barcode or SKU is ``code`` (what a scanner sends)."""
     code = code.strip()
-    variant = (
-        Variant.objects.select_related("product")
-        .filter(Q(barcode=code) | Q(sku__iexact=code), is_active=True, product__is_active=True)
-        .first()
-    )
+    active = Variant.objects.select_related("product").prefetch_related("barcodes")
+    active = active.filter(is_active=True, product__is_active=True)
+    variant = active.filter(barcodes__code=code).first() or active.filter(sku__iexact=code).first()
     if variant is None:
         raise UnknownCode(code)
     return variant
@@ -26,15 +24,16 @@ def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
     text = text.strip()
     if not text:
         return []
+    matching = Variant.objects.filter(
+        Q(product__name__icontains=text)
+        | Q(sku__icontains=text)
+        | Q(product__brand__icontains=text)
+        | Q(pk__in=Barcode.objects.filter(code__startswith=text).values("variant_id"))
+    )
     return list(
-        Variant.objects.select_related("product")
-        .filter(is_active=True, product__is_active=True)
-        .filter(
-            Q(product__name__icontains=text)
-            | Q(sku__icontains=text)
-            | Q(barcode__startswith=text)
-            | Q(product__brand__icontains=text)
-        )
+        matching.filter(is_active=True, product__is_active=True)
+        .select_related("product")
+        .prefetch_related("barcodes")
         .order_by("product__name", "id")[:limit]
     )
 
@@ -42,7 +41,12 @@ def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
 def product_list() -> QuerySet[Product]:
     """Active products with their active variants, for listing pages."""
     return Product.objects.filter(is_active=True).prefetch_related(
-        Prefetch("variants", queryset=Variant.objects.filter(is_active=True).order_by("id"))
+        Prefetch(
+            "variants",
+            queryset=Variant.objects.filter(is_active=True)
+            .order_by("id")
+            .prefetch_related("barcodes"),
+        )
     )
 
 

@@ -8,6 +8,6 @@ STOCK_CHANGED = "stock.changed"
 @subscribe(STOCK_CHANGED)
 def on_stock_changed(event) -> None:
     """Recompute the sellable quantity of the touched variants on every channel."""
-    from inventory.services import channel_stock_refresh
+    from inventory.services.stock import channel_stock_refresh
 
     channel_stock_refresh(variant_ids=event.payload.get("variant_ids", []))

@@ -33,3 +33,35 @@ class InvalidQuantity(InvalidInput):
             % {"quantity": quantity},
             quantity=str(quantity),
         )
+
+
+class InvalidReason(InvalidInput):
+    code = "invalid_reason"
+
+    def __init__(self, reason: object, allowed: list[str]) -> None:
+        super().__init__(
+            _("“%(reason)s” is not a reason for this operation (use one of %(allowed)s).")
+            % {"reason": reason, "allowed": ", ".join(allowed)},
+            reason=str(reason),
+            allowed=allowed,
+        )
+
+
+class ReservationNotActive(DomainError):
+    code = "reservation_not_active"
+    http_status = 409
+
+    def __init__(self, reservation_id: int, status: str) -> None:
+        super().__init__(
+            _("Reservation %(id)s is no longer active (%(status)s).")
+            % {"id": reservation_id, "status": status},
+            reservation=reservation_id,
+            status=status,
+        )
+
+
+class InvalidExpiry(InvalidInput):
+    code = "invalid_expiry"
+
+    def __init__(self) -> None:
+        super().__init__(_("A reservation must expire in the future."))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from inventory.models import ChannelStock, StockLevel
+from inventory.models import ChannelStock, Reservation, StockLevel
 
 _LEVEL = StockLevel._meta.db_table
 _CHANNEL_STOCK = ChannelStock._meta.db_table
@@ -116,3 +116,103 @@ def channel_stock_lock(variant_ids: Sequence[int], channel_ids: Sequence[int]) -
             [list(variant_ids), list(channel_ids)],
         )
         cursor.fetchall()
+
+
+def stock_level_reserve(
+    *, variant_id: int, location_id: int, quantity: int, keep_safety: bool
+) -> bool:
+    """Promise ``quantity`` units if that many are available; False (nothing changed)
+    otherwise."""
+    safety = " - safety" if keep_safety else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_LEVEL} SET reserved = reserved + %s, updated_at = now()
+             WHERE variant_id = %s AND location_id = %s
+               AND on_hand - reserved{safety} >= %s
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [quantity, variant_id, location_id, quantity],
+        )
+        return cursor.rowcount == 1
+
+
+def stock_level_unreserve(
+    *, variant_id: int, location_id: int, quantity: int, take: bool
+) -> int | None:
+    """Give back ``quantity`` reserved units; with ``take`` they also leave on_hand (the
+    reservation became a sale). Returns on_hand after, or None if fewer are reserved."""
+    on_hand = "on_hand - %s" if take else "on_hand"
+    params = [quantity] if take else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_LEVEL} SET reserved = reserved - %s, on_hand = {on_hand}, updated_at = now()
+             WHERE variant_id = %s AND location_id = %s AND reserved >= %s
+            RETURNING on_hand
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [quantity, *params, variant_id, location_id, quantity],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def reservations_expire_due(*, variant_id: int, location_id: int) -> int:
+    """Release the reservations of one level whose time is up; returns the units freed.
+
+    Locks the level first, then its reservations: the order every writer follows.
+    """
+    reservation = Reservation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {_LEVEL} WHERE variant_id = %s AND location_id = %s FOR UPDATE",  # noqa: S608
+            [variant_id, location_id],
+        )
+        if cursor.fetchone() is None:
+            return 0
+        cursor.execute(
+            f"""
+            WITH due AS (
+                UPDATE {reservation} SET status = 'expired', ended_at = now()
+                 WHERE variant_id = %s AND location_id = %s AND status = 'active'
+                   AND expires_at <= now()
+                RETURNING quantity
+            )
+            SELECT COALESCE(SUM(quantity), 0) FROM due
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [variant_id, location_id],
+        )
+        freed = cursor.fetchone()[0]
+        if freed:
+            cursor.execute(
+                f"""
+                UPDATE {_LEVEL} SET reserved = reserved - %s, updated_at = now()
+                 WHERE variant_id = %s AND location_id = %s
+                """,  # noqa: S608 - table names come from the models, values are parameters
+                [freed, variant_id, location_id],
+            )
+    return int(freed)
+
+
+def stock_incoming_change(entries: Iterable[tuple[int, int, int]]) -> None:
+    """Add signed deltas to ``incoming`` (purchase orders sent or received, transfers
+    shipped or received), creating missing levels, in lock order. The database refuses
+    a negative result."""
+    totals: dict[tuple[int, int], int] = {}
+    for variant_id, location_id, delta in entries:
+        totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + delta
+    keys = [k for k in sorted(totals) if totals[k]]
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_LEVEL} (variant_id, location_id, on_hand, reserved, incoming, safety,
+                                  updated_at)
+            SELECT v, l, 0, 0, d, 0, now()
+              FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS t(v, l, d)
+             ORDER BY v, l
+            ON CONFLICT (variant_id, location_id)
+            DO UPDATE SET incoming = {_LEVEL}.incoming + EXCLUDED.incoming, updated_at = now()
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [[k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys]],
+        )

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import SalesChannel, Variant
+from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 class Location(models.Model):
@@ -170,3 +171,458 @@ class ChannelStock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel.code} {self.variant.sku}: {self.quantity}"
+
+
+class Reservation(models.Model):
+    """Units promised to a cart or an order at one location, until released, expired or
+    turned into a sale. ``StockLevel.reserved`` is the sum of the active ones.
+
+    An active reservation past ``expires_at`` no longer holds stock: reads subtract it
+    at once, writes release it when they need the units, and a periodic task tidies up.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        RELEASED = "released", _("released")
+        EXPIRED = "expired", _("expired")
+        CONVERTED = "converted", _("sold")
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="reservations"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="reservations"
+    )
+    channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("channel"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    expires_at = models.DateTimeField(
+        _("expires at"), null=True, blank=True, help_text=_("Empty: held until released.")
+    )
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("The cart or order it holds for.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["variant", "location"],
+                name="reservation_active_idx",
+                condition=Q(status="active"),
+            ),
+            models.Index(
+                fields=["expires_at"],
+                name="reservation_expiry_idx",
+                condition=Q(status="active", expires_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="reservation_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_at__isnull=True)
+                | (~Q(status="active") & Q(ended_at__isnull=False)),
+                name="reservation_ended_when_not_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id} @ {self.location_id} ({self.status})"
+
+
+class Transfer(models.Model):
+    """Stock moving from one location to another through "in transit"."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SHIPPED = "shipped", _("shipped")
+        PARTIALLY_RECEIVED = "partially_received", _("partially received")
+        RECEIVED = "received", _("received")
+        CLOSED = "closed", _("closed with discrepancy")
+        CANCELLED = "cancelled", _("cancelled")
+
+    from_location = models.ForeignKey(
+        Location, verbose_name=_("from"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_location = models.ForeignKey(
+        Location, verbose_name=_("to"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_location=F("to_location")), name="transfer_between_two_places"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"TR{self.pk:06d}" if self.pk else "TR—"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField(_("quantity shipped"))
+    quantity_received = models.PositiveIntegerField(_("quantity received"), default=0)
+    discrepancy = models.IntegerField(
+        _("discrepancy"), default=0, help_text=_("Shipped but never received, at closing.")
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity")),
+                name="transfer_line_received_within_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id}"
+
+
+class StockCount(models.Model):
+    """A full or cycle count: a snapshot of what the books say, what was found, and the
+    difference posted as ledger rows."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("full count")
+        CYCLE = "cycle", _("cycle count")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("counting")
+        POSTED = "posted", _("posted")
+        CANCELLED = "cancelled", _("cancelled")
+
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="counts"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accuracy = models.DecimalField(
+        _("accuracy (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Share of counted lines where the count matched the books."),
+    )
+
+    class Meta:
+        verbose_name = _("stock count")
+        verbose_name_plural = _("stock counts")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"CNT{self.pk:06d}" if self.pk else "CNT—"
+
+
+class StockCountLine(models.Model):
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT)
+    expected = models.IntegerField(_("expected (snapshot)"))
+    counted = models.PositiveIntegerField(_("counted"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "variant"], name="count_line_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: {self.expected} → {self.counted}"
+
+    @property
+    def variance(self) -> int | None:
+        return None if self.counted is None else self.counted - self.expected
+
+
+class Supplier(models.Model):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=7)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupplierItem(models.Model):
+    """What a supplier sells us: their reference and cost for one variant."""
+
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.CASCADE, related_name="items"
+    )
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.CASCADE, related_name="supplier_items"
+    )
+    supplier_sku = models.CharField(_("supplier reference"), max_length=64, blank=True)
+    unit_cost_amount = models.DecimalField(
+        _("unit cost excl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    is_preferred = models.BooleanField(_("preferred supplier"), default=False)
+
+    class Meta:
+        verbose_name = _("supplier item")
+        verbose_name_plural = _("supplier items")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "variant"], name="supplier_item_unique"),
+            models.UniqueConstraint(
+                fields=["variant"],
+                condition=Q(is_preferred=True),
+                name="one_preferred_supplier_per_variant",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost_amount__gte=0), name="supplier_item_cost_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier} — {self.variant_id}"
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SENT = "sent", _("sent")
+        PARTIALLY_RECEIVED = "partially_received", _("partially received")
+        RECEIVED = "received", _("received")
+        CANCELLED = "cancelled", _("cancelled")
+
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), on_delete=models.PROTECT, related_name="orders"
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("deliver to"),
+        on_delete=models.PROTECT,
+        related_name="purchase_orders",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    expected_on = models.DateField(_("expected on"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase order")
+        verbose_name_plural = _("purchase orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "location"],
+                condition=Q(status="draft"),
+                name="one_draft_po_per_supplier_and_location",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PO{self.pk:06d}" if self.pk else "PO—"
+
+
+class PurchaseOrderLine(models.Model):
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT)
+    quantity_ordered = models.PositiveIntegerField(_("ordered"))
+    quantity_received = models.PositiveIntegerField(_("received"), default=0)
+    unit_cost_amount = models.DecimalField(
+        _("unit cost excl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "variant"], name="po_line_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity_ordered__gt=0), name="po_line_ordered_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity_ordered")),
+                name="po_line_received_within_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_ordered} × {self.variant_id}"
+
+
+class ReplenishmentRule(models.Model):
+    """Keep between ``minimum`` and ``maximum`` available units of a variant at a location."""
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.CASCADE, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.CASCADE, related_name="+"
+    )
+    minimum = models.PositiveIntegerField(_("minimum"))
+    maximum = models.PositiveIntegerField(_("maximum"))
+    supplier = models.ForeignKey(
+        Supplier,
+        verbose_name=_("supplier"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the variant's preferred supplier."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("replenishment rule")
+        verbose_name_plural = _("replenishment rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "location"], name="replenishment_rule_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum__gt=F("minimum")), name="replenishment_max_above_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id} @ {self.location_id}: {self.minimum}–{self.maximum}"
+
+
+class StockAlert(models.Model):
+    """Low stock against a replenishment rule. At most one open alert per rule."""
+
+    rule = models.ForeignKey(
+        ReplenishmentRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    available = models.IntegerField(_("available when raised"))
+    purchase_order = models.ForeignKey(
+        PurchaseOrder,
+        verbose_name=_("draft purchase order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("stock alert")
+        verbose_name_plural = _("stock alerts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_alert_per_rule",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.available}"
+
+
+class ImportJob(models.Model):
+    """A CSV import (products or stock levels) run by a worker: all rows or none."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("products")
+        STOCK = "stock", _("stock levels")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        RUNNING = "running", _("running")
+        DONE = "done", _("imported")
+        FAILED = "failed", _("refused: see the errors")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    filename = models.CharField(_("file"), max_length=255)
+    content = models.TextField(_("content"))
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    errors = models.JSONField(
+        _("errors"),
+        default=list,
+        blank=True,
+        help_text=_('[{"row": 3, "column": …, "message": …}]'),
+    )
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.filename}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

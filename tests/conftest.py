@@ -104,7 +104,8 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "unicommerce.settings.test",
         "DATABASE_URL": database_url,
-        "REDIS_URL": settings.REDIS_URL,
+        # The worker's test settings derive the same per-xdist-worker database from this.
+        "REDIS_URL": os.environ["REDIS_URL"],
         "PYTEST_XDIST_WORKER": name,
     }
     # Tasks left in this queue by earlier tests point at rows that no longer exist.

@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from catalog.services import channel_api_key_authenticate
+from catalog.services import api_key_authenticate
 
 
 class ChannelUser:
@@ -11,6 +11,7 @@ class ChannelUser:
     is_anonymous = False
     is_staff = False
     is_superuser = False
+    is_active = True
 
     def __init__(self, api_key) -> None:
         self.api_key = api_key
@@ -25,8 +26,9 @@ class ChannelUser:
         return self.username
 
 
-class ChannelTokenAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer <channel API key>``."""
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer <API key>``: a channel's key acts as the channel, a staff
+    key acts as its user (with that user's permissions)."""
 
     keyword = "Bearer"
 
@@ -36,18 +38,24 @@ class ChannelTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send the key as `Authorization: Bearer <key>`.")
-        api_key = channel_api_key_authenticate(raw_key=header[1].decode(errors="replace"))
+        api_key = api_key_authenticate(raw_key=header[1].decode(errors="replace"))
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        if api_key.user_id:
+            return api_key.user, api_key
         return ChannelUser(api_key), api_key
 
     def authenticate_header(self, request) -> str:
         return self.keyword
 
 
-class ChannelTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "catalog.api.authentication.ChannelTokenAuthentication"
-    name = "channelKey"
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "catalog.api.authentication.ApiKeyAuthentication"
+    name = "apiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A sales channel's API key."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A sales channel's API key, or a staff member's API key.",
+        }

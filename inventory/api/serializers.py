@@ -9,6 +9,7 @@ class MoneySerializer(serializers.Serializer):
 
 
 class VariantOutputSerializer(serializers.ModelSerializer):
+    barcodes = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     price = serializers.SerializerMethodField()
     availability = serializers.SerializerMethodField(
         help_text="Sellable quantity per sales channel code, from live stock."
@@ -16,7 +17,7 @@ class VariantOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Variant
-        fields = ["id", "sku", "barcode", "attributes", "price", "availability"]
+        fields = ["id", "sku", "barcodes", "attributes", "price", "availability"]
 
     def get_price(self, variant: Variant) -> MoneySerializer:
         return MoneySerializer({"amount": variant.price_amount, "currency": variant.currency}).data

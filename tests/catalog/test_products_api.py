@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from catalog.services import channel_api_key_create, channel_api_key_revoke
+from catalog.services import api_key_create, api_key_revoke
 from inventory.models import StockLevel
 from tests.factories import ProductFactory, VariantFactory
 
@@ -10,7 +10,7 @@ URL = "/api/v1/products/"
 
 @pytest.fixture
 def api(shop) -> APIClient:
-    _, raw_key = channel_api_key_create(channel=shop.web, name="front end")
+    _, raw_key = api_key_create(channel=shop.web, name="front end")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     return client
@@ -32,7 +32,7 @@ def test_products_come_with_variants_prices_and_availability_per_channel(
         {
             "id": variant.pk,
             "sku": "TEE-NAVY-M",
-            "barcode": variant.barcode,
+            "barcodes": [variant.barcode],
             "attributes": {"size": "M"},
             "price": {"amount": "24.90", "currency": "EUR"},
             "availability": {"store-paris": 2, "web": 12},
@@ -70,8 +70,8 @@ def test_queries_do_not_grow_with_the_page_size(
             stocked_variant(product=product, store=1, warehouse=2)
     api.get(URL)  # the key's "last used" stamp is written once a minute at most
 
-    # key, products page, their variants, availability, channel list
-    with django_assert_num_queries(5):
+    # key, products page, their variants, the variants' barcodes, availability, channels
+    with django_assert_num_queries(6):
         response = api.get(URL, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
@@ -102,8 +102,8 @@ def test_a_wrong_key_is_refused(shop, header):
 
 
 def test_a_revoked_key_is_refused(shop):
-    api_key, raw_key = channel_api_key_create(channel=shop.web, name="old")
-    channel_api_key_revoke(api_key=api_key)
+    api_key, raw_key = api_key_create(channel=shop.web, name="old")
+    api_key_revoke(api_key=api_key)
 
     response = APIClient().get(URL, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
 
@@ -111,7 +111,7 @@ def test_a_revoked_key_is_refused(shop):
 
 
 def test_only_a_hash_of_the_key_is_stored(shop):
-    api_key, raw_key = channel_api_key_create(channel=shop.web, name="front end")
+    api_key, raw_key = api_key_create(channel=shop.web, name="front end")
 
     api_key.refresh_from_db()
     assert raw_key not in (api_key.key_hash, api_key.prefix, api_key.name)
@@ -145,7 +145,7 @@ def test_the_openapi_schema_documents_the_endpoint_and_its_errors(client, db):
     schema = response.json()
     operation = schema["paths"]["/api/v1/products/"]["get"]
     assert set(operation["responses"]) == {"200", "400", "401"}
-    assert "channelKey" in schema["components"]["securitySchemes"]
+    assert "apiKey" in schema["components"]["securitySchemes"]
 
 
 def test_swagger_ui_is_served_from_our_own_static_files(client, db):

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth.models import Permission, User
 
 from catalog.barcodes import ean13_from
-from catalog.models import Product, SalesChannel, Variant
+from catalog.models import Barcode, Product, SalesChannel, Variant
 from customers.models import Customer
 from inventory.models import Location
 from pos.models import Register
@@ -68,12 +68,22 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class VariantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Variant
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     sku = factory.Sequence(lambda n: f"SKU{n:05d}")
-    barcode = factory.Sequence(lambda n: ean13_from(f"299{n:09d}"))
     attributes = factory.LazyFunction(lambda: {"size": "M"})
     price_amount = Decimal("19.90")
+    barcode = factory.RelatedFactory(
+        "tests.factories.BarcodeFactory", factory_related_name="variant"
+    )
+
+
+class BarcodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Barcode
+
+    code = factory.Sequence(lambda n: ean13_from(f"299{n:09d}"))
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from catalog.barcodes import barcode_problem
-from catalog.models import Product, SalesChannel, Variant
+from catalog.models import Barcode, Category, Product, Publication, SalesChannel, Variant
 from customers.models import Customer
 from inventory.models import Location, StockLevel, StockMovement
 from pos.selectors import registers_for
@@ -25,9 +25,10 @@ def test_demo_data_is_worth_looking_at_and_loads_idempotently(db, capsys):
     assert {"warehouse", "store"} <= kinds
     assert Location.objects.filter(kind="store").count() == 2
     assert SalesChannel.objects.filter(kind="web").exists()
-    assert all(
-        barcode_problem(b) is None for b in Variant.objects.values_list("barcode", flat=True)
-    )
+    assert all(barcode_problem(b) is None for b in Barcode.objects.values_list("code", flat=True))
+    assert not Variant.objects.filter(barcodes__isnull=True).exists()
+    assert Category.objects.filter(parent__isnull=False).exists()
+    assert Publication.objects.count() == Product.objects.count() * SalesChannel.objects.count()
     assert set(Product.objects.values_list("vat_rate", flat=True)) >= {20, 5.5}
     for level in StockLevel.objects.all()[:200]:
         assert level.on_hand == sum(

@@ -14,10 +14,25 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 from catalog.barcodes import ean13_from
-from catalog.models import ChannelApiKey, Product, SalesChannel, Variant
-from catalog.services import _hash
+from catalog.models import (
+    ApiKey,
+    Barcode,
+    Category,
+    ChannelPrice,
+    Product,
+    Publication,
+    SalesChannel,
+    Variant,
+)
+from catalog.services import api_key_hash
 from customers.models import Customer
-from inventory.models import Location, StockLevel
+from inventory.models import (
+    Location,
+    ReplenishmentRule,
+    StockLevel,
+    Supplier,
+    SupplierItem,
+)
 from inventory.services import stock_receive_many
 from pos.models import Register
 from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
@@ -109,12 +124,12 @@ def _channels_and_locations() -> dict[str, Location]:
         Register.objects.get_or_create(
             code=code, defaults={"name": name, "location": location, "channel": channel}
         )
-    if not ChannelApiKey.objects.filter(key_hash=_hash(DEMO_WEB_API_KEY)).exists():
-        ChannelApiKey.objects.create(
+    if not ApiKey.objects.filter(key_hash=api_key_hash(DEMO_WEB_API_KEY)).exists():
+        ApiKey.objects.create(
             channel=web,
             name="demo front end",
             prefix=DEMO_WEB_API_KEY[:12],
-            key_hash=_hash(DEMO_WEB_API_KEY),
+            key_hash=api_key_hash(DEMO_WEB_API_KEY),
         )
     return locations
 
@@ -138,12 +153,57 @@ def _users(groups: dict[str, Group], locations: dict[str, Location]) -> None:
             locations["warehouse"].staff.add(user)
 
 
-def _catalog() -> list[Variant]:
+CATEGORIES = [
+    # (slug, name, parent slug)
+    ("clothing", "Clothing", None),
+    ("tops", "Tops", "clothing"),
+    ("t-shirts", "T-shirts", "tops"),
+    ("sweaters", "Sweaters", "tops"),
+    ("bottoms", "Bottoms", "clothing"),
+    ("jeans", "Jeans", "bottoms"),
+    ("shoes", "Shoes", None),
+    ("trainers", "Trainers", "shoes"),
+    ("accessories", "Accessories", None),
+    ("scarves", "Scarves", "accessories"),
+    ("caps", "Caps", "accessories"),
+    ("books", "Books", None),
+    ("grocery", "Grocery", None),
+    ("tea", "Tea", "grocery"),
+    ("chocolate", "Chocolate", "grocery"),
+]
+FAMILY_CATEGORY = {
+    "TS": "t-shirts",
+    "SW": "sweaters",
+    "JN": "jeans",
+    "TR": "trainers",
+    "SC": "scarves",
+    "CP": "caps",
+    "BK": "books",
+    "TE": "tea",
+    "CH": "chocolate",
+}
+SUPPLIERS = [
+    ("atelier-textile", "Atelier Textile du Nord", ["TS", "SW", "JN", "SC", "CP"]),
+    ("pas-de-loup", "Pas de Loup Chaussures", ["TR"]),
+    ("epicerie-diffusion", "Épicerie & Livres Diffusion", ["BK", "TE", "CH"]),
+]
+
+
+def _categories() -> dict[str, Category]:
+    categories: dict[str, Category] = {}
+    for slug, name, parent in CATEGORIES:
+        categories[slug], _ = Category.objects.get_or_create(
+            slug=slug, defaults={"name": name, "parent": categories.get(parent)}
+        )
+    return categories
+
+
+def _catalog(categories: dict[str, Category]) -> list[Variant]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     existing = set(Variant.objects.values_list("sku", flat=True))
     existing_products = {p.name: p for p in Product.objects.all()}
     serial = 0
-    new_variants: list[tuple[Product, Variant]] = []
+    new_variants: list[tuple[Product, Variant, list[str]]] = []
     for family, code, sizes, base_price, vat_rate, count in FAMILIES:
         for index in range(count):
             model = MODELS[index % len(MODELS)]
@@ -155,6 +215,7 @@ def _catalog() -> list[Variant]:
                 name=name,
                 brand=brand,
                 vat_rate=vat_rate,
+                category=categories[FAMILY_CATEGORY[code]],
                 description=f"{family} from {brand}, {model.lower()} line.",
             )
             for colour in colours:
@@ -171,16 +232,68 @@ def _catalog() -> list[Variant]:
                         attributes["colour"] = colour
                     variant = Variant(
                         sku=sku,
-                        barcode=ean13_from(f"200{serial:09d}"),
                         attributes=attributes,
                         price_amount=price - Decimal("0.10") * rng.randint(0, 1),
                     )
-                    new_variants.append((product, variant))
-    products = {id(p): p for p, _ in new_variants if p.pk is None}
+                    codes = [ean13_from(f"200{serial:09d}")]
+                    if serial % 10 == 0:  # an older packaging with its own barcode
+                        codes.append(ean13_from(f"201{serial:09d}"))
+                    new_variants.append((product, variant, codes))
+    products = {id(p): p for p, _, _ in new_variants if p.pk is None}
     Product.objects.bulk_create(products.values())
-    for product, variant in new_variants:
+    channels = list(SalesChannel.objects.all())
+    Publication.objects.bulk_create(
+        [Publication(product=p, channel=c) for p in products.values() for c in channels]
+    )
+    for product, variant, _ in new_variants:
         variant.product = product
-    return Variant.objects.bulk_create([v for _, v in new_variants])
+    created = Variant.objects.bulk_create([v for _, v, _ in new_variants])
+    Barcode.objects.bulk_create(
+        [Barcode(variant=v, code=code) for (_, v, codes) in new_variants for code in codes]
+    )
+    web = SalesChannel.objects.get(code="web")
+    ChannelPrice.objects.bulk_create(  # a web-only price on jeans, set on purpose
+        [
+            ChannelPrice(variant=v, channel=web, price_amount=v.price_amount - 5)
+            for v in created
+            if v.sku.startswith("JN")
+        ]
+    )
+    return created
+
+
+def _suppliers(locations: dict[str, Location]) -> None:
+    if Supplier.objects.exists():
+        return
+    items = []
+    variants = list(Variant.objects.order_by("id"))
+    for code, name, families in SUPPLIERS:
+        supplier = Supplier.objects.create(
+            code=code, name=name, email=f"orders@{code}.example.com", lead_time_days=5
+        )
+        for variant in variants:
+            if variant.sku[:2] in families:
+                cost = (variant.price_amount / Decimal("1.2") * Decimal("0.45")).quantize(
+                    Decimal("0.01")
+                )
+                items.append(
+                    SupplierItem(
+                        supplier=supplier,
+                        variant=variant,
+                        supplier_sku=f"{code[:3].upper()}-{variant.sku}",
+                        unit_cost_amount=cost,
+                        is_preferred=True,
+                    )
+                )
+    SupplierItem.objects.bulk_create(items)
+    ReplenishmentRule.objects.bulk_create(
+        [
+            ReplenishmentRule(variant=v, location=locations[store], minimum=2, maximum=6)
+            for v in variants
+            if v.sku.startswith("TS001") or v.sku.startswith("TS002")
+            for store in ("paris", "lyon")
+        ]
+    )
 
 
 def _stock(locations: dict[str, Location]) -> int:
@@ -217,7 +330,8 @@ def demo_load() -> dict[str, int]:
     groups = _groups()
     locations = _channels_and_locations()
     _users(groups, locations)
-    created = _catalog()
+    created = _catalog(_categories())
+    _suppliers(locations)
     stocked = _stock(locations)
     _customers()
     return {

@@ -112,6 +112,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.outbox_sweep",
         "schedule": timedelta(seconds=env_int("OUTBOX_SWEEP_SECONDS", default=10)),
     },
+    "reservations-expire": {
+        "task": "inventory.reservations_expire",
+        "schedule": timedelta(seconds=env_int("RESERVATION_EXPIRY_SECONDS", default=15)),
+    },
+    "replenishment-scan": {
+        "task": "inventory.replenishment_scan",
+        "schedule": timedelta(minutes=env_int("REPLENISHMENT_SCAN_MINUTES", default=60)),
+    },
 }
 
 # --- Auth
@@ -146,7 +154,7 @@ STORAGES = {
 # --- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.api.authentication.ChannelTokenAuthentication",
+        "catalog.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

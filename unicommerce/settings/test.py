@@ -17,8 +17,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_redis_db = 1 + int("".join(ch for ch in _worker if ch.isdigit()) or 0)
-REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
+# Redis database = the one in REDIS_URL + 1 + the xdist worker number, so test runs
+# sharing one Redis server (say REDIS_URL=…/10 and …/20) keep apart.
+_base, _, _db = REDIS_URL.rpartition("/")
+_redis_db = (int(_db) if _db.isdigit() else 0) + 1 + int("".join(filter(str.isdigit, _worker)) or 0)
+REDIS_URL = f"{_base}/{_redis_db}"
 CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL, "KEY_PREFIX": f"uc-{_worker}"}}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "visibility_timeout": 60}

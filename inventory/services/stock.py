@@ -13,8 +13,8 @@ from django.db import connection, models, transaction
 from catalog.models import SalesChannel, Variant
 from inventory import locks
 from inventory.events import STOCK_CHANGED
-from inventory.exceptions import InsufficientStock, InvalidQuantity
-from inventory.models import ChannelStock, Location, StockLevel, StockMovement
+from inventory.exceptions import InsufficientStock, InvalidQuantity, InvalidReason
+from inventory.models import ChannelStock, Location, Reservation, StockLevel, StockMovement
 from unicommerce.events.services import event_publish
 
 if TYPE_CHECKING:
@@ -105,7 +105,88 @@ def stock_receive_many(
     return _write_ledger(changes, reason=reason, user=user, source=source, note=note)
 
 
+ADJUSTMENT_REASONS = {Reason.ADJUSTMENT, Reason.DAMAGE, Reason.COUNT, Reason.RETURN}
+
+
 @transaction.atomic
+def stock_adjust(
+    *,
+    variant_id: int,
+    location_id: int,
+    quantity: int,
+    reason: str,
+    user: AbstractBaseUser | None = None,
+    source: models.Model | None = None,
+    note: str = "",
+) -> StockMovement:
+    """Correct ``on_hand`` by a signed ``quantity`` (found, damaged, miscounted…).
+
+    Taking out never touches units promised to reservations.
+    """
+    if reason not in ADJUSTMENT_REASONS:
+        raise InvalidReason(reason, sorted(ADJUSTMENT_REASONS))
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise InvalidQuantity(quantity)
+    if quantity > 0:
+        changes = locks.stock_levels_put([(variant_id, location_id, quantity)])
+    else:
+        changes = take_lines(
+            location_id=location_id, lines=[(variant_id, -quantity)], keep_safety=False
+        )
+    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)[0]
+
+
+def take_lines(
+    *, location_id: int, lines: Sequence[tuple[int, int]], keep_safety: bool
+) -> list[locks.LevelChange]:
+    """Take (variant_id, quantity) lines out of one location's on_hand, all or none.
+
+    Each line is one conditional UPDATE, in variant order. When a line falls short,
+    reservations of that level whose time is up are released and the line is tried once
+    more: an expired reservation never blocks a sale, even before the expiry task runs.
+    Must run inside the caller's transaction.
+    """
+    changes = []
+    for variant_id, quantity in locks.lock_order([(v, _check_quantity(q)) for v, q in lines]):
+        arguments = {
+            "variant_id": variant_id,
+            "location_id": location_id,
+            "quantity": quantity,
+            "keep_safety": keep_safety,
+        }
+        change = locks.stock_level_take(**arguments)
+        if change is None and locks.reservations_expire_due(
+            variant_id=variant_id, location_id=location_id
+        ):
+            change = locks.stock_level_take(**arguments)
+        if change is None:
+            raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
+        changes.append(change)
+    return changes
+
+
+TAKE_REASONS = {Reason.SALE, Reason.TRANSFER_OUT, Reason.DAMAGE, Reason.ADJUSTMENT, Reason.COUNT}
+
+
+@transaction.atomic
+def stock_take(
+    *,
+    location_id: int,
+    lines: Sequence[tuple[int, int]],
+    reason: str,
+    user: AbstractBaseUser | None = None,
+    source: models.Model | None = None,
+    note: str = "",
+    keep_safety: bool = False,
+) -> list[StockMovement]:
+    """Take (variant_id, quantity) lines out of ``location_id``, all or none, never
+    touching reserved units; one ledger row per line."""
+    if reason not in TAKE_REASONS:
+        raise InvalidReason(reason, sorted(TAKE_REASONS))
+    changes = take_lines(location_id=location_id, lines=lines, keep_safety=keep_safety)
+    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)
+
+
 def stock_sell(
     *,
     location_id: int,
@@ -114,26 +195,26 @@ def stock_sell(
     source: models.Model | None = None,
     keep_safety: bool = False,
 ) -> list[StockMovement]:
-    """Take the (variant_id, quantity) lines out of ``location_id`` for a sale: all or none.
+    """Take the lines out of ``location_id`` for a sale: all or none.
 
-    Each line is a conditional UPDATE, run in variant order, so concurrent sales of the
-    last unit from any channel end with exactly one winner and never deadlock. A sale at
-    the till (the customer holds the item) may dip into safety stock; channels that sell
-    at a distance pass ``keep_safety=True``.
+    Concurrent sales of the last unit from any channel end with exactly one winner and
+    never deadlock. A sale at the till (the customer holds the item) may dip into safety
+    stock; channels that sell at a distance pass ``keep_safety=True``.
     """
-    ordered = locks.lock_order([(v, _check_quantity(q)) for v, q in lines])
-    changes = []
-    for variant_id, quantity in ordered:
-        change = locks.stock_level_take(
-            variant_id=variant_id,
-            location_id=location_id,
-            quantity=quantity,
-            keep_safety=keep_safety,
-        )
-        if change is None:
-            raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
-        changes.append(change)
-    return _write_ledger(changes, reason=Reason.SALE, user=user, source=source, note="")
+    return stock_take(
+        location_id=location_id,
+        lines=lines,
+        reason=Reason.SALE,
+        user=user,
+        source=source,
+        keep_safety=keep_safety,
+    )
+
+
+def stock_incoming_change(*, entries: Sequence[tuple[int, int, int]]) -> None:
+    """Signed changes of ``incoming`` (variant_id, location_id, delta): what purchase
+    orders and inbound transfers will bring. Not a ledger: nothing is on hand yet."""
+    locks.stock_incoming_change(entries)
 
 
 def _insufficient(
@@ -154,7 +235,8 @@ def _insufficient(
 @transaction.atomic
 def channel_stock_refresh(*, variant_ids: Sequence[int]) -> int:
     """Recompute what every active channel may sell of these variants (the sum of
-    ``available`` over the active locations that feed it). Returns how many figures changed.
+    ``available`` over the active locations that feed it, reservations past their time
+    not counted). Returns how many figures changed.
     """
     variant_ids = sorted(set(variant_ids))
     channel_ids = list(
@@ -167,17 +249,27 @@ def channel_stock_refresh(*, variant_ids: Sequence[int]) -> int:
     level = StockLevel._meta.db_table
     feeds = Location.channels.through._meta.db_table
     location = Location._meta.db_table
+    reservation = Reservation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH fresh AS (
                 SELECT c.id AS channel_id, v.id AS variant_id,
-                       COALESCE(SUM(GREATEST(sl.on_hand - sl.reserved - sl.safety, 0)), 0) AS qty
+                       COALESCE(SUM(GREATEST(
+                           sl.on_hand - sl.reserved + COALESCE(due.quantity, 0) - sl.safety, 0
+                       )), 0) AS qty
                   FROM unnest(%s::bigint[]) AS c(id)
                  CROSS JOIN unnest(%s::bigint[]) AS v(id)
                   LEFT JOIN {feeds} f ON f.saleschannel_id = c.id
                   LEFT JOIN {location} loc ON loc.id = f.location_id AND loc.is_active
                   LEFT JOIN {level} sl ON sl.location_id = loc.id AND sl.variant_id = v.id
+                  LEFT JOIN (
+                        SELECT variant_id, location_id, SUM(quantity) AS quantity
+                          FROM {reservation}
+                         WHERE status = 'active' AND expires_at <= now()
+                           AND variant_id = ANY(%s::bigint[])
+                         GROUP BY variant_id, location_id
+                  ) due ON due.variant_id = sl.variant_id AND due.location_id = sl.location_id
                  GROUP BY c.id, v.id
             )
             UPDATE {table} cs
@@ -186,6 +278,6 @@ def channel_stock_refresh(*, variant_ids: Sequence[int]) -> int:
              WHERE cs.channel_id = fresh.channel_id AND cs.variant_id = fresh.variant_id
                AND (cs.quantity IS DISTINCT FROM fresh.qty OR cs.version = 0)
             """,  # noqa: S608 - table names come from the models, values are parameters
-            [channel_ids, variant_ids],
+            [channel_ids, variant_ids, variant_ids],
         )
         return cursor.rowcount

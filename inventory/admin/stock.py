@@ -39,7 +39,7 @@ class StockLevelAdmin(ReadOnlyAdmin):
         "updated_at",
     ]
     list_filter = ["location"]
-    search_fields = ["variant__sku", "variant__barcode", "variant__product__name"]
+    search_fields = ["variant__sku", "variant__barcodes__code", "variant__product__name"]
     list_select_related = ["variant__product", "location"]
 
 
@@ -57,7 +57,7 @@ class StockMovementAdmin(ReadOnlyAdmin):
         "source_id",
     ]
     list_filter = ["reason", "location"]
-    search_fields = ["variant__sku", "variant__barcode", "source_id", "note"]
+    search_fields = ["variant__sku", "variant__barcodes__code", "source_id", "note"]
     list_select_related = ["variant__product", "location", "created_by", "source_type"]
     date_hierarchy = "created_at"
 

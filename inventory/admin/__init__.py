@@ -1,0 +1,3 @@
+"""Inventory back-office, one module per sub-domain."""
+
+from inventory.admin import counts, imports, purchasing, stock, transfers  # noqa: F401

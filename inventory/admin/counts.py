@@ -1,0 +1,1 @@
+"""Admin for this sub-domain (see inventory/admin/__init__.py)."""

@@ -1,0 +1,3 @@
+"""Staff API for transfers (see inventory/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""See inventory/services/__init__.py."""
