@@ -7,6 +7,7 @@ from inventory.services.stock import (
     stock_incoming_change,
     stock_receive,
     stock_receive_many,
+    stock_safety_set,
     stock_sell,
     stock_take,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "stock_incoming_change",
     "stock_receive",
     "stock_receive_many",
+    "stock_safety_set",
     "stock_sell",
     "stock_take",
 ]

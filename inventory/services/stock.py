@@ -217,6 +217,29 @@ def stock_incoming_change(*, entries: Sequence[tuple[int, int, int]]) -> None:
     locks.stock_incoming_change(entries)
 
 
+@transaction.atomic
+def stock_safety_set(*, variant_id: int, location_id: int, safety: int) -> StockLevel:
+    """Hold ``safety`` units back from the channels at this location (not a ledger: it
+    changes what channels may sell, not what is on hand)."""
+    if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
+        raise InvalidQuantity(safety)
+    level, _created = StockLevel.objects.get_or_create(
+        variant_id=variant_id, location_id=location_id
+    )
+    if level.safety != safety:
+        StockLevel.objects.filter(pk=level.pk).update(safety=safety)
+        level.safety = safety
+        event_publish(
+            topic=STOCK_CHANGED,
+            payload={
+                "variant_ids": [variant_id],
+                "location_ids": [location_id],
+                "reason": "safety",
+            },
+        )
+    return level
+
+
 def _insufficient(
     variant_id: int, location_id: int, requested: int, *, keep_safety: bool
 ) -> InsufficientStock:
