@@ -21,6 +21,12 @@ from catalog.models import (
 from unicommerce.exceptions import DomainError
 
 
+def _saved_through_services(formset) -> None:
+    """The inline's rows are written by services, not by ``formset.save()``; the admin's
+    change message still reads what the formset would have saved."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -139,6 +145,7 @@ class ProductAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Variant:
             return super().save_formset(request, form, formset, change)
+        _saved_through_services(formset)
         for variant_form in formset.forms:
             if not variant_form.has_changed() or not variant_form.cleaned_data:
                 continue
@@ -227,6 +234,7 @@ class VariantAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         variant = form.instance
+        _saved_through_services(formset)
         try:
             for inline_form in formset.forms:
                 data = inline_form.cleaned_data

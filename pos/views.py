@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
-from inventory.selectors import stock_level
+from inventory.selectors import stock_at_locations, stock_level
 from orders.models import Cart
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
 from payments.services import cash_change
@@ -99,7 +99,12 @@ def sell(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         if request.htmx and "code" in request.GET:
             return _search(request, register, request.GET["code"])
-        return render(request, "pos/sell.html", _context(request, register, cart))
+        context = _context(request, register, cart)
+        if "stock" in request.GET:
+            context.update(_stock(request.GET["stock"]))
+            if request.htmx:
+                return render(request, "pos/sell.html#stock", context)
+        return render(request, "pos/sell.html", context)
 
     action = request.POST.get("action", "")
     handler = ACTIONS.get(action)
@@ -135,6 +140,16 @@ def _search(request, register: Register, text: str) -> HttpResponse:
     }
     results = [(v, levels.get(v.pk)) for v in variants]
     return render(request, "pos/sell.html#results", {"results": results, "query": text.strip()})
+
+
+def _stock(variant_id: str) -> dict:
+    """Where a variant is, in every location (empty when the seller closes the panel)."""
+    if not variant_id.isdigit():
+        return {}
+    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+    if variant is None:
+        return {}
+    return {"stock_variant": variant, "stock_levels": stock_at_locations(variant_id=variant.pk)}
 
 
 def _scan(request, register: Register, cart: Cart):

@@ -176,3 +176,13 @@ def wait_until(predicate: Callable[[], object], *, timeout: float = 20.0, what: 
             return result
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def run_outbox() -> int:
+    """Process every pending outbox event in this thread, as the worker would (for tests
+    that need the stock worker's figures without starting a worker process)."""
+    from unicommerce.events.models import OutboxEvent
+    from unicommerce.events.services import event_process
+
+    pending = OutboxEvent.objects.filter(processed_at__isnull=True).order_by("created_at")
+    return sum(event_process(event_id=pk) for pk in pending.values_list("pk", flat=True))

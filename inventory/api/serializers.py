@@ -1,6 +1,10 @@
+"""Input and output shapes of the stock and storefront API (the OpenAPI schema is built
+from these)."""
+
 from rest_framework import serializers
 
-from catalog.models import Product, Variant
+from catalog.models import Variant
+from inventory.models import Location, Reservation, StockLevel, StockMovement
 
 
 class MoneySerializer(serializers.Serializer):
@@ -8,29 +12,164 @@ class MoneySerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
-class VariantOutputSerializer(serializers.ModelSerializer):
-    barcodes = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    price = serializers.SerializerMethodField()
-    availability = serializers.SerializerMethodField(
-        help_text="Sellable quantity per sales channel code, from live stock."
+class CategoryRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    path = serializers.ListField(child=serializers.CharField(), help_text="Root first.")
+
+
+class VariantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    barcodes = serializers.ListField(child=serializers.CharField())
+    attributes = serializers.DictField(child=serializers.CharField())
+    price = MoneySerializer(help_text="VAT-inclusive; the channel's own price when it has one.")
+    availability = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Sellable quantity per sales channel code (only the caller's channel for "
+        "a channel key, or the `channel` asked for).",
     )
 
-    class Meta:
-        model = Variant
-        fields = ["id", "sku", "barcodes", "attributes", "price", "availability"]
 
-    def get_price(self, variant: Variant) -> MoneySerializer:
-        return MoneySerializer({"amount": variant.price_amount, "currency": variant.currency}).data
-
-    def get_availability(self, variant: Variant) -> dict[str, int]:
-        by_channel = self.context["availability"].get(variant.pk, {})
-        return {code: by_channel.get(code, 0) for code in self.context["channel_codes"]}
-
-
-class ProductOutputSerializer(serializers.ModelSerializer):
-    variants = VariantOutputSerializer(many=True)
+class ProductOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    brand = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    category = CategoryRefSerializer(allow_null=True)
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1)
+    variants = VariantOutputSerializer(many=True)
+
+
+class StoreAvailabilitySerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="Location code.")
+    name = serializers.CharField()
+    city = serializers.CharField(allow_blank=True)
+    kind = serializers.CharField()
+    available = serializers.IntegerField()
+
+
+class VariantStoresSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    stores = StoreAvailabilitySerializer(many=True)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class SkuField(serializers.SlugRelatedField):
+    """A variant given by its SKU (case-insensitive)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            slug_field="sku", queryset=Variant.objects.filter(is_active=True), **kwargs
+        )
+
+    def to_internal_value(self, data):
+        variant = self.get_queryset().filter(sku__iexact=str(data).strip()).first()
+        if variant is None:
+            self.fail("does_not_exist", slug_name="sku", value=data)
+        return variant
+
+
+class LocationField(serializers.SlugRelatedField):
+    """A location given by its code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            slug_field="code", queryset=Location.objects.filter(is_active=True), **kwargs
+        )
+
+
+class ReceiptInputSerializer(serializers.Serializer):
+    sku = SkuField()
+    location = LocationField()
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    REASONS = [
+        StockMovement.Reason.ADJUSTMENT,
+        StockMovement.Reason.DAMAGE,
+        StockMovement.Reason.COUNT,
+        StockMovement.Reason.RETURN,
+    ]
+
+    sku = SkuField()
+    location = LocationField()
+    quantity = serializers.IntegerField(
+        min_value=-1_000_000, max_value=1_000_000, help_text="Signed: positive in, negative out."
+    )
+    reason = serializers.ChoiceField(choices=REASONS)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate_quantity(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("An adjustment of zero changes nothing.")
+        return value
+
+
+class MovementOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    location = serializers.CharField(source="location.code")
 
     class Meta:
-        model = Product
-        fields = ["id", "name", "brand", "description", "vat_rate", "variants"]
+        model = StockMovement
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "quantity",
+            "on_hand_after",
+            "reason",
+            "note",
+            "created_at",
+        ]
+
+
+class LevelOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    location = serializers.CharField(source="location.code")
+    reserved = serializers.IntegerField(source="reserved_now")
+    available = serializers.IntegerField(source="available_now")
+
+    class Meta:
+        model = StockLevel
+        fields = ["sku", "location", "on_hand", "reserved", "safety", "available", "incoming"]
+
+
+class ReservationInputSerializer(serializers.Serializer):
+    sku = SkuField()
+    location = LocationField()
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    expires_in = serializers.IntegerField(
+        min_value=1,
+        max_value=60 * 60 * 24 * 30,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Seconds until the units go back on sale; empty holds until released.",
+    )
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ReservationOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="variant.sku")
+    location = serializers.CharField(source="location.code")
+    channel = serializers.CharField(source="channel.code", allow_null=True, default=None)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "channel",
+            "quantity",
+            "status",
+            "expires_at",
+            "reference",
+            "created_at",
+            "ended_at",
+        ]

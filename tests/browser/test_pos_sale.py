@@ -25,6 +25,7 @@ def test_a_seller_completes_a_cash_sale_without_a_page_reload(
     )
     scarf = stocked_variant(
         store=2,
+        warehouse=6,
         sku="SCARF-RED",
         price_amount=Decimal("29.00"),
         product=ProductFactory(name="Wool scarf"),
@@ -51,6 +52,11 @@ def test_a_seller_completes_a_cash_sale_without_a_page_reload(
     page.locator("#scan").press_sequentially("wool")
     result = page.locator(f'.result-button[data-sku="{scarf.sku}"]')
     expect(result).to_contain_text("2 here")
+    # Where else is it? The panel lists every location without leaving the sale.
+    page.locator(f'a.where[data-sku="{scarf.sku}"]').first.click()
+    expect(page.locator('#stock tr[data-location="warehouse"] .available')).to_have_text("6")
+    expect(page.locator('#stock tr[data-location="paris"]')).to_contain_text("here")
+    screenshot("pos-1b-stock-elsewhere")
     result.click()
     expect(page.locator(f'tr[data-sku="{scarf.sku}"]')).to_be_visible()
 

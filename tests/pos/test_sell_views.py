@@ -275,3 +275,35 @@ def test_two_tills_selling_the_last_unit_at_once_make_exactly_one_order(shop, st
     assert Payment.objects.count() == 1
     assert StockLevel.objects.get(variant=variant, location=shop.store).on_hand == 0
     assert isinstance(next(o for o in outcomes if not hasattr(o, "order")), InsufficientStock)
+
+
+def test_the_seller_sees_the_stock_here_and_in_every_other_location(
+    seller_client, shop, stocked_variant
+):
+    from inventory.services.reservations import stock_reserve
+
+    variant = stocked_variant(store=2, warehouse=7)
+    stock_reserve(variant_id=variant.pk, location_id=shop.warehouse.pk, quantity=3)
+
+    fragment = seller_client.get(SELL, {"stock": variant.pk}, **HX).content.decode()
+    page = seller_client.get(SELL, {"stock": variant.pk}).content.decode()
+
+    assert fragment.lstrip().startswith('<div id="stock"')
+    assert "<html" not in fragment
+    assert f"Stock of {variant.product.name}" in fragment
+    rows = {row.split('data-location="')[1].split('"')[0]: row for row in fragment.split("<tr")[2:]}
+    assert set(rows) == {"paris", "warehouse"}
+    assert 'class="num available">2<' in rows["paris"]
+    assert "here" in rows["paris"]
+    assert 'class="num available">4<' in rows["warehouse"]  # 7 on hand, 3 reserved
+    assert '<div id="stock"' in page
+    assert "<html" in page
+
+
+def test_the_stock_panel_closes_and_ignores_nonsense(seller_client, shop):
+    for value in ["", "abc", "999999"]:
+        response = seller_client.get(SELL, {"stock": value}, **HX)
+        fragment = response.content.decode()
+        assert response.status_code == 200
+        assert fragment.lstrip().startswith('<div id="stock"')
+        assert "<table" not in fragment

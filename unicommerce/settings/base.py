@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "unicommerce.apps.UnicommerceConfig",
     "unicommerce.events",
+    "unicommerce.api",
     "catalog",
     "inventory",
     "customers",

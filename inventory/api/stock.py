@@ -1,0 +1,215 @@
+"""Staff stock operations and reservations over the API. Every POST accepts an
+``Idempotency-Key``: a retried call does the work once and answers the same."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inventory.api.serializers import (
+    AdjustmentInputSerializer,
+    LevelOutputSerializer,
+    MovementOutputSerializer,
+    ReceiptInputSerializer,
+    ReservationInputSerializer,
+    ReservationOutputSerializer,
+)
+from inventory.models import Reservation, StockLevel
+from inventory.selectors import levels_with_availability
+from inventory.services import stock_adjust, stock_receive
+from inventory.services.reservations import (
+    reservation_convert,
+    reservation_release,
+    stock_reserve,
+)
+from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from unicommerce.api.idempotency import idempotent
+from unicommerce.api.permissions import acting_user, channel_of, staff_with
+
+
+def errors(**extra: str) -> dict:
+    described = {
+        400: "Malformed input: the details name each field.",
+        401: "Missing or invalid credentials.",
+        403: "Not allowed for this key or user.",
+        422: "The Idempotency-Key was already used for a different request.",
+        **{str(k): v for k, v in extra.items()},
+    }
+    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+
+
+class ReceiptView(APIView):
+    permission_classes = [staff_with("inventory.add_stockmovement")]
+
+    @extend_schema(
+        summary="Receive units into a location (on hand goes up, one ledger row)",
+        request=ReceiptInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: MovementOutputSerializer, **errors()},
+    )
+    @idempotent
+    def post(self, request):
+        data = ReceiptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        movement = stock_receive(
+            variant_id=data.validated_data["sku"].pk,
+            location_id=data.validated_data["location"].pk,
+            quantity=data.validated_data["quantity"],
+            note=data.validated_data["note"],
+            user=request.user,
+        )
+        return Response(MovementOutputSerializer(movement).data, status=status.HTTP_201_CREATED)
+
+
+class AdjustmentView(APIView):
+    permission_classes = [staff_with("inventory.add_stockmovement")]
+
+    @extend_schema(
+        summary="Correct on hand by a signed quantity (damage, found, miscount, return)",
+        request=AdjustmentInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: MovementOutputSerializer,
+            **errors(**{"409": "Taking out more than is unreserved at the location."}),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = AdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        movement = stock_adjust(
+            variant_id=data.validated_data["sku"].pk,
+            location_id=data.validated_data["location"].pk,
+            quantity=data.validated_data["quantity"],
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            user=request.user,
+        )
+        return Response(MovementOutputSerializer(movement).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Stock levels (on hand, reserved, safety, available, incoming)",
+    parameters=[
+        OpenApiParameter("sku", str, description="Only this variant."),
+        OpenApiParameter("location", str, description="Only this location code."),
+    ],
+    responses={200: LevelOutputSerializer(many=True), **errors()},
+)
+class LevelListView(generics.ListAPIView):
+    permission_classes = [staff_with("inventory.view_stocklevel")]
+    serializer_class = LevelOutputSerializer
+
+    def get_queryset(self):
+        levels = StockLevel.objects.select_related("variant", "location")
+        if sku := self.request.query_params.get("sku"):
+            levels = levels.filter(variant__sku__iexact=sku)
+        if code := self.request.query_params.get("location"):
+            levels = levels.filter(location__code=code)
+        return levels_with_availability(levels)
+
+
+def _reservations_for(request):
+    reservations = Reservation.objects.select_related("variant", "location", "channel")
+    channel = channel_of(request)
+    return reservations.filter(channel=channel) if channel is not None else reservations
+
+
+class ReservationCreateView(APIView):
+    permission_classes = [staff_with("inventory.add_reservation", allow_channels=True)]
+
+    @extend_schema(
+        summary="Hold units at a location for a cart or an order",
+        description="A channel key may reserve at the locations that feed its channel; "
+        "the units it reserves respect the location's safety stock.",
+        request=ReservationInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ReservationOutputSerializer,
+            **errors(**{"409": "Fewer units are available than asked for."}),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = ReservationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = data.validated_data["location"]
+        channel = channel_of(request)
+        if channel is not None and not location.channels.filter(pk=channel.pk).exists():
+            raise exceptions.PermissionDenied(
+                f"The location “{location.code}” does not feed the channel “{channel.code}”."
+            )
+        expires_in = data.validated_data["expires_in"]
+        reservation = stock_reserve(
+            variant_id=data.validated_data["sku"].pk,
+            location_id=location.pk,
+            quantity=data.validated_data["quantity"],
+            expires_at=timezone.now() + timedelta(seconds=expires_in) if expires_in else None,
+            channel=channel,
+            reference=data.validated_data["reference"],
+            user=acting_user(request),
+        )
+        reservation = _reservations_for(request).get(pk=reservation.pk)
+        return Response(
+            ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema(
+    summary="One reservation",
+    responses={
+        200: ReservationOutputSerializer,
+        **errors(**{"404": "No such reservation for this caller."}),
+    },
+)
+class ReservationDetailView(generics.RetrieveAPIView):
+    permission_classes = [staff_with("inventory.view_reservation", allow_channels=True)]
+    serializer_class = ReservationOutputSerializer
+
+    def get_queryset(self):
+        return _reservations_for(self.request)
+
+
+class ReservationReleaseView(APIView):
+    permission_classes = [staff_with("inventory.change_reservation", allow_channels=True)]
+
+    @extend_schema(
+        summary="Give the reserved units back",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: ReservationOutputSerializer,
+            **errors(**{"404": "No such reservation.", "409": "No longer active."}),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        reservation = generics.get_object_or_404(_reservations_for(request), pk=pk)
+        reservation = reservation_release(reservation=reservation, user=acting_user(request))
+        return Response(ReservationOutputSerializer(reservation).data)
+
+
+class ReservationConvertView(APIView):
+    permission_classes = [staff_with("inventory.change_reservation", allow_channels=True)]
+
+    @extend_schema(
+        summary="Sell the reserved units (they leave the stock, with no gap)",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: ReservationOutputSerializer,
+            **errors(**{"404": "No such reservation.", "409": "Expired or no longer active."}),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        reservation = generics.get_object_or_404(_reservations_for(request), pk=pk)
+        reservation_convert(reservation=reservation, user=acting_user(request))
+        reservation.refresh_from_db()
+        return Response(ReservationOutputSerializer(reservation).data)

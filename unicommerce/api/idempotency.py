@@ -1,0 +1,93 @@
+"""``Idempotency-Key`` for state-changing API calls a client may retry.
+
+Same key, same request: the first answer again, and the work done once. Same key with
+another request: 422. Two calls with one key at the same time: the second waits for the
+first to commit (the unique index makes it), then gets its answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from django.db import connection, transaction
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.response import Response
+
+from unicommerce.api.errors import error_body
+from unicommerce.api.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string (a UUID): retrying with the same key returns the first "
+    "answer without doing the work twice.",
+)
+
+
+def _owner(request) -> str:
+    user = request.user
+    if getattr(user, "channel", None) is not None:
+        return f"channel:{user.channel.pk}"
+    return f"user:{user.pk}"
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def idempotent(view_method):
+    """Wrap an APIView method (post/put/patch/delete) so it honours Idempotency-Key."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 255:
+            return Response(
+                error_body("invalid", "The Idempotency-Key is longer than 255 characters."), 400
+            )
+        owner, fingerprint = _owner(request), _fingerprint(request)
+        with transaction.atomic():
+            table = IdempotencyRecord._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    INSERT INTO {table} (owner, key, method, path, request_hash, created_at)
+                    VALUES (%s, %s, %s, %s, %s, now())
+                    ON CONFLICT (owner, key) DO NOTHING
+                    RETURNING id
+                    """,  # noqa: S608 - the table name comes from the model
+                    [owner, key, request.method, request.path[:255], fingerprint],
+                )
+                inserted = cursor.fetchone()
+            if inserted is None:
+                record = IdempotencyRecord.objects.get(owner=owner, key=key)
+                if record.request_hash != fingerprint:
+                    return Response(
+                        error_body(
+                            "idempotency_key_reused",
+                            "This Idempotency-Key was used for a different request.",
+                        ),
+                        422,
+                    )
+                response = Response(record.response_body, record.status_code)
+                response["Idempotent-Replayed"] = "true"
+                return response
+            response = view_method(self, request, *args, **kwargs)
+            if 200 <= response.status_code < 300:
+                IdempotencyRecord.objects.filter(pk=inserted[0]).update(
+                    status_code=response.status_code, response_body=response.data
+                )
+            else:
+                # Failures are not remembered: the client may fix the cause and retry.
+                transaction.set_rollback(True)
+            return response
+
+    return wrapper
