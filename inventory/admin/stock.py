@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from inventory.models import ChannelStock, Location, StockLevel, StockMovement
+from inventory.services.locations import location_channels_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -22,6 +23,13 @@ class LocationAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active", "channels"]
     search_fields = ["code", "name", "city"]
     filter_horizontal = ["channels", "staff"]
+
+    def save_related(self, request, form, formsets, change):
+        """Which channels a location feeds changes what they may sell: set it through
+        the service, which has the figures recomputed."""
+        channels = form.cleaned_data.pop("channels")
+        super().save_related(request, form, formsets, change)
+        location_channels_set(location=form.instance, channels=channels)
 
 
 @admin.register(StockLevel)
