@@ -243,11 +243,15 @@ class VariantAdmin(admin.ModelAdmin):
                 deleting = data.get("DELETE")
                 if formset.model is Barcode:
                     if deleting and inline_form.instance.pk:
-                        services.barcode_remove(variant=variant, code=inline_form.instance.code)
+                        services.barcode_remove(
+                            variant=variant, code=inline_form.instance.code, user=request.user
+                        )
                     elif not deleting:
                         if inline_form.instance.pk:
-                            services.barcode_remove(variant=variant, code=inline_form.instance.code)
-                        services.barcode_add(variant=variant, code=data["code"])
+                            services.barcode_remove(
+                                variant=variant, code=inline_form.instance.code, user=request.user
+                            )
+                        services.barcode_add(variant=variant, code=data["code"], user=request.user)
                 elif formset.model is ChannelPrice:
                     channel = data.get("channel") or inline_form.instance.channel
                     price = None if deleting else data.get("price_amount")

@@ -243,13 +243,15 @@ def variant_create(
         attributes=attributes or {},
         currency=currency,
     )
-    for code in barcodes:
-        barcode_add(variant=variant, code=code)
+    codes = [barcode_add(variant=variant, code=code, record=False).code for code in barcodes]
+    changes = {"price_amount": (None, variant.price_amount)}
+    if codes:
+        changes["barcodes"] = (None, codes)
     _record(
         product=product,
         variant=variant,
         kind=CatalogChange.Kind.CREATED,
-        changes={"price_amount": (None, variant.price_amount)},
+        changes=changes,
         user=user,
     )
     return variant
@@ -337,9 +339,12 @@ def channel_price_set(
 
 
 @transaction.atomic
-def barcode_add(*, variant: Variant, code: str) -> Barcode:
+def barcode_add(
+    *, variant: Variant, code: str, user: AbstractBaseUser | None = None, record: bool = True
+) -> Barcode:
     """Attach a barcode to a variant after checking its digits and that no other
-    variant carries it."""
+    variant carries it; the edit history records it (``record=False`` when the caller
+    records the change itself)."""
     code = code.strip()
     problem = barcode_problem(code)
     if problem:
@@ -351,12 +356,30 @@ def barcode_add(*, variant: Variant, code: str) -> Barcode:
         raise DuplicateBarcode(code, owner.variant.sku)
     try:
         with transaction.atomic():
-            return Barcode.objects.create(variant=variant, code=code)
+            barcode = Barcode.objects.create(variant=variant, code=code)
     except IntegrityError:  # a concurrent creation of the same code won
         owner = Barcode.objects.select_related("variant").get(code=code)
         raise DuplicateBarcode(code, owner.variant.sku) from None
+    if record:
+        _record(
+            product=variant.product,
+            variant=variant,
+            kind=CatalogChange.Kind.UPDATED,
+            changes={"barcodes": (None, code)},
+            user=user,
+        )
+    return barcode
 
 
 @transaction.atomic
-def barcode_remove(*, variant: Variant, code: str) -> None:
-    Barcode.objects.filter(variant=variant, code=code.strip()).delete()
+def barcode_remove(*, variant: Variant, code: str, user: AbstractBaseUser | None = None) -> None:
+    code = code.strip()
+    deleted, _ = Barcode.objects.filter(variant=variant, code=code).delete()
+    if deleted:
+        _record(
+            product=variant.product,
+            variant=variant,
+            kind=CatalogChange.Kind.UPDATED,
+            changes={"barcodes": (code, None)},
+            user=user,
+        )

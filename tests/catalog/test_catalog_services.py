@@ -13,6 +13,7 @@ from catalog.models import Barcode, CatalogChange, Category, ChannelPrice, Publi
 from catalog.selectors import category_subtree_ids, variant_by_code
 from catalog.services import (
     barcode_add,
+    barcode_remove,
     category_save,
     channel_price_set,
     product_create,
@@ -170,3 +171,35 @@ def test_categories_form_a_tree_that_cannot_loop(db):
     assert category_subtree_ids(slug="tops") == [tops.pk, tees.pk]
     assert category_subtree_ids(slug="nope") is None
     assert Category.objects.count() == 3
+
+
+def test_barcodes_added_or_removed_are_in_the_history_with_who_did_it(db):
+    clerk = UserFactory(username="clerk")
+    variant = VariantFactory()
+
+    barcode_add(variant=variant, code="4006381333931", user=clerk)
+    barcode_remove(variant=variant, code="4006381333931", user=clerk)
+    barcode_remove(variant=variant, code="4006381333931", user=clerk)  # gone already: nothing
+
+    assert list(
+        CatalogChange.objects.filter(variant=variant)
+        .order_by("id")
+        .values_list("changes", "created_by__username")
+    ) == [
+        ({"barcodes": [None, "4006381333931"]}, "clerk"),
+        ({"barcodes": ["4006381333931", None]}, "clerk"),
+    ]
+
+
+def test_a_new_variant_records_its_price_and_barcodes_once(db):
+    product = VariantFactory().product
+
+    variant = variant_create(
+        product=product, sku="NEW-1", price_amount=Decimal("9.9"), barcodes=["96385074"]
+    )
+
+    [change] = CatalogChange.objects.filter(variant=variant)
+    assert (change.kind, change.changes) == (
+        "created",
+        {"price_amount": [None, "9.90"], "barcodes": [None, ["96385074"]]},
+    )
