@@ -11,3 +11,15 @@ def on_stock_changed(event) -> None:
     from inventory.services.stock import channel_stock_refresh
 
     channel_stock_refresh(variant_ids=event.payload.get("variant_ids", []))
+
+
+@subscribe(STOCK_CHANGED)
+def on_stock_changed_replenish(event) -> None:
+    """Raise low-stock alerts and draft purchase orders for the touched levels (and
+    resolve the alerts of levels that are back above their minimum)."""
+    from inventory.services.replenishment import replenishment_check
+
+    replenishment_check(
+        variant_ids=event.payload.get("variant_ids", []),
+        location_ids=event.payload.get("location_ids", []),
+    )

@@ -196,23 +196,36 @@ def reservations_expire_due(*, variant_id: int, location_id: int) -> int:
 def stock_incoming_change(entries: Iterable[tuple[int, int, int]]) -> None:
     """Add signed deltas to ``incoming`` (purchase orders sent or received, transfers
     shipped or received), creating missing levels, in lock order. The database refuses
-    a negative result."""
+    a negative result.
+
+    Missing levels are created (and every level locked) first, then one UPDATE applies
+    the deltas: INSERT … ON CONFLICT checks the constraints of the proposed row before
+    it finds the existing one, so a negative delta cannot travel in its VALUES.
+    """
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, delta in entries:
         totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + delta
     keys = [k for k in sorted(totals) if totals[k]]
     if not keys:
         return
+    variants, locations = [k[0] for k in keys], [k[1] for k in keys]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {_LEVEL} (variant_id, location_id, on_hand, reserved, incoming, safety,
                                   updated_at)
-            SELECT v, l, 0, 0, d, 0, now()
-              FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS t(v, l, d)
+            SELECT v, l, 0, 0, 0, 0, now()
+              FROM unnest(%s::bigint[], %s::bigint[]) AS t(v, l)
              ORDER BY v, l
-            ON CONFLICT (variant_id, location_id)
-            DO UPDATE SET incoming = {_LEVEL}.incoming + EXCLUDED.incoming, updated_at = now()
+            ON CONFLICT (variant_id, location_id) DO UPDATE SET updated_at = now()
             """,  # noqa: S608 - table names come from the models, values are parameters
-            [[k[0] for k in keys], [k[1] for k in keys], [totals[k] for k in keys]],
+            [variants, locations],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {_LEVEL} AS sl SET incoming = sl.incoming + t.d, updated_at = now()
+              FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS t(v, l, d)
+             WHERE sl.variant_id = t.v AND sl.location_id = t.l
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [variants, locations, [totals[k] for k in keys]],
         )
