@@ -229,3 +229,42 @@ def stock_incoming_change(entries: Iterable[tuple[int, int, int]]) -> None:
             """,  # noqa: S608 - table names come from the models, values are parameters
             [variants, locations, [totals[k] for k in keys]],
         )
+
+
+def reservation_insert_and_reserve(
+    *,
+    variant_id: int,
+    location_id: int,
+    quantity: int,
+    keep_safety: bool,
+    columns: dict,
+    event: tuple[str, list],
+) -> tuple[int, object] | None:
+    """Insert a reservation row and its outbox event, and take the units, in ONE
+    statement: the hot stock row is locked by its last part and held only until the
+    commit that follows. Returns (id, created_at), or None when too few units are
+    available (the caller rolls back: the rows written by the statement go with it)."""
+    reservation = Reservation._meta.db_table
+    names = ", ".join(columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    event_sql, event_params = event
+    safety = " - safety" if keep_safety else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH new_reservation AS (
+                INSERT INTO {reservation} ({names}, created_at)
+                VALUES ({placeholders}, now())
+                RETURNING id, created_at
+            ), new_event AS ({event_sql}), taken AS (
+                UPDATE {_LEVEL} SET reserved = reserved + %s, updated_at = now()
+                 WHERE variant_id = %s AND location_id = %s
+                   AND on_hand - reserved{safety} >= %s
+                RETURNING 1
+            )
+            SELECT id, created_at, EXISTS (SELECT 1 FROM taken) FROM new_reservation
+            """,  # noqa: S608 - table and column names come from the models
+            [*columns.values(), *event_params, quantity, variant_id, location_id, quantity],
+        )
+        reservation_id, created_at, reserved = cursor.fetchone()
+    return (reservation_id, created_at) if reserved else None

@@ -19,7 +19,11 @@ from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InvalidExpiry, ReservationNotActive
 from inventory.models import Reservation, StockMovement
 from inventory.services.stock import _check_quantity, _insufficient, _write_ledger
-from unicommerce.events.services import event_publish
+from unicommerce.events.services import (
+    event_insert_sql,
+    event_publish,
+    event_relay_after_commit,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -39,7 +43,36 @@ def _publish(variant_ids, location_ids, reason: str) -> None:
     )
 
 
+class _TooFew(Exception):
+    """Internal: the single reservation statement found too few units (rolled back)."""
+
+
 @transaction.atomic
+def _reserve_once(*, columns: dict, keep_safety: bool) -> Reservation:
+    sql, params, event_id = event_insert_sql(
+        topic=STOCK_CHANGED,
+        payload={
+            "variant_ids": [columns["variant_id"]],
+            "location_ids": [columns["location_id"]],
+            "reason": "reservation",
+        },
+    )
+    inserted = locks.reservation_insert_and_reserve(
+        variant_id=columns["variant_id"],
+        location_id=columns["location_id"],
+        quantity=columns["quantity"],
+        keep_safety=keep_safety,
+        columns=columns,
+        event=(sql, params),
+    )
+    if inserted is None:
+        raise _TooFew
+    event_relay_after_commit(event_id)
+    reservation = Reservation(**columns)
+    reservation.pk, reservation.created_at = inserted
+    return reservation
+
+
 def stock_reserve(
     *,
     variant_id: int,
@@ -53,34 +86,39 @@ def stock_reserve(
 ) -> Reservation:
     """Hold ``quantity`` units at a location until ``expires_at`` (or until released).
 
-    Exactly the available quantity can be reserved, whatever the concurrency; units held
-    by reservations past their time are released on the spot when they are needed.
+    Exactly the available quantity can be reserved, whatever the concurrency. This is
+    the hottest write of the platform (every web cart), so the reservation, its event and
+    the conditional UPDATE of the stock row travel in one statement. Units held by
+    reservations past their time are released on the spot when they are needed.
     """
     _check_quantity(quantity)
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidExpiry()
-    reservation = Reservation.objects.create(
-        variant_id=variant_id,
-        location_id=location_id,
-        channel=channel,
-        quantity=quantity,
-        expires_at=expires_at,
-        reference=reference[:100],
-        created_by=user if user is not None and user.is_authenticated else None,
-    )
-    arguments = {
+    columns = {
         "variant_id": variant_id,
         "location_id": location_id,
+        "channel_id": channel.pk if channel is not None else None,
         "quantity": quantity,
-        "keep_safety": keep_safety,
+        "status": Status.ACTIVE,
+        "expires_at": expires_at,
+        "reference": reference[:100],
+        "created_by_id": user.pk if user is not None and user.is_authenticated else None,
+        "ended_at": None,
     }
-    if not locks.stock_level_reserve(**arguments) and not (
-        locks.reservations_expire_due(variant_id=variant_id, location_id=location_id)
-        and locks.stock_level_reserve(**arguments)
-    ):
-        raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
-    _publish([variant_id], [location_id], "reservation")
-    return reservation
+    try:
+        return _reserve_once(columns=columns, keep_safety=keep_safety)
+    except _TooFew:
+        pass
+    with transaction.atomic():
+        freed = locks.reservations_expire_due(variant_id=variant_id, location_id=location_id)
+        if freed:
+            _publish([variant_id], [location_id], "reservation_expired")
+    if freed:
+        try:
+            return _reserve_once(columns=columns, keep_safety=keep_safety)
+        except _TooFew:
+            pass
+    raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
 
 
 def _end(reservation: Reservation, status: str, *, still_valid: bool) -> None:

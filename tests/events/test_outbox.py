@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 from inventory.models import ChannelStock
 from inventory.services import stock_receive
 from unicommerce.events.models import OutboxEvent
+from unicommerce.events.relay import relay
 from unicommerce.events.registry import subscribe
 from unicommerce.events.services import event_process, event_publish, outbox_pending
 from unicommerce.events.tasks import outbox_sweep
@@ -24,10 +26,30 @@ def test_the_relay_runs_only_after_commit(db, django_capture_on_commit_callbacks
     with mock.patch("unicommerce.events.tasks.event_dispatch.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
             event = event_publish(topic="test.thing", payload={"n": 1})
+        relay.flush()
         assert apply_async.call_count == 0
         assert len(callbacks) == 1
         callbacks[0]()
-    apply_async.assert_called_once_with(args=[str(event.id)], retry=False)
+        assert relay.flush()
+    apply_async.assert_called_once_with(args=[[str(event.id)]], retry=False)
+
+
+def test_the_relay_sends_a_burst_of_commits_in_a_few_messages(db):
+    sent = []
+    release = threading.Event()
+
+    def slow_send(batch):
+        release.wait(5)  # the broker is slow: commits pile up meanwhile
+        sent.append(batch)
+
+    with mock.patch("unicommerce.events.relay.send", side_effect=slow_send):
+        for number in range(200):
+            relay.submit(f"event-{number}")
+        release.set()
+        assert relay.flush()
+
+    assert [event for batch in sent for event in batch] == [f"event-{n}" for n in range(200)]
+    assert len(sent) <= 3
 
 
 def test_a_broker_outage_at_commit_loses_nothing(db, django_capture_on_commit_callbacks):
@@ -40,6 +62,7 @@ def test_a_broker_outage_at_commit_loses_nothing(db, django_capture_on_commit_ca
         transaction.atomic(),
     ):
         event = event_publish(topic="test.thing", payload={})
+    assert relay.flush()
 
     event.refresh_from_db()
     assert event.processed_at is None
@@ -120,5 +143,5 @@ def test_the_sweep_resends_old_pending_events_and_skips_processed_ones(db, setti
     with mock.patch("unicommerce.events.tasks.event_dispatch.apply_async") as apply_async:
         assert outbox_sweep() == 1
 
-    apply_async.assert_called_once_with(args=[str(old.id)], retry=False)
+    apply_async.assert_called_once_with(args=[[str(old.id)]], retry=False)
     assert fresh.id not in outbox_pending(older_than=timedelta(seconds=5))

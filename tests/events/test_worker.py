@@ -6,6 +6,7 @@ from inventory.models import ChannelStock
 from inventory.services import stock_sell
 from tests.conftest import drain_worker, wait_until
 from unicommerce.events.models import OutboxEvent
+from unicommerce.events.relay import relay
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -46,10 +47,11 @@ def test_the_sweep_delivers_an_event_whose_fast_path_was_lost(
     variant = stocked_variant()
     # The broker is unreachable at commit time: the after-commit relay fails quietly.
     monkeypatch.setattr(
-        "unicommerce.events.tasks.event_dispatch.apply_async",
+        "unicommerce.events.relay.send",
         lambda *a, **k: (_ for _ in ()).throw(ConnectionError("broker down")),
     )
     stock_receive(variant_id=variant.pk, location_id=shop.store.pk, quantity=2)
+    assert relay.flush()
     event = OutboxEvent.objects.get(payload__variant_ids=[variant.pk])
     assert event.processed_at is None
     monkeypatch.undo()

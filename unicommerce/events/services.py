@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -10,6 +11,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from unicommerce.events.models import OutboxEvent
 from unicommerce.events.registry import handlers_for
@@ -33,15 +35,29 @@ def event_publish(*, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
-def event_relay(event_id: UUID) -> None:
-    """Hand one event to Celery. If Redis is down the event stays in the outbox and the
-    periodic sweep sends it later: a sale never waits for, or fails on, the broker."""
-    from unicommerce.events.tasks import event_dispatch
+def event_insert_sql(*, topic: str, payload: dict[str, Any]) -> tuple[str, list, UUID]:
+    """The INSERT of one outbox event as SQL, for the hottest paths that write their
+    change and its event in a single statement. The caller must then call
+    ``event_relay_after_commit`` with the returned id, inside the same transaction."""
+    event_id = uuid.uuid4()
+    table = OutboxEvent._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (id, topic, payload, created_at, attempts, last_error) "  # noqa: S608
+        "VALUES (%s, %s, %s, now(), 0, '')"
+    )
+    return sql, [event_id, topic, Jsonb(payload)], event_id
 
-    try:
-        event_dispatch.apply_async(args=[str(event_id)], retry=False)
-    except Exception:  # the broker is unreachable: the sweep will catch up
-        logger.warning("outbox relay of %s failed; the sweep will retry", event_id, exc_info=True)
+
+def event_relay_after_commit(event_id: UUID) -> None:
+    transaction.on_commit(partial(event_relay, event_id))
+
+
+def event_relay(event_id: UUID) -> None:
+    """After commit: queue the event for this process's relay thread, which hands it to
+    Celery (see relay.py). A sale never waits for, or fails on, the broker."""
+    from unicommerce.events.relay import relay
+
+    relay.submit(event_id)
 
 
 def event_process(*, event_id: UUID | str) -> bool:

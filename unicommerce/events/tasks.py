@@ -1,21 +1,35 @@
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 
-from unicommerce.events.services import event_process, event_relay, outbox_pending
+from unicommerce.events.services import event_process, outbox_pending
+
+logger = logging.getLogger(__name__)
+SWEEP_BATCH = 200
 
 
-@shared_task(name="events.dispatch", time_limit=60, soft_time_limit=50)
-def event_dispatch(event_id: str) -> bool:
-    """Consume one outbox event. Idempotent: a second delivery finds it processed."""
-    return event_process(event_id=event_id)
+@shared_task(name="events.dispatch", time_limit=120, soft_time_limit=110)
+def event_dispatch(event_ids: list[str]) -> int:
+    """Consume outbox events, each in its own transaction. Idempotent: an event already
+    processed is skipped; one that fails keeps its back-off for the sweep."""
+    processed = 0
+    for event_id in event_ids:
+        try:
+            processed += event_process(event_id=event_id)
+        except Exception:  # recorded on the event by event_process; the others go on
+            logger.exception("outbox event %s failed", event_id)
+    return processed
 
 
 @shared_task(name="events.outbox_sweep", time_limit=60, soft_time_limit=50)
 def outbox_sweep() -> int:
     """Re-send what the after-commit fast path missed (broker down, worker lost)."""
-    pending = outbox_pending(older_than=timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS))
-    for event_id in pending:
-        event_relay(event_id)
+    pending = [
+        str(pk)
+        for pk in outbox_pending(older_than=timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS))
+    ]
+    for start in range(0, len(pending), SWEEP_BATCH):
+        event_dispatch.apply_async(args=[pending[start : start + SWEEP_BATCH]], retry=False)
     return len(pending)
