@@ -25,9 +25,9 @@ def location_channels_set(*, location: Location, channels: Iterable[SalesChannel
         return False
     location.channels.set(wanted)
     variant_ids = list(
-        StockLevel.objects.filter(location=location).order_by("variant_id").values_list(
-            "variant_id", flat=True
-        )
+        StockLevel.objects.filter(location=location)
+        .order_by("variant_id")
+        .values_list("variant_id", flat=True)
     )
     for start in range(0, len(variant_ids), BATCH):
         event_publish(
