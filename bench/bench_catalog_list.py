@@ -38,7 +38,9 @@ def generate() -> dict:
         code="bench-web", defaults={"name": "Bench web", "kind": "web"}
     )
     if not ApiKey.objects.filter(key_hash=api_key_hash(KEY)).exists():
-        ApiKey.objects.create(channel=web, name="bench", prefix=KEY[:12], key_hash=api_key_hash(KEY))
+        ApiKey.objects.create(
+            channel=web, name="bench", prefix=KEY[:12], key_hash=api_key_hash(KEY)
+        )
     if Variant.objects.filter(sku__startswith="BV").count() >= VARIANTS:
         return {"generated": False, "seconds": 0}
     products = VARIANTS // VARIANTS_PER_PRODUCT
@@ -46,7 +48,9 @@ def generate() -> dict:
         channels = [web]
         for code, kind in [("bench-app", "app"), ("bench-marketplace", "marketplace")]:
             channels.append(
-                SalesChannel.objects.get_or_create(code=code, defaults={"name": code, "kind": kind})[0]
+                SalesChannel.objects.get_or_create(
+                    code=code, defaults={"name": code, "kind": kind}
+                )[0]
             )
         locations = []
         for index in range(LOCATIONS):
@@ -56,7 +60,8 @@ def generate() -> dict:
             )
             if kind == "store":
                 store_channel, _ = SalesChannel.objects.get_or_create(
-                    code=f"bench-store-{index:02d}", defaults={"name": location.name, "kind": "store"}
+                    code=f"bench-store-{index:02d}",
+                    defaults={"name": location.name, "kind": "store"},
                 )
                 location.channels.add(store_channel, web)
             else:
@@ -167,7 +172,9 @@ def main() -> None:
         queries = queries_per_request()
         paths = page_paths()
         with gunicorn() as address:
-            ceiling = load(address, ["/bench/one-query"], concurrency=CONCURRENCY, seconds=SECONDS / 2)
+            ceiling = load(
+                address, ["/bench/one-query"], concurrency=CONCURRENCY, seconds=SECONDS / 2
+            )
             figures = load(
                 address,
                 paths,

@@ -19,8 +19,8 @@ import tempfile
 import threading
 import time
 
-from common import django_setup, now_iso, percentile, report, stack
 from bench_ceiling_update import pgbench
+from common import django_setup, now_iso, percentile, report, stack
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 PROCESSES, THREADS = 4, 8
@@ -60,10 +60,23 @@ def ceiling(level_id: int, database_url: str) -> float:
         )
     result = subprocess.run(
         [
-            pgbench(), "-n", "-f", script.name, "-D", f"level={level_id}", "-c", str(CONNECTIONS),
-            "-j", str(os.cpu_count() or 1), "-T", str(int(SECONDS)), database_url,
+            pgbench(),
+            "-n",
+            "-f",
+            script.name,
+            "-D",
+            f"level={level_id}",
+            "-c",
+            str(CONNECTIONS),
+            "-j",
+            str(os.cpu_count() or 1),
+            "-T",
+            str(int(SECONDS)),
+            database_url,
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     os.unlink(script.name)
     StockLevel.objects.filter(pk=level_id).update(reserved=0)
@@ -122,9 +135,18 @@ def race(variant_id: int, location_id: int, seconds: float | None) -> dict:
     stop_at = start_at + seconds if seconds else None
     processes = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(variant_id), str(location_id),
-             str(start_at), json.dumps(stop_at)],
-            stdout=subprocess.PIPE, text=True, env=os.environ,
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(variant_id),
+                str(location_id),
+                str(start_at),
+                json.dumps(stop_at),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ,
         )
         for _ in range(PROCESSES)
     ]

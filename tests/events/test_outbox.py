@@ -9,8 +9,8 @@ from django.utils import timezone
 from inventory.models import ChannelStock
 from inventory.services import stock_receive
 from unicommerce.events.models import OutboxEvent
-from unicommerce.events.relay import relay
 from unicommerce.events.registry import subscribe
+from unicommerce.events.relay import relay
 from unicommerce.events.services import event_process, event_publish, outbox_pending
 from unicommerce.events.tasks import outbox_sweep
 
