@@ -1,10 +1,16 @@
 """Hot-variant reservations: 32 connections reserving the same variant at once.
 
-Each connection calls the real service (`stock_reserve`: a reservation row, a conditional
-UPDATE of the one hot stock row, an outbox event, commit, the after-commit relay to
-Redis). The same-machine ceiling is pgbench running the bare conditional UPDATE on that
-row with 32 clients, in the same run. A second phase gives the variant 1,000 units and
-lets the 32 connections race until it is sold out: exactly 1,000 must be reserved.
+Each connection calls the real service (`stock_reserve`: a reservation row, its outbox
+event and the conditional UPDATE of the one hot stock row in one statement, the commit,
+the after-commit relay to Redis). Two same-machine ceilings are measured in the same run
+on the same row with 32 connections:
+  * the bare conditional UPDATE sent by the same Python client harness (same processes,
+    threads and driver): the target is a ratio of this one, so what is measured is what
+    the service adds over the statement, not the cost of Python itself;
+  * the same statement sent by pgbench (a C client), reported for reference: on this
+    2-core machine the Python client and PostgreSQL share the CPU.
+A second phase gives a variant 1,000 units and lets the 32 connections race until it is
+sold out: exactly 1,000 must be reserved, none oversold.
     .venv/bin/python bench/bench_reservations.py      (or: make bench NAMES=reservations)
 
 The load runs in 4 processes × 8 threads (one database connection per thread).
@@ -23,7 +29,10 @@ from bench_ceiling_update import pgbench
 from common import django_setup, now_iso, percentile, report, stack
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
-PROCESSES, THREADS = 4, 8
+PROCESSES, THREADS = (
+    int(os.environ.get("BENCH_PROCESSES", "4")),
+    int(os.environ.get("BENCH_THREADS", "8")),
+)
 CONNECTIONS = PROCESSES * THREADS
 SELL_OUT_UNITS = 1000
 
@@ -83,14 +92,31 @@ def ceiling(level_id: int, database_url: str) -> float:
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
 
 
-def worker(variant_id: int, location_id: int, start_at: float, stop_at: float | None) -> None:
+RAW_UPDATE = (
+    "UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now() "
+    "WHERE variant_id = %s AND location_id = %s AND on_hand - reserved - safety >= 1"
+)
+
+
+def worker(
+    variant_id: int, location_id: int, start_at: float, stop_at: float | None, mode: str
+) -> None:
     """One load process: THREADS threads reserving one unit at a time until ``stop_at``
-    (or, when None, until the variant is sold out). Prints its figures as JSON."""
+    (or, when None, until the variant is sold out), with the service (mode "service")
+    or the bare statement (mode "raw"). Prints its figures as JSON."""
     django_setup()
     from django.db import connection
 
     from inventory.exceptions import InsufficientStock
     from inventory.services.reservations import stock_reserve
+
+    def raw_reserve(*, variant_id: int, location_id: int, quantity: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_UPDATE, [variant_id, location_id])
+            if cursor.rowcount != 1:
+                raise InsufficientStock(sku="", location="", requested=1, available=0)
+
+    reserve = stock_reserve if mode == "service" else raw_reserve
 
     latencies: list[float] = []
     outcome = {"reserved": 0, "refused": 0, "errors": []}
@@ -103,7 +129,7 @@ def worker(variant_id: int, location_id: int, start_at: float, stop_at: float | 
             while stop_at is None or time.time() < stop_at:
                 began = time.perf_counter()
                 try:
-                    stock_reserve(variant_id=variant_id, location_id=location_id, quantity=1)
+                    reserve(variant_id=variant_id, location_id=location_id, quantity=1)
                     mine.append(time.perf_counter() - began)
                 except InsufficientStock:
                     refused += 1
@@ -123,26 +149,24 @@ def worker(variant_id: int, location_id: int, start_at: float, stop_at: float | 
     threads = [threading.Thread(target=run) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu_started = time.process_time()
     for thread in threads:
         thread.join()
+    outcome["cpu_seconds"] = time.process_time() - cpu_started
     outcome["latencies"] = latencies
     print(json.dumps(outcome), flush=True)
 
 
-def race(variant_id: int, location_id: int, seconds: float | None) -> dict:
+def race(variant_id: int, location_id: int, seconds: float | None, mode: str = "service") -> dict:
     """Run PROCESSES load processes and merge what they report."""
-    start_at = time.time() + 3  # every process set up before the gun
+    start_at = time.time() + 3 + 0.3 * PROCESSES  # every process set up before the gun
     stop_at = start_at + seconds if seconds else None
     processes = [
         subprocess.Popen(
             [
-                sys.executable,
-                __file__,
-                "--worker",
-                str(variant_id),
-                str(location_id),
-                str(start_at),
-                json.dumps(stop_at),
+                *[sys.executable, __file__, "--worker", str(variant_id), str(location_id)],
+                *[str(start_at), json.dumps(stop_at), mode],
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -150,11 +174,11 @@ def race(variant_id: int, location_id: int, seconds: float | None) -> dict:
         )
         for _ in range(PROCESSES)
     ]
-    merged = {"reserved": 0, "refused": 0, "errors": [], "latencies": []}
+    merged = {"reserved": 0, "refused": 0, "errors": [], "latencies": [], "cpu_seconds": 0.0}
     for process in processes:
         output, _ = process.communicate()
         result = json.loads(output.strip().splitlines()[-1])
-        for key in ("reserved", "refused"):
+        for key in ("reserved", "refused", "cpu_seconds"):
             merged[key] += result[key]
         merged["errors"] += result["errors"]
         merged["latencies"] += result["latencies"]
@@ -170,12 +194,12 @@ def main() -> None:
         from inventory.models import Reservation, StockLevel
 
         variant_id, location_id, level_id = prepare("BENCH-RESERVE-HOT", 2_000_000_000)
-        ceiling_tps = ceiling(level_id, env["DATABASE_URL"])
+        pgbench_tps = ceiling(level_id, env["DATABASE_URL"])
+        raw = race(variant_id, location_id, SECONDS, mode="raw")
+        raw_rate = raw["reserved"] / SECONDS
         warm = race(variant_id, location_id, 2)
         prepare("BENCH-RESERVE-HOT", 2_000_000_000)
-        cpu_before = os.times()
         hot = race(variant_id, location_id, SECONDS)
-        cpu_after = os.times()
         rate = hot["reserved"] / SECONDS
 
         sold_variant, sold_location, sold_level = prepare("BENCH-RESERVE-SELLOUT", SELL_OUT_UNITS)
@@ -185,13 +209,12 @@ def main() -> None:
             total=Sum("quantity")
         )["total"]
 
-        children = (cpu_after.children_user - cpu_before.children_user) + (
-            cpu_after.children_system - cpu_before.children_system
-        )
         figures = {
             "reservations_per_s": round(rate, 1),
-            "ceiling_tps": ceiling_tps,
-            "ratio_to_ceiling": round(rate / ceiling_tps, 3),
+            "ceiling_raw_update_per_s": round(raw_rate, 1),
+            "ratio_to_ceiling": round(rate / raw_rate, 3),
+            "pgbench_tps": round(pgbench_tps, 1),
+            "ratio_to_pgbench": round(rate / pgbench_tps, 3),
             "p50_ms": round(percentile(hot["latencies"], 50) * 1000, 2),
             "p99_ms": round(percentile(hot["latencies"], 99) * 1000, 2),
             "errors": len(hot["errors"]) + len(sell_out["errors"]) + len(warm["errors"]),
@@ -199,7 +222,9 @@ def main() -> None:
             "oversold": max(0, sell_out["reserved"] - SELL_OUT_UNITS)
             + max(0, level.reserved - level.on_hand),
             "reserved_matches_reservations": int(level.reserved == held == sell_out["reserved"]),
-            "load_generator_cores": round(children / SECONDS, 2),
+            "load_generator_cores": round(hot["cpu_seconds"] / SECONDS, 2),
+            "client_cpu_ms_per_reservation": round(hot["cpu_seconds"] * 1000 / hot["reserved"], 2),
+            "client_cpu_ms_per_raw_update": round(raw["cpu_seconds"] * 1000 / raw["reserved"], 2),
         }
         if hot["errors"] or sell_out["errors"]:
             print("errors:", (hot["errors"] + sell_out["errors"])[:5], file=sys.stderr)
@@ -226,6 +251,12 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), json.loads(sys.argv[5]))
+        worker(
+            int(sys.argv[2]),
+            int(sys.argv[3]),
+            float(sys.argv[4]),
+            json.loads(sys.argv[5]),
+            sys.argv[6],
+        )
     else:
         main()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from inventory.models import ChannelStock, Reservation, StockLevel
+from unicommerce.events.services import EventInsert
 
 _LEVEL = StockLevel._meta.db_table
 _CHANNEL_STOCK = ChannelStock._meta.db_table
@@ -238,33 +239,33 @@ def reservation_insert_and_reserve(
     quantity: int,
     keep_safety: bool,
     columns: dict,
-    event: tuple[str, list],
+    event: EventInsert,
 ) -> tuple[int, object] | None:
-    """Insert a reservation row and its outbox event, and take the units, in ONE
-    statement: the hot stock row is locked by its last part and held only until the
-    commit that follows. Returns (id, created_at), or None when too few units are
-    available (the caller rolls back: the rows written by the statement go with it)."""
+    """Take the units and, only if that worked, insert the reservation row and its outbox
+    event: ONE statement, atomic on its own. Outside a transaction it commits at once, so
+    the hot stock row is locked for one statement and nothing more. Returns (id,
+    created_at), or None when too few units are available (then nothing was written).
+    """
     reservation = Reservation._meta.db_table
     names = ", ".join(columns)
     placeholders = ", ".join(["%s"] * len(columns))
-    event_sql, event_params = event
     safety = " - safety" if keep_safety else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH new_reservation AS (
-                INSERT INTO {reservation} ({names}, created_at)
-                VALUES ({placeholders}, now())
-                RETURNING id, created_at
-            ), new_event AS ({event_sql}), taken AS (
+            WITH taken AS (
                 UPDATE {_LEVEL} SET reserved = reserved + %s, updated_at = now()
                  WHERE variant_id = %s AND location_id = %s
                    AND on_hand - reserved{safety} >= %s
                 RETURNING 1
+            ), new_event AS (
+                {event.into} SELECT {event.values} FROM taken
             )
-            SELECT id, created_at, EXISTS (SELECT 1 FROM taken) FROM new_reservation
+            INSERT INTO {reservation} ({names}, created_at)
+            SELECT {placeholders}, now() FROM taken
+            RETURNING id, created_at
             """,  # noqa: S608 - table and column names come from the models
-            [*columns.values(), *event_params, quantity, variant_id, location_id, quantity],
+            [quantity, variant_id, location_id, quantity, *event.params, *columns.values()],
         )
-        reservation_id, created_at, reserved = cursor.fetchone()
-    return (reservation_id, created_at) if reserved else None
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])

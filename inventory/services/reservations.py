@@ -44,12 +44,11 @@ def _publish(variant_ids, location_ids, reason: str) -> None:
 
 
 class _TooFew(Exception):
-    """Internal: the single reservation statement found too few units (rolled back)."""
+    """Internal: the single reservation statement found too few units (wrote nothing)."""
 
 
-@transaction.atomic
 def _reserve_once(*, columns: dict, keep_safety: bool) -> Reservation:
-    sql, params, event_id = event_insert_sql(
+    event = event_insert_sql(
         topic=STOCK_CHANGED,
         payload={
             "variant_ids": [columns["variant_id"]],
@@ -63,11 +62,11 @@ def _reserve_once(*, columns: dict, keep_safety: bool) -> Reservation:
         quantity=columns["quantity"],
         keep_safety=keep_safety,
         columns=columns,
-        event=(sql, params),
+        event=event,
     )
     if inserted is None:
         raise _TooFew
-    event_relay_after_commit(event_id)
+    event_relay_after_commit(event.event_id)
     reservation = Reservation(**columns)
     reservation.pk, reservation.created_at = inserted
     return reservation

@@ -31,14 +31,16 @@ def test_the_relay_runs_only_after_commit(db, django_capture_on_commit_callbacks
         assert len(callbacks) == 1
         callbacks[0]()
         assert relay.flush()
-    apply_async.assert_called_once_with(args=[[str(event.id)]], retry=False)
+    [call] = apply_async.call_args_list
+    assert call.kwargs["args"] == [[str(event.id)]]
+    assert call.kwargs["retry"] is False
 
 
 def test_the_relay_sends_a_burst_of_commits_in_a_few_messages(db):
     sent = []
     release = threading.Event()
 
-    def slow_send(batch):
+    def slow_send(batch, producer=None):
         release.wait(5)  # the broker is slow: commits pile up meanwhile
         sent.append(batch)
 
@@ -145,3 +147,18 @@ def test_the_sweep_resends_old_pending_events_and_skips_processed_ones(db, setti
 
     apply_async.assert_called_once_with(args=[[str(old.id)]], retry=False)
     assert fresh.id not in outbox_pending(older_than=timedelta(seconds=5))
+
+
+def test_processed_events_are_pruned_after_a_while(db):
+    from unicommerce.events.services import outbox_prune
+
+    with transaction.atomic():
+        old = event_publish(topic="test.old", payload={})
+        recent = event_publish(topic="test.recent", payload={})
+        pending = event_publish(topic="test.pending", payload={})
+    OutboxEvent.objects.filter(pk=old.pk).update(processed_at=timezone.now() - timedelta(days=8))
+    OutboxEvent.objects.filter(pk=recent.pk).update(processed_at=timezone.now())
+
+    assert outbox_prune(older_than=timedelta(days=7)) == 1
+
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {recent.pk, pending.pk}

@@ -8,13 +8,15 @@ class OutboxEvent(models.Model):
     """One domain event, written in the transaction of the change it reports.
 
     ``processed_at`` is set in the same transaction as the handlers' work, so a
-    consumer runs its effect exactly once even when the event is delivered twice.
+    consumer runs its effect exactly once even when the event is delivered twice. The
+    only index besides the key is the one the sweep reads (pending events by age): every
+    stock change writes a row here, inside the lock of its stock row.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    topic = models.CharField(_("topic"), max_length=100, db_index=True)
+    topic = models.CharField(_("topic"), max_length=100)
     payload = models.JSONField(_("payload"), default=dict)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     available_at = models.DateTimeField(

@@ -20,7 +20,7 @@ import time
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-LINGER = 0.005  # seconds to gather the commits that follow the first one into one message
+LINGER = 0.025  # seconds to gather the commits that follow the first one into one message
 
 
 class Relay:
@@ -62,6 +62,9 @@ class Relay:
             self._thread.start()
 
     def _run(self) -> None:
+        from unicommerce.celery import app
+
+        producer = None
         while True:
             batch = [self._queue.get()]
             deadline = time.monotonic() + LINGER
@@ -76,18 +79,23 @@ class Relay:
                 except queue.Empty:
                     break
             try:
-                send(batch)
+                if producer is None:  # one connection kept for the thread's life
+                    producer = app.producer_pool.acquire(block=True)
+                send(batch, producer=producer)
             except Exception:  # the broker is unreachable: the sweep will catch up
                 logger.warning("outbox relay of %d events failed; the sweep will retry", len(batch))
+                if producer is not None:
+                    producer.release()
+                    producer = None
             finally:
                 with self._lock:
                     self._in_flight -= len(batch)
 
 
-def send(event_ids: list[str]) -> None:
+def send(event_ids: list[str], producer=None) -> None:
     from unicommerce.events.tasks import event_dispatch
 
-    event_dispatch.apply_async(args=[event_ids], retry=False)
+    event_dispatch.apply_async(args=[event_ids], retry=False, producer=producer)
 
 
 relay = Relay()

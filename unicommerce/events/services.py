@@ -6,7 +6,7 @@ import logging
 import uuid
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import transaction
@@ -35,17 +35,28 @@ def event_publish(*, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
-def event_insert_sql(*, topic: str, payload: dict[str, Any]) -> tuple[str, list, UUID]:
-    """The INSERT of one outbox event as SQL, for the hottest paths that write their
-    change and its event in a single statement. The caller must then call
-    ``event_relay_after_commit`` with the returned id, inside the same transaction."""
+class EventInsert(NamedTuple):
+    """The parts of an INSERT of one outbox event: ``{into} VALUES ({values})`` or
+    ``{into} SELECT {values} FROM …`` inside a caller's statement."""
+
+    into: str
+    values: str
+    params: list
+    event_id: UUID
+
+
+def event_insert_sql(*, topic: str, payload: dict[str, Any]) -> EventInsert:
+    """An outbox event as SQL parts, for the hottest paths that write their change and
+    its event in a single statement. The caller must then call
+    ``event_relay_after_commit(event_id)``."""
     event_id = uuid.uuid4()
     table = OutboxEvent._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (id, topic, payload, created_at, attempts, last_error) "  # noqa: S608
-        "VALUES (%s, %s, %s, now(), 0, '')"
+    return EventInsert(
+        into=f"INSERT INTO {table} (id, topic, payload, created_at, attempts, last_error)",
+        values="%s, %s, %s, now(), 0, ''",
+        params=[event_id, topic, Jsonb(payload)],
+        event_id=event_id,
     )
-    return sql, [event_id, topic, Jsonb(payload)], event_id
 
 
 def event_relay_after_commit(event_id: UUID) -> None:
@@ -94,6 +105,15 @@ def _record_failure(event_id: UUID | str, error: Exception) -> None:
         event.available_at = timezone.now() + backoff
         event.last_error = f"{type(error).__name__}: {error}"[:2000]
         event.save(update_fields=["attempts", "available_at", "last_error"])
+
+
+def outbox_prune(*, older_than: timedelta) -> int:
+    """Delete processed events older than ``older_than``: the outbox is a conveyor, not
+    an archive (the ledgers and timelines are the history)."""
+    deleted, _ = OutboxEvent.objects.filter(
+        processed_at__isnull=False, processed_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted
 
 
 def outbox_pending(*, older_than: timedelta, limit: int = 500) -> list[UUID]:

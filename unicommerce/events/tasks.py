@@ -4,7 +4,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from unicommerce.events.services import event_process, outbox_pending
+from unicommerce.events.services import event_process, outbox_pending, outbox_prune
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
@@ -33,3 +33,9 @@ def outbox_sweep() -> int:
     for start in range(0, len(pending), SWEEP_BATCH):
         event_dispatch.apply_async(args=[pending[start : start + SWEEP_BATCH]], retry=False)
     return len(pending)
+
+
+@shared_task(name="events.outbox_prune", time_limit=600, soft_time_limit=540)
+def outbox_prune_task() -> int:
+    """Daily: forget events processed more than OUTBOX_KEEP_DAYS ago."""
+    return outbox_prune(older_than=timedelta(days=settings.OUTBOX_KEEP_DAYS))

@@ -113,6 +113,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.outbox_sweep",
         "schedule": timedelta(seconds=env_int("OUTBOX_SWEEP_SECONDS", default=10)),
     },
+    "outbox-prune": {"task": "events.outbox_prune", "schedule": timedelta(hours=24)},
     "reservations-expire": {
         "task": "inventory.reservations_expire",
         "schedule": timedelta(seconds=env_int("RESERVATION_EXPIRY_SECONDS", default=15)),
@@ -185,6 +186,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Outbox relay
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", default=5)
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", default=7)
 
 LOGGING = {
     "version": 1,
