@@ -159,7 +159,7 @@ def page_paths() -> list[str]:
     random.seed(11)
     paths = []
     for product_id in random.sample(ids, 200):
-        cursor = b64encode(f"p={product_id}".encode()).decode()
+        cursor = b64encode(f"a={product_id}".encode()).decode()
         paths.append(f"/api/v1/products/?page_size={PAGE_SIZE}&cursor={cursor}")
     return paths
 

@@ -104,11 +104,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(*, workers: int | None = None) -> Iterator[str]:
-    """The project's gunicorn (its own config: sync workers, persistent DB connections)."""
+    """The project's gunicorn (its own config: sync workers, persistent DB connections).
+
+    PostgreSQL, Redis and the load generator share this machine's cores with the web
+    server, so it runs cores + 1 sync workers (not gunicorn's 2 × cores + 1, which is
+    for a web host of its own): more workers only queue on the same cores and lengthen
+    the tail. WEB_CONCURRENCY overrides it.
+    """
     port = free_port()
     env = {**os.environ, "GUNICORN_ACCESS_LOG": "", "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
+    env.setdefault("WEB_CONCURRENCY", str(workers or (os.cpu_count() or 1) + 1))
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),

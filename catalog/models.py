@@ -239,6 +239,10 @@ class Publication(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "channel"], name="publication_unique"),
         ]
+        indexes = [
+            # A channel's catalog in product order (the storefront list and its cursor).
+            models.Index(fields=["channel", "product"], name="publication_channel_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id} on {self.channel_id}"

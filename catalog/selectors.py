@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Q
 
 from catalog.exceptions import UnknownCode
-from catalog.models import Barcode, Category, ChannelPrice, Product, SalesChannel, Variant
+from catalog.models import Barcode, Category, SalesChannel, Variant
 
 
 def variant_by_code(*, code: str) -> Variant:
@@ -40,18 +38,6 @@ def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
     )
 
 
-def product_list() -> QuerySet[Product]:
-    """Active products with their active variants, for listing pages."""
-    return Product.objects.filter(is_active=True).prefetch_related(
-        Prefetch(
-            "variants",
-            queryset=Variant.objects.filter(is_active=True)
-            .order_by("id")
-            .prefetch_related("barcodes"),
-        )
-    )
-
-
 def channel_list() -> list[SalesChannel]:
     return list(SalesChannel.objects.filter(is_active=True).order_by("code"))
 
@@ -74,37 +60,3 @@ def category_subtree_ids(*, slug: str) -> list[int] | None:
         found.append(node)
         stack.extend(children.get(node, []))
     return found
-
-
-def category_paths() -> dict[int, list[Category]]:
-    """{category id: [root, …, category]} for showing breadcrumbs, in one query."""
-    categories = {c.pk: c for c in Category.objects.all()}
-    paths: dict[int, list[Category]] = {}
-    for pk, category in categories.items():
-        path, node, seen = [], category, set()
-        while node is not None and node.pk not in seen:
-            seen.add(node.pk)
-            path.append(node)
-            node = categories.get(node.parent_id)
-        paths[pk] = list(reversed(path))
-    return paths
-
-
-def channel_prices(*, variant_ids: list[int], channel_id: int) -> dict[int, Decimal]:
-    """Prices set on purpose for one channel: {variant_id: price}."""
-    return dict(
-        ChannelPrice.objects.filter(variant_id__in=variant_ids, channel_id=channel_id).values_list(
-            "variant_id", "price_amount"
-        )
-    )
-
-
-def product_search(queryset: QuerySet[Product], *, text: str) -> QuerySet[Product]:
-    """Products whose name contains ``text``, or with a variant whose SKU or barcode is
-    ``text`` (what a front end's search box or a scanner sends)."""
-    text = text.strip()
-    return queryset.filter(
-        Q(name__icontains=text)
-        | Exists(Variant.objects.filter(product=OuterRef("pk"), sku__iexact=text))
-        | Exists(Barcode.objects.filter(variant__product=OuterRef("pk"), code=text))
-    )

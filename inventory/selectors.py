@@ -6,15 +6,12 @@ longer count even before the expiry task has released them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import (
-    Exists,
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     QuerySet,
     Subquery,
     Sum,
@@ -22,9 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, Now
 
-from catalog.models import Product, Publication, SalesChannel, Variant
-from catalog.selectors import product_search
-from inventory.models import ChannelStock, Reservation, StockLevel
+from inventory.models import Reservation, StockLevel
 
 _DUE = (
     Reservation.objects.filter(
@@ -47,27 +42,6 @@ def levels_with_availability(queryset: QuerySet[StockLevel] | None = None) -> Qu
     """Stock levels annotated with ``reserved_now`` and ``available_now``."""
     queryset = StockLevel.objects.all() if queryset is None else queryset
     return queryset.annotate(reserved_now=RESERVED_NOW, available_now=AVAILABLE)
-
-
-def channel_availability(*, variant_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """{variant_id: {channel_code: sellable quantity}} from live stock, in one query.
-
-    Channels without stock for a variant are absent; callers fill in zeros.
-    """
-    rows = (
-        StockLevel.objects.filter(
-            variant_id__in=list(variant_ids),
-            location__is_active=True,
-            location__channels__is_active=True,
-        )
-        .values("variant_id", "location__channels__code")
-        .annotate(quantity=Sum(AVAILABLE))
-        .order_by()
-    )
-    result: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in rows:
-        result[row["variant_id"]][row["location__channels__code"]] = row["quantity"]
-    return result
 
 
 def stock_at_locations(*, variant_id: int) -> list[StockLevel]:
@@ -107,52 +81,3 @@ def available_by_level(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
         for level in levels
         if (level.variant_id, level.location_id) in wanted
     }
-
-
-def channel_stock(*, variant_ids: Iterable[int]) -> dict[int, dict[int, int]]:
-    """{variant_id: {channel_id: sellable quantity}} as the stock worker last computed it
-    (within a second of any change; see docs/architecture.md). Missing means 0."""
-    result: dict[int, dict[int, int]] = defaultdict(dict)
-    rows = ChannelStock.objects.filter(variant_id__in=list(variant_ids)).values_list(
-        "variant_id", "channel_id", "quantity"
-    )
-    for variant_id, channel_id, quantity in rows:
-        result[variant_id][channel_id] = quantity
-    return result
-
-
-def storefront_products(
-    *,
-    channel: SalesChannel | None = None,
-    category_ids: list[int] | None = None,
-    in_stock: bool | None = None,
-    search: str = "",
-) -> QuerySet[Product]:
-    """Active products for a front end: published on ``channel`` when given, in a
-    category subtree, with (or without) sellable stock, matching a search."""
-    products = Product.objects.filter(is_active=True)
-    if channel is not None:
-        products = products.filter(
-            Exists(Publication.objects.filter(product=OuterRef("pk"), channel=channel))
-        )
-    if category_ids is not None:
-        products = products.filter(category_id__in=category_ids)
-    if search:
-        products = product_search(products, text=search)
-    if in_stock is not None:
-        sellable = ChannelStock.objects.filter(
-            variant__product=OuterRef("pk"), variant__is_active=True, quantity__gt=0
-        )
-        if channel is not None:
-            sellable = sellable.filter(channel=channel)
-        products = (
-            products.filter(Exists(sellable)) if in_stock else products.exclude(Exists(sellable))
-        )
-    return products.select_related("category").prefetch_related(
-        Prefetch(
-            "variants",
-            queryset=Variant.objects.filter(is_active=True)
-            .order_by("id")
-            .prefetch_related("barcodes"),
-        )
-    )

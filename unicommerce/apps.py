@@ -9,6 +9,9 @@ class UnicommerceConfig(AppConfig):
     name = "unicommerce"
     verbose_name = "Unicommerce"
 
+    def ready(self) -> None:
+        from unicommerce import db  # noqa: F401 - registers the ``__any`` lookup
+
 
 class UnicommerceAdminConfig(AdminConfig):
     default_site = "unicommerce.admin_site.UnicommerceAdminSite"

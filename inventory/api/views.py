@@ -3,29 +3,36 @@
 It lives in inventory's API because it needs both the catalog and the stock, and
 inventory is the layer that may read both (catalog never imports inventory).
 
-Rendering is done by hand from a fixed number of queries (see ``products_payload``):
-the list is the hottest read of the platform. The serializers in ``serializers.py``
-document the same shape for the OpenAPI schema, and a test holds the two together.
+The list and detail pages are rendered by PostgreSQL (``inventory/storefront.py``): the
+list is the hottest read of the platform. The serializers in ``serializers.py`` document
+the same shape for the OpenAPI schema, and a test holds the two together.
 """
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+import binascii
+import json
+from base64 import b64decode, b64encode
+
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
+from rest_framework import exceptions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import Product, SalesChannel, Variant
-from catalog.selectors import category_paths, category_subtree_ids, channel_list, channel_prices
+from catalog.models import SalesChannel, Variant
+from catalog.selectors import category_subtree_ids, channel_list
 from inventory.api.serializers import ProductOutputSerializer, VariantStoresSerializer
 from inventory.models import Location
-from inventory.selectors import channel_stock, stock_at_locations, storefront_products
+from inventory.selectors import stock_at_locations
+from inventory.storefront import storefront_page
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.permissions import channel_of, staff_with
 
 CatalogReaders = staff_with("catalog.view_product", allow_channels=True)
+JSON_RENDERER = JSONRenderer()
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="A malformed filter or cursor."),
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid credentials."),
@@ -60,51 +67,6 @@ def _bool(request, name: str) -> bool | None:
     raise exceptions.ValidationError({name: ["Use true or false."]})
 
 
-def products_payload(products: list[Product], *, channel: SalesChannel | None) -> list[dict]:
-    """The API representation of a page of products, from a fixed number of queries
-    (variants and barcodes are prefetched with the page)."""
-    variants = [v for p in products for v in p.variants.all()]
-    variant_ids = [v.pk for v in variants]
-    channels = [channel] if channel is not None else channel_list()
-    stock = channel_stock(variant_ids=variant_ids)
-    overrides = channel_prices(variant_ids=variant_ids, channel_id=channel.pk) if channel else {}
-    paths = category_paths() if any(p.category_id for p in products) else {}
-
-    def variant_payload(variant: Variant) -> dict:
-        price = overrides.get(variant.pk, variant.price_amount)
-        by_channel = stock.get(variant.pk, {})
-        return {
-            "id": variant.pk,
-            "sku": variant.sku,
-            "barcodes": sorted(b.code for b in variant.barcodes.all()),
-            "attributes": variant.attributes,
-            "price": {"amount": f"{price:.2f}", "currency": variant.currency},
-            "availability": {c.code: by_channel.get(c.pk, 0) for c in channels},
-        }
-
-    payload = []
-    for product in products:
-        path = paths.get(product.category_id, [])
-        payload.append(
-            {
-                "id": product.pk,
-                "name": product.name,
-                "brand": product.brand,
-                "description": product.description,
-                "category": {
-                    "slug": path[-1].slug,
-                    "name": path[-1].name,
-                    "path": [c.name for c in path],
-                }
-                if path
-                else None,
-                "vat_rate": f"{product.vat_rate:.1f}",
-                "variants": [variant_payload(v) for v in product.variants.all()],
-            }
-        )
-    return payload
-
-
 LIST_PARAMETERS = [
     OpenApiParameter(
         "channel",
@@ -124,12 +86,58 @@ LIST_PARAMETERS = [
 ]
 
 
-@extend_schema(
-    summary="List products with variants, prices and availability per channel",
-    parameters=LIST_PARAMETERS,
-    responses={200: ProductOutputSerializer(many=True), **ERRORS},
-)
-class ProductListView(generics.ListAPIView):
+def _page_size(request) -> int:
+    raw = request.query_params.get("page_size", "")
+    if not raw:
+        return 20
+    if not raw.isdigit() or int(raw) < 1:
+        raise exceptions.ValidationError({"page_size": ["A whole number from 1 to 100."]})
+    return min(int(raw), 100)
+
+
+def _cursor(request) -> tuple[int | None, int | None]:
+    """(after, before) from the opaque ``cursor`` of a ``next``/``previous`` link."""
+    raw = request.query_params.get("cursor")
+    if not raw:
+        return None, None
+    try:
+        kind, value = b64decode(raw, validate=True).decode().split("=", 1)
+        position = int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        position, kind = None, ""
+    if kind not in {"a", "b"} or position is None:
+        raise exceptions.ValidationError(
+            {"cursor": ["This cursor is not valid; use `next`/`previous`."]}
+        )
+    return (position, None) if kind == "a" else (None, position)
+
+
+def _link(request, kind: str, position: int) -> str:
+    query = request.GET.copy()
+    query["cursor"] = b64encode(f"{kind}={position}".encode()).decode()
+    return f"{request.scheme}://{request.get_host()}{request.path}?{query.urlencode()}"
+
+
+def _filters(request) -> dict:
+    category_ids = None
+    if slug := request.query_params.get("category"):
+        category_ids = category_subtree_ids(slug=slug)
+        if category_ids is None:
+            raise exceptions.ValidationError({"category": [f"No category “{slug}”."]})
+    return {
+        "category_ids": category_ids,
+        "in_stock": _bool(request, "in_stock"),
+        "search": request.query_params.get("search", ""),
+    }
+
+
+class ProductPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The following page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The page before, if any.")
+    results = ProductOutputSerializer(many=True)
+
+
+class ProductListView(APIView):
     """Active products in a stable order, 20 per page, with a cursor (`next`/`previous`).
 
     `availability` is what each sales channel may sell now: the sum, over the locations
@@ -138,46 +146,65 @@ class ProductListView(generics.ListAPIView):
     """
 
     permission_classes = [CatalogReaders]
-    serializer_class = ProductOutputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator's dry run
-            return Product.objects.none()
-        category_ids = None
-        if slug := self.request.query_params.get("category"):
-            category_ids = category_subtree_ids(slug=slug)
-            if category_ids is None:
-                raise exceptions.ValidationError({"category": [f"No category “{slug}”."]})
-        return storefront_products(
-            channel=self.channel,
-            category_ids=category_ids,
-            in_stock=_bool(self.request, "in_stock"),
-            search=self.request.query_params.get("search", ""),
+    @extend_schema(
+        summary="List products with variants, prices and availability per channel",
+        operation_id="products_list",
+        parameters=[*LIST_PARAMETERS, OpenApiParameter("cursor", str, description="From a link.")],
+        responses={200: ProductPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        channel = _channel(request)
+        after, before = _cursor(request)
+        page = storefront_page(
+            channels=[channel] if channel is not None else channel_list(),
+            channel=channel,
+            after=after,
+            before=before,
+            limit=_page_size(request),
+            **_filters(request),
         )
+        next_link = previous_link = None
+        if before is not None:  # read backwards: what follows is where we came from
+            next_link = _link(request, "a", page.last_id) if page.last_id else None
+            if page.more_after:
+                previous_link = _link(request, "b", page.first_id)
+        else:
+            if page.more_after:
+                next_link = _link(request, "a", page.last_id)
+            if after is not None:
+                previous_link = _link(request, "b", page.first_id or after + 1)
+        body = (
+            f'{{"next": {json.dumps(next_link)}, "previous": {json.dumps(previous_link)}, '
+            f'"results": {page.results_json}}}'
+        )
+        return HttpResponse(body, content_type="application/json")
 
-    def list(self, request, *args, **kwargs):
-        self.channel = _channel(request)
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(products_payload(page, channel=self.channel))
 
-
-@extend_schema(
-    summary="One product with its variants, prices and availability",
-    parameters=LIST_PARAMETERS[:1],
-    responses={
-        200: ProductOutputSerializer,
-        404: OpenApiResponse(ErrorSerializer, description="No such product on this channel."),
-        **ERRORS,
-    },
-)
 class ProductDetailView(APIView):
     permission_classes = [CatalogReaders]
 
+    @extend_schema(
+        summary="One product with its variants, prices and availability",
+        operation_id="products_retrieve",
+        parameters=LIST_PARAMETERS[:1],
+        responses={
+            200: ProductOutputSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such product on this channel."),
+            **ERRORS,
+        },
+    )
     def get(self, request, pk: int):
         channel = _channel(request)
-        products = storefront_products(channel=channel).filter(pk=pk)
-        product = get_object_or_404(products)
-        return Response(products_payload([product], channel=channel)[0])
+        page = storefront_page(
+            channels=[channel] if channel is not None else channel_list(),
+            channel=channel,
+            product_ids=[pk],
+            limit=1,
+        )
+        if not page.count:
+            raise exceptions.NotFound("No such product on this channel.")
+        return HttpResponse(page.results_json[1:-1], content_type="application/json")
 
 
 @extend_schema(

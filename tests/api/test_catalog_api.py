@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from catalog.models import Category
 from catalog.services import api_key_revoke, channel_price_set
 from inventory.api.serializers import ProductOutputSerializer
+from inventory.api.views import ProductPageSerializer
 from inventory.models import Reservation, StockLevel
 from inventory.services.reservations import stock_reserve
 from tests.conftest import run_outbox
@@ -59,6 +60,7 @@ def test_a_channel_key_sees_its_prices_and_what_it_may_sell(web_api, shop, tee):
         ],
     }
     assert ProductOutputSerializer(data=product).is_valid(), "the schema documents this shape"
+    assert ProductPageSerializer(data=response.json()).is_valid()
 
 
 def test_staff_see_every_channel_or_the_one_they_ask_for(staff_api, shop, tee):
@@ -142,10 +144,22 @@ def test_the_list_is_paginated_with_a_cursor(web_api, publish):
 
     first = web_api.get(URL, {"page_size": 2}).json()
     second = web_api.get(first["next"]).json()
+    back = web_api.get(second["previous"]).json()
 
-    assert len(first["results"]) == 2
-    assert len(second["results"]) == 1
+    assert [len(first["results"]), len(second["results"])] == [2, 1]
+    assert first["previous"] is None
     assert second["next"] is None
+    assert back["results"] == first["results"]
+    assert back["previous"] is None
+    assert back["next"] == first["next"]
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "many"])
+def test_a_bad_page_size_is_a_400(web_api, size):
+    response = web_api.get(URL, {"page_size": size})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"page_size": ["A whole number from 1 to 100."]}
 
 
 @pytest.mark.parametrize("page_size", [2, 25])
@@ -161,8 +175,9 @@ def test_queries_do_not_grow_with_the_page_size(
     run_outbox()
     web_api.get(URL)  # the key's "last used" stamp is written once a minute at most
 
-    # key, products page, variants, barcodes, channel stock, channel prices, categories
-    with django_assert_num_queries(7):
+    # the key, then the whole page (products, categories, variants, barcodes, prices and
+    # what the channel may sell) as JSON from one statement
+    with django_assert_num_queries(2):
         response = web_api.get(URL, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
