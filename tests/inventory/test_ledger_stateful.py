@@ -1,6 +1,8 @@
-"""Random sequences of stock operations (Hypothesis): whatever happens, on hand equals
-the sum of the ledger, nothing goes below zero, reserved stays within on hand and equals
-the active reservations."""
+"""Random sequences of stock operations (Hypothesis): receipts, sales, returns, damage,
+reservations that expire, conversions, transfers with partial receipts and losses, cycle
+counts. Whatever happens, on hand equals the sum of the ledger, nothing goes below zero,
+reserved stays within on hand and equals the active reservations, and incoming equals
+what is still on the way."""
 
 import contextlib
 from datetime import timedelta
@@ -9,7 +11,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -22,14 +24,21 @@ from hypothesis.stateful import (
 )
 
 from inventory.exceptions import InsufficientStock, ReservationNotActive
-from inventory.models import Reservation, StockMovement
+from inventory.models import Reservation, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.selectors import levels_with_availability
 from inventory.services import stock_adjust, stock_receive, stock_sell
+from inventory.services.counts import count_post, count_record, count_start
 from inventory.services.reservations import (
     reservation_convert,
     reservation_release,
     reservations_expire,
     stock_reserve,
+)
+from inventory.services.transfers import (
+    transfer_close,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
 )
 from tests.factories import LocationFactory, VariantFactory
 
@@ -38,6 +47,7 @@ quantities = st.integers(min_value=1, max_value=6)
 
 class StockLedger(RuleBasedStateMachine):
     reservations = Bundle("reservations")
+    transfers = Bundle("transfers")
 
     def __init__(self):
         super().__init__()
@@ -127,6 +137,57 @@ class StockLedger(RuleBasedStateMachine):
         with contextlib.suppress(ReservationNotActive):
             reservation_convert(reservation=Reservation.objects.get(pk=reservation_id))
 
+    @rule(
+        target=transfers,
+        v=st.integers(0, 1),
+        origin=st.integers(0, 1),
+        quantity=quantities,
+        ship=st.booleans(),
+    )
+    def transfer(self, v, origin, quantity, ship):
+        source, destination = self.locations[origin], self.locations[1 - origin]
+        transfer = transfer_create(
+            from_location=source,
+            to_location=destination,
+            lines=[(self.variants[v].pk, quantity)],
+        )
+        if ship:
+            try:
+                transfer_ship(transfer=transfer)
+                event("transfer shipped")
+            except InsufficientStock:
+                event("transfer refused: not enough stock")
+        return transfer.pk
+
+    @rule(transfer_id=transfers, quantity=quantities)
+    def receive_part(self, transfer_id, quantity):
+        transfer = Transfer.objects.get(pk=transfer_id)
+        if transfer.status not in {"shipped", "partially_received"}:
+            return
+        line = transfer.lines.get()
+        outstanding = line.quantity - line.quantity_received
+        transfer_receive(
+            transfer=transfer, quantities={line.variant_id: min(quantity, outstanding)}
+        )
+
+    @rule(transfer_id=consumes(transfers))
+    def close_with_discrepancy(self, transfer_id):
+        transfer = Transfer.objects.get(pk=transfer_id)
+        if transfer.status in {"shipped", "partially_received"}:
+            transfer_close(transfer=transfer)
+
+    @rule(loc=st.integers(0, 1), v=st.integers(0, 1), found=st.integers(0, 8))
+    def count(self, loc, v, found):
+        count = count_start(
+            location=self.locations[loc], kind="cycle", variant_ids=[self.variants[v].pk]
+        )
+        count_record(count=count, code=self.variants[v].sku, quantity=found)
+        try:
+            count_post(count=count)
+            event("count posted")
+        except InsufficientStock:
+            event("count refused: reserved units")
+
     @invariant()
     def ledger_and_levels_agree(self):
         if not hasattr(self, "variants"):
@@ -143,6 +204,21 @@ class StockLedger(RuleBasedStateMachine):
                 variant_id=level.variant_id, location_id=level.location_id, status="active"
             ).aggregate(total=Sum("quantity"))["total"]
             assert level.reserved == (active or 0)
+            assert level.incoming >= 0
+        in_transit = {
+            (line.variant_id, line.transfer.to_location_id): 0
+            for line in TransferLine.objects.select_related("transfer")
+        }
+        for line in TransferLine.objects.select_related("transfer").filter(
+            transfer__status__in=["shipped", "partially_received"]
+        ):
+            key = (line.variant_id, line.transfer.to_location_id)
+            in_transit[key] += line.quantity - line.quantity_received
+        for (variant_id, location_id), units in in_transit.items():
+            level = StockLevel.objects.filter(
+                variant_id=variant_id, location_id=location_id
+            ).first()
+            assert (level.incoming if level else 0) == units
         for movement in StockMovement.objects.all():
             assert movement.on_hand_after >= 0
 
