@@ -34,6 +34,7 @@ from inventory.models import (
     SupplierItem,
 )
 from inventory.services import stock_receive_many
+from inventory.services.locations import channel_stock_rebuild
 from pos.models import Register
 from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
 
@@ -334,6 +335,7 @@ def demo_load() -> dict[str, int]:
     _suppliers(locations)
     stocked = _stock(locations)
     _customers()
+    channel_stock_rebuild()  # the first API call already sees every channel's figures
     return {
         "variants_created": len(created),
         "stock_levels_seeded": stocked,
