@@ -10,16 +10,15 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
+from inventory.admin.documents import DocumentAdmin
 from inventory.models import Location, StockCount, StockCountLine
 from inventory.services.counts import (
     count_can,
@@ -146,7 +145,7 @@ class StockCountLineInline(admin.TabularInline):
 
 
 @admin.register(StockCount)
-class StockCountAdmin(admin.ModelAdmin):
+class StockCountAdmin(DocumentAdmin):
     list_display = [
         "reference",
         "location",
@@ -175,6 +174,8 @@ class StockCountAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [StockCountLineInline]
     actions = ["post_counts", "cancel_counts"]
+    document_argument = "count"
+    transitions = {"post": count_post, "cancel": count_cancel}
 
     @admin.display(description=gettext_lazy("reference"), ordering="id")
     def reference(self, count: StockCount) -> str:
@@ -190,19 +191,8 @@ class StockCountAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("location")
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/count/", wrap(self.scan_view), name="inventory_stockcount_scan"),
-            path(
-                "<path:object_id>/variance/",
-                wrap(self.variance_view),
-                name="inventory_stockcount_variance",
-            ),
-            path(
-                "<path:object_id>/do/<str:action>/",
-                wrap(self.transition_view),
-                name="inventory_stockcount_transition",
-            ),
+            *self.document_urls(scan=self.scan_view, variance=self.variance_view),
             *super().get_urls(),
         ]
 
@@ -218,23 +208,6 @@ class StockCountAdmin(admin.ModelAdmin):
             "has_view_permission": self.has_view_permission(request, count),
             **extra,
         }
-
-    def _url(self, name: str, count: StockCount, *args, **query) -> str:
-        url = reverse(f"admin:inventory_stockcount_{name}", args=[count.pk, *args])
-        return f"{url}?{urlencode(query)}" if query else url
-
-    def _count(self, request, object_id: str, *, change: bool) -> StockCount:
-        count = self.get_object(request, object_id)  # None for an unknown or malformed id
-        if count is None:
-            raise Http404
-        allowed = (
-            self.has_change_permission(request, count)
-            if change
-            else self.has_view_permission(request, count)
-        )
-        if not allowed:
-            raise PermissionDenied
-        return count
 
     def add_view(self, request, form_url="", extra_context=None):
         """The "start a count" page: count_start takes the snapshot, then the scanner page
@@ -261,7 +234,7 @@ class StockCountAdmin(admin.ModelAdmin):
                     _("%(reference)s started: %(lines)s products to count.")
                     % {"reference": count, "lines": count.lines.count()},
                 )
-                return HttpResponseRedirect(self._url("scan", count))
+                return HttpResponseRedirect(self.document_url("scan", count))
         context = self._context(request, None, _("Start a stock count"), form=form)
         return TemplateResponse(request, "admin/inventory/stockcount/start.html", context)
 
@@ -289,14 +262,14 @@ class StockCountAdmin(admin.ModelAdmin):
             "cancel": (_("Cancel the count"), _("Cancel this count? Nothing will be posted.")),
         }
         return [
-            (self._url("transition", count, action), label, question)
+            (self.document_url("transition", count, action), label, question)
             for action, (label, question) in actions.items()
             if count_can(count, action)
         ]
 
     def scan_view(self, request, object_id: str):
         """The scanner page: an autofocused field; Enter after a code adds one."""
-        count = self._count(request, object_id, change=request.method == "POST")
+        count = self.document_for(request, object_id, change=request.method == "POST")
         form = ScanForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -309,7 +282,7 @@ class StockCountAdmin(admin.ModelAdmin):
             except DomainError as error:
                 form.add_error("code", error.message)
             else:
-                return HttpResponseRedirect(self._url("scan", count, last=line.variant_id))
+                return HttpResponseRedirect(self.document_url("scan", count, last=line.variant_id))
         lines = list(count.lines.select_related("variant__product").order_by("variant__sku"))
         last = None
         if request.GET.get("last", "").isdigit():
@@ -325,12 +298,12 @@ class StockCountAdmin(admin.ModelAdmin):
             counted_lines=sum(1 for line in lines if line.counted is not None),
             can_record=count_can(count, "record"),
             count_actions=self._actions_for(request, count),
-            variance_url=self._url("variance", count),
+            variance_url=self.document_url("variance", count),
         )
         return TemplateResponse(request, "admin/inventory/stockcount/scan.html", context)
 
     def variance_view(self, request, object_id: str):
-        count = self._count(request, object_id, change=False)
+        count = self.document_for(request, object_id, change=False)
         rows = count_variance(count=count)
         totals: dict[str, Decimal] = defaultdict(Decimal)
         for row in rows:
@@ -345,43 +318,24 @@ class StockCountAdmin(admin.ModelAdmin):
             totals=sorted(totals.items()),
             differences=sum(1 for row in rows if row.variance),
             count_actions=self._actions_for(request, count),
-            scan_url=self._url("scan", count),
+            scan_url=self.document_url("scan", count),
         )
         return TemplateResponse(request, "admin/inventory/stockcount/variance.html", context)
 
-    def transition_view(self, request, object_id: str, action: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        count = self._count(request, object_id, change=True)
-        services = {"post": count_post, "cancel": count_cancel}
-        if action not in services:
-            raise PermissionDenied
-        self._run(request, [count], services[action])
-        return HttpResponseRedirect(reverse("admin:inventory_stockcount_change", args=[count.pk]))
+    def transition_message(self, count: StockCount) -> str:
+        if count.status == StockCount.Status.POSTED:
+            return _("%(reference)s posted; accuracy %(accuracy)s %%.") % {
+                "reference": count,
+                "accuracy": count.accuracy,
+            }
+        return _("%(reference)s cancelled.") % {"reference": count}
 
-    # -- actions
-
-    def _run(self, request, counts, service) -> None:
-        for count in counts:
-            try:
-                done = service(count=count, user=request.user)
-            except DomainError as error:
-                self.message_user(request, f"{count}: {error.message}", messages.ERROR)
-                continue
-            self.log_change(request, done, [{"changed": {"fields": ["status"]}}])
-            if done.status == StockCount.Status.POSTED:
-                message = _("%(reference)s posted; accuracy %(accuracy)s %%.") % {
-                    "reference": done,
-                    "accuracy": done.accuracy,
-                }
-            else:
-                message = _("%(reference)s cancelled.") % {"reference": done}
-            self.message_user(request, message, messages.SUCCESS)
+    # -- list actions
 
     @admin.action(description=gettext_lazy("Post the variance of the selected counts"))
     def post_counts(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), count_post)
+        self.run_transition(request, queryset.order_by("pk"), count_post)
 
     @admin.action(description=gettext_lazy("Cancel the selected counts"))
     def cancel_counts(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), count_cancel)
+        self.run_transition(request, queryset.order_by("pk"), count_cancel)

@@ -13,14 +13,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, DecimalField, Exists, F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from inventory.admin.documents import DocumentAdmin, ReceiveWithNoteForm
 from inventory.models import (
     Location,
     PurchaseOrder,
@@ -376,42 +377,6 @@ class PurchaseOrderLineReadOnlyInline(admin.TabularInline):
         return line.quantity_ordered * line.unit_cost_amount
 
 
-class ReceiveForm(forms.Form):
-    """One quantity per line still expected (filled with what is outstanding)."""
-
-    note = forms.CharField(label=gettext_lazy("note"), max_length=255, required=False)
-
-    def __init__(self, *args, lines: list[PurchaseOrderLine], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.lines: dict[str, PurchaseOrderLine] = {}
-        for line in lines:
-            outstanding = line.quantity_ordered - line.quantity_received
-            if outstanding <= 0:
-                continue
-            name = f"line_{line.pk}"
-            self.lines[name] = line
-            self.fields[name] = forms.IntegerField(
-                label=str(line.variant), initial=outstanding, min_value=0
-            )
-        self.rows = [(self[name], line) for name, line in self.lines.items()]
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors and not self.quantities():
-            raise ValidationError(_("Type the quantity received on at least one line."))
-        return data
-
-    def quantities(self) -> dict[int, int]:
-        return {
-            line.variant_id: self.cleaned_data[name]
-            for name, line in self.lines.items()
-            if self.cleaned_data.get(name)
-        }
-
-    def field_of(self, sku: str) -> str | None:
-        return next((n for n, line in self.lines.items() if line.variant.sku == sku), None)
-
-
 ORDER_ACTIONS = {
     "send": purchase_order_send,
     "receive_all": purchase_order_receive_outstanding,
@@ -420,7 +385,7 @@ ORDER_ACTIONS = {
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(admin.ModelAdmin):
+class PurchaseOrderAdmin(DocumentAdmin):
     form = PurchaseOrderForm
     list_display = [
         "reference",
@@ -439,6 +404,8 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     list_select_related = ["supplier", "location"]
     date_hierarchy = "created_at"
     actions = ["send_orders", "receive_orders", "cancel_orders"]
+    document_argument = "order"
+    transitions = ORDER_ACTIONS
 
     def get_queryset(self, request):
         lines = PurchaseOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
@@ -534,7 +501,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
     def response_post_save_add(self, request, obj):
         """To the new draft, where it can be checked and sent."""
-        return HttpResponseRedirect(self._url("change", obj))
+        return HttpResponseRedirect(self.document_url("change", obj))
 
     def save_model(self, request, obj, form, change):
         """A new order is created with its lines in save_related; an existing one only
@@ -598,25 +565,10 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     # -- pages
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<path:object_id>/receive/",
-                wrap(self.receive_view),
-                name="inventory_purchaseorder_receive",
-            ),
-            path(
-                "<path:object_id>/do/<str:action>/",
-                wrap(self.transition_view),
-                name="inventory_purchaseorder_transition",
-            ),
-            *super().get_urls(),
-        ]
+        return [*self.document_urls(receive=self.receive_view), *super().get_urls()]
 
-    def _url(self, name: str, order: PurchaseOrder, *args) -> str:
-        return reverse(f"admin:inventory_purchaseorder_{name}", args=[order.pk, *args])
-
-    def _order(self, request, object_id: str) -> PurchaseOrder:
+    def document_for(self, request, object_id: str, *, change: bool = True):
+        # A sent order is view-only in the form, but its steps need the change right.
         if not super().has_change_permission(request):
             raise PermissionDenied
         return get_object_or_404(
@@ -637,32 +589,34 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         allowed = TRANSITIONS[order.status]
         actions = []
         if Status.SENT in allowed:
-            actions.append((self._url("transition", order, "send"), _("Send"), "post"))
+            actions.append((self.document_url("transition", order, "send"), _("Send"), "post"))
         if Status.RECEIVED in allowed:
             actions += [
-                (self._url("receive", order), _("Receive…"), "get"),
+                (self.document_url("receive", order), _("Receive…"), "get"),
                 (
-                    self._url("transition", order, "receive_all"),
+                    self.document_url("transition", order, "receive_all"),
                     _("Receive everything outstanding"),
                     "post",
                 ),
             ]
         if Status.CANCELLED in allowed:
-            actions.append((self._url("transition", order, "cancel"), _("Cancel"), "post"))
+            actions.append((self.document_url("transition", order, "cancel"), _("Cancel"), "post"))
         return actions
 
     def receive_view(self, request, object_id: str):
         """A partial (or full) receipt: one quantity per line still expected."""
-        order = self._order(request, object_id)
+        order = self.document_for(request, object_id)
         if Status.RECEIVED not in TRANSITIONS[order.status]:
             messages.error(
                 request,
                 _("%(order)s is %(status)s: there is nothing to receive.")
                 % {"order": order, "status": order.get_status_display()},
             )
-            return HttpResponseRedirect(self._url("change", order))
+            return HttpResponseRedirect(self.document_url("change", order))
         lines = list(order.lines.select_related("variant__product"))
-        form = ReceiveForm(request.POST or None, lines=lines)
+        form = ReceiveWithNoteForm(
+            request.POST or None, lines=lines, expected=lambda line: line.quantity_ordered
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 done = purchase_order_receive(
@@ -682,53 +636,33 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                     _("%(order)s: receipt recorded, now %(status)s.")
                     % {"order": done, "status": done.get_status_display()},
                 )
-                return HttpResponseRedirect(self._url("change", done))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": order,
-            "title": _("Receive %(order)s from %(supplier)s at %(location)s")
-            % {"order": order, "supplier": order.supplier, "location": order.location},
-            "form": form,
-            "has_view_permission": True,
+                return HttpResponseRedirect(self.document_url("change", done))
+        title = _("Receive %(order)s from %(supplier)s at %(location)s") % {
+            "order": order,
+            "supplier": order.supplier,
+            "location": order.location,
         }
+        context = self.page_context(request, order, title, form=form)
         return TemplateResponse(request, "admin/inventory/purchaseorder/receive.html", context)
 
-    def transition_view(self, request, object_id: str, action: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if action not in ORDER_ACTIONS:
-            raise PermissionDenied
-        order = self._order(request, object_id)
-        self._run(request, [order], ORDER_ACTIONS[action])
-        return HttpResponseRedirect(self._url("change", order))
+    def transition_message(self, order: PurchaseOrder) -> str:
+        return _("%(order)s is now %(status)s.") % {
+            "order": order,
+            "status": order.get_status_display(),
+        }
 
     # -- list actions
 
-    def _run(self, request, orders, service) -> None:
-        for order in orders:
-            try:
-                done = service(order=order, user=request.user)
-            except DomainError as error:
-                messages.error(request, f"{order}: {error.message}")
-                continue
-            self.log_change(request, done, [{"changed": {"fields": ["status"]}}])
-            messages.success(
-                request,
-                _("%(order)s is now %(status)s.")
-                % {"order": done, "status": done.get_status_display()},
-            )
-
     @admin.action(description=gettext_lazy("Send the selected drafts"), permissions=["change"])
     def send_orders(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), purchase_order_send)
+        self.run_transition(request, queryset.order_by("pk"), purchase_order_send)
 
     @admin.action(
         description=gettext_lazy("Receive everything outstanding"), permissions=["change"]
     )
     def receive_orders(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), purchase_order_receive_outstanding)
+        self.run_transition(request, queryset.order_by("pk"), purchase_order_receive_outstanding)
 
     @admin.action(description=gettext_lazy("Cancel the selected orders"), permissions=["change"])
     def cancel_orders(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), purchase_order_cancel)
+        self.run_transition(request, queryset.order_by("pk"), purchase_order_cancel)

@@ -7,15 +7,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import UnknownCode
 from catalog.selectors import variant_by_code
 from inventory.admin.counts import SEPARATORS
+from inventory.admin.documents import DocumentAdmin, ReceiveLinesForm
 from inventory.models import Location, Transfer, TransferLine
 from inventory.services.transfers import (
     ReceiptExceedsOutstanding,
@@ -83,38 +83,6 @@ class TransferNewForm(forms.Form):
         return pairs
 
 
-class ReceiveForm(forms.Form):
-    """One quantity field per line still expected, filled with what is outstanding."""
-
-    def __init__(self, *args, lines: list[TransferLine], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.lines = {}
-        for line in lines:
-            outstanding = line.quantity - line.quantity_received
-            if outstanding <= 0:
-                continue
-            name = f"line_{line.variant_id}"
-            self.lines[name] = line
-            self.fields[name] = forms.IntegerField(
-                label=str(line.variant),
-                initial=outstanding,
-                min_value=0,
-                help_text=_("%(outstanding)s of %(quantity)s still expected")
-                % {"outstanding": outstanding, "quantity": line.quantity},
-            )
-        self.rows = [(self[name], line) for name, line in self.lines.items()]
-
-    def quantities(self) -> dict[int, int]:
-        return {
-            self.lines[name].variant_id: quantity
-            for name, quantity in self.cleaned_data.items()
-            if quantity
-        }
-
-    def field_of(self, sku: str) -> str | None:
-        return next((n for n, line in self.lines.items() if line.variant.sku == sku), None)
-
-
 class TransferLineForm(forms.ModelForm):
     quantity = forms.IntegerField(
         label=gettext_lazy("quantity"),
@@ -166,7 +134,7 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(DocumentAdmin):
     list_display = [
         "reference",
         "status",
@@ -194,6 +162,13 @@ class TransferAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [TransferLineInline]
     actions = ["ship_transfers", "receive_transfers", "close_transfers", "cancel_transfers"]
+    document_argument = "transfer"
+    transitions = {
+        "ship": transfer_ship,
+        "receive_all": transfer_receive_all,
+        "close": transfer_close,
+        "cancel": transfer_cancel,
+    }
 
     @admin.display(description=gettext_lazy("reference"), ordering="id")
     def reference(self, transfer: Transfer) -> str:
@@ -206,31 +181,7 @@ class TransferAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("from_location", "to_location")
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<path:object_id>/receive/",
-                wrap(self.receive_view),
-                name="inventory_transfer_receive",
-            ),
-            path(
-                "<path:object_id>/do/<str:action>/",
-                wrap(self.transition_view),
-                name="inventory_transfer_transition",
-            ),
-            *super().get_urls(),
-        ]
-
-    def _url(self, name: str, transfer: Transfer, *args) -> str:
-        return reverse(f"admin:inventory_transfer_{name}", args=[transfer.pk, *args])
-
-    def _transfer(self, request, object_id: str) -> Transfer:
-        transfer = self.get_object(request, object_id)  # None for an unknown or malformed id
-        if transfer is None:
-            raise Http404
-        if not self.has_change_permission(request, transfer):
-            raise PermissionDenied
-        return transfer
+        return [*self.document_urls(receive=self.receive_view), *super().get_urls()]
 
     # -- pages
 
@@ -254,7 +205,7 @@ class TransferAdmin(admin.ModelAdmin):
             else:
                 self.log_addition(request, transfer, [{"added": {}}])
                 messages.success(request, _("%(reference)s drafted.") % {"reference": transfer})
-                return HttpResponseRedirect(self._url("change", transfer))
+                return HttpResponseRedirect(self.document_url("change", transfer))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -282,12 +233,14 @@ class TransferAdmin(admin.ModelAdmin):
             return []
         actions = []
         if transfer_can(transfer, "ship"):
-            actions.append((self._url("transition", transfer, "ship"), _("Ship"), "post", ""))
+            actions.append(
+                (self.document_url("transition", transfer, "ship"), _("Ship"), "post", "")
+            )
         if transfer_can(transfer, "receive"):
             actions += [
-                (self._url("receive", transfer), _("Receive…"), "get", ""),
+                (self.document_url("receive", transfer), _("Receive…"), "get", ""),
                 (
-                    self._url("transition", transfer, "receive_all"),
+                    self.document_url("transition", transfer, "receive_all"),
                     _("Receive everything outstanding"),
                     "post",
                     "",
@@ -296,7 +249,7 @@ class TransferAdmin(admin.ModelAdmin):
         if transfer_can(transfer, "close"):
             actions.append(
                 (
-                    self._url("transition", transfer, "close"),
+                    self.document_url("transition", transfer, "close"),
                     _("Close with discrepancy"),
                     "post",
                     _("The units not received yet will be written off as lost. Close?"),
@@ -305,7 +258,7 @@ class TransferAdmin(admin.ModelAdmin):
         if transfer_can(transfer, "cancel"):
             actions.append(
                 (
-                    self._url("transition", transfer, "cancel"),
+                    self.document_url("transition", transfer, "cancel"),
                     _("Cancel"),
                     "post",
                     _("Cancel this draft?"),
@@ -352,7 +305,7 @@ class TransferAdmin(admin.ModelAdmin):
 
     def receive_view(self, request, object_id: str):
         """A partial (or full) receipt: one quantity per line still expected."""
-        transfer = self._transfer(request, object_id)
+        transfer = self.document_for(request, object_id)
         if not transfer_can(transfer, "receive"):
             self.message_user(
                 request,
@@ -360,9 +313,11 @@ class TransferAdmin(admin.ModelAdmin):
                 % {"reference": transfer, "status": transfer.get_status_display()},
                 messages.ERROR,
             )
-            return HttpResponseRedirect(self._url("change", transfer))
+            return HttpResponseRedirect(self.document_url("change", transfer))
         lines = list(transfer.lines.select_related("variant__product"))
-        form = ReceiveForm(request.POST or None, lines=lines)
+        form = ReceiveLinesForm(
+            request.POST or None, lines=lines, expected=lambda line: line.quantity
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 done = transfer_receive(
@@ -379,62 +334,28 @@ class TransferAdmin(admin.ModelAdmin):
                     _("%(reference)s: receipt recorded, now %(status)s.")
                     % {"reference": done, "status": done.get_status_display()},
                 )
-                return HttpResponseRedirect(self._url("change", done))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": transfer,
-            "title": _("Receive %(reference)s at %(location)s")
-            % {"reference": transfer, "location": transfer.to_location},
-            "form": form,
-            "has_view_permission": True,
+                return HttpResponseRedirect(self.document_url("change", done))
+        title = _("Receive %(reference)s at %(location)s") % {
+            "reference": transfer,
+            "location": transfer.to_location,
         }
+        context = self.page_context(request, transfer, title, form=form)
         return TemplateResponse(request, "admin/inventory/transfer/receive.html", context)
 
-    def transition_view(self, request, object_id: str, action: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        transfer = self._transfer(request, object_id)
-        services = {
-            "ship": transfer_ship,
-            "receive_all": transfer_receive_all,
-            "close": transfer_close,
-            "cancel": transfer_cancel,
-        }
-        if action not in services:
-            raise PermissionDenied
-        self._run(request, [transfer], services[action])
-        return HttpResponseRedirect(self._url("change", transfer))
-
-    # -- actions
-
-    def _run(self, request, transfers, service) -> None:
-        for transfer in transfers:
-            try:
-                done = service(transfer=transfer, user=request.user)
-            except DomainError as error:
-                self.message_user(request, f"{transfer}: {error.message}", messages.ERROR)
-                continue
-            self.log_change(request, done, [{"changed": {"fields": ["status"]}}])
-            self.message_user(
-                request,
-                _("%(reference)s is now %(status)s.")
-                % {"reference": done, "status": done.get_status_display()},
-                messages.SUCCESS,
-            )
+    # -- list actions
 
     @admin.action(description=gettext_lazy("Ship the selected transfers"))
     def ship_transfers(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), transfer_ship)
+        self.run_transition(request, queryset.order_by("pk"), transfer_ship)
 
     @admin.action(description=gettext_lazy("Receive everything outstanding"))
     def receive_transfers(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), transfer_receive_all)
+        self.run_transition(request, queryset.order_by("pk"), transfer_receive_all)
 
     @admin.action(description=gettext_lazy("Close with discrepancy"))
     def close_transfers(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), transfer_close)
+        self.run_transition(request, queryset.order_by("pk"), transfer_close)
 
     @admin.action(description=gettext_lazy("Cancel the selected drafts"))
     def cancel_transfers(self, request, queryset):
-        self._run(request, queryset.order_by("pk"), transfer_cancel)
+        self.run_transition(request, queryset.order_by("pk"), transfer_cancel)

@@ -163,6 +163,8 @@ def _drafts_get_or_create(shortages: list[_Shortage]) -> None:
     sending it at this very moment either goes first (it is no longer a draft, and a new
     one is made) or waits for us (and sends the line we add).
     """
+    # The partial index's predicate is written as a literal: with server-side parameter
+    # binding, ON CONFLICT cannot match it against a parameter.
     pairs = sorted({(s.supplier_id, s.rule.location_id) for s in shortages})
     currency = PurchaseOrder._meta.get_field("currency").get_default()
     with connection.cursor() as cursor:
@@ -172,7 +174,7 @@ def _drafts_get_or_create(shortages: list[_Shortage]) -> None:
             SELECT s, l, %s, %s, %s, now()
               FROM unnest(%s::bigint[], %s::bigint[]) AS t(s, l)
              ORDER BY s, l
-            ON CONFLICT (supplier_id, location_id) WHERE status = %s
+            ON CONFLICT (supplier_id, location_id) WHERE status = 'draft'
             DO UPDATE SET note = {_ORDER}.note
             RETURNING id, supplier_id, location_id
             """,  # noqa: S608 - table names come from the models, values are parameters
@@ -182,7 +184,6 @@ def _drafts_get_or_create(shortages: list[_Shortage]) -> None:
                 _("Drafted by replenishment."),
                 [s for s, _l in pairs],
                 [loc for _s, loc in pairs],
-                PurchaseOrder.Status.DRAFT,
             ],
         )
         drafts = {(s, loc): order_id for order_id, s, loc in cursor.fetchall()}
