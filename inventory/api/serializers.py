@@ -1,6 +1,7 @@
 """Input and output shapes of the stock and storefront API (the OpenAPI schema is built
 from these)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from catalog.models import Variant
@@ -106,7 +107,7 @@ class AdjustmentInputSerializer(serializers.Serializer):
 
     def validate_quantity(self, value: int) -> int:
         if value == 0:
-            raise serializers.ValidationError("An adjustment of zero changes nothing.")
+            raise serializers.ValidationError(_("An adjustment of zero changes nothing."))
         return value
 
 
