@@ -117,6 +117,14 @@ def worker(
                 raise InsufficientStock(sku="", location="", requested=1, available=0)
 
     reserve = stock_reserve if mode == "service" else raw_reserve
+    # Warm the process before the gun: the broker connection of the outbox relay (whose
+    # first use imports kombu's Redis transport) must not be paid inside the measure.
+    from unicommerce.celery import app
+    from unicommerce.events.relay import relay
+
+    app.producer_pool.acquire(block=True).release()
+    relay.submit("00000000-0000-0000-0000-000000000000")  # a no-op id for the worker
+    relay.flush()
 
     latencies: list[float] = []
     outcome = {"reserved": 0, "refused": 0, "errors": []}
@@ -125,6 +133,8 @@ def worker(
     def run() -> None:
         mine, refused, errors = [], 0, []
         try:
+            with connection.cursor() as cursor:  # this thread's connection, opened early
+                cursor.execute("SELECT 1")
             time.sleep(max(0.0, start_at - time.time()))
             while stop_at is None or time.time() < stop_at:
                 began = time.perf_counter()
