@@ -150,6 +150,9 @@ class ChannelStock(models.Model):
     """What each channel may sell of each variant, as last computed by the stock worker.
 
     ``version`` grows by one at each change, so a channel can drop stale updates.
+    ``changed_xid`` is the id of the transaction of the last change: the cursor of the
+    "changed since" feed, which only ever reads past transactions that have all ended
+    (see inventory.selectors.channel_stock_changes).
     """
 
     channel = models.ForeignKey(
@@ -161,12 +164,18 @@ class ChannelStock(models.Model):
     quantity = models.IntegerField(_("sellable quantity"))
     version = models.BigIntegerField(_("version"), default=1)
     computed_at = models.DateTimeField(_("computed at"))
+    changed_xid = models.BigIntegerField(_("changed in transaction"), db_default=0)
 
     class Meta:
         verbose_name = _("channel stock")
         verbose_name_plural = _("channel stock")
         constraints = [
             models.UniqueConstraint(fields=["channel", "variant"], name="channel_stock_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["channel", "changed_xid", "variant"], name="channel_stock_feed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

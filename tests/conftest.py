@@ -123,6 +123,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker
                 "worker",
                 "--pool=threads",
                 "--concurrency=2",
+                f"--queues={settings.CELERY_WORKER_QUEUES}",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
@@ -157,9 +158,10 @@ def drain_worker() -> None:
     from unicommerce.events.models import OutboxEvent
 
     client = redis.Redis.from_url(settings.REDIS_URL)
+    queues = settings.CELERY_WORKER_QUEUES.split(",")
     wait_until(
         lambda: (
-            client.llen("celery") == 0
+            all(client.llen(queue) == 0 for queue in queues)
             and not OutboxEvent.objects.filter(processed_at__isnull=True).exists()
         ),
         what="the worker to finish its queue",

@@ -476,7 +476,10 @@ def command_run(_args: argparse.Namespace) -> int:
         )
         supervisor.start(
             "worker",
-            [str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info", "-c", "2"],
+            [
+                *[str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info"],
+                *["-c", "2", "-Q", "sync,webhooks,messaging,default"],
+            ],
         )
         supervisor.start(
             "beat",

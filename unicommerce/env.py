@@ -53,6 +53,16 @@ def env_int(name: str, default: int | object = _MISSING) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float | object = _MISSING) -> float:
+    value = _raw(name, default)
+    if isinstance(value, float | int):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
     value = _raw(name, default)
     if isinstance(value, list):

@@ -174,3 +174,20 @@ class ReservationOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "ended_at",
         ]
+
+
+class StockChangeSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    variant_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="What the channel may sell now.")
+    version = serializers.IntegerField(
+        help_text="Grows at each change of this variant on this channel (as in webhooks)."
+    )
+    computed_at = serializers.DateTimeField()
+
+
+class StockChangesPageSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    results = StockChangeSerializer(many=True)
+    cursor = serializers.CharField(help_text="Send it back as `cursor` to get what changes next.")
+    has_more = serializers.BooleanField(help_text="More changes wait: ask again at once.")

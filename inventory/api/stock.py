@@ -11,6 +11,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.models import SalesChannel
 from inventory.api.serializers import (
     AdjustmentInputSerializer,
     LevelOutputSerializer,
@@ -18,6 +19,7 @@ from inventory.api.serializers import (
     ReceiptInputSerializer,
     ReservationInputSerializer,
     ReservationOutputSerializer,
+    StockChangesPageSerializer,
 )
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import levels_with_availability
@@ -27,6 +29,7 @@ from inventory.services.reservations import (
     reservation_release,
     stock_reserve,
 )
+from inventory.sync import channel_stock_changes
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
@@ -213,3 +216,54 @@ class ReservationConvertView(APIView):
         reservation_convert(reservation=reservation, user=acting_user(request))
         reservation.refresh_from_db()
         return Response(ReservationOutputSerializer(reservation).data)
+
+
+@extend_schema(
+    summary="Sellable quantities changed since a cursor (the pull alternative to webhooks)",
+    description=(
+        "Without `cursor`: every figure of the channel. Then send back the `cursor` of the "
+        "last answer to get only what changed after it; an unchanged channel answers an "
+        "empty list and the same cursor. Each variant appears once, at its latest change, "
+        "with the same `version` the `stock.changed` webhooks carry."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "channel", str, description="Channel code (staff only; a channel key reads its own)."
+        ),
+        OpenApiParameter("cursor", str, description="From the previous answer."),
+        OpenApiParameter("limit", int, description="At most this many changes (1–1000, 500)."),
+    ],
+    responses={200: StockChangesPageSerializer, **errors(**{"404": "Unknown channel."})},
+)
+class StockChangesView(APIView):
+    permission_classes = [staff_with("inventory.view_channelstock", allow_channels=True)]
+
+    def get(self, request):
+        channel = channel_of(request)
+        params = request.query_params
+        if channel is None:
+            code = params.get("channel")
+            if not code:
+                raise exceptions.ValidationError({"channel": ["Name the channel (its code)."]})
+            channel = SalesChannel.objects.filter(code=code).first()
+            if channel is None:
+                raise exceptions.NotFound(f"No sales channel with the code {code!r}.")
+        try:
+            limit = int(params.get("limit", 500))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            raise exceptions.ValidationError({"limit": ["A whole number from 1 to 1000."]})
+        page = channel_stock_changes(
+            channel_id=channel.pk, cursor=params.get("cursor", ""), limit=limit
+        )
+        return Response(
+            StockChangesPageSerializer(
+                {
+                    "channel": channel.code,
+                    "results": page.changes,
+                    "cursor": page.cursor,
+                    "has_more": page.has_more,
+                }
+            ).data
+        )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("stock/receipts/", stock.ReceiptView.as_view(), name="stock-receipt"),
     path("stock/adjustments/", stock.AdjustmentView.as_view(), name="stock-adjustment"),
     path("stock/levels/", stock.LevelListView.as_view(), name="stock-levels"),
+    path("stock/changes/", stock.StockChangesView.as_view(), name="stock-changes"),
     path("reservations/", stock.ReservationCreateView.as_view(), name="reservation-create"),
     path("reservations/<int:pk>/", stock.ReservationDetailView.as_view(), name="reservation"),
     path(

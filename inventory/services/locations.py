@@ -47,5 +47,5 @@ def channel_stock_rebuild() -> int:
     changed = 0
     ids = list(Variant.objects.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), BATCH):
-        changed += channel_stock_refresh(variant_ids=ids[start : start + BATCH])
+        changed += len(channel_stock_refresh(variant_ids=ids[start : start + BATCH]))
     return changed

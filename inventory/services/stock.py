@@ -5,7 +5,8 @@ a ``stock.changed`` event in the outbox."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
@@ -16,11 +17,23 @@ from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InsufficientStock, InvalidQuantity, InvalidReason
 from inventory.models import ChannelStock, Location, Reservation, StockLevel, StockMovement
 from unicommerce.events.services import event_publish
+from unicommerce.webhooks.services import WebhookItem, webhooks_publish
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 Reason = StockMovement.Reason
+
+
+class ChannelFigure(NamedTuple):
+    """A channel's sellable quantity of a variant, as just recomputed."""
+
+    channel_id: int
+    variant_id: int
+    sku: str
+    quantity: int
+    version: int
+    computed_at: datetime
 
 
 def _check_quantity(quantity: object) -> int:
@@ -256,23 +269,25 @@ def _insufficient(
 
 
 @transaction.atomic
-def channel_stock_refresh(*, variant_ids: Sequence[int]) -> int:
+def channel_stock_refresh(*, variant_ids: Sequence[int]) -> list[ChannelFigure]:
     """Recompute what every active channel may sell of these variants (the sum of
     ``available`` over the active locations that feed it, reservations past their time
-    not counted). Returns how many figures changed.
+    not counted), and tell the channels' webhook subscribers about every figure that
+    changed, in this transaction. Returns the changed figures.
     """
     variant_ids = sorted(set(variant_ids))
     channel_ids = list(
         SalesChannel.objects.filter(is_active=True).order_by("id").values_list("id", flat=True)
     )
     if not variant_ids or not channel_ids:
-        return 0
+        return []
     locks.channel_stock_lock(variant_ids, channel_ids)
     table = ChannelStock._meta.db_table
     level = StockLevel._meta.db_table
     feeds = Location.channels.through._meta.db_table
     location = Location._meta.db_table
     reservation = Reservation._meta.db_table
+    variant = Variant._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -296,11 +311,39 @@ def channel_stock_refresh(*, variant_ids: Sequence[int]) -> int:
                  GROUP BY c.id, v.id
             )
             UPDATE {table} cs
-               SET quantity = fresh.qty, version = cs.version + 1, computed_at = now()
-              FROM fresh
+               SET quantity = fresh.qty, version = cs.version + 1, computed_at = now(),
+                   changed_xid = pg_current_xact_id()::text::bigint
+              FROM fresh, {variant} vv
              WHERE cs.channel_id = fresh.channel_id AND cs.variant_id = fresh.variant_id
+               AND vv.id = fresh.variant_id
                AND (cs.quantity IS DISTINCT FROM fresh.qty OR cs.version = 0)
+            RETURNING cs.channel_id, cs.variant_id, vv.sku, cs.quantity, cs.version,
+                      cs.computed_at
             """,  # noqa: S608 - table names come from the models, values are parameters
             [channel_ids, variant_ids, variant_ids],
         )
-        return cursor.rowcount
+        figures = [ChannelFigure(*row) for row in cursor.fetchall()]
+    channel_stock_announce(figures)
+    return figures
+
+
+def channel_stock_announce(figures: Sequence[ChannelFigure]) -> None:
+    """Queue a ``stock.changed`` webhook per changed figure for the channel's subscribers
+    (coalesced per variant: a burst becomes one delivery with the latest quantity)."""
+    by_channel: dict[int, list[WebhookItem]] = {}
+    for figure in figures:
+        by_channel.setdefault(figure.channel_id, []).append(
+            WebhookItem(
+                key=f"variant:{figure.variant_id}",
+                version=figure.version,
+                data={
+                    "sku": figure.sku,
+                    "variant_id": figure.variant_id,
+                    "quantity": figure.quantity,
+                    "version": figure.version,
+                    "computed_at": figure.computed_at.isoformat().replace("+00:00", "Z"),
+                },
+            )
+        )
+    for channel_id, items in by_channel.items():
+        webhooks_publish(channel_id=channel_id, event_type=STOCK_CHANGED, items=items)

@@ -67,9 +67,23 @@ def test_every_service_command_names_a_real_entry_point():
         if service.get("build") == "."
     }
 
-    assert set(commands) == {"web", "worker", "beat", "migrate"}
+    assert set(commands) == {"web", "worker", "worker-outbound", "beat", "migrate"}
     for command in commands.values():
         _entry_point(command)
+
+
+def test_the_workers_together_consume_every_queue_the_tasks_are_routed_to():
+    from django.conf import settings
+
+    services = compose()["services"]
+    consumed = set()
+    for name in ("worker", "worker-outbound"):
+        [queues] = [arg for arg in services[name]["command"] if arg.startswith("--queues=")]
+        consumed |= set(queues.removeprefix("--queues=").split(","))
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert consumed == routed | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    assert consumed == set(settings.CELERY_WORKER_QUEUES.split(","))
 
 
 def test_the_dockerfile_default_command_is_the_web_entry_point():

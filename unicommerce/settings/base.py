@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from unicommerce.env import env_bool, env_int, env_list, env_str, parse_database_url
+from unicommerce.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "unicommerce.apps.UnicommerceConfig",
     "unicommerce.events",
+    "unicommerce.webhooks",
     "unicommerce.api",
     "catalog",
     "inventory",
@@ -121,6 +123,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
+# Queues: "sync" (outbox events: the stock sync), "webhooks" (outgoing HTTP, where a slow
+# receiver may hold a worker), "messaging" (SMS, e-mail) and "default" (imports, scans).
+# One worker may consume them all (the dev stack), or each its own (docker-compose).
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "events.*": {"queue": "sync"},
+    "webhooks.*": {"queue": "webhooks"},
+    "messaging.*": {"queue": "messaging"},
+}
+CELERY_WORKER_QUEUES = "sync,webhooks,messaging,default"  # for `celery worker -Q`
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "events.outbox_sweep",
@@ -131,11 +143,35 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.reservations_expire",
         "schedule": timedelta(seconds=env_int("RESERVATION_EXPIRY_SECONDS", default=15)),
     },
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": timedelta(seconds=env_int("WEBHOOK_SWEEP_SECONDS", default=5)),
+    },
+    "webhooks-prune": {"task": "webhooks.prune", "schedule": timedelta(hours=24)},
     "replenishment-scan": {
         "task": "inventory.replenishment_scan",
         "schedule": timedelta(minutes=env_int("REPLENISHMENT_SCAN_MINUTES", default=60)),
     },
 }
+
+# --- E-mail (Django 6.1 mailers): alerts to ADMINS. On the console in development.
+ADMINS = env_list("DJANGO_ADMINS", default=[])
+SERVER_EMAIL = env_str("DJANGO_SERVER_EMAIL", default="unicommerce@localhost")
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- Webhooks (docs/webhooks.md)
+# A burst of changes to one item inside this window is sent once, with the latest data.
+WEBHOOK_COALESCE_SECONDS = env_float("WEBHOOK_COALESCE_SECONDS", default=0.25)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=10)  # then dead letter
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", default=2.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", default=1800.0)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
+# A delivery "being sent" for longer than this is handed back (its sender died).
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = env_float("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=60.0)
+WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", default=7)
+# Endpoints on loopback/private addresses (a receiver on this machine) only in dev/test.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
 # --- Auth
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,7 +243,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},  # one line per webhook call otherwise
+    },
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 12  # one selling day

@@ -1,8 +1,10 @@
 """`make run`: a developer's machine, embedded or local services, DEBUG off by default so
 the pages look as in production (set DJANGO_DEBUG=true to see tracebacks)."""
 
-from unicommerce.env import env_str
+from unicommerce.env import env_bool, env_str
 from unicommerce.settings.base import *  # noqa: F403
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
 WHITENOISE_AUTOREFRESH = True
+# The webhook receivers a developer tries out run on this machine.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)

@@ -28,3 +28,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "visibilit
 OUTBOX_SWEEP_AFTER_SECONDS = 1
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - threads in tests open their own
 LANGUAGE_CODE = "en"
+# Receivers in tests listen on 127.0.0.1; retries are quick so a test waits seconds.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+WEBHOOK_RETRY_BASE_SECONDS = 0.2
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = 3.0
+WEBHOOK_TIMEOUT_SECONDS = 2.0
