@@ -1,8 +1,20 @@
 """Inventory's events: what it publishes, and how it reacts."""
 
-from unicommerce.events.registry import subscribe
+from unicommerce.events.registry import mergeable, subscribe
 
 STOCK_CHANGED = "stock.changed"
+
+
+def _merge_stock_changed(payloads: list[dict]) -> dict:
+    """Many stock changes, one recomputation: the union of what they touched."""
+    return {
+        "variant_ids": sorted({v for p in payloads for v in p.get("variant_ids", [])}),
+        "location_ids": sorted({loc for p in payloads for loc in p.get("location_ids", [])}),
+        "reason": "merged",
+    }
+
+
+mergeable(STOCK_CHANGED, _merge_stock_changed)
 
 
 @subscribe(STOCK_CHANGED)

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from unicommerce.events.models import OutboxEvent
 
 Handler = Callable[["OutboxEvent"], None]
+Merge = Callable[[list[dict]], dict]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_mergers: dict[str, Merge] = {}
 
 
 def subscribe(topic: str) -> Callable[[Handler], Handler]:
@@ -25,3 +27,14 @@ def subscribe(topic: str) -> Callable[[Handler], Handler]:
 
 def handlers_for(topic: str) -> list[Handler]:
     return list(_handlers.get(topic, ()))
+
+
+def mergeable(topic: str, merge: Merge) -> None:
+    """Declare that the handlers of ``topic`` give the same result run once on
+    ``merge(payloads)`` as run on each event (say, "these variants changed"): the
+    consumer then handles a batch of such events in one transaction."""
+    _mergers[topic] = merge
+
+
+def merger_for(topic: str) -> Merge | None:
+    return _mergers.get(topic)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from unicommerce.events.services import event_process, outbox_pending, outbox_prune
+from unicommerce.events.services import event_process_batch, outbox_pending, outbox_prune
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
@@ -12,15 +12,9 @@ SWEEP_BATCH = 200
 
 @shared_task(name="events.dispatch", time_limit=120, soft_time_limit=110)
 def event_dispatch(event_ids: list[str]) -> int:
-    """Consume outbox events, each in its own transaction. Idempotent: an event already
-    processed is skipped; one that fails keeps its back-off for the sweep."""
-    processed = 0
-    for event_id in event_ids:
-        try:
-            processed += event_process(event_id=event_id)
-        except Exception:  # recorded on the event by event_process; the others go on
-            logger.exception("outbox event %s failed", event_id)
-    return processed
+    """Consume outbox events (those of a mergeable topic together). Idempotent: an event
+    already processed is skipped; one that fails keeps its back-off for the sweep."""
+    return event_process_batch(event_ids=event_ids)
 
 
 @shared_task(name="events.outbox_sweep", time_limit=60, soft_time_limit=50)
