@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("webhooks/", include("unicommerce.webhooks.urls")),
     re_path(r"^.*$", json_not_found),
 ]
 

@@ -381,3 +381,21 @@ def test_an_unknown_event_type_is_refused(shop):
             channel=shop.web, url="https://x.example/h", event_types=["stock.teleported"]
         )
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_public_name_re_pointed_at_this_network_is_not_called(
+    shop, stocked_variant, settings, monkeypatch
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    endpoint = endpoint_create(
+        channel=shop.web, url="https://hooks.example.com/stock", event_types=["stock.changed"]
+    )
+    monkeypatch.setattr(
+        "socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("169.254.169.254", 0))]
+    )
+    stocked_variant(store=1)
+    send_due(endpoint)
+
+    [attempt] = WebhookAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "private address" in attempt.error

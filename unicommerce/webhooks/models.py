@@ -118,6 +118,7 @@ class WebhookDelivery(models.Model):
             models.Index(
                 fields=["claimed_at"], condition=Q(status="sending"), name="webhook_sending_idx"
             ),
+            models.Index(fields=["endpoint"], condition=Q(status="dead"), name="webhook_dead_idx"),
         ]
 
     def __str__(self) -> str:

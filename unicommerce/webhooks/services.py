@@ -23,6 +23,7 @@ import ipaddress
 import json
 import logging
 import random
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -104,7 +105,7 @@ def _is_private(host: str) -> bool:
     return not address.is_global
 
 
-def _event_types_check(event_types: Iterable[str]) -> list[str]:
+def webhook_event_types_check(event_types: Iterable[str]) -> list[str]:
     chosen = sorted(set(event_types))
     if not chosen:
         raise UnknownEventType(_("Choose at least one event type."), known=sorted(EVENT_TYPES))
@@ -120,15 +121,15 @@ def _event_types_check(event_types: Iterable[str]) -> list[str]:
 
 @transaction.atomic
 def endpoint_create(
-    *, channel, url: str, event_types: Iterable[str], description: str = "", by=None
+    *, channel, url: str, event_types: Iterable[str], description: str = "", user=None
 ) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(
         channel=channel,
         url=webhook_url_check(url),
-        event_types=_event_types_check(event_types),
+        event_types=webhook_event_types_check(event_types),
         description=description,
         secret=signing.new_secret(),
-        created_by=by,
+        created_by=user,
     )
 
 
@@ -143,11 +144,17 @@ def endpoint_update(
     if url is not None:
         endpoint.url = webhook_url_check(url)
     if event_types is not None:
-        endpoint.event_types = _event_types_check(event_types)
+        endpoint.event_types = webhook_event_types_check(event_types)
     if description is not None:
         endpoint.description = description
     endpoint.save(update_fields=["url", "event_types", "description"])
     return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its deliveries and their log (what waited is dropped)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
 
 
 @transaction.atomic
@@ -415,6 +422,19 @@ def _release_claims(endpoint_id: int) -> None:
         _requeue(delivery.pk, at=timezone.now(), error="")
 
 
+def _resolves_to_private(url: str) -> bool:
+    """Where the endpoint's host name points now (a public name may be re-pointed at
+    this network after the endpoint was saved)."""
+    host = urlsplit(url).hostname or ""
+    if _is_private(host):
+        return True
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False  # unresolvable: the request fails and is retried like any other
+    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+
+
 def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> bool:
     body = body_for(delivery, endpoint.channel.code)
     headers = {
@@ -430,6 +450,10 @@ def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> bool:
     error = ""
     excerpt = ""
     try:
+        if not _setting("WEBHOOK_ALLOW_PRIVATE_HOSTS", False) and _resolves_to_private(
+            endpoint.url
+        ):
+            raise WebhookUrlInvalid(_("The URL's host resolves to a private address."))
         response = _http_client().post(endpoint.url, content=body, headers=headers)
         status_code = response.status_code
         excerpt = response.text[:500]
@@ -551,9 +575,10 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         with transaction.atomic():
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=Status.PENDING,
-                attempts=0,
                 next_attempt_at=timezone.now(),
                 claimed_at=None,
+                delivered_at=None,
+                last_error="",
             )
     except IntegrityError:
         raise InvalidTransition(
