@@ -152,7 +152,7 @@ class ChannelStock(models.Model):
     ``version`` grows by one at each change, so a channel can drop stale updates.
     ``changed_xid`` is the id of the transaction of the last change: the cursor of the
     "changed since" feed, which only ever reads past transactions that have all ended
-    (see inventory.selectors.channel_stock_changes).
+    (see inventory.sync.channel_stock_changes).
     """
 
     channel = models.ForeignKey(

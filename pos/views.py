@@ -1,10 +1,23 @@
 """The HTMX selling screen. One view per screen; named actions parse, call a service,
 and re-render the partial they changed. Every action also works without JavaScript
-(full-page POST, then redirect)."""
+(full-page POST, then redirect).
+
+Live stock: the stock panel and the cart's "n here" figures follow stock changes made
+anywhere (another till, a web order, a receipt, a worker) within about a second, by a
+cheap conditional poll rather than server-sent events. The web runs on gunicorn *sync*
+workers (unicommerce/gunicorn_conf.py), where every open event stream would pin a whole
+worker process for as long as a till is open; a poll is a short request any worker
+serves. Each live partial carries the fingerprint of the stock it shows
+(inventory.selectors.stock_fingerprint) and asks every second, with ``?since=<it>``,
+whether it changed: while it has not, the answer is an empty 204 (htmx swaps nothing)
+that costs the session, the user and one indexed query, and writes nothing; when it
+has, the answer is the partial, rendered afresh with its new fingerprint.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -12,18 +25,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRefresh
 
 from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
-from inventory.selectors import stock_at_locations, stock_level
+from inventory.selectors import stock_at_locations, stock_fingerprint, stock_level
 from orders.models import Cart
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
 from payments.services import cash_change
 from pos.models import Register
-from pos.selectors import registers_for
+from pos.selectors import CartStock, free_here, registers_for
 from pos.services import sale_complete_cash
 from unicommerce.exceptions import DomainError
 from unicommerce.money import parse_amount
@@ -32,6 +47,7 @@ SESSION_REGISTER = "pos_register_id"
 SESSION_CART = "pos_cart_token"
 SESSION_LAST_SALE = "pos_last_sale"
 CASH_NOTES = [10, 20, 50, 100]
+LIVE_IDS_MAX = 200  # variant ids one live poll may ask about
 
 
 class LoginView(auth_views.LoginView):
@@ -55,6 +71,43 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "pos/home.html", {"registers": registers})
 
 
+def _live(response: HttpResponse) -> HttpResponse:
+    """A live partial's answer is never reused from a cache: it is only true now."""
+    add_never_cache_headers(response)
+    return response
+
+
+def _ids(text: str) -> list[int]:
+    """ "12,15" → [12, 15]; [] for anything else (or for too many)."""
+    parts = text.split(",")
+    if len(parts) > LIVE_IDS_MAX or not all(part.isdigit() for part in parts):
+        return []
+    return [int(part) for part in parts]
+
+
+def _stock_unchanged(request: HttpRequest) -> bool:
+    """Is this a live poll, and is the stock its partial was rendered with (``since``)
+    still the stock?
+
+    Reads only the query string and one fingerprint: neither the register, nor the
+    cart, nor the session is touched. The ids come from the page and are only compared,
+    never trusted: a changed answer is rendered from the seller's own register and cart.
+    """
+    query = request.GET
+    since = query.get("since", "")
+    if request.method != "GET" or not request.htmx or not since:
+        return False
+    if "stock" in query:
+        variant_ids, location_ids = _ids(query["stock"]), None
+    elif "lines" in query:
+        variant_ids, location_ids = _ids(query["lines"]), _ids(query.get("at", "")) or None
+    else:
+        return False
+    if not variant_ids:
+        return False
+    return stock_fingerprint(variant_ids=variant_ids, location_ids=location_ids) == since
+
+
 def _register(request: HttpRequest) -> Register | None:
     register_id = request.session.get(SESSION_REGISTER)
     if register_id is None:
@@ -62,14 +115,18 @@ def _register(request: HttpRequest) -> Register | None:
     return registers_for(request.user).filter(pk=register_id).first()
 
 
+def _open_cart(request: HttpRequest, register: Register) -> Cart | None:
+    token = request.session.get(SESSION_CART)
+    if not token:
+        return None
+    return Cart.objects.filter(
+        token=token, channel=register.channel, checked_out_at__isnull=True
+    ).first()
+
+
 def _cart(request: HttpRequest, register: Register) -> Cart:
     """The sale in progress at this register (a server-side cart on the store's channel)."""
-    token = request.session.get(SESSION_CART)
-    cart = None
-    if token:
-        cart = Cart.objects.filter(
-            token=token, channel=register.channel, checked_out_at__isnull=True
-        ).first()
+    cart = _open_cart(request, register)
     if cart is None:
         cart = cart_create(channel=register.channel)
         request.session[SESSION_CART] = cart.token
@@ -77,10 +134,12 @@ def _cart(request: HttpRequest, register: Register) -> Cart:
 
 
 def _context(request, register: Register, cart: Cart, *, pricing=None, **extra) -> dict:
+    pricing = pricing or cart_price(cart=cart)
     context = {
         "register": register,
         "cart": cart,
-        "pricing": pricing or cart_price(cart=cart),
+        "pricing": pricing,
+        "cart_stock": CartStock(location_id=register.location_id, pricing=pricing),
         "last_sale": request.session.get(SESSION_LAST_SALE),
         "cash_notes": CASH_NOTES,
     }
@@ -88,22 +147,44 @@ def _context(request, register: Register, cart: Cart, *, pricing=None, **extra) 
     return context
 
 
-@login_required
+def seller_login_required(view):
+    """``login_required``, except that an htmx request from a till whose session has
+    ended reloads the page (which then shows the login page) instead of swapping the
+    login page into a partial: a live poll would otherwise do that within a second."""
+    protected = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.htmx and not request.user.is_authenticated:
+            return HttpResponseClientRefresh()
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+@seller_login_required
 @require_http_methods(["GET", "POST"])
 def sell(request: HttpRequest) -> HttpResponse:
+    if _stock_unchanged(request):
+        return _live(HttpResponse(status=204))
     register = _register(request)
     if register is None:
-        return redirect("pos:home")
+        return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+
+    if request.method == "GET" and request.htmx:
+        if "code" in request.GET:
+            return _search(request, register, request.GET["code"])
+        if "stock" in request.GET:
+            context = {"register": register, **_stock(request.GET["stock"])}
+            return _live(render(request, "pos/sell.html#stock", context))
+        if "lines" in request.GET:
+            return _live(_line_stock_refresh(request, register))
     cart = _cart(request, register)
 
     if request.method == "GET":
-        if request.htmx and "code" in request.GET:
-            return _search(request, register, request.GET["code"])
         context = _context(request, register, cart)
         if "stock" in request.GET:
             context.update(_stock(request.GET["stock"]))
-            if request.htmx:
-                return render(request, "pos/sell.html#stock", context)
         return render(request, "pos/sell.html", context)
 
     action = request.POST.get("action", "")
@@ -133,23 +214,39 @@ def _respond(request, register, cart, *, error: str = "", status: int = 200, **e
 
 
 def _search(request, register: Register, text: str) -> HttpResponse:
+    """Matches, each with what the till may sell of it here (as on the cart's lines)."""
     variants = variant_search(text=text, limit=12)
-    levels = {
-        level.variant_id: level
-        for level in register.location.stock_levels.filter(variant__in=variants)
-    }
-    results = [(v, levels.get(v.pk)) for v in variants]
+    free = free_here(variant_ids=[v.pk for v in variants], location_id=register.location_id)
+    results = [(v, free.get(v.pk, 0)) for v in variants]
     return render(request, "pos/sell.html#results", {"results": results, "query": text.strip()})
 
 
 def _stock(variant_id: str) -> dict:
-    """Where a variant is, in every location (empty when the seller closes the panel)."""
+    """Where a variant is, in every location (empty when the seller closes the panel),
+    with the fingerprint the open panel polls with."""
     if not variant_id.isdigit():
         return {}
     variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
     if variant is None:
         return {}
-    return {"stock_variant": variant, "stock_levels": stock_at_locations(variant_id=variant.pk)}
+    fingerprint = stock_fingerprint(variant_ids=[variant.pk])  # before the figures
+    return {
+        "stock_variant": variant,
+        "stock_levels": stock_at_locations(variant_id=variant.pk),
+        "stock_fingerprint": fingerprint,
+    }
+
+
+def _line_stock_refresh(request, register: Register) -> HttpResponse:
+    """The cart's "n here" figures changed: each line's figure, swapped in place (out of
+    band) so that the cash being typed and the focus stay as they are, and the poller
+    with its new fingerprint. A cart gone (sold, or another register) stops the poll."""
+    cart = _open_cart(request, register)
+    pricing = cart_price(cart=cart) if cart is not None else None
+    context = {"register": register}
+    if pricing is not None:
+        context["cart_stock"] = CartStock(location_id=register.location_id, pricing=pricing)
+    return render(request, "pos/sell.html#line_stock_refresh", context)
 
 
 def _scan(request, register: Register, cart: Cart):
@@ -183,7 +280,7 @@ def _add(request, register: Register, cart: Cart, variant: Variant):
     cart_line_add(cart=cart, variant=variant, quantity=1)
     request.session.pop(SESSION_LAST_SALE, None)
     level = stock_level(variant_id=variant.pk, location_id=register.location_id)
-    on_hand_free = max(level.on_hand - level.reserved, 0) if level else 0
+    on_hand_free = max(level.on_hand - level.reserved_now, 0) if level else 0
     in_cart = cart.lines.filter(variant=variant).values_list("quantity", flat=True).first() or 0
     warning = ""
     if in_cart > on_hand_free:

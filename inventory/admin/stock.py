@@ -1,7 +1,17 @@
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_field, display_for_value, lookup_field
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import ChannelStock, Location, StockLevel, StockMovement
+from inventory.selectors import levels_with_availability, stock_fingerprint
 from inventory.services.locations import location_channels_set
+
+LIVE_IDS_MAX = 1000  # stock levels one live poll may ask about
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,21 +44,89 @@ class LocationAdmin(admin.ModelAdmin):
 
 @admin.register(StockLevel)
 class StockLevelAdmin(ReadOnlyAdmin):
-    """Levels change only through stock operations, which write the ledger."""
+    """Levels change only through stock operations, which write the ledger.
+
+    The change list is live: a small script (static/inventory/live_stock.js) asks
+    ``live_view`` every second whether the levels shown changed, and updates the
+    changed cells in place. Reserved and available are counted as every read counts
+    them: units of a reservation past its time are free at once, before the expiry task
+    releases them.
+    """
 
     list_display = [
         "variant",
         "location",
         "on_hand",
-        "reserved",
+        "reserved_now",
         "safety",
-        "available",
+        "available_now",
         "incoming",
         "updated_at",
     ]
+    # The columns live_view sends (the others never change for a level).
+    live_columns = ["on_hand", "reserved_now", "safety", "available_now", "incoming", "updated_at"]
     list_filter = ["location"]
     search_fields = ["variant__sku", "variant__barcodes__code", "variant__product__name"]
     list_select_related = ["variant__product", "location"]
+
+    def get_queryset(self, request):
+        return levels_with_availability(super().get_queryset(request))
+
+    @admin.display(description=_("reserved"), ordering="reserved_now")
+    def reserved_now(self, level: StockLevel) -> int:
+        return level.reserved_now
+
+    @admin.display(description=_("Available"), ordering="available_now")
+    def available_now(self, level: StockLevel) -> int:
+        return level.available_now
+
+    def get_urls(self):
+        live = path(
+            "live/",
+            self.admin_site.admin_view(self.live_view),
+            name="inventory_stocklevel_live",
+        )
+        return [live, *super().get_urls()]
+
+    def live_view(self, request: HttpRequest) -> HttpResponse:
+        """The figures of the levels ``?ids=`` if they changed since the fingerprint
+        ``?since=``: 204 and one indexed query while they have not, else
+        ``{"fingerprint": …, "rows": {id: {column: text as the list shows it}}}``.
+
+        A poll, not an event stream: the web runs on gunicorn sync workers, where a
+        stream held open by every back-office tab would pin a worker process each (see
+        pos/views.py). The page carries no fingerprint: its rows were read before one
+        could be taken of them, so the first poll always answers with the figures, and
+        a change committed in between is never missed.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        text = request.GET.get("ids", "")
+        parts = text.split(",") if text else []
+        if len(parts) > LIVE_IDS_MAX or not all(part.isdigit() for part in parts):
+            message = gettext("Give up to %(max)s stock level ids, separated by commas.")
+            return JsonResponse({"error": message % {"max": LIVE_IDS_MAX}}, status=400)
+        ids = [int(part) for part in parts]
+        fingerprint = stock_fingerprint(level_ids=ids)  # before the figures
+        if fingerprint == request.GET.get("since"):
+            response = HttpResponse(status=204)
+        else:
+            levels = levels_with_availability(StockLevel.objects.filter(pk__in=ids))
+            rows = {
+                str(level.pk): {name: self._live_cell(level, name) for name in self.live_columns}
+                for level in levels
+            }
+            response = JsonResponse({"fingerprint": fingerprint, "rows": rows})
+        add_never_cache_headers(response)
+        return response
+
+    def _live_cell(self, level: StockLevel, name: str) -> str:
+        """A cell's text exactly as the change list renders it."""
+        empty = self.get_empty_value_display()
+        field, attr, value = lookup_field(name, level, self)
+        if field is None:
+            return str(display_for_value(value, empty, getattr(attr, "boolean", False)))
+        return str(display_for_field(value, field, empty))
 
 
 @admin.register(StockMovement)

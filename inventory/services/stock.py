@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db.models.functions import Now
 
 from catalog.models import SalesChannel, Variant
 from inventory import locks
@@ -240,7 +241,7 @@ def stock_safety_set(*, variant_id: int, location_id: int, safety: int) -> Stock
         variant_id=variant_id, location_id=location_id
     )
     if level.safety != safety:
-        StockLevel.objects.filter(pk=level.pk).update(safety=safety)
+        StockLevel.objects.filter(pk=level.pk).update(safety=safety, updated_at=Now())
         level.safety = safety
         event_publish(
             topic=STOCK_CHANGED,

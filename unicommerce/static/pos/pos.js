@@ -32,6 +32,10 @@
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id === "change") { return; }
+    // A live stock refresh is not the seller's doing: leave the focus (and a tablet's
+    // keyboard) where it is.
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (source && source.hasAttribute && source.hasAttribute("data-live-stock")) { return; }
     var form = document.getElementById("scan-form");
     if (event.detail.requestConfig && event.detail.requestConfig.elt === form) { form.reset(); }
     var input = scan();

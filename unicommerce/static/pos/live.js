@@ -1,0 +1,54 @@
+// Live stock figures on the till (see pos/views.py): the open stock panel and the
+// cart's "n here" figures poll every second, and are swapped only when the stock they
+// show has changed. This file
+// - drops an answer that arrives after its poller has left the page (the seller acted
+//   meanwhile and a newer partial replaced it), so an older figure can never overwrite
+//   a newer one, out of band or not;
+// - briefly highlights every figure ([data-figure]) whose text changed in a swap.
+(function () {
+  "use strict";
+  var shown = {};
+
+  function figures(root) {
+    var found = [];
+    if (root.matches && root.matches("[data-figure]")) { found.push(root); }
+    if (root.querySelectorAll) {
+      Array.prototype.push.apply(found, root.querySelectorAll("[data-figure]"));
+    }
+    return found;
+  }
+
+  function livePollers(root) {
+    var found = [];
+    if (root.matches && root.matches("[data-live-stock]")) { found.push(root); }
+    if (root.querySelectorAll) {
+      Array.prototype.push.apply(found, root.querySelectorAll("[data-live-stock]"));
+    }
+    return found;
+  }
+
+  function dropIfGone(event) {
+    // Listening on the poller itself: htmx's events on a detached element never reach
+    // the body.
+    if (!this.isConnected) { event.preventDefault(); }
+  }
+
+  document.body.addEventListener("htmx:beforeSwap", function () {
+    shown = {};
+    figures(document).forEach(function (figure) {
+      shown[figure.getAttribute("data-figure")] = figure.textContent.trim();
+    });
+  });
+
+  htmx.onLoad(function (content) {
+    livePollers(content).forEach(function (poller) {
+      poller.addEventListener("htmx:beforeSwap", dropIfGone);
+    });
+    figures(content).forEach(function (figure) {
+      var before = shown[figure.getAttribute("data-figure")];
+      if (before !== undefined && before !== figure.textContent.trim()) {
+        figure.classList.add("live-changed");
+      }
+    });
+  });
+})();
