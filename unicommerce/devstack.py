@@ -393,11 +393,17 @@ def services(profile: str, *, durable: bool, database: str = "unicommerce") -> I
 
 
 class Supervisor:
-    """Runs the long-lived processes and stops them all, in reverse order, on a signal
-    or when any of them dies."""
+    """Runs the long-lived processes and stops them all, in reverse order, on a signal.
+    A process that dies is started again, as a production supervisor would (a Celery
+    worker exits when it loses the broker at a bad moment); one that keeps dying
+    (RESTART_LIMIT times in a minute) stops everything."""
+
+    RESTART_LIMIT = 5
 
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.argv: dict[str, list[str]] = {}
+        self.restarts: dict[str, list[float]] = {}
         self.stopping = False
 
     def start(self, name: str, argv: list[str]) -> None:
@@ -407,14 +413,22 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self.children.append((name, process))
+        self.argv[name] = argv
+        self.children = [(n, p) for n, p in self.children if n != name] + [(name, process)]
 
     def wait(self, poll: Callable[[], None] | None = None) -> int:
         while not self.stopping:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    say(f"{name} exited with code {process.returncode}; stopping everything")
+            for name, process in list(self.children):
+                if process.poll() is None or self.stopping:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in self.restarts.get(name, []) if now - t < 60] + [now]
+                self.restarts[name] = recent
+                if len(recent) > self.RESTART_LIMIT:
+                    say(f"{name} keeps exiting (code {process.returncode}); stopping everything")
                     return process.returncode or 1
+                say(f"{name} exited with code {process.returncode}; starting it again")
+                self.start(name, self.argv[name])
             if poll:
                 poll()
             time.sleep(0.2)

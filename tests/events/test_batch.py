@@ -62,3 +62,16 @@ def test_when_the_merged_run_fails_each_event_is_tried_alone(shop, stocked_varia
     assert failed.payload["variant_ids"] == [b.pk]
     assert "cannot handle b" in failed.last_error
     assert ChannelStock.objects.get(channel=shop.web, variant=a).quantity == 4
+
+
+def test_a_batch_takes_along_the_other_waiting_events_of_its_topic(shop, stocked_variant):
+    a, b, c = (stocked_variant(store=3) for _ in range(3))
+    first, *others = pending_ids()
+
+    # One message for the first event: the worker is behind, it clears the backlog too.
+    assert event_process_batch(event_ids=[first]) == 1 + len(others)
+
+    assert pending_ids() == []
+    assert event_process_batch(event_ids=others) == 0  # their own messages: nothing left
+    web = ChannelStock.objects.filter(channel=shop.web, variant__in=[a, b, c])
+    assert sorted(web.values_list("quantity", flat=True)) == [3, 3, 3]

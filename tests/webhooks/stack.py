@@ -67,7 +67,8 @@ class Worker:
     def __init__(self, redis_url: str, database_url: str, name: str) -> None:
         self.log = ARTIFACTS / f"celery-{name}.log"
         self.schedule = ARTIFACTS / f"celerybeat-{name}"
-        env = {
+        self.restarts = 0
+        self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "unicommerce.settings.test",
             "DATABASE_URL": database_url,
@@ -76,6 +77,9 @@ class Worker:
             "OUTBOX_SWEEP_SECONDS": "1",
             "WEBHOOK_SWEEP_SECONDS": "1",
         }
+        self._start()
+
+    def _start(self) -> None:
         from django.conf import settings
 
         with self.log.open("ab") as output:
@@ -87,7 +91,7 @@ class Worker:
                     *["--without-gossip", "--without-mingle", "--without-heartbeat"],
                 ],
                 cwd=ROOT,
-                env=env,
+                env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -102,6 +106,14 @@ class Worker:
             what="the worker to start",
         )
         assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+
+    def supervise(self) -> None:
+        """What the dev stack's supervisor (and docker's restart policy) does: a worker
+        that exited is started again. Celery's worker may exit when it loses the broker
+        while holding a task (a kombu bug on closing the dead connection)."""
+        if self.process.poll() is not None:
+            self.restarts += 1
+            self._start()
 
     def kill(self) -> None:
         """Kill -9 the whole worker, mid-task: no ack, no clean-up."""

@@ -96,10 +96,11 @@ def event_process(*, event_id: UUID | str) -> bool:
 
 
 def event_process_batch(*, event_ids: list) -> int:
-    """Process a batch of events; those of a mergeable topic together, in one
-    transaction, their handlers run once on the merged payload (a burst of 500 sales
-    becomes one recomputation). Anything else, or a merged run that fails, goes one
-    event at a time. Returns how many events were processed."""
+    """Process a batch of events; those of a mergeable topic together (with the other
+    pending ones of that topic), in one transaction, their handlers run once on the
+    merged payload (a burst of 500 sales becomes one recomputation). Anything else, or a
+    merged run that fails, goes one event at a time. Returns how many events were
+    processed."""
     by_topic: dict[str, list] = {}
     for event_id, topic in OutboxEvent.objects.filter(
         pk__in=event_ids, processed_at__isnull=True
@@ -109,7 +110,7 @@ def event_process_batch(*, event_ids: list) -> int:
     single: list = []
     for topic, ids in by_topic.items():
         merge = merger_for(topic)
-        if merge is None or len(ids) == 1:
+        if merge is None:
             single += ids
             continue
         try:
@@ -125,11 +126,25 @@ def event_process_batch(*, event_ids: list) -> int:
     return processed
 
 
+MERGE_LIMIT = 500
+
+
 def _process_merged(topic: str, event_ids: list, merge) -> int:
+    """Handle these events together with every other pending one of the topic that no
+    one holds (up to MERGE_LIMIT): when the worker falls behind, its batches grow, so a
+    backlog costs a few recomputations instead of one per message."""
+    now = timezone.now()
     with transaction.atomic():
+        waiting = (
+            OutboxEvent.objects.filter(topic=topic, processed_at__isnull=True, created_at__lte=now)
+            .filter(models.Q(available_at__isnull=True) | models.Q(available_at__lte=now))
+            .order_by("created_at")
+            .values("pk")[:MERGE_LIMIT]
+        )
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=event_ids, processed_at__isnull=True)
+            .filter(models.Q(pk__in=event_ids) | models.Q(pk__in=waiting))
+            .filter(processed_at__isnull=True)
             .order_by("pk")
         )
         if not events:
