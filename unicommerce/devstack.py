@@ -488,11 +488,19 @@ def command_run(_args: argparse.Namespace) -> int:
                 f"127.0.0.1:{port}",
             ],
         )
+        # As in docker-compose: the stock sync never waits behind a slow webhook receiver.
         supervisor.start(
             "worker",
             [
                 *[str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info"],
-                *["-c", "2", "-Q", "sync,webhooks,messaging,default"],
+                *["-c", "2", "-Q", "sync,default", "-n", "sync@%h"],
+            ],
+        )
+        supervisor.start(
+            "worker-outbound",
+            [
+                *[str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info"],
+                *["--pool", "threads", "-c", "8", "-Q", "webhooks,messaging", "-n", "outbound@%h"],
             ],
         )
         supervisor.start(

@@ -394,15 +394,26 @@ def webhooks_flush(*, endpoint_id: int, limit: int = 200) -> FlushResult:
         return result
     while True:
         claimed = _claim(endpoint_id, limit)
+        sent: list[WebhookAttempt] = []  # successes, recorded together
         for delivery in claimed:
-            if _send_one(endpoint, delivery):
+            attempt = _send_one(endpoint, delivery)
+            if attempt.error == "":
+                sent.append(attempt)
                 result.delivered += 1
-            else:
-                result.failed += 1
-                endpoint.refresh_from_db(fields=["is_active", "consecutive_failures"])
-                if not endpoint.is_active:
-                    _release_claims(endpoint_id)
-                    return result
+                continue
+            _record_sent(endpoint, sent)
+            sent = []
+            with transaction.atomic():
+                attempt.save()
+                _record_failure(
+                    endpoint, delivery, status_code=attempt.status_code, error=attempt.error
+                )
+            result.failed += 1
+            endpoint.refresh_from_db(fields=["is_active", "consecutive_failures"])
+            if not endpoint.is_active:
+                _release_claims(endpoint_id)
+                return result
+        _record_sent(endpoint, sent)
         if len(claimed) < limit:
             break
     next_at = (
@@ -435,7 +446,8 @@ def _resolves_to_private(url: str) -> bool:
     return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
 
 
-def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> bool:
+def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> WebhookAttempt:
+    """POST one delivery; the attempt (unsaved) says how it went (``error`` empty: ok)."""
     body = body_for(delivery, endpoint.channel.code)
     headers = {
         "Content-Type": "application/json",
@@ -461,34 +473,40 @@ def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> bool:
             error = _("The receiver answered HTTP %(status)s.") % {"status": status_code}
     except Exception as exc:  # timeouts, refused connections, TLS, DNS…
         error = f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__
-    duration_ms = int((time.perf_counter() - clock) * 1000)
-    ok = not error
+    return WebhookAttempt(
+        delivery_id=delivery.id,
+        number=delivery.attempts,
+        event_id=delivery.event_id,
+        version=delivery.version,
+        started_at=started,
+        duration_ms=int((time.perf_counter() - clock) * 1000),
+        status_code=status_code,
+        error=error,
+        response_excerpt=excerpt,
+    )
+
+
+def _record_sent(endpoint: WebhookEndpoint, attempts: list[WebhookAttempt]) -> None:
+    """Successful attempts, in three statements whatever their number (a sender that
+    dies before this leaves them "sending": the sweep sends them again, same event id)."""
+    if not attempts:
+        return
+    now = timezone.now()
     with transaction.atomic():
-        WebhookAttempt.objects.create(
-            delivery_id=delivery.id,
-            number=delivery.attempts,
-            event_id=delivery.event_id,
-            version=delivery.version,
-            started_at=started,
-            duration_ms=duration_ms,
-            status_code=status_code,
-            error=error,
-            response_excerpt=excerpt,
-        )
-        if ok:
-            WebhookDelivery.objects.filter(pk=delivery.id).update(
+        WebhookAttempt.objects.bulk_create(attempts)
+        for code in {attempt.status_code for attempt in attempts}:
+            WebhookDelivery.objects.filter(
+                pk__in=[a.delivery_id for a in attempts if a.status_code == code]
+            ).update(
                 status=Status.DELIVERED,
-                delivered_at=timezone.now(),
+                delivered_at=now,
                 claimed_at=None,
-                last_status_code=status_code,
+                last_status_code=code,
                 last_error="",
             )
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                consecutive_failures=0, last_success_at=timezone.now()
-            )
-            return True
-        _record_failure(endpoint, delivery, status_code=status_code, error=error)
-    return False
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            consecutive_failures=0, last_success_at=now
+        )
 
 
 def _record_failure(
