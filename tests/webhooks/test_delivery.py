@@ -399,3 +399,19 @@ def test_a_public_name_re_pointed_at_this_network_is_not_called(
     [attempt] = WebhookAttempt.objects.all()
     assert attempt.status_code is None
     assert "private address" in attempt.error
+
+
+def test_a_newer_update_waits_while_the_older_one_of_its_variant_is_in_flight(
+    shop, stocked_variant, endpoint, receiver
+):
+    variant = stocked_variant(store=5)
+    run_outbox()
+    old = WebhookDelivery.objects.get(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=old.pk).update(status=Status.SENDING)
+    stock_sell(location_id=shop.store.pk, lines=[(variant.pk, 1)])
+    run_outbox()
+
+    webhooks_flush(endpoint_id=endpoint.pk)
+
+    assert receiver.calls == []  # never two of one variant on the wire at once
+    assert WebhookDelivery.objects.filter(endpoint=endpoint, status=Status.PENDING).count() == 1

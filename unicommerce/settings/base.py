@@ -116,6 +116,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
+# Celery's Django fixup closes the database connection before and after every task
+# unless this is set (a new backend and lost prepared statements, twice a task).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any task may run, so an unacknowledged task is not handed out twice early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

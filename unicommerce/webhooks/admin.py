@@ -234,7 +234,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             self.log_change(request, endpoint, [{"changed": {"fields": ["is_active"]}}])
         self.message_user(
             request,
-            _("%(count)d endpoints enabled; what waited is sent now.") % {"count": len(queryset)},
+            ngettext(
+                "%(count)d endpoint enabled; what waited for it is sent now.",
+                "%(count)d endpoints enabled; what waited for them is sent now.",
+                len(queryset),
+            )
+            % {"count": len(queryset)},
             messages.SUCCESS,
         )
 
@@ -248,7 +253,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             self.log_change(request, endpoint, [{"changed": {"fields": ["is_active"]}}])
         self.message_user(
             request,
-            _("%(count)d endpoints disabled; changes wait for them, latest only.")
+            ngettext(
+                "%(count)d endpoint disabled; the latest change of each item is kept for it.",
+                "%(count)d endpoints disabled; the latest change of each item is kept for them.",
+                len(queryset),
+            )
             % {"count": len(queryset)},
             messages.SUCCESS,
         )

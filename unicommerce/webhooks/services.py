@@ -27,6 +27,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,7 +37,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
@@ -361,6 +363,10 @@ def _claim(endpoint_id: int, limit: int) -> list[Claimed]:
               FROM (SELECT id FROM {_DELIVERY}
                      WHERE endpoint_id = %s AND status = 'pending'
                        AND next_attempt_at <= statement_timestamp()
+                       -- one delivery of a key in flight at a time: a newer one waits
+                       -- until the older is recorded (and then a window more)
+                       AND key NOT IN (SELECT key FROM {_DELIVERY}
+                                        WHERE endpoint_id = %s AND status = 'sending')
                      ORDER BY next_attempt_at, id
                      LIMIT %s
                        FOR UPDATE SKIP LOCKED) due
@@ -368,7 +374,7 @@ def _claim(endpoint_id: int, limit: int) -> list[Claimed]:
             RETURNING d.id, d.event_id, d.event_type, d.key, d.version, d.payload, d.attempts,
                       d.updated_at
             """,  # noqa: S608 - table names come from the models, values are parameters
-            [endpoint_id, limit],
+            [endpoint_id, endpoint_id, limit],
         )
         rows = cursor.fetchall()
     claimed = [Claimed(*row) for row in rows]
@@ -386,6 +392,9 @@ def backoff_seconds(attempt: int) -> float:
     return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security
 
 
+SEND_PARALLEL = 8
+
+
 def webhooks_flush(*, endpoint_id: int, limit: int = 200) -> FlushResult:
     """Send what is due for one endpoint; return when the next flush should run."""
     result = FlushResult()
@@ -395,8 +404,12 @@ def webhooks_flush(*, endpoint_id: int, limit: int = 200) -> FlushResult:
     while True:
         claimed = _claim(endpoint_id, limit)
         sent: list[WebhookAttempt] = []  # successes, recorded together
-        for delivery in claimed:
-            attempt = _send_one(endpoint, delivery)
+        # Distinct keys (one delivery per key in flight): the posts of a chunk go out
+        # side by side on the shared connection pool; outcomes are handled in order.
+        _http_client()  # built once, before the threads share it
+        with ThreadPoolExecutor(max_workers=SEND_PARALLEL) as pool:
+            outcomes = list(pool.map(lambda d: _send_one(endpoint, d), claimed))
+        for delivery, attempt in zip(claimed, outcomes, strict=True):
             if attempt.error == "":
                 sent.append(attempt)
                 result.delivered += 1
@@ -507,6 +520,15 @@ def _record_sent(endpoint: WebhookEndpoint, attempts: list[WebhookAttempt]) -> N
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
             consecutive_failures=0, last_success_at=now
         )
+        # A newer change of a key just sent, queued while it was in flight, waits a whole
+        # window from now: never two deliveries of one key inside one window.
+        window = timedelta(seconds=float(_setting("WEBHOOK_COALESCE_SECONDS", 0.25)))
+        sent_keys = WebhookDelivery.objects.filter(pk__in=[a.delivery_id for a in attempts]).values(
+            "key"
+        )
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint.pk, status=Status.PENDING, key__in=sent_keys
+        ).update(next_attempt_at=Greatest(F("next_attempt_at"), Value(now + window)))
 
 
 def _record_failure(
