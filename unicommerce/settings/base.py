@@ -86,10 +86,13 @@ DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
 _prepare_after = env_int("DATABASE_PREPARE_THRESHOLD", default=5)
 DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", _prepare_after or None)
 # A statement prepared because it runs all the time is planned once: left to choose,
-# PostgreSQL re-plans the catalog page at every call (≈1 ms of its 2).
+# PostgreSQL re-plans the catalog page at every call (≈1 ms of its 2). JIT off: with a
+# generic plan's rough estimates, a 2 ms page can cross the JIT threshold and pay 50-100
+# ms of compilation (seen on a stock PostgreSQL 15; the embedded 16 is built without JIT).
 DATABASES["default"]["OPTIONS"].setdefault(
     "options",
-    f"-c plan_cache_mode={env_str('DATABASE_PLAN_CACHE_MODE', default='force_generic_plan')}",
+    f"-c plan_cache_mode={env_str('DATABASE_PLAN_CACHE_MODE', default='force_generic_plan')}"
+    f" -c jit={env_str('DATABASE_JIT', default='off')}",
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
