@@ -84,6 +84,10 @@ from pathlib import Path
 
 from common import ROOT, django_setup, now_iso, percentile, report, stack
 
+# Known before the project (and its Celery app) is imported: see bench_environment().
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+from unicommerce.devstack import CELERY_WORKERS
+
 RATE = float(os.environ.get("BENCH_RATE", "100"))
 VARIANTS = int(os.environ.get("BENCH_VARIANTS", "200"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
@@ -91,21 +95,15 @@ WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
 DRAIN_TIMEOUT = float(os.environ.get("BENCH_DRAIN_TIMEOUT", "60"))
 INITIAL_ON_HAND = 100
 CHANNEL_CODE = "bench-webhooks"
-# The workers of the dev stack, as unicommerce/devstack.py `command_run` starts them (keep
-# in step): the stock sync on a prefork pool, outgoing HTTP on a threads pool.
+# The workers of the dev stack, exactly as `make run` starts them: the stock sync on a
+# prefork pool, outgoing HTTP on a threads pool.
 _CELERY = ["-A", "unicommerce", "-q", "worker", "-l", "info"]
-WORKERS = {
-    "sync": [*_CELERY, "-c", "2", "-Q", "sync,default", "-n", "sync@%h"],
-    "outbound": [
-        *[*_CELERY, "--pool", "threads", "-c", "8"],
-        *["-Q", "webhooks,messaging", "-n", "outbound@%h"],
-    ],
-}
+WORKERS = {name: [*_CELERY, *arguments] for name, arguments in CELERY_WORKERS.items()}
 WORKERS_DESCRIBED = (
     "the dev stack's two workers: sync,default on a prefork pool of 2; "
     "webhooks,messaging on a threads pool of 8"
 )
-QUEUES = ["sync", "default", "webhooks", "messaging"]
+QUEUES = [q for a in CELERY_WORKERS.values() for q in a[a.index("-Q") + 1].split(",")]
 
 
 def seconds_argument(default: str = "30") -> float:

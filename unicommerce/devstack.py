@@ -392,6 +392,18 @@ def services(profile: str, *, durable: bool, database: str = "unicommerce") -> I
 # --------------------------------------------------------------------------- processes
 
 
+# The Celery workers of `make run`, as in docker-compose: the stock sync (prefork) never
+# waits behind a slow webhook receiver (outgoing calls on a threads pool). The webhook
+# benchmarks start the same ones.
+CELERY_WORKERS = {
+    "worker": ["-c", "2", "-Q", "sync,default", "-n", "sync@%h"],
+    "worker-outbound": [
+        *["--pool", "threads", "-c", "8"],
+        *["-Q", "webhooks,messaging", "-n", "outbound@%h"],
+    ],
+}
+
+
 class Supervisor:
     """Runs the long-lived processes and stops them all, in reverse order, on a signal.
     A process that dies is started again, as a production supervisor would (a Celery
@@ -488,21 +500,20 @@ def command_run(_args: argparse.Namespace) -> int:
                 f"127.0.0.1:{port}",
             ],
         )
-        # As in docker-compose: the stock sync never waits behind a slow webhook receiver.
-        supervisor.start(
-            "worker",
-            [
-                *[str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info"],
-                *["-c", "2", "-Q", "sync,default", "-n", "sync@%h"],
-            ],
-        )
-        supervisor.start(
-            "worker-outbound",
-            [
-                *[str(BIN / "celery"), "-A", "unicommerce", "-q", "worker", "-l", "info"],
-                *["--pool", "threads", "-c", "8", "-Q", "webhooks,messaging", "-n", "outbound@%h"],
-            ],
-        )
+        for name, arguments in CELERY_WORKERS.items():
+            supervisor.start(
+                name,
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "unicommerce",
+                    "-q",
+                    "worker",
+                    "-l",
+                    "info",
+                    *arguments,
+                ],
+            )
         supervisor.start(
             "beat",
             [

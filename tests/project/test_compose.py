@@ -86,6 +86,19 @@ def test_the_workers_together_consume_every_queue_the_tasks_are_routed_to():
     assert consumed == set(settings.CELERY_WORKER_QUEUES.split(","))
 
 
+def test_make_run_starts_workers_for_every_queue_too():
+    from django.conf import settings
+
+    from unicommerce.devstack import CELERY_WORKERS
+
+    consumed = {
+        queue
+        for arguments in CELERY_WORKERS.values()
+        for queue in arguments[arguments.index("-Q") + 1].split(",")
+    }
+    assert consumed == set(settings.CELERY_WORKER_QUEUES.split(","))
+
+
 def test_the_dockerfile_default_command_is_the_web_entry_point():
     dockerfile = (ROOT / "Dockerfile").read_text()
     cmd_line = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
