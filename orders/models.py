@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import SalesChannel, Variant
 from customers.models import Customer
-from inventory.models import Location
+from inventory.models import Location, Reservation
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 
@@ -16,7 +16,16 @@ def new_cart_token() -> str:
 
 
 class Cart(models.Model):
-    """A server-side cart, readable and writable from every channel by its token."""
+    """A server-side cart, readable and writable from every channel by its token.
+
+    A cart lives until ``expires_at`` (pushed forward by every write); an anonymous cart
+    merged into its customer's cart points at it with ``merged_into`` and is closed.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        MERGED = "merged", _("merged")
+        CHECKED_OUT = "checked_out", _("checked out")
 
     token = models.CharField(_("token"), max_length=64, unique=True, default=new_cart_token)
     channel = models.ForeignKey(
@@ -30,23 +39,66 @@ class Cart(models.Model):
         blank=True,
         related_name="carts",
     )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("cart")
         verbose_name_plural = _("carts")
+        indexes = [
+            models.Index(
+                fields=["customer", "-updated_at"],
+                name="cart_open_by_customer_idx",
+                condition=Q(status="open"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{_('Cart')} {self.token[:8]}…"
+
+
+class Fulfilment(models.TextChoices):
+    """How an order line reaches the customer."""
+
+    TAKEN_NOW = "taken_now", _("taken now")
+    COLLECT = "collect", _("click & collect")
+    SHIP = "ship", _("shipped")
 
 
 class CartLine(models.Model):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT)
     quantity = models.PositiveIntegerField(_("quantity"))
+    fulfilment = models.CharField(
+        _("fulfilment"),
+        max_length=20,
+        choices=Fulfilment.choices,
+        blank=True,
+        help_text=_("Empty: the channel's usual way (taken now in a store, shipped online)."),
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The store to collect from, or a location chosen to ship from."),
+    )
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,10 +112,50 @@ class CartLine(models.Model):
         return f"{self.quantity} × {self.variant_id}"
 
 
+class CartEvent(models.Model):
+    """What happened to a cart, kept to measure abandonment and cross-channel journeys."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        LINE_ADDED = "line_added", _("line added")
+        LINE_CHANGED = "line_changed", _("quantity changed")
+        LINE_REMOVED = "line_removed", _("line removed")
+        IDENTIFIED = "identified", _("customer identified")
+        MERGED = "merged", _("merged")
+        OPENED = "opened", _("opened on another channel")
+        CHECKED_OUT = "checked_out", _("checked out")
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    channel = models.ForeignKey(
+        SalesChannel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="+"
+    )
+    variant_id = models.BigIntegerField(null=True, blank=True)
+    quantity = models.IntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cart event")
+        verbose_name_plural = _("cart events")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["cart", "at"], name="cart_event_cart_idx"),
+            models.Index(fields=["kind", "at"], name="cart_event_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.kind
+
+
 class Order(models.Model):
+    """An order, from one channel; see ``orders.states`` for its state machine."""
+
     class Status(models.TextChoices):
         PLACED = "placed", _("placed")
-        COMPLETED = "completed", _("completed")
+        PROCESSING = "processing", _("processing")
+        PARTIALLY_FULFILLED = "partially_fulfilled", _("partially fulfilled")
+        FULFILLED = "fulfilled", _("fulfilled")
         CANCELLED = "cancelled", _("cancelled")
 
     channel = models.ForeignKey(
@@ -85,7 +177,17 @@ class Order(models.Model):
     total_amount = models.DecimalField(
         _("total incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
     )
+    payment_method = models.CharField(
+        _("payment method"),
+        max_length=30,
+        blank=True,
+        help_text=_("How the customer chose to pay at checkout (pay in store, cash…)."),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone (E.164)"), max_length=16, blank=True)
+    shipping_address = models.JSONField(_("shipping address"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -104,6 +206,7 @@ class Order(models.Model):
                 condition=Q(total_amount__gte=0), name="order_total_not_negative"
             ),
         ]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_idx")]
 
     def __str__(self) -> str:
         return self.reference
@@ -113,11 +216,62 @@ class Order(models.Model):
         return f"UC{self.pk:08d}" if self.pk else "UC—"
 
 
+class Shipment(models.Model):
+    """One fulfilment of part of an order from one location: a parcel shipped, a click &
+    collect pickup, or goods taken at the till. Its lines are the order lines it carries.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("to prepare")
+        PICKING = "picking", _("picking")
+        PACKED = "packed", _("packed")
+        SHIPPED = "shipped", _("shipped")
+        READY = "ready", _("ready for pickup")
+        COLLECTED = "collected", _("collected")
+        TAKEN = "taken", _("taken at the till")
+        CANCELLED = "cancelled", _("cancelled")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    kind = models.CharField(_("fulfilment"), max_length=20, choices=Fulfilment.choices)
+    location = models.ForeignKey(
+        Location, verbose_name=_("from location"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    pickup_code = models.CharField(_("pickup code"), max_length=12, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    picked_at = models.DateTimeField(_("picked at"), null=True, blank=True)
+    packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["location", "status"],
+                name="shipment_open_idx",
+                condition=~Q(status__in=["shipped", "collected", "taken", "cancelled"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.reference}/{self.pk}"
+
+
 class OrderLine(models.Model):
     """A line as sold: price and VAT rate copied at the time of sale."""
 
-    class Fulfilment(models.TextChoices):
-        TAKEN_NOW = "taken_now", _("taken now")
+    Fulfilment = Fulfilment
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("to fulfil")
+        FULFILLED = "fulfilled", _("fulfilled")
+        CANCELLED = "cancelled", _("cancelled")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey(Variant, verbose_name=_("variant"), on_delete=models.PROTECT)
@@ -135,6 +289,26 @@ class OrderLine(models.Model):
     location = models.ForeignKey(
         Location, verbose_name=_("from location"), on_delete=models.PROTECT, related_name="+"
     )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    shipment = models.ForeignKey(
+        Shipment,
+        verbose_name=_("shipment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+    )
+    reservation = models.ForeignKey(
+        Reservation,
+        verbose_name=_("reservation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["id"]
@@ -146,3 +320,141 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: every status change and every notable action, append-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("channel"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="order_event_order_idx")]
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class Return(models.Model):
+    """Goods brought back, on any channel, for an order from any channel."""
+
+    class Outcome(models.TextChoices):
+        REFUND = "refund", _("refund")
+        EXCHANGE = "exchange", _("exchange")
+        STORE_CREDIT = "store_credit", _("store credit")
+
+    class Settlement(models.TextChoices):
+        PENDING = "pending", _("to settle")
+        SETTLED = "settled", _("settled")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="returns"
+    )
+    channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("returned on"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    is_cross_channel = models.BooleanField(_("cross-channel"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    amount = models.DecimalField(_("amount"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    currency = models.CharField(_("currency"), max_length=3)
+    settlement = models.CharField(
+        _("settlement"),
+        max_length=20,
+        choices=Settlement.choices,
+        default=Settlement.PENDING,
+        help_text=_("Whether the refund or store credit has been paid out."),
+    )
+    exchange_order = models.ForeignKey(
+        Order,
+        verbose_name=_("exchange order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="return_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"R{self.pk:08d}" if self.pk else "R—"
+
+
+class ReturnLine(models.Model):
+    class Reason(models.TextChoices):
+        WRONG_SIZE = "wrong_size", _("wrong size")
+        DAMAGED = "damaged", _("damaged or faulty")
+        NOT_AS_DESCRIBED = "not_as_described", _("not as described")
+        CHANGED_MIND = "changed_mind", _("changed their mind")
+        LATE = "late", _("arrived too late")
+        OTHER = "other", _("other")
+
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="returns"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    restock_location = models.ForeignKey(
+        Location,
+        verbose_name=_("restocked at"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Where the goods go back: the receiving store, or quarantine."),
+    )
+    amount = models.DecimalField(_("amount"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+
+    class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="return_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line_id}"

@@ -1,4 +1,4 @@
-"""Carts and orders. The POS and the API both call these; neither writes models itself."""
+"""Carts: pricing and lines. The POS and the API both call these; neither writes models."""
 
 from __future__ import annotations
 
@@ -13,15 +13,12 @@ from django.utils import timezone
 from catalog.models import SalesChannel, Variant
 from customers.models import Customer
 from inventory.exceptions import InvalidQuantity
-from inventory.models import Location
-from inventory.services import stock_sell
-from orders.exceptions import CartClosed, CartLineNotFound, EmptyCart
-from orders.locks import cart_lock
-from orders.models import Cart, CartLine, Order, OrderLine
+from orders.exceptions import CartClosed, CartLineNotFound
+from orders.models import Cart, CartLine
 from unicommerce.money import money_round, vat_included_split
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    pass
 
 
 @dataclass(frozen=True)
@@ -102,52 +99,3 @@ def cart_line_set_quantity(*, cart: Cart, line_id: int, quantity: int) -> CartLi
     line.quantity = quantity
     line.save(update_fields=["quantity"])
     return line
-
-
-@transaction.atomic
-def order_place_taken_now(
-    *, cart: Cart, location: Location, user: AbstractBaseUser | None = None
-) -> Order:
-    """Turn a cart into a completed order whose goods leave ``location`` now (a till sale).
-
-    The cart is locked first, so a double click or a retry cannot create two orders, and
-    stock is taken by conditional updates, so the last unit is never sold twice.
-    """
-    cart = cart_lock(cart.pk)
-    _open(cart)
-    pricing = cart_price(cart=cart)
-    if not pricing.lines:
-        raise EmptyCart()
-    order = Order.objects.create(
-        channel=cart.channel,
-        customer=cart.customer,
-        cart=cart,
-        status=Order.Status.COMPLETED,
-        currency=pricing.currency,
-        total_amount=pricing.total_amount,
-        created_by=user if user and user.is_authenticated else None,
-    )
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant=p.line.variant,
-            sku=p.line.variant.sku,
-            name=str(p.line.variant.product.name + " " + p.line.variant.label).strip(),
-            quantity=p.line.quantity,
-            unit_price_amount=p.unit_price_amount,
-            vat_rate=p.vat_rate,
-            total_amount=p.total_amount,
-            fulfilment=OrderLine.Fulfilment.TAKEN_NOW,
-            location=location,
-        )
-        for p in pricing.lines
-    )
-    stock_sell(
-        location_id=location.pk,
-        lines=[(p.line.variant_id, p.line.quantity) for p in pricing.lines],
-        user=user,
-        source=order,
-    )
-    cart.checked_out_at = timezone.now()
-    cart.save(update_fields=["checked_out_at"])
-    return order
