@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import SalesChannel
+from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 class Customer(models.Model):
@@ -41,6 +42,35 @@ class Customer(models.Model):
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Figures computed from orders (orders.segments), kept here to filter and export.
+    class Behaviour(models.TextChoices):
+        NONE = "none", _("no purchase yet")
+        ONLINE_ONLY = "online_only", _("online only")
+        STORE_ONLY = "store_only", _("store only")
+        OMNICHANNEL = "omnichannel", _("omnichannel")
+
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    lifetime_value = models.DecimalField(
+        _("lifetime value"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0
+    )
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    preferred_channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("preferred channel"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    behaviour = models.CharField(
+        _("channel behaviour"), max_length=20, choices=Behaviour.choices, default=Behaviour.NONE
+    )
+    rfm_recency = models.PositiveSmallIntegerField(_("R"), null=True, blank=True)
+    rfm_frequency = models.PositiveSmallIntegerField(_("F"), null=True, blank=True)
+    rfm_monetary = models.PositiveSmallIntegerField(_("M"), null=True, blank=True)
+    rfm_segment = models.CharField(_("RFM segment"), max_length=30, blank=True, db_index=True)
+    figures_updated_at = models.DateTimeField(_("figures updated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -149,7 +149,8 @@ class CartEvent(models.Model):
 
 
 class Order(models.Model):
-    """An order, from one channel; see ``orders.states`` for its state machine."""
+    """An order, placed on one channel (``channel``) from a cart that may have been filled
+    on another (``origin_channel``); see ``orders.states`` for its state machine."""
 
     class Status(models.TextChoices):
         PLACED = "placed", _("placed")
@@ -160,6 +161,14 @@ class Order(models.Model):
 
     channel = models.ForeignKey(
         SalesChannel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="+"
+    )
+    origin_channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("cart filled on"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     customer = models.ForeignKey(
         Customer,

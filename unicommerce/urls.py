@@ -7,6 +7,8 @@ from unicommerce.views import healthz
 
 api_v1 = [
     path("", include("inventory.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("orders.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("webhooks/", include("unicommerce.webhooks.urls")),
