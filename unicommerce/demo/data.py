@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
+from django.utils import timezone
 
 from catalog.barcodes import ean13_from
 from catalog.models import (
@@ -25,7 +26,7 @@ from catalog.models import (
     Variant,
 )
 from catalog.services import api_key_hash
-from customers.models import Customer
+from customers.models import Address, Consent, Customer
 from inventory.models import (
     Location,
     ReplenishmentRule,
@@ -82,7 +83,17 @@ def _groups() -> dict[str, Group]:
     managers, _ = Group.objects.get_or_create(name="Managers")
     managers.permissions.set(Permission.objects.all())
     sellers, _ = Group.objects.get_or_create(name="Sellers")
-    sellers.permissions.set(perms("pos.sell"))
+    sellers.permissions.set(
+        perms(
+            "pos.sell",
+            "orders.view_order",
+            "orders.change_order",
+            "orders.add_return",
+            "orders.view_return",
+            "customers.view_customer",
+            "customers.change_customer",
+        )
+    )
     warehouse, _ = Group.objects.get_or_create(name="Warehouse")
     warehouse.permissions.set(
         Permission.objects.filter(
@@ -102,20 +113,32 @@ def _channels_and_locations() -> dict[str, Location]:
     lyon_channel, _ = SalesChannel.objects.get_or_create(
         code="store-lyon", defaults={"name": "Lyon store", "kind": SalesChannel.Kind.STORE}
     )
+    # (code, name, kind, city, postal code, latitude, longitude, channels fed)
     spec = [
-        ("warehouse", "Orléans warehouse", Location.Kind.WAREHOUSE, "Orléans", [web]),
-        ("paris", "Paris Marais", Location.Kind.STORE, "Paris", [paris_channel, web]),
-        ("lyon", "Lyon Presqu'île", Location.Kind.STORE, "Lyon", [lyon_channel]),
-        ("transit", "In transit", Location.Kind.TRANSIT, "", []),
-        ("quarantine", "Quarantine", Location.Kind.QUARANTINE, "Orléans", []),
-    ]
+        ("warehouse", "Orléans warehouse", Location.Kind.WAREHOUSE, "Orléans", "45000",
+         "47.902964", "1.909251", [web]),
+        ("paris", "Paris Marais", Location.Kind.STORE, "Paris", "75004",
+         "48.857300", "2.358000", [paris_channel, web]),
+        ("lyon", "Lyon Presqu'île", Location.Kind.STORE, "Lyon", "69002",
+         "45.757800", "4.832000", [lyon_channel]),
+        ("transit", "In transit", Location.Kind.TRANSIT, "", "", None, None, []),
+        ("quarantine", "Quarantine", Location.Kind.QUARANTINE, "Orléans", "45000",
+         None, None, []),
+    ]  # fmt: skip
     locations = {}
-    for code, name, kind, city, channels in spec:
+    for code, name, kind, city, postal_code, lat, lon, channels in spec:
+        position = {
+            "postal_code": postal_code,
+            "latitude": Decimal(lat) if lat else None,
+            "longitude": Decimal(lon) if lon else None,
+        }
         location, created = Location.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": kind, "city": city}
+            code=code, defaults={"name": name, "kind": kind, "city": city, **position}
         )
         if created:
             location.channels.set(channels)
+        elif not location.postal_code and postal_code:
+            Location.objects.filter(pk=location.pk).update(**position)
         locations[code] = location
     for code, name, location, channel in [
         ("paris-1", "Till 1", locations["paris"], paris_channel),
@@ -313,17 +336,56 @@ def _stock(locations: dict[str, Location]) -> int:
     return len(entries)
 
 
-def _customers() -> None:
-    for first, last, email, phone in [
-        ("Camille", "Durand", "camille.durand@example.com", "+33612345678"),
-        ("Lucas", "Lefebvre", "lucas.lefebvre@example.com", "+33623456789"),
-        ("Emma", "Roux", "emma.roux@example.com", None),
-        ("Nathan", "Fournier", None, "+33634567890"),
-        ("Chloé", "Girard", "chloe.girard@example.com", "+33645678901"),
-    ]:
-        Customer.objects.get_or_create(
-            email=email, phone=phone, defaults={"first_name": first, "last_name": last}
+def _customers(channels: dict[str, SalesChannel]) -> None:
+    now = timezone.now()
+    for first, last, email, phone, address, channel in [
+        ("Camille", "Durand", "camille.durand@example.com", "+33612345678",
+         ("12 rue de Rivoli", "75004", "Paris", "48.855900", "2.357100"), "web"),
+        ("Lucas", "Lefebvre", "lucas.lefebvre@example.com", "+33623456789",
+         ("8 place Bellecour", "69002", "Lyon", "45.757600", "4.832100"), "store-lyon"),
+        ("Emma", "Roux", "emma.roux@example.com", None,
+         ("3 rue Jeanne d'Arc", "45000", "Orléans", "47.901900", "1.907700"), "web"),
+        ("Nathan", "Fournier", None, "+33634567890", None, "store-paris"),
+        ("Chloé", "Girard", "chloe.girard@example.com", "+33645678901",
+         ("40 quai de la Tournelle", "75005", "Paris", "48.850500", "2.354000"), "web"),
+    ]:  # fmt: skip
+        customer, created = Customer.objects.get_or_create(
+            email=email,
+            phone=phone,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "source_channel": channels[channel],
+            },
         )
+        if not created:
+            continue
+        if address:
+            line1, postal_code, city, lat, lon = address
+            Address.objects.create(
+                customer=customer,
+                label="Home",
+                first_name=first,
+                last_name=last,
+                line1=line1,
+                postal_code=postal_code,
+                city=city,
+                latitude=Decimal(lat),
+                longitude=Decimal(lon),
+                is_default=True,
+            )
+        for kind, granted in [
+            (Consent.Kind.EMAIL_MARKETING, bool(email)),
+            (Consent.Kind.SMS_MARKETING, bool(phone) and channel != "web"),
+        ]:
+            Consent.objects.create(
+                customer=customer,
+                kind=kind,
+                granted=granted,
+                source="demo data",
+                channel=channels[channel],
+                at=now,
+            )
 
 
 @transaction.atomic
@@ -334,7 +396,7 @@ def demo_load() -> dict[str, int]:
     created = _catalog(_categories())
     _suppliers(locations)
     stocked = _stock(locations)
-    _customers()
+    _customers({c.code: c for c in SalesChannel.objects.all()})
     channel_stock_rebuild()  # the first API call already sees every channel's figures
     return {
         "variants_created": len(created),

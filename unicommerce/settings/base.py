@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "unicommerce.apps.UnicommerceConfig",
     "unicommerce.events",
     "unicommerce.webhooks",
+    "unicommerce.messaging",
     "unicommerce.api",
     "catalog",
     "inventory",
@@ -154,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env_int("WEBHOOK_SWEEP_SECONDS", default=5)),
     },
     "webhooks-prune": {"task": "webhooks.prune", "schedule": timedelta(hours=24)},
+    "messaging-sweep": {
+        "task": "messaging.sweep",
+        "schedule": timedelta(seconds=env_int("MESSAGING_SWEEP_SECONDS", default=30)),
+    },
     "replenishment-scan": {
         "task": "inventory.replenishment_scan",
         "schedule": timedelta(minutes=env_int("REPLENISHMENT_SCAN_MINUTES", default=60)),
@@ -179,6 +184,22 @@ WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", default=7)
 # Endpoints on loopback/private addresses (a receiver on this machine) only in dev/test.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
+# --- Messages to customers (docs/messaging.md): SMS and e-mail, sent by the workers.
+SMS_BACKEND = env_str("SMS_BACKEND", default="unicommerce.messaging.backends.ConsoleBackend")
+CUSTOMER_EMAIL_BACKEND = env_str(
+    "CUSTOMER_EMAIL_BACKEND", default="unicommerce.messaging.backends.ConsoleBackend"
+)
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", default=str(BASE_DIR / ".devdata" / "messages"))
+CUSTOMER_EMAIL_FROM = env_str("CUSTOMER_EMAIL_FROM", default="Unicommerce <noreply@localhost>")
+CUSTOMER_EMAIL_MAILER = env_str("CUSTOMER_EMAIL_MAILER", default="default")  # in MAILERS
+MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", default=6)  # then failed
+MESSAGING_RETRY_BASE = env_float("MESSAGING_RETRY_BASE", default=10.0)  # seconds, doubling
+# A message "being sent" for longer than this is handed back (its worker died); more
+# than the send task's time limit (60 s), so a slow send is never sent twice.
+MESSAGING_CLAIM_TIMEOUT_SECONDS = env_float("MESSAGING_CLAIM_TIMEOUT_SECONDS", default=300.0)
+# A queued message due for this long has lost its task: the sweep enqueues it again.
+MESSAGING_SWEEP_AFTER_SECONDS = env_float("MESSAGING_SWEEP_AFTER_SECONDS", default=30.0)
+
 # --- Auth
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -198,6 +219,7 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"
 DEFAULT_CURRENCY = "EUR"
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "FR")
 
 # --- Static files, served by WhiteNoise (the Swagger UI assets included: no CDN).
 STATIC_URL = "/static/"

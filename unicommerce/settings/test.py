@@ -33,3 +33,9 @@ WEBHOOK_ALLOW_PRIVATE_HOSTS = True
 WEBHOOK_RETRY_BASE_SECONDS = 0.2
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = 3.0
 WEBHOOK_TIMEOUT_SECONDS = 2.0
+# Messages are kept in memory (unicommerce.messaging.backends.outbox); retries are quick.
+SMS_BACKEND = "unicommerce.messaging.backends.LocmemBackend"
+CUSTOMER_EMAIL_BACKEND = "unicommerce.messaging.backends.LocmemBackend"
+MESSAGING_RETRY_BASE = 0.2
+MESSAGING_CLAIM_TIMEOUT_SECONDS = 3.0
+MESSAGING_SWEEP_AFTER_SECONDS = 1.0

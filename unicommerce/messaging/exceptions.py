@@ -1,0 +1,15 @@
+"""Why a message was refused (nothing was written)."""
+
+from unicommerce.exceptions import InvalidInput
+
+
+class MessageInvalid(InvalidInput):
+    """Something other than the recipient is wrong: the channel, an empty body, etc."""
+
+    code = "message_invalid"
+
+
+class MessageRecipientInvalid(InvalidInput):
+    """The ``to`` is not an E.164 phone number (SMS) or a valid e-mail address."""
+
+    code = "message_recipient_invalid"

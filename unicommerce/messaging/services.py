@@ -1,0 +1,309 @@
+"""Queueing messages to customers, and sending them from a worker.
+
+Queueing (``message_send``, in the caller's transaction): check the recipient, insert
+the row (a repeated ``dedup_key`` returns the row already there), and after commit
+enqueue the Celery task ``messaging.send``. A rolled-back order sends nothing; a commit
+whose enqueue is lost (broker down) is caught by the sweep.
+
+Sending (``message_deliver``, the task): claim the row in a short transaction of its own
+(``queued`` → ``sending``, ``SKIP LOCKED``: two workers never send the same message),
+call the backend with no transaction or lock open, then record the outcome in another
+short transaction. A temporary failure goes back to ``queued`` with an exponential
+back-off until ``MESSAGING_MAX_ATTEMPTS``; a permanent one ends ``failed``.
+
+Exactly once, as far as an outside service allows: a worker that dies after the backend
+accepted a message leaves it ``sending``; the sweep hands the claim back after
+``MESSAGING_CLAIM_TIMEOUT_SECONDS`` and the message is sent again with the same
+idempotency key, which a provider uses to drop the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from unicommerce.messaging.backends import PermanentFailure, TemporaryFailure, backend_for
+from unicommerce.messaging.exceptions import MessageInvalid, MessageRecipientInvalid
+from unicommerce.messaging.models import Message
+
+logger = logging.getLogger(__name__)
+
+Status = Message.Status
+Channel = Message.Channel
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+MAX_BACKOFF = timedelta(hours=1)
+SWEEP_LIMIT = 500
+_TABLE = Message._meta.db_table
+
+
+# --- Queueing --------------------------------------------------------------------------
+
+
+def message_recipient_check(*, channel: str, to: str) -> str:
+    """``to`` as it will be stored: an E.164 number for SMS, an address for e-mail."""
+    to = (to or "").strip()
+    if channel == Channel.SMS:
+        if not E164.fullmatch(to):
+            raise MessageRecipientInvalid(
+                _("An SMS goes to a phone number in international form, such as +33612345678."),
+                channel=channel,
+                to=to,
+            )
+        return to
+    try:
+        if len(to) > Message._meta.get_field("to").max_length:
+            raise ValidationError("too long")
+        validate_email(to)
+    except ValidationError:
+        raise MessageRecipientInvalid(
+            _("This is not a valid e-mail address."), channel=channel, to=to
+        ) from None
+    return to
+
+
+def _content_check(
+    *, channel: str, body: str, kind: str, subject: str, reference: str, dedup_key: str | None
+) -> None:
+    if channel not in Channel.values:
+        raise MessageInvalid(
+            _("Unknown message channel: %(channel)s.") % {"channel": channel},
+            channel=channel,
+            known=list(Channel.values),
+        )
+    if not body.strip():
+        raise MessageInvalid(_("A message needs a body."), field="body")
+    if not kind.strip() or len(kind) > Message._meta.get_field("kind").max_length:
+        raise MessageInvalid(_("A message needs a kind of at most 100 characters."), field="kind")
+    if channel == Channel.EMAIL and not subject.strip():
+        raise MessageInvalid(_("An e-mail needs a subject."), field="subject")
+    if len(reference) > 100 or len(dedup_key or "") > 200:
+        raise MessageInvalid(
+            _("A reference has at most 100 characters, a deduplication key 200."),
+            field="dedup_key" if len(dedup_key or "") > 200 else "reference",
+        )
+    if "\n" in subject or "\r" in subject or len(subject) > 200:
+        raise MessageInvalid(_("A subject is one line of at most 200 characters."), field="subject")
+
+
+def message_send(
+    *,
+    channel: str,
+    to: str,
+    body: str,
+    kind: str,
+    subject: str = "",
+    customer_id: int | None = None,
+    reference: str = "",
+    dedup_key: str | None = None,
+) -> Message:
+    """Queue a message to a customer, in the caller's transaction; a worker sends it
+    once that commits.
+
+    With a ``dedup_key`` already used (a retried request, an event handled twice) the
+    message queued first is returned and nothing else happens, whatever its state.
+    """
+    _content_check(
+        channel=channel,
+        body=body,
+        kind=kind,
+        subject=subject,
+        reference=reference,
+        dedup_key=dedup_key,
+    )
+    to = message_recipient_check(channel=channel, to=to)
+    if dedup_key is not None and not dedup_key.strip():
+        dedup_key = None
+    with connection.cursor() as cursor:
+        # ON CONFLICT rather than catching IntegrityError: no savepoint, and a concurrent
+        # insert of the same key waits for the other transaction instead of failing.
+        cursor.execute(
+            f"""
+            INSERT INTO {_TABLE} (channel, "to", subject, body, kind, customer_id, reference,
+                                  dedup_key, status, attempts, last_error, provider_id,
+                                  created_at, next_attempt_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'queued', 0, '', '',
+                    statement_timestamp(), statement_timestamp())
+            ON CONFLICT (dedup_key) DO NOTHING
+            RETURNING id
+            """,  # noqa: S608 - the table name comes from the model, values are parameters
+            [channel, to, subject, body, kind, customer_id, reference, dedup_key],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return Message.objects.get(dedup_key=dedup_key)
+    transaction.on_commit(partial(message_enqueue, row[0]))
+    return Message.objects.get(pk=row[0])
+
+
+def message_enqueue(message_id: int, countdown: float = 0) -> None:
+    """Hand the message to the ``messaging`` queue. If the broker is down, the sweep
+    enqueues it later: the row is the truth, the task only a wake-up call."""
+    from unicommerce.messaging.tasks import message_send_task
+
+    try:
+        message_send_task.apply_async(args=[message_id], countdown=countdown, retry=False)
+    except Exception:
+        logger.warning("could not enqueue message %s; the sweep will", message_id)
+
+
+# --- Sending ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    message: Message
+    claimed_at: datetime
+
+
+def _claim(message_id: int) -> Claim | None:
+    with transaction.atomic():
+        now = timezone.now()
+        message = (
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=Status.QUEUED, next_attempt_at__lte=now)
+            .first()
+        )
+        if message is None:
+            return None
+        message.status = Status.SENDING
+        message.claimed_at = now
+        message.attempts += 1
+        message.save(update_fields=["status", "claimed_at", "attempts"])
+    return Claim(message, now)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential back-off with "equal jitter" (half fixed, half random), so messages
+    failed together by a provider's outage do not all come back at once."""
+    base = float(settings.MESSAGING_RETRY_BASE)
+    delay = min(MAX_BACKOFF.total_seconds(), base * 2 ** max(attempt - 1, 0))
+    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security
+
+
+def _finish(claim: Claim, **fields) -> bool:
+    """Record an outcome, only if the claim is still ours (the sweep may have handed it
+    back meanwhile and another worker taken it)."""
+    return bool(
+        Message.objects.filter(
+            pk=claim.message.pk, status=Status.SENDING, claimed_at=claim.claimed_at
+        ).update(**fields)
+    )
+
+
+def message_deliver(*, message_id: int) -> str:
+    """Send one queued message through its channel's backend; say what became of it:
+    "sent", "retry", "failed", or "skipped" (not due, already done, or held elsewhere)."""
+    claim = _claim(message_id)
+    if claim is None:
+        return "skipped"
+    message = claim.message
+    try:
+        provider_id = backend_for(message.channel).send(message)
+    except PermanentFailure as error:
+        _fail(claim, f"{type(error).__name__}: {error}")
+        return "failed"
+    except Exception as error:  # TemporaryFailure, or a backend's unexpected error
+        if not isinstance(error, TemporaryFailure):
+            logger.exception("messaging backend error on message %s", message.pk)
+        return _retry_or_fail(claim, f"{type(error).__name__}: {error}")
+    _finish(
+        claim,
+        status=Status.SENT,
+        provider_id=str(provider_id)[:200],
+        sent_at=timezone.now(),
+        claimed_at=None,
+        last_error="",
+    )
+    return "sent"
+
+
+def _fail(claim: Claim, error: str) -> None:
+    _finish(claim, status=Status.FAILED, claimed_at=None, last_error=error[:2000])
+    logger.error(
+        "message %s (%s to %s) failed after %d attempts: %s",
+        claim.message.pk,
+        claim.message.kind,
+        claim.message.to,
+        claim.message.attempts,
+        error,
+    )
+
+
+def _retry_or_fail(claim: Claim, error: str) -> str:
+    if claim.message.attempts >= int(settings.MESSAGING_MAX_ATTEMPTS):
+        _fail(claim, error)
+        return "failed"
+    delay = backoff_seconds(claim.message.attempts)
+    retried = _finish(
+        claim,
+        status=Status.QUEUED,
+        claimed_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        last_error=error[:2000],
+    )
+    if retried:
+        message_enqueue(claim.message.pk, countdown=delay)
+    return "retry"
+
+
+# --- The safety net --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    handed_back: int
+    failed: int
+    enqueued: int
+
+
+def messages_sweep() -> SweepResult:
+    """Beat, every 30 s: hand back claims older than ``MESSAGING_CLAIM_TIMEOUT_SECONDS``
+    (their worker died mid-send; one out of attempts ends ``failed``), then enqueue the
+    queued messages due for more than ``MESSAGING_SWEEP_AFTER_SECONDS`` (their task was
+    lost) and those handed back. An extra task is harmless: the claim lets only one
+    send."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=float(settings.MESSAGING_CLAIM_TIMEOUT_SECONDS))
+    error = "the worker stopped while sending"
+    max_attempts = int(settings.MESSAGING_MAX_ATTEMPTS)
+    with transaction.atomic():
+        abandoned = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, claimed_at__lt=stale)
+            .order_by("pk")
+            .values_list("pk", "attempts")
+        )
+        out_of_attempts = [pk for pk, attempts in abandoned if attempts >= max_attempts]
+        handed_back = [pk for pk, attempts in abandoned if attempts < max_attempts]
+        Message.objects.filter(pk__in=out_of_attempts).update(
+            status=Status.FAILED, claimed_at=None, last_error=error
+        )
+        Message.objects.filter(pk__in=handed_back).update(
+            status=Status.QUEUED, claimed_at=None, next_attempt_at=now, last_error=error
+        )
+    lost_before = now - timedelta(seconds=float(settings.MESSAGING_SWEEP_AFTER_SECONDS))
+    lost = Message.objects.filter(status=Status.QUEUED, next_attempt_at__lte=lost_before)
+    to_enqueue = [
+        *handed_back,
+        *lost.exclude(pk__in=handed_back)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT],
+    ]
+    for message_id in to_enqueue:
+        message_enqueue(message_id)
+    for message_id in out_of_attempts:
+        logger.error("message %s failed: %s, with no attempt left", message_id, error)
+    return SweepResult(
+        handed_back=len(handed_back), failed=len(out_of_attempts), enqueued=len(to_enqueue)
+    )
