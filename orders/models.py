@@ -186,6 +186,21 @@ class Order(models.Model):
     total_amount = models.DecimalField(
         _("total incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
     )
+
+    class PaymentStatus(models.TextChoices):
+        UNPAID = "unpaid", _("unpaid")
+        PARTIALLY_PAID = "partially_paid", _("partially paid")
+        PAID = "paid", _("paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("partially refunded")
+        REFUNDED = "refunded", _("refunded")
+
+    payment_status = models.CharField(
+        _("payment"),
+        max_length=20,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.UNPAID,
+        help_text=_("Derived from the order's payments (the payments app keeps it)."),
+    )
     payment_method = models.CharField(
         _("payment method"),
         max_length=30,

@@ -144,3 +144,32 @@ def order_status_sync(
         channel=channel,
         message=message,
     )
+
+
+def order_payment_status_set(
+    *,
+    order: Order,
+    status: str,
+    paid_amount: object = None,
+    actor: AbstractBaseUser | None = None,
+    channel: SalesChannel | None = None,
+) -> Order:
+    """Record what the order's payments add up to (called by the payments app, which
+    derives it from its operations); a change is written into the timeline."""
+    if status not in Order.PaymentStatus.values:
+        raise ValueError(status)
+    if order.payment_status == status:
+        return order
+    previous = order.payment_status
+    Order.objects.filter(pk=order.pk).update(payment_status=status)
+    order.payment_status = status
+    order_event_record(
+        order=order,
+        kind="payment",
+        actor=actor,
+        channel=channel,
+        from_status=previous,
+        to_status=status,
+        data={"paid_amount": str(paid_amount)} if paid_amount is not None else None,
+    )
+    return order
