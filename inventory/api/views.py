@@ -13,11 +13,14 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import b64decode, b64encode
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,6 +36,7 @@ from unicommerce.api.permissions import channel_of, staff_with
 
 CatalogReaders = staff_with("catalog.view_product", allow_channels=True)
 JSON_RENDERER = JSONRenderer()
+FAST_ACCEPT = frozenset({"*/*", "application/json"})
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="A malformed filter or cursor."),
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid credentials."),
@@ -112,10 +116,30 @@ def _cursor(request) -> tuple[int | None, int | None]:
     return (position, None) if kind == "a" else (None, position)
 
 
-def _link(request, kind: str, position: int) -> str:
-    query = request.GET.copy()
-    query["cursor"] = b64encode(f"{kind}={position}".encode()).decode()
-    return f"{request.scheme}://{request.get_host()}{request.path}?{query.urlencode()}"
+def _links(request) -> Callable[[str, int], str]:
+    """``link(kind, position)``: this URL with its ``cursor`` set, byte for byte what
+    ``QueryDict.copy()``, ``["cursor"] = …`` and ``urlencode()`` give (the cursor where
+    it was, else last), with the host checked and the other parameters encoded once."""
+    prefix = f"{request.scheme}://{request.get_host()}{request.path}?"
+    encoding = request.GET.encoding
+    pieces: list[str] = []
+    cursor_at = None
+    for key, values in request.GET.lists():
+        if key == "cursor":
+            cursor_at = len(pieces)
+            pieces.append("")
+            continue
+        pieces.extend(urlencode({key.encode(encoding): str(v).encode(encoding)}) for v in values)
+    if cursor_at is None:
+        cursor_at = len(pieces)
+        pieces.append("")
+
+    def link(kind: str, position: int) -> str:
+        query = pieces.copy()
+        query[cursor_at] = urlencode({b"cursor": b64encode(f"{kind}={position}".encode())})
+        return prefix + "&".join(query)
+
+    return link
 
 
 def _filters(request) -> dict:
@@ -129,6 +153,23 @@ def _filters(request) -> dict:
         "in_stock": _bool(request, "in_stock"),
         "search": request.query_params.get("search", ""),
     }
+
+
+class JsonNegotiation(DefaultContentNegotiation):
+    """What every storefront call asks for (no ``Accept``, ``*/*`` or JSON, no
+    ``?format=``) gets the JSON renderer without parsing media types; the rest is
+    negotiated as usual (an unsupported ``Accept`` is still a 406)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        if (
+            accept in FAST_ACCEPT
+            and not format_suffix
+            and renderers[0].media_type == "application/json"
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class ProductPageSerializer(serializers.Serializer):
@@ -146,6 +187,7 @@ class ProductListView(APIView):
     """
 
     permission_classes = [CatalogReaders]
+    content_negotiation_class = JsonNegotiation
 
     @extend_schema(
         summary="List products with variants, prices and availability per channel",
@@ -164,16 +206,17 @@ class ProductListView(APIView):
             limit=_page_size(request),
             **_filters(request),
         )
+        link = _links(request)
         next_link = previous_link = None
         if before is not None:  # read backwards: what follows is where we came from
-            next_link = _link(request, "a", page.last_id) if page.last_id else None
+            next_link = link("a", page.last_id) if page.last_id else None
             if page.more_after:
-                previous_link = _link(request, "b", page.first_id)
+                previous_link = link("b", page.first_id)
         else:
             if page.more_after:
-                next_link = _link(request, "a", page.last_id)
+                next_link = link("a", page.last_id)
             if after is not None:
-                previous_link = _link(request, "b", page.first_id or after + 1)
+                previous_link = link("b", page.first_id or after + 1)
         body = (
             f'{{"next": {json.dumps(next_link)}, "previous": {json.dumps(previous_link)}, '
             f'"results": {page.results_json}}}'
@@ -183,6 +226,7 @@ class ProductListView(APIView):
 
 class ProductDetailView(APIView):
     permission_classes = [CatalogReaders]
+    content_negotiation_class = JsonNegotiation
 
     @extend_schema(
         summary="One product with its variants, prices and availability",

@@ -1,8 +1,11 @@
 """The storefront catalog API: products, prices, what each channel may sell, filters."""
 
+from base64 import b64decode
 from decimal import Decimal
+from urllib.parse import quote_plus
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -173,14 +176,70 @@ def test_queries_do_not_grow_with_the_page_size(
         for _ in range(3):
             stocked_variant(product=product, store=1, warehouse=2)
     run_outbox()
-    web_api.get(URL)  # the key's "last used" stamp is written once a minute at most
+    web_api.get(URL)  # the key is read (and stamped "last used") once, then remembered
 
-    # the key, then the whole page (products, categories, variants, barcodes, prices and
-    # what the channel may sell) as JSON from one statement
-    with django_assert_num_queries(2):
+    # the whole page (products, categories, variants, barcodes, prices and what the
+    # channel may sell) as JSON from one statement; the key comes from memory
+    with django_assert_num_queries(1):
         response = web_api.get(URL, {"page_size": page_size})
 
     assert len(response.json()["results"]) == page_size
+
+
+def test_with_the_key_cache_off_the_key_is_one_more_query(
+    web_api, publish, settings, django_assert_num_queries
+):
+    settings.API_KEY_CACHE_SECONDS = 0
+    for _ in range(3):
+        publish(VariantFactory().product)
+    web_api.get(URL)  # the key's "last used" stamp is written once a minute at most
+
+    with django_assert_num_queries(2):  # the key, the page
+        response = web_api.get(URL, {"page_size": 2})
+
+    assert len(response.json()["results"]) == 2
+
+
+def test_page_links_keep_the_other_parameters_as_sent(web_api, publish):
+    for _ in range(5):
+        publish(VariantFactory().product)
+    query = "search=&page_size=2&in_stock=&tag=a+b&tag=%C3%A9t%C3%A9&x=%2F%26"
+
+    first = web_api.get(f"{URL}?{query}").json()
+    cursor_after = QueryDict(first["next"].split("?", 1)[1])["cursor"]
+    second = web_api.get(f"{URL}?cursor={quote_plus(cursor_after)}&{query}").json()
+    cursor_before = QueryDict(second["previous"].split("?", 1)[1])["cursor"]
+
+    # what QueryDict.copy(), ["cursor"] = … and .urlencode() give: the cursor last when
+    # there was none, in its place otherwise, the rest encoded as Django does
+    rest = "search=&page_size=2&in_stock=&tag=a+b&tag=%C3%A9t%C3%A9&x=%2F%26"
+    assert first["next"] == f"http://testserver{URL}?{rest}&cursor={quote_plus(cursor_after)}"
+    assert second["previous"] == f"http://testserver{URL}?cursor={quote_plus(cursor_before)}&{rest}"
+    expected = QueryDict(query, mutable=True)
+    expected["cursor"] = cursor_after
+    assert first["next"] == f"http://testserver{URL}?{expected.urlencode()}"
+    assert b64decode(cursor_after).startswith(b"a=")
+    assert b64decode(cursor_before).startswith(b"b=")
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*"])
+def test_the_list_answers_json_to_what_front_ends_accept(web_api, tee, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    response = web_api.get(URL, **headers)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.content == web_api.get(URL).content
+
+
+def test_an_unsupported_accept_is_a_406_in_the_stable_shape(web_api, tee):
+    response = web_api.get(URL, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert response.json()["error"]["code"] == "not_acceptable"
+    assert web_api.get(URL, {"format": "xml"}).status_code == 404
+    assert web_api.get(URL, {"format": "json"}).status_code == 200
 
 
 def test_a_product_detail(web_api, tee):
