@@ -26,7 +26,11 @@ class Location(models.Model):
         _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
     longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True,
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         help_text=_("Where it is: order orchestration ships from the nearest location."),
     )
     channels = models.ManyToManyField(

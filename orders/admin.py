@@ -1,12 +1,64 @@
-from django.contrib import admin
+"""Back-office for carts, orders and returns.
 
-from orders.models import Cart, CartLine, Order, OrderLine
+Orders are read-only here except through the fulfilment services: list actions (start
+picking, packed, ready for pickup, cancel) and buttons per shipment on the order page;
+shipping asks for the carrier and tracking number, and handing over a click & collect
+order asks for the customer's pickup code, each on a small page. Refusals come back as
+messages or form errors, never as server errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.models import (
+    Cart,
+    CartLine,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Return,
+    ReturnLine,
+    Shipment,
+)
+from orders.services.fulfilment import (
+    SHIPMENT_ALLOWED,
+    order_cancel,
+    shipment_collect,
+    shipment_pack,
+    shipment_pick_start,
+    shipment_ready,
+    shipment_ship,
+)
+from unicommerce.exceptions import DomainError
+
+REFERENCE = re.compile(r"^UC0*(\d+)$", re.IGNORECASE)
 
 
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
     fields = [
         "sku",
         "name",
@@ -16,11 +68,83 @@ class OrderLineInline(admin.TabularInline):
         "total_amount",
         "fulfilment",
         "location",
+        "status",
+        "shipment",
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = [
+        "kind",
+        "location",
+        "status",
+        "carrier",
+        "tracking_number",
+        "picked_at",
+        "packed_at",
+        "shipped_at",
+        "ready_at",
+        "collected_at",
+    ]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    verbose_name_plural = gettext_lazy("timeline")
+    fields = ["at", "kind", "from_status", "to_status", "message", "channel", "actor"]
+    readonly_fields = fields
+
+
+class FulfilmentKindFilter(admin.SimpleListFilter):
+    title = gettext_lazy("fulfilment")
+    parameter_name = "fulfilment"
+
+    def lookups(self, request, model_admin):
+        return Fulfilment.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Fulfilment.values:
+            return queryset.filter(
+                pk__in=OrderLine.objects.filter(fulfilment=self.value()).values("order_id")
+            )
+        return queryset
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=gettext_lazy("carrier"), max_length=50)
+    tracking_number = forms.CharField(label=gettext_lazy("tracking number"), max_length=100)
+    lines = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("lines in the parcel"),
+        queryset=OrderLine.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Lines left out move to a new shipment, still reserved."),
+    )
+
+    def __init__(self, *args, shipment: Shipment, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        open_lines = OrderLine.objects.filter(shipment=shipment, status=OrderLine.Status.OPEN)
+        self.fields["lines"].queryset = open_lines
+        self.fields["lines"].initial = list(open_lines)
+        self.fields["lines"].label_from_instance = lambda line: f"{line.quantity} × {line.sku}"
+
+
+class CollectForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("pickup code"),
+        max_length=20,
+        help_text=gettext_lazy("The code the customer received by SMS or e-mail."),
+    )
+
+
+#: The order page's buttons that post at once: action → (service, label).
+STEP_SERVICES: dict[str, tuple[Callable, str]] = {
+    "pick": (shipment_pick_start, gettext_lazy("Start picking")),
+    "pack": (shipment_pack, gettext_lazy("Mark packed")),
+    "ready": (shipment_ready, gettext_lazy("Ready for pickup")),
+}
 
 
 @admin.register(Order)
@@ -29,29 +153,321 @@ class OrderAdmin(admin.ModelAdmin):
         "reference",
         "created_at",
         "channel",
+        "origin_channel",
         "customer",
         "status",
         "total_amount",
         "currency",
     ]
-    list_filter = ["status", "channel"]
-    search_fields = ["id", "customer__email", "customer__phone", "lines__sku"]
+    list_filter = ["status", "channel", "origin_channel", FulfilmentKindFilter]
+    search_fields = ["email", "phone", "customer__email", "customer__phone", "lines__sku"]
+    search_help_text = gettext_lazy("Reference (UC…), e-mail, phone or SKU.")
     date_hierarchy = "created_at"
-    list_select_related = ["channel", "customer"]
+    list_select_related = ["channel", "origin_channel", "customer"]
     readonly_fields = [
+        "reference",
         "channel",
+        "origin_channel",
         "customer",
         "cart",
         "status",
         "currency",
         "total_amount",
+        "payment_method",
+        "email",
+        "phone",
+        "shipping_address",
         "created_at",
         "created_by",
     ]
-    inlines = [OrderLineInline]
+    fields = readonly_fields
+    inlines = [OrderLineInline, ShipmentInline, OrderEventInline]
+    actions = ["action_pick", "action_pack", "action_ready", "action_cancel"]
+    change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        match = REFERENCE.match(search_term.strip())
+        if match:
+            return queryset.filter(pk=int(match.group(1))), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # --- Running services -----------------------------------------------------------
+
+    def run(self, request, target: Order, service: Callable, **arguments) -> bool:
+        """Call a service; a refusal becomes an error message. True when it worked."""
+        try:
+            service(user=request.user, **arguments)
+        except DomainError as error:
+            self.message_user(request, f"{target}: {error.message}", messages.ERROR)
+            return False
+        self.log_change(request, target, getattr(service, "__name__", ""))
+        return True
+
+    def _shipments_action(self, request, queryset, action: str, label: str) -> None:
+        statuses, kinds = SHIPMENT_ALLOWED[action]
+        service = STEP_SERVICES[action][0]
+        done = 0
+        for order in queryset:
+            shipments = Shipment.objects.filter(order=order, status__in=statuses, kind__in=kinds)
+            for shipment in shipments:
+                done += self.run(request, order, service, shipment=shipment)
+        if done:
+            self.message_user(
+                request,
+                _("%(label)s: %(count)s shipment(s).") % {"label": label, "count": done},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, _("No shipment could take this step."), messages.WARNING)
+
+    @admin.action(description=gettext_lazy("Start picking their shipments"))
+    def action_pick(self, request, queryset) -> None:
+        self._shipments_action(request, queryset, "pick", _("Picking started"))
+
+    @admin.action(description=gettext_lazy("Mark their shipments being picked as packed"))
+    def action_pack(self, request, queryset) -> None:
+        self._shipments_action(request, queryset, "pack", _("Packed"))
+
+    @admin.action(
+        description=gettext_lazy("Click & collect: ready for pickup (tells the customer)")
+    )
+    def action_ready(self, request, queryset) -> None:
+        self._shipments_action(request, queryset, "ready", _("Ready for pickup"))
+
+    @admin.action(description=gettext_lazy("Cancel what is not yet fulfilled"))
+    def action_cancel(self, request, queryset) -> None:
+        done = sum(self.run(request, order, order_cancel, order=order) for order in queryset)
+        if done:
+            self.message_user(
+                request, _("%(count)s order(s) cancelled.") % {"count": done}, messages.SUCCESS
+            )
+
+    # --- Pages per order and shipment -----------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name=f"{name}_cancel"),
+            path(
+                "<path:object_id>/shipments/<int:shipment_id>/ship/",
+                wrap(self.ship_view),
+                name=f"{name}_ship",
+            ),
+            path(
+                "<path:object_id>/shipments/<int:shipment_id>/collect/",
+                wrap(self.collect_view),
+                name=f"{name}_collect",
+            ),
+            path(
+                "<path:object_id>/shipments/<int:shipment_id>/do/<str:action>/",
+                wrap(self.step_view),
+                name=f"{name}_step",
+            ),
+            *super().get_urls(),
+        ]
+
+    def order_for(self, request, object_id: str) -> Order:
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        return order
+
+    def shipment_for(self, request, object_id: str, shipment_id: int) -> tuple[Order, Shipment]:
+        order = self.order_for(request, object_id)
+        shipment = (
+            Shipment.objects.filter(order=order, pk=shipment_id).select_related("location").first()
+        )
+        if shipment is None:
+            raise Http404
+        return order, shipment
+
+    def order_url(self, order: Order) -> str:
+        return reverse("admin:orders_order_change", args=[order.pk])
+
+    def step_view(self, request, object_id: str, shipment_id: int, action: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action not in STEP_SERVICES:
+            raise Http404
+        order, shipment = self.shipment_for(request, object_id, shipment_id)
+        service, label = STEP_SERVICES[action]
+        if self.run(request, order, service, shipment=shipment):
+            self.message_user(
+                request, _("%(order)s: %(label)s.") % {"order": order, "label": label}
+            )
+        return HttpResponseRedirect(self.order_url(order))
+
+    def cancel_view(self, request, object_id: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.order_for(request, object_id)
+        reason = request.POST.get("reason", "")[:255]
+        if self.run(request, order, order_cancel, order=order, reason=reason):
+            self.message_user(request, _("%(order)s: cancelled.") % {"order": order})
+        return HttpResponseRedirect(self.order_url(order))
+
+    def _form_page(self, request, order, shipment, form, template: str, title: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": order,
+            "shipment": shipment,
+            "form": form,
+            "title": title,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, template, context)
+
+    def ship_view(self, request, object_id: str, shipment_id: int):
+        order, shipment = self.shipment_for(request, object_id, shipment_id)
+        form = ShipForm(request.POST or None, shipment=shipment)
+        if request.method == "POST" and form.is_valid():
+            chosen = [line.pk for line in form.cleaned_data["lines"]]
+            everything = set(chosen) == {line.pk for line in form.fields["lines"].queryset}
+            try:
+                shipment_ship(
+                    shipment=shipment,
+                    carrier=form.cleaned_data["carrier"],
+                    tracking_number=form.cleaned_data["tracking_number"],
+                    line_ids=None if everything else chosen,
+                    user=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.log_change(request, order, _("Shipment %(id)s shipped") % {"id": shipment.pk})
+                self.message_user(request, _("%(order)s: shipped.") % {"order": order})
+                return HttpResponseRedirect(self.order_url(order))
+        return self._form_page(
+            request,
+            order,
+            shipment,
+            form,
+            "admin/orders/order/ship.html",
+            _("Ship %(order)s from %(location)s") % {"order": order, "location": shipment.location},
+        )
+
+    def collect_view(self, request, object_id: str, shipment_id: int):
+        order, shipment = self.shipment_for(request, object_id, shipment_id)
+        form = CollectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                shipment_collect(
+                    shipment=shipment, code=form.cleaned_data["code"], user=request.user
+                )
+            except DomainError as error:
+                form.add_error("code" if error.code == "pickup_code_wrong" else None, error.message)
+            else:
+                self.log_change(
+                    request, order, _("Shipment %(id)s collected") % {"id": shipment.pk}
+                )
+                self.message_user(request, _("%(order)s: handed over.") % {"order": order})
+                return HttpResponseRedirect(self.order_url(order))
+        return self._form_page(
+            request,
+            order,
+            shipment,
+            form,
+            "admin/orders/order/collect.html",
+            _("Hand over %(order)s at %(location)s")
+            % {"order": order, "location": shipment.location},
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        buttons = []
+        if order is not None and self.has_change_permission(request, order):
+            buttons = self.shipment_buttons(order)
+        extra_context = {**(extra_context or {}), "fulfilment_buttons": buttons}
+        if order is not None and order.lines.filter(status=OrderLine.Status.OPEN).exists():
+            extra_context["cancel_url"] = reverse("admin:orders_order_cancel", args=[order.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def shipment_buttons(self, order: Order) -> list[tuple[str, str, str]]:
+        """(url, label, method) per step each shipment may take now."""
+        buttons = []
+        for shipment in order.shipments.select_related("location").order_by("id"):
+            prefix = f"{shipment.get_kind_display()} {shipment.location} #{shipment.pk}: "
+            for action, (_service, label) in STEP_SERVICES.items():
+                statuses, kinds = SHIPMENT_ALLOWED[action]
+                if shipment.status in statuses and shipment.kind in kinds:
+                    url = reverse("admin:orders_order_step", args=[order.pk, shipment.pk, action])
+                    buttons.append((url, prefix + str(label), "post"))
+            for action, page, label in (
+                ("ship", "admin:orders_order_ship", _("Ship…")),
+                ("collect", "admin:orders_order_collect", _("Hand over…")),
+            ):
+                statuses, kinds = SHIPMENT_ALLOWED[action]
+                if shipment.status in statuses and shipment.kind in kinds:
+                    buttons.append(
+                        (reverse(page, args=[order.pk, shipment.pk]), prefix + label, "get")
+                    )
+        return buttons
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["order_line", "quantity", "reason", "restock_location", "amount"]
+    readonly_fields = fields
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "created_at",
+        "order",
+        "channel",
+        "location",
+        "is_cross_channel",
+        "outcome",
+        "amount",
+        "currency",
+        "settlement",
+    ]
+    list_filter = ["is_cross_channel", "outcome", "settlement", "channel", "location"]
+    list_select_related = ["order", "channel", "location"]
+    search_fields = ["order__email", "order__phone", "lines__order_line__sku"]
+    readonly_fields = [
+        "order",
+        "channel",
+        "location",
+        "is_cross_channel",
+        "outcome",
+        "amount",
+        "currency",
+        "settlement",
+        "exchange_order",
+        "note",
+        "created_at",
+        "created_by",
+    ]
+    fields = readonly_fields
+    inlines = [ReturnLineInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        match = REFERENCE.match(search_term.strip())
+        if match:
+            return queryset.filter(order_id=int(match.group(1))), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 class CartLineInline(admin.TabularInline):

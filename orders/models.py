@@ -404,6 +404,14 @@ class Return(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("received at"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     is_cross_channel = models.BooleanField(_("cross-channel"), default=False)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     amount = models.DecimalField(_("amount"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)

@@ -24,3 +24,199 @@ class InsufficientTender(DomainError):
         )
         self.due = due
         self.tendered = tendered
+
+
+class PaymentError(DomainError):
+    """Base of the payment rules' refusals (nothing was charged)."""
+
+    code = "payment_error"
+    http_status = 409
+
+
+class PaymentAmountInvalid(PaymentError):
+    code = "payment_amount_invalid"
+    http_status = 400
+
+    def __init__(self, *, amount: Decimal, currency: str) -> None:
+        super().__init__(
+            _("A payment amount must be more than zero (got %(amount)s).") % {"amount": amount},
+            amount=str(amount),
+            currency=currency,
+        )
+
+
+class PaymentCurrencyMismatch(PaymentError):
+    code = "payment_currency_mismatch"
+    http_status = 400
+
+    def __init__(self, *, expected: str, given: str) -> None:
+        super().__init__(
+            _("This order is paid in %(expected)s, not %(given)s.")
+            % {"expected": expected, "given": given},
+            expected=expected,
+            given=given,
+        )
+
+
+class PaymentExceedsDue(PaymentError):
+    code = "payment_exceeds_due"
+    http_status = 409
+
+    def __init__(self, *, amount: Decimal, outstanding: Decimal, currency: str) -> None:
+        language = get_language() or "en"
+        super().__init__(
+            _("%(amount)s is more than the %(outstanding)s still due on this order.")
+            % {
+                "amount": money_format(amount, currency, language),
+                "outstanding": money_format(outstanding, currency, language),
+            },
+            amount=str(amount),
+            outstanding=str(outstanding),
+            currency=currency,
+        )
+
+
+class RefundExceedsCaptured(PaymentError):
+    code = "refund_exceeds_captured"
+    http_status = 409
+
+    def __init__(self, *, amount: Decimal, refundable: Decimal, currency: str) -> None:
+        language = get_language() or "en"
+        super().__init__(
+            _("%(amount)s is more than the %(refundable)s that can still be refunded.")
+            % {
+                "amount": money_format(amount, currency, language),
+                "refundable": money_format(refundable, currency, language),
+            },
+            amount=str(amount),
+            refundable=str(refundable),
+            currency=currency,
+        )
+
+
+class PaymentStateInvalid(PaymentError):
+    code = "payment_state_invalid"
+    http_status = 409
+
+    def __init__(self, *, payment_id: int, status: str, action: str) -> None:
+        super().__init__(
+            _("Payment %(payment)s is %(status)s: it cannot be %(action)s.")
+            % {"payment": payment_id, "status": status, "action": action},
+            payment_id=payment_id,
+            status=status,
+            action=action,
+        )
+
+
+class PaymentMethodUnsupported(PaymentError):
+    code = "payment_method_unsupported"
+    http_status = 400
+
+    def __init__(self, *, method: str, gateway: str = "") -> None:
+        super().__init__(
+            _("The payment method “%(method)s” is not available here.") % {"method": method},
+            method=method,
+            gateway=gateway or None,
+        )
+
+
+class CardNumberRefused(PaymentError):
+    """A caller sent what looks like a card number: it is neither stored nor sent on."""
+
+    code = "card_number_refused"
+    http_status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Card numbers are not accepted: send the payment provider's token instead.")
+        )
+
+
+class IdempotencyKeyReused(PaymentError):
+    code = "idempotency_key_reused"
+    http_status = 422
+
+    def __init__(self, *, key: str) -> None:
+        super().__init__(
+            _("This idempotency key was already used for a different payment request."),
+            key=key,
+        )
+
+
+class PaymentInProgress(PaymentError):
+    """Another call with the same idempotency key is still running; retry later."""
+
+    code = "payment_in_progress"
+    http_status = 409
+
+    def __init__(self, *, key: str) -> None:
+        super().__init__(
+            _("A request with this idempotency key is still being processed; retry shortly."),
+            key=key,
+        )
+
+
+class PaymentDeclined(PaymentError):
+    code = "payment_declined"
+    http_status = 402
+
+    def __init__(self, *, payment_id: int, decline_code: str, message: str) -> None:
+        super().__init__(
+            _("The payment was declined: %(reason)s") % {"reason": message},
+            payment_id=payment_id,
+            decline_code=decline_code,
+        )
+        self.payment_id = payment_id
+        self.decline_code = decline_code
+
+
+class PaymentGatewayUnavailable(PaymentError):
+    """The provider did not answer (network, outage). The outcome is unknown until the
+    same request is retried with the same idempotency key, which never charges twice."""
+
+    code = "payment_gateway_unavailable"
+    http_status = 503
+
+    def __init__(self, *, gateway: str, key: str) -> None:
+        super().__init__(
+            _("The payment provider is not answering; retry with the same idempotency key."),
+            gateway=gateway,
+            key=key,
+        )
+
+
+class WebhookSignatureInvalid(DomainError):
+    code = "signature_invalid"
+    http_status = 400
+
+    def __init__(self, *, gateway: str, reason: str) -> None:
+        super().__init__(_("The webhook signature is not valid."), gateway=gateway, reason=reason)
+
+
+class WebhookPayloadInvalid(DomainError):
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, *, gateway: str, reason: str) -> None:
+        super().__init__(_("The webhook body is not valid."), gateway=gateway, reason=reason)
+
+
+class GatewayUnknown(DomainError):
+    code = "gateway_unknown"
+    http_status = 404
+
+    def __init__(self, *, gateway: str) -> None:
+        super().__init__(_("No payment gateway is called “%(gateway)s”.") % {"gateway": gateway})
+
+
+class OrderNotPayable(PaymentError):
+    code = "order_not_payable"
+    http_status = 409
+
+    def __init__(self, *, order: str, status: str) -> None:
+        super().__init__(
+            _("Order %(order)s is %(status)s: it cannot be paid.")
+            % {"order": order, "status": status},
+            order=order,
+            status=status,
+        )

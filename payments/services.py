@@ -1,19 +1,26 @@
-"""Taking payments. Cash only in the skeleton; the payments issue adds the rest."""
+"""Cash at the till. Gateway payments (cards, links, instalments) are in
+``payments.operations``; both write the same operations ledger."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from orders.locks import order_lock
 from orders.models import Order
 from payments.exceptions import InsufficientTender
-from payments.models import Payment
+from payments.models import Payment, PaymentOperation
+from payments.operations import order_payment_recompute, order_payment_totals
+from unicommerce.exceptions import InvalidInput
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+    from catalog.models import SalesChannel
 
 
 def cash_change(*, due: Decimal, tendered: Decimal, currency: str) -> Decimal:
@@ -27,17 +34,66 @@ def cash_change(*, due: Decimal, tendered: Decimal, currency: str) -> Decimal:
 
 @transaction.atomic
 def payment_take_cash(
-    *, order: Order, tendered: Decimal, user: AbstractBaseUser | None = None
+    *,
+    order: Order,
+    tendered: Decimal,
+    user: AbstractBaseUser | None = None,
+    channel: SalesChannel | None = None,
 ) -> Payment:
-    """Record cash covering the whole order, with the change given back."""
-    change = cash_change(due=order.total_amount, tendered=tendered, currency=order.currency)
-    return Payment.objects.create(
+    """Record cash covering what the order still owes, with the change given back: the
+    payment, its capture in the operations ledger, and the order's payment status."""
+    order = order_lock(order.pk)
+    captured, refunded, in_flight = order_payment_totals(order)
+    due = max(order.total_amount - (captured - refunded) - in_flight, Decimal("0.00"))
+    change = cash_change(due=due, tendered=tendered, currency=order.currency)
+    who = user if user and user.is_authenticated else None
+    payment = Payment.objects.create(
         order=order,
         method=Payment.Method.CASH,
         status=Payment.Status.CAPTURED,
-        amount=order.total_amount,
+        amount=due,
+        captured_amount=due,
         currency=order.currency,
+        channel=channel or order.channel,
         tendered_amount=money_round(tendered, order.currency),
         change_amount=change,
-        created_by=user if user and user.is_authenticated else None,
+        created_by=who,
+    )
+    PaymentOperation.objects.create(
+        payment=payment,
+        kind=PaymentOperation.Kind.CAPTURE,
+        status=PaymentOperation.Status.SUCCEEDED,
+        amount=due,
+        currency=order.currency,
+        created_by=who,
+    )
+    order_payment_recompute(order, actor=user, channel=channel)
+    return payment
+
+
+class TenderMissing(InvalidInput):
+    """A cash checkout without the amount received (here rather than in exceptions.py,
+    which this addition does not own)."""
+
+    code = "tender_missing"
+
+    def __init__(self) -> None:
+        super().__init__(_("Type the cash received."))
+
+
+def payment_cash_handoff(
+    *,
+    order: Order,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    params: dict[str, Any] | None = None,
+) -> Payment:
+    """Checkout's hand-over for the "cash" method (orders.payment_methods): the till
+    passes the cash received as ``params["tendered"]``; the payment is recorded with the
+    change, in the checkout's transaction (not enough cash: the checkout rolls back)."""
+    tendered = (params or {}).get("tendered")
+    if tendered is None:
+        raise TenderMissing()
+    return payment_take_cash(
+        order=order, tendered=Decimal(str(tendered)), user=user, channel=channel
     )

@@ -1,13 +1,24 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import QuerySet
+from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Now
 
-from inventory.selectors import available_by_level, stock_fingerprint
+from customers.models import Customer
+from inventory.models import Location, StockLevel
+from inventory.selectors import (
+    available_by_level,
+    levels_with_availability,
+    stock_fingerprint,
+)
+from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
 from orders.services import CartPricing, PricedLine
 from pos.models import Register
+from unicommerce.money import money_round
 
 
 def registers_for(user) -> QuerySet[Register]:
@@ -32,18 +43,26 @@ def free_here(*, variant_ids: list[int], location_id: int) -> dict[int, int]:
 @dataclass(frozen=True)
 class LineStock:
     priced: PricedLine
-    free: int  # units the till may sell here: on hand, less what is reserved now
+    free: int  # units the line may have where it is fulfilled from (see CartStock)
+    where: str = "here"  # "here" (taken now), "collect" (at line.location), "ship"
+    store_name: str = ""  # the store a click & collect line is collected from
 
     @property
     def short(self) -> bool:
         return self.priced.line.quantity > self.free
 
 
+FULFILMENT_SOURCES = (Location.Kind.STORE, Location.Kind.WAREHOUSE)
+
+
 class CartStock:
-    """The cart's lines with the units free for the till at this store, and the
-    fingerprint their live poll compares. Read only if a template shows them (the
-    cash-change partial does not): the fingerprint, then the levels, two queries
-    whatever the number of lines."""
+    """The cart's lines with the units free where each is fulfilled from, and the
+    fingerprint their live poll compares. A line taken now counts what the till may sell
+    here (on hand less what is reserved now: a till sale may dip into safety stock); a
+    click & collect line, what is available at its store; a shipped line, what is
+    available in every store and warehouse (endless aisle: orchestration picks where).
+    Read only if a template shows them (the cash-change partial does not): the
+    fingerprint, then the levels, two queries whatever the number of lines."""
 
     def __init__(self, *, location_id: int, pricing: CartPricing) -> None:
         self.location_id = location_id
@@ -54,14 +73,43 @@ class CartStock:
         return [priced.line.variant_id for priced in self.pricing.lines]
 
     @cached_property
-    def _read(self) -> tuple[str, dict[int, int]]:
+    def location_ids(self) -> list[int] | None:
+        """The locations the lines' figures come from; None: every location."""
+        ids = {self.location_id}
+        for priced in self.pricing.lines:
+            line = priced.line
+            if line.fulfilment == Fulfilment.SHIP:
+                return None
+            if line.fulfilment == Fulfilment.COLLECT and line.location_id:
+                ids.add(line.location_id)
+        return sorted(ids)
+
+    @cached_property
+    def _read(self) -> tuple[str, list]:
         if not self.variant_ids:
-            return "", {}
+            return "", []
         # First the fingerprint, then the figures: see stock_fingerprint.
         fingerprint = stock_fingerprint(
-            variant_ids=self.variant_ids, location_ids=[self.location_id]
+            variant_ids=self.variant_ids, location_ids=self.location_ids
         )
-        return fingerprint, free_here(variant_ids=self.variant_ids, location_id=self.location_id)
+        levels = StockLevel.objects.filter(variant_id__in=self.variant_ids)
+        if self.location_ids is None:
+            levels = levels.filter(location__is_active=True, location__kind__in=FULFILMENT_SOURCES)
+        else:
+            levels = levels.filter(location_id__in=self.location_ids)
+        return fingerprint, list(levels_with_availability(levels).select_related("location"))
+
+    @cached_property
+    def _store_names(self) -> dict[int, str]:
+        names = {level.location_id: level.location.name for level in self._read[1]}
+        wanted = {
+            p.line.location_id
+            for p in self.pricing.lines
+            if p.line.fulfilment == Fulfilment.COLLECT and p.line.location_id
+        }
+        if missing := wanted - names.keys():  # a store without a stock level yet
+            names.update(Location.objects.filter(pk__in=missing).values_list("pk", "name"))
+        return names
 
     @property
     def fingerprint(self) -> str:
@@ -71,7 +119,163 @@ class CartStock:
     def lines_param(self) -> str:
         return ",".join(str(v) for v in self.variant_ids)
 
+    @property
+    def at_param(self) -> str:
+        return "" if self.location_ids is None else ",".join(str(i) for i in self.location_ids)
+
     @cached_property
     def rows(self) -> list[LineStock]:
-        free = self._read[1]
-        return [LineStock(p, free.get(p.line.variant_id, 0)) for p in self.pricing.lines]
+        levels = self._read[1]
+        by_pair = {(level.variant_id, level.location_id): level for level in levels}
+        shippable: dict[int, int] = {}
+        for level in levels:
+            shippable[level.variant_id] = shippable.get(level.variant_id, 0) + level.available_now
+        rows = []
+        for priced in self.pricing.lines:
+            line = priced.line
+            if line.fulfilment == Fulfilment.SHIP:
+                rows.append(LineStock(priced, shippable.get(line.variant_id, 0), "ship"))
+            elif line.fulfilment == Fulfilment.COLLECT and line.location_id:
+                level = by_pair.get((line.variant_id, line.location_id))
+                free = level.available_now if level else 0
+                name = self._store_names.get(line.location_id, "")
+                rows.append(LineStock(priced, free, "collect", name))
+            else:
+                level = by_pair.get((line.variant_id, self.location_id))
+                free = max(level.on_hand - level.reserved_now, 0) if level else 0
+                rows.append(LineStock(priced, free, "here"))
+        return rows
+
+
+# --- The customer panel, the per-line fulfilment choices, returns -----------------------
+
+
+@dataclass(frozen=True)
+class OpenCart:
+    cart: Cart
+    item_count: int
+    total_amount: Decimal
+
+
+@dataclass(frozen=True)
+class CustomerPanel:
+    """What the seller sees of a customer found at the till."""
+
+    customer: Customer
+    carts: list[OpenCart]
+    orders: list[Order]
+
+
+def customer_panel(*, customer: Customer, order_limit: int = 5) -> CustomerPanel:
+    """The customer with their open carts from every channel (newest first, each with its
+    channel, item count and today's total) and their latest orders from every channel.
+    Three queries whatever the number of carts."""
+    carts = list(
+        Cart.objects.filter(customer=customer, status=Cart.Status.OPEN, checked_out_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+        .select_related("channel")
+        .annotate(
+            item_count=Coalesce(Sum("lines__quantity"), 0),
+            total=Coalesce(
+                Sum(F("lines__quantity") * F("lines__variant__price_amount")),
+                Value(Decimal("0.00")),
+                output_field=DecimalField(),
+            ),
+        )
+        .order_by("-updated_at", "-id")
+    )
+    orders = list(
+        Order.objects.filter(customer=customer)
+        .select_related("channel", "origin_channel")
+        .order_by("-created_at", "-id")[:order_limit]
+    )
+    return CustomerPanel(
+        customer=customer,
+        carts=[OpenCart(c, c.item_count, money_round(c.total, c.currency)) for c in carts],
+        orders=orders,
+    )
+
+
+def collect_stores(*, exclude_id: int | None = None) -> list[Location]:
+    """The stores a line may be collected from (all active stores, this one excepted)."""
+    stores = Location.objects.filter(kind=Location.Kind.STORE, is_active=True).order_by("name")
+    if exclude_id is not None:
+        stores = stores.exclude(pk=exclude_id)
+    return list(stores)
+
+
+def quarantine_location() -> Location | None:
+    """Where returned goods that cannot be sold again go (the first active quarantine)."""
+    return (
+        Location.objects.filter(kind=Location.Kind.QUARANTINE, is_active=True)
+        .order_by("pk")
+        .first()
+    )
+
+
+REFERENCE = re.compile(r"^\s*(?:UC)?0*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def order_by_reference(reference: str) -> Order | None:
+    """``UC00000012`` (or ``uc12``, or ``12``) → the order, or None."""
+    match = REFERENCE.match(reference or "")
+    if match is None:
+        return None
+    return (
+        Order.objects.select_related("channel", "origin_channel", "customer")
+        .filter(pk=int(match.group(1)))
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ReturnableLine:
+    line: OrderLine
+    returned: int
+
+    @property
+    def returnable(self) -> int:
+        if self.line.status != OrderLine.Status.FULFILLED:
+            return 0
+        return max(self.line.quantity - self.returned, 0)
+
+
+def order_returnable_lines(*, order: Order) -> list[ReturnableLine]:
+    """Each line of the order with what was already returned of it (one query)."""
+    lines = (
+        OrderLine.objects.filter(order=order)
+        .select_related("location")
+        .annotate(returned_quantity=Coalesce(Sum("returns__quantity"), 0))
+        .order_by("id")
+    )
+    return [ReturnableLine(line, line.returned_quantity) for line in lines]
+
+
+def order_receipt(*, order_id: int) -> Order | None:
+    """An order as its receipt shows it: lines with how each is fulfilled and from where,
+    and both channels (two queries)."""
+    return (
+        Order.objects.select_related("channel", "origin_channel", "customer")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("location").order_by("id"))
+        )
+        .filter(pk=order_id)
+        .first()
+    )
+
+
+def return_receipt(*, return_id: int) -> Return | None:
+    """A return as its receipt shows it: lines with the item, reason and restock place."""
+    return (
+        Return.objects.select_related("order", "order__channel", "channel")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=ReturnLine.objects.select_related(
+                    "order_line", "restock_location"
+                ).order_by("id"),
+            )
+        )
+        .filter(pk=return_id)
+        .first()
+    )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos import views
+from pos import views, views_returns
 
 app_name = "pos"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("sell/", views.sell, name="sell"),
+    path("returns/", views_returns.returns, name="returns"),
 ]

@@ -16,36 +16,52 @@ has, the answer is the partial, rendered afresh with its new fingerprint.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from functools import wraps
+from functools import cached_property, wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, retarget
 
 from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
+from customers.services import customer_find
+from inventory.models import Location
 from inventory.selectors import stock_at_locations, stock_fingerprint, stock_level
-from orders.models import Cart
+from orders.exceptions import CheckoutUnavailable
+from orders.models import Cart, Fulfilment, Order
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
+from orders.services.carts import cart_identify, cart_line_fulfilment_set
 from payments.services import cash_change
+from pos.forms import ShippingAddressForm
 from pos.models import Register
-from pos.selectors import CartStock, free_here, registers_for
-from pos.services import sale_complete_cash
-from unicommerce.exceptions import DomainError
+from pos.selectors import (
+    CartStock,
+    collect_stores,
+    customer_panel,
+    free_here,
+    order_receipt,
+    registers_for,
+)
+from pos.services import cart_open_at_register, sale_complete
+from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import parse_amount
 
 SESSION_REGISTER = "pos_register_id"
 SESSION_CART = "pos_cart_token"
 SESSION_LAST_SALE = "pos_last_sale"
+SESSION_ADDRESS = "pos_ship_address"  # {"cart": token, "address": {...}}
 CASH_NOTES = [10, 20, 50, 100]
 LIVE_IDS_MAX = 200  # variant ids one live poll may ask about
 
@@ -116,12 +132,17 @@ def _register(request: HttpRequest) -> Register | None:
 
 
 def _open_cart(request: HttpRequest, register: Register) -> Cart | None:
+    """The register's current cart: one it created, or one the seller opened (the very
+    same cart a customer filled on the web, whatever its channel)."""
     token = request.session.get(SESSION_CART)
     if not token:
         return None
-    return Cart.objects.filter(
-        token=token, channel=register.channel, checked_out_at__isnull=True
-    ).first()
+    return (
+        Cart.objects.select_related("channel", "customer")
+        .filter(token=token, status=Cart.Status.OPEN, checked_out_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
+        .first()
+    )
 
 
 def _cart(request: HttpRequest, register: Register) -> Cart:
@@ -134,17 +155,57 @@ def _cart(request: HttpRequest, register: Register) -> Cart:
 
 
 def _context(request, register: Register, cart: Cart, *, pricing=None, **extra) -> dict:
-    pricing = pricing or cart_price(cart=cart)
+    pricing = pricing or cart_price(cart=cart, channel=register.channel)
+    last_sale = request.session.get(SESSION_LAST_SALE)
     context = {
         "register": register,
         "cart": cart,
         "pricing": pricing,
         "cart_stock": CartStock(location_id=register.location_id, pricing=pricing),
-        "last_sale": request.session.get(SESSION_LAST_SALE),
+        "last_sale": last_sale,
+        "receipt": _LazyReceipt(last_sale),
         "cash_notes": CASH_NOTES,
+        "stores": _LazyStores(register.location_id),
+        "shipping_address": _address(request, cart),
+        "ships": any(p.line.fulfilment == Fulfilment.SHIP for p in pricing.lines),
+        "Fulfilment": Fulfilment,
     }
     context.update(extra)
+    if context["ships"] and "address_form" not in extra:
+        customer = cart.customer
+        name = f"{customer.first_name} {customer.last_name}".strip() if customer else ""
+        context["address_form"] = ShippingAddressForm(initial={"name": name, "country": "FR"})
     return context
+
+
+class _LazyReceipt:
+    """The last sale's order, read only if the receipt is shown."""
+
+    def __init__(self, last_sale: dict | None) -> None:
+        self.order_id = (last_sale or {}).get("order_id")
+
+    @cached_property
+    def order(self) -> Order | None:
+        return order_receipt(order_id=self.order_id) if self.order_id else None
+
+
+class _LazyStores:
+    """The other stores a line may be collected from, read only if a line is shown."""
+
+    def __init__(self, location_id: int) -> None:
+        self.location_id = location_id
+
+    @cached_property
+    def all(self) -> list[Location]:
+        return collect_stores(exclude_id=self.location_id)
+
+    def __iter__(self):
+        return iter(self.all)
+
+
+def _address(request, cart: Cart) -> dict | None:
+    saved = request.session.get(SESSION_ADDRESS) or {}
+    return saved.get("address") if saved.get("cart") == cart.token else None
 
 
 def seller_login_required(view):
@@ -194,20 +255,37 @@ def sell(request: HttpRequest) -> HttpResponse:
     try:
         result = handler(request, register, cart)
     except DomainError as error:
-        return _respond(request, register, cart, error=error.message, status=422)
+        lines = _error_lines(error)
+        message = _("These lines are not available in the quantity asked for:")
+        return _respond(
+            request,
+            register,
+            cart,
+            error=message if lines else error.message,
+            error_lines=lines,
+            status=422,
+        )
     if isinstance(result, HttpResponse):
         return result
     return _respond(request, register, cart, **(result or {}))
 
 
+def _error_lines(error: DomainError) -> list[str]:
+    """Checkout's refusal of several short lines, one sentence per line (as checkout
+    words each), for a list the seller can read at a glance."""
+    if not isinstance(error, CheckoutUnavailable) or len(error.lines) < 2:
+        return []
+    return [CheckoutUnavailable([line]).message for line in error.lines]
+
+
 def _respond(request, register, cart, *, error: str = "", status: int = 200, **extra):
-    """The workspace partial for htmx; a redirect to the full page otherwise."""
-    cart.refresh_from_db()
-    if cart.checked_out_at is not None:
-        cart = _cart(request, register)
+    """The workspace partial for htmx; a redirect to the full page otherwise. The cart
+    shown is the register's current one, which the action may have changed (a cart
+    opened, merged on identification, or sold)."""
+    cart = _cart(request, register)
     if not request.htmx:
         if error:
-            messages.error(request, error)
+            messages.error(request, " ".join([error, *extra.get("error_lines", [])]))
         return redirect("pos:sell")
     context = _context(request, register, cart, error=error, **extra)
     return TemplateResponse(request, "pos/sell.html#workspace_response", context, status=status)
@@ -242,7 +320,7 @@ def _line_stock_refresh(request, register: Register) -> HttpResponse:
     band) so that the cash being typed and the focus stay as they are, and the poller
     with its new fingerprint. A cart gone (sold, or another register) stops the poll."""
     cart = _open_cart(request, register)
-    pricing = cart_price(cart=cart) if cart is not None else None
+    pricing = cart_price(cart=cart, channel=register.channel) if cart is not None else None
     context = {"register": register}
     if pricing is not None:
         context["cart_stock"] = CartStock(location_id=register.location_id, pricing=pricing)
@@ -259,6 +337,8 @@ def _scan(request, register: Register, cart: Cart):
         variant = variant_by_code(code=code)
     except UnknownCode:
         matches = variant_search(text=code, limit=2)
+        if not matches and (token := cart_token_in(code)):
+            return _open_by_token(request, register, token)
         if len(matches) != 1:
             if matches:
                 raise DomainError(
@@ -277,7 +357,7 @@ def _add_by_id(request, register: Register, cart: Cart):
 
 
 def _add(request, register: Register, cart: Cart, variant: Variant):
-    cart_line_add(cart=cart, variant=variant, quantity=1)
+    cart_line_add(cart=cart, variant=variant, quantity=1, channel=register.channel)
     request.session.pop(SESSION_LAST_SALE, None)
     level = stock_level(variant_id=variant.pk, location_id=register.location_id)
     on_hand_free = max(level.on_hand - level.reserved_now, 0) if level else 0
@@ -297,7 +377,7 @@ def _quantity(request, register: Register, cart: Cart):
         line_id = int(request.POST.get("line", ""))
     except ValueError:
         raise DomainError(_("Quantity must be a whole number.")) from None
-    cart_line_set_quantity(cart=cart, line_id=line_id, quantity=quantity)
+    cart_line_set_quantity(cart=cart, line_id=line_id, quantity=quantity, channel=register.channel)
 
 
 def _tendered(request, pricing) -> Decimal:
@@ -308,7 +388,7 @@ def _tendered(request, pricing) -> Decimal:
 
 
 def _change(request, register: Register, cart: Cart):
-    pricing = cart_price(cart=cart)
+    pricing = cart_price(cart=cart, channel=register.channel)
     context = _context(request, register, cart, pricing=pricing)
     try:
         tendered = _tendered(request, pricing)
@@ -322,24 +402,188 @@ def _change(request, register: Register, cart: Cart):
 
 
 def _complete(request, register: Register, cart: Cart):
-    pricing = cart_price(cart=cart)
-    tendered = _tendered(request, pricing)
-    result = sale_complete_cash(
-        register=register, cart=cart, tendered=tendered, seller=request.user
+    """Check the cart out at this register: cash now (the default), or "pay in store"
+    for an order paid later (a line shipped home or collected elsewhere, for instance)."""
+    method = request.POST.get("method") or "cash"
+    tendered = None
+    if method == "cash":
+        tendered = _tendered(request, cart_price(cart=cart, channel=register.channel))
+    result = sale_complete(
+        register=register,
+        cart=cart,
+        payment_method=method,
+        tendered=tendered,
+        seller=request.user,
+        shipping_address=_address(request, cart),
     )
+    payment = result.payment
     request.session[SESSION_LAST_SALE] = {
+        "order_id": result.order.pk,
         "reference": result.order.reference,
         "total": str(result.order.total_amount),
-        "tendered": str(result.payment.tendered_amount),
-        "change": str(result.change_amount),
+        "method": method,
+        "tendered": str(payment.tendered_amount) if payment else "",
+        "change": str(result.change_amount) if payment else "",
         "currency": result.order.currency,
     }
     request.session.pop(SESSION_CART, None)
-    return None
+    request.session.pop(SESSION_ADDRESS, None)
+    return {"clear_customer": True}
 
 
 def _new_sale(request, register: Register, cart: Cart):
     request.session.pop(SESSION_LAST_SALE, None)
+
+
+# --- The customer: find them, open their cart, identify the till's cart ----------------
+
+CART_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+PHONE_LIKE = re.compile(r"^[+(]?[\d\s().\-/]{2,}$")
+
+
+def cart_token_in(text: str) -> str:
+    """The cart token in what was typed or scanned: the token itself, or the QR code's
+    URL ending in it (``https://shop.example/cart/<token>``, ``...?cart=<token>``)."""
+    text = text.strip()
+    tail = re.split(r"[/=]", text.split("#")[0].rstrip("/"))[-1]
+    return tail if CART_TOKEN.match(tail) and not tail.isdigit() else ""
+
+
+def _customer_response(request, register: Register, *, status: int = 200, **context):
+    """The customer panel (htmx) or the sale page with a message."""
+    if not request.htmx:
+        if context.get("customer_error"):
+            messages.error(request, context["customer_error"])
+        return redirect("pos:sell")
+    context["register"] = register
+    return TemplateResponse(request, "pos/sell.html#customer", context, status=status)
+
+
+def _find(request, register: Register, cart: Cart):
+    """Find a customer by phone (any format) or email and show their open carts (every
+    channel) and latest orders; a cart's token or QR code opens that cart straight away."""
+    text = request.POST.get("find", "").strip()
+    context = {"find": text}
+    try:
+        if not text:
+            raise InvalidInput(_("Type a phone number or an email, or scan the cart's code."))
+        if "@" in text:
+            customer = customer_find(email=text)
+            missing = _("No customer has the email %(email)s.") % {"email": text}
+        elif PHONE_LIKE.match(text):
+            customer = customer_find(phone=text)
+            missing = _("No customer has the phone number %(phone)s.") % {"phone": text}
+        elif token := cart_token_in(text):
+            return _open_by_token(request, register, token)
+        else:
+            raise InvalidInput(
+                _("“%(text)s” is neither a phone number, an email nor a cart's code.")
+                % {"text": text}
+            )
+        if customer is None:
+            raise InvalidInput(missing)
+    except DomainError as error:
+        return _customer_response(
+            request, register, customer_error=error.message, status=422, **context
+        )
+    context["panel"] = customer_panel(customer=customer)
+    context["current_token"] = cart.token
+    return _customer_response(request, register, **context)
+
+
+def _open(request, register: Register, cart: Cart):
+    """The customer panel's "Open this cart" button."""
+    return _open_by_token(request, register, request.POST.get("token", ""))
+
+
+def _open_by_token(request, register: Register, token: str):
+    """Make the cart with this token the register's current cart: the very same row the
+    customer filled elsewhere, not a copy. A foreign, expired or unknown cart is refused
+    with the reason; the register keeps its cart."""
+    try:
+        opened = cart_open_at_register(register=register, token=token)
+    except DomainError as error:
+        if request.POST.get("action") == "scan":
+            raise
+        return _customer_response(request, register, customer_error=error.message, status=422)
+    request.session[SESSION_CART] = opened.token
+    request.session.pop(SESSION_LAST_SALE, None)
+    response = _respond(request, register, opened, opened_cart=opened, clear_customer=True)
+    if request.htmx and request.POST.get("action") != "scan":
+        response = retarget(response, "#workspace")
+    return response
+
+
+def _identify(request, register: Register, cart: Cart):
+    """Attach the till's cart to the customer with this phone (created if new); if they
+    already have an open cart, the till's lines merge into it and it becomes current."""
+    phone = request.POST.get("phone", "").strip()
+    if not phone:
+        raise InvalidInput(_("Type the customer's phone number."))
+    surviving = cart_identify(cart=cart, phone=phone, channel=register.channel)
+    request.session[SESSION_CART] = surviving.token
+    return {"identified": surviving.customer}
+
+
+def _release(request, register: Register, cart: Cart):
+    """Put the opened cart back as it is (the customer will finish it elsewhere): the
+    register starts a new cart."""
+    request.session.pop(SESSION_CART, None)
+    request.session.pop(SESSION_ADDRESS, None)
+
+
+# --- Per-line fulfilment and the address of lines shipped home ---------------------------
+
+
+def _fulfilment(request, register: Register, cart: Cart):
+    """Taken now, click & collect at another store (``collect:<store id>``), or shipped
+    home (``ship``: endless aisle, from wherever orchestration picks)."""
+    choice = request.POST.get("fulfilment", "")
+    try:
+        line_id = int(request.POST.get("line", ""))
+    except ValueError:
+        raise InvalidInput(_("Choose a line of the cart.")) from None
+    location = None
+    if choice.startswith("collect:"):
+        store_id = choice.partition(":")[2]
+        location = Location.objects.filter(
+            pk=store_id if store_id.isdigit() else None, kind=Location.Kind.STORE, is_active=True
+        ).first()
+        if location is None:
+            raise InvalidInput(_("Choose the store the customer collects from."))
+        fulfilment = Fulfilment.COLLECT
+    elif choice in (Fulfilment.TAKEN_NOW, Fulfilment.SHIP):
+        fulfilment = choice
+    else:
+        raise InvalidInput(_("Choose how the line reaches the customer."))
+    cart_line_fulfilment_set(
+        cart=cart,
+        line_id=line_id,
+        fulfilment=fulfilment,
+        location=location,
+        channel=register.channel,
+    )
+
+
+def _ship_address(request, register: Register, cart: Cart):
+    """Keep the address of the lines shipped home for the checkout (checked here for its
+    shape, and by checkout again)."""
+    form = ShippingAddressForm(request.POST)
+    if not form.is_valid():
+        return _respond(
+            request,
+            register,
+            cart,
+            error=_("Check the shipping address."),
+            address_form=form,
+            status=422,
+        )
+    request.session[SESSION_ADDRESS] = {"cart": cart.token, "address": form.address()}
+    return {"address_saved": True}
+
+
+def _edit_address(request, register: Register, cart: Cart):
+    request.session.pop(SESSION_ADDRESS, None)
 
 
 ACTIONS = {
@@ -349,4 +593,11 @@ ACTIONS = {
     "change": _change,
     "complete": _complete,
     "new": _new_sale,
+    "find": _find,
+    "open": _open,
+    "identify": _identify,
+    "release": _release,
+    "fulfilment": _fulfilment,
+    "address": _ship_address,
+    "edit_address": _edit_address,
 }

@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("pos/", include("pos.urls")),
+    path("payments/", include("payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("unicommerce.home_urls")),
 ]

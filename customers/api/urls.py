@@ -1,1 +1,19 @@
-urlpatterns = []
+"""The customer account API, under ``/api/v1/``."""
+
+from django.urls import path
+
+from customers.api import views
+
+urlpatterns = [
+    path("auth/code/", views.CodeView.as_view(), name="customer-auth-code"),
+    path("auth/token/", views.TokenView.as_view(), name="customer-auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="customer-auth-logout"),
+    path("me/", views.MeView.as_view(), name="customer-me"),
+    path("me/addresses/", views.AddressListView.as_view(), name="customer-addresses"),
+    path(
+        "me/addresses/<int:pk>/",
+        views.AddressDetailView.as_view(),
+        name="customer-address",
+    ),
+    path("me/consents/", views.ConsentView.as_view(), name="customer-consents"),
+]

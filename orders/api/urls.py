@@ -1,5 +1,19 @@
 from django.urls import include, path
 
+from orders.api import carts, orders
+
 urlpatterns = [
+    path("carts/", carts.CartCreateView.as_view(), name="api-cart-create"),
+    path("carts/<str:token>/", carts.CartDetailView.as_view(), name="api-cart"),
+    path("carts/<str:token>/lines/", carts.CartLinesView.as_view(), name="api-cart-lines"),
+    path(
+        "carts/<str:token>/lines/<int:line_id>/",
+        carts.CartLineDetailView.as_view(),
+        name="api-cart-line",
+    ),
+    path("carts/<str:token>/identify/", carts.CartIdentifyView.as_view(), name="api-cart-identify"),
+    path("carts/<str:token>/checkout/", carts.CartCheckoutView.as_view(), name="api-cart-checkout"),
+    path("orders/<str:reference>/", orders.OrderDetailView.as_view(), name="api-order"),
+    path("me/orders/", orders.MyOrdersView.as_view(), name="api-my-orders"),
     path("", include("orders.api.staff_urls")),
 ]

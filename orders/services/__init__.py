@@ -9,20 +9,42 @@ these; none of them writes models itself.
 
 from orders.services.carts import (
     CartPricing,
+    CartView,
+    LineView,
     PricedLine,
     cart_create,
+    cart_get,
+    cart_identify,
     cart_line_add,
+    cart_line_fulfilment_set,
+    cart_line_remove,
     cart_line_set_quantity,
+    cart_merge,
+    cart_open,
+    cart_open_for_customer,
     cart_price,
+    cart_view,
 )
-from orders.services.checkout import order_place_taken_now
+from orders.services.checkout import LineChoice, order_checkout, order_place_taken_now
 
 __all__ = [
     "CartPricing",
+    "CartView",
+    "LineChoice",
+    "LineView",
     "PricedLine",
     "cart_create",
+    "cart_get",
+    "cart_identify",
     "cart_line_add",
+    "cart_line_fulfilment_set",
+    "cart_line_remove",
     "cart_line_set_quantity",
+    "cart_merge",
+    "cart_open",
+    "cart_open_for_customer",
     "cart_price",
+    "cart_view",
+    "order_checkout",
     "order_place_taken_now",
 ]

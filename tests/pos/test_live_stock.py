@@ -300,9 +300,10 @@ def test_the_cart_figures_cost_two_queries_whatever_the_number_of_lines(
     line_id = _line_id(seller_client, variants[0])
 
     # session, user, permissions (2), register, cart, then the action (savepoint, line,
-    # update, release), the cart re-read, the priced lines, and the figures: the
-    # fingerprint and the levels
-    with django_assert_num_queries(14):
+    # the cart's event and expiry, update, release), the cart re-read, the priced lines,
+    # the figures (the fingerprint and the levels), and the stores a line may be
+    # collected from
+    with django_assert_num_queries(16):
         response = seller_client.post(
             SELL, {"action": "quantity", "line": line_id, "quantity": 2}, **HX
         )

@@ -31,6 +31,9 @@ PARAMETER = OpenApiParameter(
 
 def _owner(request) -> str:
     user = request.user
+    customer = getattr(user, "customer", None)
+    if customer is not None:  # a customer's token: their own keys, not their channel's
+        return f"customer:{customer.pk}"
     if getattr(user, "channel", None) is not None:
         return f"channel:{user.channel.pk}"
     return f"user:{user.pk}"

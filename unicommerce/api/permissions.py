@@ -20,6 +20,8 @@ def staff_with(*perms: str, allow_channels: bool = False) -> type[BasePermission
         def has_permission(self, request, view) -> bool:
             if not request.user or not request.user.is_authenticated:
                 return False
+            if getattr(request.user, "customer", None) is not None:
+                return False  # a customer's token is never staff, nor a channel key
             if channel_of(request) is not None:
                 return allow_channels
             return all(request.user.has_perm(perm) for perm in perms)

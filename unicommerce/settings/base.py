@@ -159,6 +159,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.sweep",
         "schedule": timedelta(seconds=env_int("MESSAGING_SWEEP_SECONDS", default=30)),
     },
+    "payments-claims-resume": {
+        "task": "payments.claims_resume",
+        "schedule": timedelta(minutes=env_int("PAYMENT_CLAIMS_RESUME_MINUTES", default=2)),
+    },
+    "customer-figures-refresh": {
+        "task": "orders.customer_figures_refresh",
+        "schedule": timedelta(hours=env_int("CUSTOMER_FIGURES_REFRESH_HOURS", default=24)),
+    },
     "replenishment-scan": {
         "task": "inventory.replenishment_scan",
         "schedule": timedelta(minutes=env_int("REPLENISHMENT_SCAN_MINUTES", default=60)),
@@ -246,6 +254,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# A web process remembers an API key it found live for this long (0: never), so a
+# revoked key still works in the other processes for up to this many seconds.
+API_KEY_CACHE_SECONDS = env_float("API_KEY_CACHE_SECONDS", default=5.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Unicommerce API",
     "DESCRIPTION": (
@@ -259,6 +270,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set used by several serializers.
+    "ENUM_NAME_OVERRIDES": {
+        "FulfilmentEnum": "orders.models.Fulfilment",
+        "ReturnReasonEnum": "orders.models.ReturnLine.Reason",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "ConsentKindEnum": "customers.models.Consent.Kind",
+    },
 }
 
 # --- Outbox relay

@@ -6,7 +6,12 @@
   function tendered() { return document.getElementById("tendered"); }
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "F2") {
+    if (event.key === "F3") {
+      // Find the customer (or scan the QR code of the cart on their phone).
+      event.preventDefault();
+      var find = document.getElementById("find");
+      if (find) { find.focus(); find.select(); }
+    } else if (event.key === "F2") {
       event.preventDefault();
       var field = tendered();
       if (field && !field.disabled) { field.focus(); field.select(); }
@@ -32,6 +37,19 @@
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id === "change") { return; }
+    if (event.detail.target.id === "customer") {
+      // Found: Enter opens their latest cart. Not found: correct what was typed.
+      // (an outerHTML swap's event target is the element replaced: look the new one up)
+      var open = document.querySelector("#customer .open-cart");
+      var find = document.getElementById("find");
+      if (open) { open.focus(); } else if (find) { find.focus(); find.select(); }
+      return;
+    }
+    var panel = document.getElementById("customer");
+    var customerForm = document.getElementById("customer-form");
+    if (customerForm && panel && !panel.children.length) {
+      customerForm.reset();  // a cart was opened (or sold): the search is done
+    }
     // A live stock refresh is not the seller's doing: leave the focus (and a tablet's
     // keyboard) where it is.
     var source = event.detail.requestConfig && event.detail.requestConfig.elt;

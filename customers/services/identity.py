@@ -1,8 +1,8 @@
-"""Customers: recognise, create and keep one customer across channels.
+"""Recognise, create and keep one customer across channels.
 
 ``customer_identify`` is what every channel calls when someone gives an email and/or a
 phone: it finds the customer (by phone, then email), fills in what was missing, or
-creates one. Other CRM operations (consents, addresses, notes, merge, GDPR) live here too.
+creates one.
 """
 
 from __future__ import annotations

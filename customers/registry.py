@@ -1,0 +1,59 @@
+"""Extension points for apps above customers (orders, payments, loyalty), which customers
+must not import: they register here, from their ``AppConfig.ready``.
+
+- ``export_section(name)``: a function ``(customer) -> JSON-able`` whose result becomes
+  ``customer_export(customer)[name]`` (the GDPR export).
+- ``customer_panel(title, order)``: a panel of the customer's 360° page in the admin, a
+  function ``(customer) -> (template_name, context) | None`` (None: nothing to show).
+  Panels are shown by ascending ``order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ExportFunction = Callable[[Any], Any]
+PanelFunction = Callable[[Any], tuple[str, dict] | None]
+
+_export_sections: dict[str, ExportFunction] = {}
+_panels: dict[str, Panel] = {}
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: Any  # a lazy translation
+    order: int
+    function: PanelFunction
+
+
+def export_section(name: str) -> Callable[[ExportFunction], ExportFunction]:
+    """Register ``func(customer)`` as the ``name`` section of the GDPR export. Registering
+    the same name again replaces it (a reloaded module)."""
+
+    def register(func: ExportFunction) -> ExportFunction:
+        _export_sections[name] = func
+        return func
+
+    return register
+
+
+def export_sections() -> dict[str, ExportFunction]:
+    return dict(_export_sections)
+
+
+def customer_panel(title: Any, order: int = 100) -> Callable[[PanelFunction], PanelFunction]:
+    """Register ``func(customer) -> (template, context) | None`` as a 360° panel."""
+
+    def register(func: PanelFunction) -> PanelFunction:
+        key = f"{func.__module__}.{func.__qualname__}"
+        _panels[key] = Panel(key=key, title=title, order=order, function=func)
+        return func
+
+    return register
+
+
+def customer_panels() -> list[Panel]:
+    return sorted(_panels.values(), key=lambda panel: (panel.order, panel.key))

@@ -1,0 +1,275 @@
+"""The unified cart over the API: one server-side cart per token, readable and writable
+by the channel that created it, by any channel once a customer owns it (the store opens
+the customer's web cart), and by the customer's own token. Every answer is the cart as
+priced and stocked right now."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api.authentication import ApiKeyAuthentication
+from customers.api.authentication import CustomerTokenAuthentication
+from orders.api.serializers import (
+    CartCreateInputSerializer,
+    CartOutputSerializer,
+    CheckoutInputSerializer,
+    IdentifyInputSerializer,
+    LineInputSerializer,
+    LinePatchInputSerializer,
+    OrderOutputSerializer,
+    cart_payload,
+    order_payload,
+)
+from orders.models import OrderEvent
+from orders.services.carts import (
+    cart_create,
+    cart_get,
+    cart_identify,
+    cart_line_add,
+    cart_line_fulfilment_set,
+    cart_line_set_quantity,
+    cart_view,
+)
+from orders.services.checkout import LineChoice, order_checkout
+from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from unicommerce.api.idempotency import idempotent
+from unicommerce.api.permissions import acting_user, channel_of
+
+AUTHENTICATION = [ApiKeyAuthentication, CustomerTokenAuthentication]
+
+
+def errors(**extra: str) -> dict:
+    described = {
+        400: "Malformed input: the details name each field.",
+        401: "Missing or invalid credentials.",
+        403: "Not allowed for this key, or the cart belongs to someone else (cart_foreign).",
+        404: "No cart has this token (cart_not_found), or no such line.",
+        410: "The cart has expired (cart_expired).",
+        **{str(k): v for k, v in extra.items()},
+    }
+    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+
+
+class CartCaller(BasePermission):
+    """A channel's key, a customer's token, or staff allowed to change carts."""
+
+    message = "Your API key or account is not allowed to use carts."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if channel_of(request) is not None or _customer(request) is not None:
+            return True
+        return user.has_perm("orders.change_cart")
+
+
+def _customer(request):
+    return getattr(request.user, "customer", None)
+
+
+def _cart(request, token: str):
+    """The cart as this caller may see it (the services raise the typed errors)."""
+    return cart_get(token=token, channel=channel_of(request), customer=_customer(request))
+
+
+def _acting_channel(request, cart):
+    return channel_of(request) or cart.channel
+
+
+def _answer(request, cart, code: int = status.HTTP_200_OK) -> Response:
+    view = cart_view(cart=cart, channel=_acting_channel(request, cart))
+    return Response(cart_payload(view), status=code)
+
+
+class _CartView(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [CartCaller]
+
+
+class CartCreateView(_CartView):
+    @extend_schema(
+        summary="Start a cart",
+        description="A channel key opens an anonymous cart on its channel; a customer "
+        "token opens one owned by the customer. Keep the token: it is the cart.",
+        request=CartCreateInputSerializer,
+        responses={201: CartOutputSerializer, **errors()},
+    )
+    def post(self, request):
+        data = CartCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel = channel_of(request) or data.validated_data.get("channel")
+        if channel is None:
+            raise exceptions.ValidationError({"channel": ["Staff must name the channel."]})
+        cart = cart_create(channel=channel, customer=_customer(request))
+        return _answer(request, cart, status.HTTP_201_CREATED)
+
+
+class CartDetailView(_CartView):
+    @extend_schema(
+        summary="A cart, priced and stocked now",
+        description="Prices and availability are recomputed on every read, for the "
+        "calling channel: per line, what the channel can sell and what the chosen store "
+        "or location has.",
+        responses={200: CartOutputSerializer, **errors()},
+    )
+    def get(self, request, token: str):
+        return _answer(request, _cart(request, token))
+
+
+class CartLinesView(_CartView):
+    @extend_schema(
+        summary="Add a line (or grow the existing line of the same variant)",
+        request=LineInputSerializer,
+        responses={
+            201: CartOutputSerializer,
+            **errors(**{"409": "The cart is checked out (cart_closed)."}),
+        },
+    )
+    def post(self, request, token: str):
+        cart = _cart(request, token)
+        data = LineInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        cart_line_add(
+            cart=cart,
+            variant=values["variant"],
+            quantity=values["quantity"],
+            fulfilment=values["fulfilment"],
+            location=values.get("location"),
+            channel=_acting_channel(request, cart),
+        )
+        return _answer(request, cart, status.HTTP_201_CREATED)
+
+
+class CartLineDetailView(_CartView):
+    @extend_schema(
+        summary="Change a line's quantity (0 removes it) or how it is fulfilled",
+        request=LinePatchInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            **errors(**{"409": "The cart is checked out (cart_closed)."}),
+        },
+    )
+    def patch(self, request, token: str, line_id: int):
+        cart = _cart(request, token)
+        data = LinePatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values, channel = data.validated_data, _acting_channel(request, cart)
+        if "fulfilment" in values:
+            cart_line_fulfilment_set(
+                cart=cart,
+                line_id=line_id,
+                fulfilment=values["fulfilment"],
+                location=values.get("location"),
+                channel=channel,
+            )
+        if "quantity" in values:
+            cart_line_set_quantity(
+                cart=cart, line_id=line_id, quantity=values["quantity"], channel=channel
+            )
+        return _answer(request, cart)
+
+    @extend_schema(
+        summary="Remove a line",
+        request=None,
+        responses={
+            200: CartOutputSerializer,
+            **errors(**{"409": "The cart is checked out (cart_closed)."}),
+        },
+    )
+    def delete(self, request, token: str, line_id: int):
+        cart = _cart(request, token)
+        cart_line_set_quantity(
+            cart=cart, line_id=line_id, quantity=0, channel=_acting_channel(request, cart)
+        )
+        return _answer(request, cart)
+
+
+class CartIdentifyView(_CartView):
+    @extend_schema(
+        summary="Say who the customer is (email and/or phone)",
+        description="Finds or creates the customer and makes the cart theirs (with a "
+        "customer token: the signed-in customer, whatever the body says). If they "
+        "already have an open cart, this one merges into it (quantities add up) and the "
+        "answer is that cart: use the token it returns (the old one leads to it too).",
+        request=IdentifyInputSerializer,
+        responses={
+            200: CartOutputSerializer,
+            **errors(
+                **{
+                    "400": "Invalid email or phone, or neither given.",
+                    "409": "The email and phone belong to two customers, or the cart is "
+                    "checked out.",
+                }
+            ),
+        },
+    )
+    def post(self, request, token: str):
+        cart = _cart(request, token)
+        data = IdentifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = _customer(request)
+        values = data.validated_data
+        if customer is not None:  # a signed-in customer can only be themselves
+            values = {**values, "email": customer.email or "", "phone": customer.phone or ""}
+        cart = cart_identify(cart=cart, channel=_acting_channel(request, cart), **values)
+        return _answer(request, cart)
+
+
+class CartCheckoutView(_CartView):
+    @extend_schema(
+        summary="Check the cart out: reserve, price, create the order, hand over to payment",
+        description="Each line is taken now (store till), collected at a store, or shipped "
+        "from the location orchestration picks. Every line is checked first: if some "
+        "cannot be had, the answer (409 lines_unavailable) lists each with the quantity "
+        "requested and available, and nothing changed. Send an Idempotency-Key: a retry "
+        "returns the same order.",
+        request=CheckoutInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OrderOutputSerializer,
+            **errors(
+                **{
+                    "400": "Malformed input, unknown payment method, invalid fulfilment "
+                    "choice, or a shipped line without a complete shipping address.",
+                    "409": "Lines unavailable (details.lines), cart already checked out, or empty.",
+                    "422": "The Idempotency-Key was already used for a different request.",
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, token: str):
+        cart = _cart(request, token)
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        choices = {
+            choice["line_id"]: LineChoice(choice["fulfilment"], choice.get("location"))
+            for choice in values.get("lines") or []
+        }
+        address = values.get("shipping_address")
+        if address:
+            address = {k: v for k, v in address.items() if v is not None}
+        order = order_checkout(
+            cart=cart,
+            channel=_acting_channel(request, cart),
+            payment_method=values["payment_method"],
+            till_location=values.get("till_location"),
+            contact_email=values["contact_email"],
+            contact_phone=values["contact_phone"],
+            shipping_address=address or None,
+            line_choices=choices or None,
+            user=acting_user(request),
+        )
+        # Lines and shipments come back from checkout already known; the timeline is read.
+        order._prefetched_objects_cache["events"] = OrderEvent.objects.select_related(
+            "channel"
+        ).filter(order=order)
+        return Response(order_payload(order), status=status.HTTP_201_CREATED)

@@ -1,0 +1,121 @@
+"""Orders over the front-end API: one order's status, fulfilment and tracking, and the
+signed-in customer's orders."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api.authentication import ApiKeyAuthentication
+from customers.api.authentication import CustomerTokenAuthentication
+from orders.api.serializers import (
+    OrderOutputSerializer,
+    OrderSummaryOutputSerializer,
+    order_payload,
+)
+from orders.exceptions import OrderNotFound
+from orders.models import Order, OrderEvent, OrderLine, Shipment
+from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.pagination import CursorPagination
+from unicommerce.api.permissions import channel_of
+
+REFERENCE = re.compile(r"^UC(\d{1,12})$", re.IGNORECASE)
+
+
+def order_detail_queryset():
+    """An order with everything its page shows, in four queries."""
+    return Order.objects.select_related("channel", "origin_channel").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("location")),
+        Prefetch("shipments", queryset=Shipment.objects.select_related("location")),
+        Prefetch("events", queryset=OrderEvent.objects.select_related("channel")),
+    )
+
+
+def _visible_to(request, order: Order) -> bool:
+    customer = getattr(request.user, "customer", None)
+    if customer is not None:
+        return order.customer_id == customer.pk
+    channel = channel_of(request)
+    if channel is not None:
+        return channel.pk in (order.channel_id, order.origin_channel_id)
+    return request.user.has_perm("orders.view_order")
+
+
+class OrderCaller(BasePermission):
+    message = "Your API key or account is not allowed to read orders."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if channel_of(request) is not None or getattr(user, "customer", None) is not None:
+            return True
+        return user.has_perm("orders.view_order")
+
+
+def errors(**extra: str) -> dict:
+    described = {
+        401: "Missing or invalid credentials.",
+        403: "Not allowed for this key or user.",
+        **{str(k): v for k, v in extra.items()},
+    }
+    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+
+
+class OrderDetailView(APIView):
+    authentication_classes = [ApiKeyAuthentication, CustomerTokenAuthentication]
+    permission_classes = [OrderCaller]
+
+    @extend_schema(
+        summary="An order: status, lines with fulfilment and location, shipments with "
+        "carrier and tracking, public timeline",
+        description="Readable by the channel key that placed the order or whose cart it "
+        "was, by the customer's own token, and by staff.",
+        responses={
+            200: OrderOutputSerializer,
+            **errors(**{"404": "No such order for this caller (order_not_found)."}),
+        },
+    )
+    def get(self, request, reference: str):
+        match = REFERENCE.match(reference.strip())
+        order = None
+        if match:
+            order = order_detail_queryset().filter(pk=int(match.group(1))).first()
+        if order is None or not _visible_to(request, order):
+            raise OrderNotFound(reference)
+        return Response(order_payload(order))
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+
+
+class IsCustomer(BasePermission):
+    message = "Sign in as a customer (Authorization: Customer <token>)."
+
+    def has_permission(self, request, view) -> bool:
+        return getattr(request.user, "customer", None) is not None
+
+
+@extend_schema(
+    summary="The signed-in customer's orders, newest first, from every channel",
+    responses={200: OrderSummaryOutputSerializer(many=True), **errors()},
+)
+class MyOrdersView(generics.ListAPIView):
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes = [IsCustomer]
+    serializer_class = OrderSummaryOutputSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Order.objects.none()
+        return Order.objects.select_related("channel", "origin_channel").filter(
+            customer=self.request.user.customer
+        )

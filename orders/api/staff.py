@@ -1,0 +1,643 @@
+"""Staff API for fulfilment and returns: the orders to prepare at a location, the steps of
+a shipment (pick, pack, ship with tracking, ready for pickup, collect with the code),
+cancellation, edits before preparation, and returns on any channel.
+
+Views parse, call one service of ``orders.services`` and render; refusals are the
+services' typed errors, in the API's one error shape. Every POST accepts an
+``Idempotency-Key``. Staff keys or sessions act as their user, who needs
+``orders.change_order`` (fulfilment) or ``orders.add_return`` (returns).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import SalesChannel
+from inventory.models import Location
+from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
+from orders.services.fulfilment import (
+    SHIPMENT_OPEN,
+    order_cancel,
+    order_line_quantity_set,
+    order_line_relocate,
+    order_line_remove,
+    shipment_collect,
+    shipment_pack,
+    shipment_pick_start,
+    shipment_ready,
+    shipment_ship,
+)
+from orders.services.returns import return_create
+from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from unicommerce.api.idempotency import idempotent
+from unicommerce.api.pagination import CursorPagination
+from unicommerce.api.permissions import acting_user, staff_with
+
+FULFIL = staff_with("orders.change_order")
+RETURNS = staff_with("orders.add_return")
+OPEN_ORDER_STATUSES = [
+    Order.Status.PLACED,
+    Order.Status.PROCESSING,
+    Order.Status.PARTIALLY_FULFILLED,
+]
+
+
+def errors(**extra: str) -> dict:
+    described = {
+        400: "Malformed input: the details name each field.",
+        401: "Missing or invalid credentials.",
+        403: "Not allowed for this key or user.",
+        **{str(k): v for k, v in extra.items()},
+    }
+    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+
+
+def action_errors(**extra: str) -> dict:
+    return errors(
+        **{
+            "404": "No such order, shipment or line.",
+            "422": "The Idempotency-Key was already used for a different request.",
+            **extra,
+        }
+    )
+
+
+# --- Output -----------------------------------------------------------------------------
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class StaffOrderLineSerializer(serializers.ModelSerializer):
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "quantity",
+            "unit_price_amount",
+            "total_amount",
+            "fulfilment",
+            "location",
+            "status",
+        ]
+
+
+class StaffShipmentSerializer(serializers.ModelSerializer):
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    has_pickup_code = serializers.SerializerMethodField(
+        help_text="The code itself is only the customer's: it proves who collects."
+    )
+    lines = StaffOrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "kind",
+            "location",
+            "status",
+            "carrier",
+            "tracking_number",
+            "has_pickup_code",
+            "created_at",
+            "picked_at",
+            "packed_at",
+            "shipped_at",
+            "ready_at",
+            "collected_at",
+            "lines",
+        ]
+
+    def get_has_pickup_code(self, shipment: Shipment) -> bool:
+        return bool(shipment.pickup_code)
+
+
+class StaffOrderEventSerializer(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = OrderEvent
+        fields = ["kind", "from_status", "to_status", "message", "data", "channel", "actor", "at"]
+
+
+class StaffOrderSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField()
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    origin_channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    customer = serializers.PrimaryKeyRelatedField(read_only=True)
+    total = serializers.SerializerMethodField()
+    shipments = StaffShipmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "channel",
+            "origin_channel",
+            "customer",
+            "email",
+            "phone",
+            "payment_method",
+            "shipping_address",
+            "total",
+            "created_at",
+            "shipments",
+        ]
+
+    def get_total(self, order: Order) -> dict:
+        return {"amount": str(order.total_amount), "currency": order.currency}
+
+
+class StaffOrderDetailSerializer(StaffOrderSerializer):
+    events = StaffOrderEventSerializer(many=True, read_only=True)
+
+    class Meta(StaffOrderSerializer.Meta):
+        fields = [*StaffOrderSerializer.Meta.fields, "events"]
+
+
+class StaffReturnLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="order_line.sku")
+    restock_location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ReturnLine
+        fields = ["id", "order_line", "sku", "quantity", "reason", "restock_location", "amount"]
+
+
+class StaffReturnSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(source="__str__")
+    order = serializers.CharField(source="order.reference")
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lines = StaffReturnLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Return
+        fields = [
+            "id",
+            "reference",
+            "order",
+            "channel",
+            "is_cross_channel",
+            "outcome",
+            "amount",
+            "currency",
+            "settlement",
+            "note",
+            "created_at",
+            "lines",
+        ]
+
+
+def orders_with_fulfilment():
+    lines = OrderLine.objects.select_related("location").order_by("id")
+    return Order.objects.select_related("channel", "origin_channel").prefetch_related(
+        Prefetch(
+            "shipments",
+            Shipment.objects.select_related("location")
+            .prefetch_related(Prefetch("lines", lines))
+            .order_by("id"),
+        )
+    )
+
+
+def order_detail(order_id: int) -> dict:
+    order = (
+        orders_with_fulfilment()
+        .prefetch_related(Prefetch("events", OrderEvent.objects.select_related("channel", "actor")))
+        .get(pk=order_id)
+    )
+    return StaffOrderDetailSerializer(order).data
+
+
+# --- Input ------------------------------------------------------------------------------
+
+
+class ActingChannelField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("slug_field", "code")
+        kwargs.setdefault("queryset", SalesChannel.objects.filter(is_active=True))
+        super().__init__(**kwargs)
+
+
+class ActionInputSerializer(serializers.Serializer):
+    channel = ActingChannelField(
+        required=False,
+        allow_null=True,
+        help_text="Code of the channel the staff member acts on (a store), for the timeline.",
+    )
+
+
+class ShipInputSerializer(ActionInputSerializer):
+    carrier = serializers.CharField(max_length=50)
+    tracking_number = serializers.CharField(max_length=100)
+    line_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        allow_empty=False,
+        help_text="Only these lines are in the parcel; the others move to a new shipment.",
+    )
+
+
+class CollectInputSerializer(ActionInputSerializer):
+    code = serializers.CharField(max_length=20, help_text="The pickup code the customer shows.")
+
+
+class CancelInputSerializer(ActionInputSerializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class QuantityInputSerializer(ActionInputSerializer):
+    quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")
+
+
+class RelocateInputSerializer(ActionInputSerializer):
+    location = serializers.SlugRelatedField(
+        slug_field="code", queryset=Location.objects.all(), help_text="Location code."
+    )
+
+
+class ReturnLineInputSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+    reason = serializers.ChoiceField(choices=ReturnLine.Reason.choices)
+    restock_location = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Location.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The receiving location (default) or a quarantine location.",
+    )
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all())
+    channel = ActingChannelField(help_text="Code of the channel receiving the goods.")
+    receiving_location = serializers.SlugRelatedField(
+        slug_field="code", queryset=Location.objects.all(), help_text="Location code."
+    )
+    outcome = serializers.ChoiceField(choices=Return.Outcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    lines = ReturnLineInputSerializer(many=True)
+
+
+# --- Views ------------------------------------------------------------------------------
+
+
+@extend_schema(
+    summary="Orders to fulfil",
+    description="Open orders (placed, processing, partially fulfilled) unless `status` "
+    "says otherwise; with `location` or `kind`, only orders with a shipment still to hand "
+    "over there or of that kind.",
+    parameters=[
+        OpenApiParameter("status", str, description="Order statuses, comma-separated, or `all`."),
+        OpenApiParameter("location", str, description="Location code of an open shipment."),
+        OpenApiParameter("kind", str, enum=[Fulfilment.SHIP, Fulfilment.COLLECT]),
+        OpenApiParameter("channel", str, description="Channel code the order was placed on."),
+    ],
+    responses={200: StaffOrderSerializer(many=True), **errors()},
+)
+class StaffOrderListView(generics.ListAPIView):
+    permission_classes = [FULFIL]
+    serializer_class = StaffOrderSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        orders = orders_with_fulfilment()
+        wanted = params.get("status", "")
+        if wanted != "all":
+            chosen = [s for s in wanted.split(",") if s] or OPEN_ORDER_STATUSES
+            unknown = sorted(set(chosen) - set(Order.Status.values))
+            if unknown:
+                raise serializers.ValidationError({"status": [f"Unknown: {', '.join(unknown)}"]})
+            orders = orders.filter(status__in=chosen)
+        if channel := params.get("channel"):
+            orders = orders.filter(channel__code=channel)
+        location, kind = params.get("location"), params.get("kind")
+        if kind and kind not in (Fulfilment.SHIP, Fulfilment.COLLECT, Fulfilment.TAKEN_NOW):
+            raise serializers.ValidationError({"kind": [f"Unknown: {kind}"]})
+        if location or kind:
+            shipment = Q(shipments__status__in=SHIPMENT_OPEN)
+            if location:
+                shipment &= Q(shipments__location__code=location)
+            if kind:
+                shipment &= Q(shipments__kind=kind)
+            orders = orders.filter(pk__in=Order.objects.filter(shipment).values("pk"))
+        return orders
+
+
+@extend_schema(
+    summary="One order, with its shipments, lines and timeline",
+    responses={200: StaffOrderDetailSerializer, **errors(**{"404": "No such order."})},
+)
+class StaffOrderDetailView(APIView):
+    permission_classes = [FULFIL]
+
+    def get(self, request, pk: int):
+        generics.get_object_or_404(Order.objects.only("pk"), pk=pk)
+        return Response(order_detail(pk))
+
+
+def _channel(data) -> SalesChannel | None:
+    return data.validated_data.get("channel")
+
+
+class ShipmentStepView(APIView):
+    """Pick, pack or ready: a step with nothing to say but who and where."""
+
+    permission_classes = [FULFIL]
+
+    def step(self, request, pk: int, service) -> Response:
+        data = ActionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        service(shipment=shipment, user=acting_user(request), channel=_channel(data))
+        return Response(order_detail(shipment.order_id))
+
+
+def _step_schema(summary: str, refused: str):
+    return extend_schema(
+        summary=summary,
+        request=ActionInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: StaffOrderDetailSerializer, **action_errors(**{"409": refused})},
+    )
+
+
+class ShipmentPickView(ShipmentStepView):
+    @_step_schema("Start picking a shipment", "The shipment is not pending.")
+    @idempotent
+    def post(self, request, pk: int):
+        return self.step(request, pk, shipment_pick_start)
+
+
+class ShipmentPackView(ShipmentStepView):
+    @_step_schema("Mark a shipment packed", "The shipment is not being picked.")
+    @idempotent
+    def post(self, request, pk: int):
+        return self.step(request, pk, shipment_pack)
+
+
+class ShipmentReadyView(ShipmentStepView):
+    @_step_schema(
+        "Click & collect: ready for pickup (draws the code, tells the customer)",
+        "Not a click & collect shipment still to prepare.",
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        return self.step(request, pk, shipment_ready)
+
+
+class ShipmentShipView(APIView):
+    permission_classes = [FULFIL]
+
+    @extend_schema(
+        summary="Ship a parcel with its carrier and tracking number (or some of its lines)",
+        request=ShipInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: StaffOrderDetailSerializer,
+            **action_errors(
+                **{
+                    "409": "Not a parcel still to ship (`shipment_transition_refused`), or "
+                    "its reserved units are gone (`reservation_not_active`)."
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        data = ShipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        shipment_ship(
+            shipment=shipment,
+            carrier=data.validated_data["carrier"],
+            tracking_number=data.validated_data["tracking_number"],
+            line_ids=data.validated_data.get("line_ids"),
+            user=acting_user(request),
+            channel=_channel(data),
+        )
+        return Response(order_detail(shipment.order_id))
+
+
+class ShipmentCollectView(APIView):
+    permission_classes = [FULFIL]
+
+    @extend_schema(
+        summary="Click & collect: hand the goods over against the pickup code",
+        request=CollectInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: StaffOrderDetailSerializer,
+            **action_errors(
+                **{
+                    "400": "Malformed input, or the wrong pickup code (`pickup_code_wrong`).",
+                    "409": "The shipment is not ready for pickup.",
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        data = CollectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        shipment_collect(
+            shipment=shipment,
+            code=data.validated_data["code"],
+            user=acting_user(request),
+            channel=_channel(data),
+        )
+        return Response(order_detail(shipment.order_id))
+
+
+class OrderCancelView(APIView):
+    permission_classes = [FULFIL]
+
+    @extend_schema(
+        summary="Cancel every line not yet fulfilled (their reserved units go back)",
+        request=CancelInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: StaffOrderDetailSerializer,
+            **action_errors(**{"409": "Nothing left to cancel (`order_not_cancellable`)."}),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = generics.get_object_or_404(Order.objects.all(), pk=pk)
+        order_cancel(
+            order=order,
+            user=acting_user(request),
+            channel=_channel(data),
+            reason=data.validated_data["reason"],
+        )
+        return Response(order_detail(order.pk))
+
+
+class OrderLineQuantityView(APIView):
+    permission_classes = [FULFIL]
+
+    @extend_schema(
+        summary="Change a line's quantity before its preparation starts (0 removes it)",
+        request=QuantityInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: StaffOrderDetailSerializer,
+            **action_errors(
+                **{
+                    "409": "Preparation has started (`order_line_not_editable`) or too few "
+                    "units are available (`insufficient_stock`)."
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        data = QuantityInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = generics.get_object_or_404(OrderLine.objects.all(), pk=pk)
+        quantity = data.validated_data["quantity"]
+        common = {"line": line, "user": acting_user(request), "channel": _channel(data)}
+        if quantity == 0:
+            order_line_remove(**common)
+        else:
+            order_line_quantity_set(quantity=quantity, **common)
+        return Response(order_detail(line.order_id))
+
+
+class OrderLineRelocateView(APIView):
+    permission_classes = [FULFIL]
+
+    @extend_schema(
+        summary="Fulfil a line from another location (reserved there first)",
+        request=RelocateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: StaffOrderDetailSerializer,
+            **action_errors(
+                **{
+                    "400": "Malformed input, or a location that cannot fulfil this line "
+                    "(`relocation_invalid`).",
+                    "409": "Preparation has started (`order_line_not_editable`) or too few "
+                    "units are available there (`insufficient_stock`).",
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, pk: int):
+        data = RelocateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = generics.get_object_or_404(OrderLine.objects.all(), pk=pk)
+        order_line_relocate(
+            line=line,
+            location=data.validated_data["location"],
+            user=acting_user(request),
+            channel=_channel(data),
+        )
+        return Response(order_detail(line.order_id))
+
+
+class ReturnPagination(CursorPagination):
+    ordering = "-id"
+
+
+class ReturnListCreateView(generics.ListAPIView):
+    permission_classes = [RETURNS]
+    serializer_class = StaffReturnSerializer
+    pagination_class = ReturnPagination
+
+    def returns(self):
+        return Return.objects.select_related("order", "channel").prefetch_related(
+            Prefetch(
+                "lines",
+                ReturnLine.objects.select_related("order_line", "restock_location").order_by("id"),
+            )
+        )
+
+    def get_queryset(self):
+        returns = self.returns()
+        params = self.request.query_params
+        if order := params.get("order"):
+            if not order.isdigit():
+                raise serializers.ValidationError({"order": ["An order id."]})
+            returns = returns.filter(order_id=int(order))
+        if channel := params.get("channel"):
+            returns = returns.filter(channel__code=channel)
+        if (cross := params.get("cross_channel")) is not None:
+            returns = returns.filter(is_cross_channel=cross.lower() in ("1", "true", "yes"))
+        return returns
+
+    @extend_schema(
+        summary="Returns, newest first",
+        parameters=[
+            OpenApiParameter("order", int, description="Only this order's returns."),
+            OpenApiParameter("channel", str, description="Returned on this channel (code)."),
+            OpenApiParameter("cross_channel", bool),
+        ],
+        responses={200: StaffReturnSerializer(many=True), **errors()},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Record a return (any channel, any channel's order); restocks at once",
+        request=ReturnInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: StaffReturnSerializer,
+            **action_errors(
+                **{
+                    "400": "Malformed input: an empty return, a line twice, a line of "
+                    "another order, a restock place that is neither the receiving location "
+                    "nor quarantine.",
+                    "409": "More than bought and not yet returned "
+                    "(`return_quantity_exceeded`, details per line), or a line not "
+                    "fulfilled (`return_line_not_fulfilled`).",
+                }
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = ReturnInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ret = return_create(
+            order=values["order"],
+            channel=values["channel"],
+            receiving_location=values["receiving_location"],
+            outcome=values["outcome"],
+            note=values["note"],
+            user=acting_user(request),
+            lines=[
+                {
+                    "order_line": line["order_line"],
+                    "quantity": line["quantity"],
+                    "reason": line["reason"],
+                    "restock_location": line.get("restock_location"),
+                }
+                for line in values["lines"]
+            ],
+        )
+        return Response(
+            StaffReturnSerializer(self.returns().get(pk=ret.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,26 @@
+"""Orders' settings, each read from Django settings with a default (no settings file
+needs to name them):
+
+- ``CART_TTL_DAYS`` (30): a cart not written to for this many days expires; every write
+  pushes its ``expires_at`` forward.
+- ``ORDER_ORCHESTRATION_STRATEGY`` ("orders.orchestration.strategy_default"): the dotted
+  path of the function choosing the locations that ship each line (docs/orchestration.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+DEFAULT_STRATEGY = "orders.orchestration.strategy_default"
+
+
+def cart_ttl() -> timedelta:
+    return timedelta(days=getattr(settings, "CART_TTL_DAYS", 30))
+
+
+def orchestration_strategy() -> Callable:
+    return import_string(getattr(settings, "ORDER_ORCHESTRATION_STRATEGY", DEFAULT_STRATEGY))

@@ -1,0 +1,92 @@
+"""How a customer chose to pay at checkout: a registry of payment methods.
+
+Checkout creates the order, then hands it over to the chosen method's ``handoff``, in the
+checkout's transaction::
+
+    handoff(*, order: Order, channel: SalesChannel, user: AbstractBaseUser | None,
+            params: dict) -> object
+
+``params`` are what the caller of checkout passed as ``payment_params`` (the cash
+tendered at the till, say); the return value is ignored.
+A handoff records what it did on the order (a timeline entry, a payment row) and must
+not call the outside world while the transaction is open: anything remote (a payment
+link by SMS, a gateway call) goes through the outbox or ``transaction.on_commit``. If it
+raises a ``DomainError``, the whole checkout rolls back.
+
+Built in: ``pay_in_store`` and ``pay_later``, which only say "awaiting payment" (nothing
+is faked as paid). Other apps register theirs at start-up (``AppConfig.ready``), e.g.
+``payment_method_register("cash", _("Cash"), handoff, channel_kinds={"store"})``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.exceptions import UnknownPaymentMethod
+
+if TYPE_CHECKING:
+    from catalog.models import SalesChannel
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    code: str
+    label: str
+    handoff: Callable[..., None]
+    channel_kinds: frozenset[str] | None = None
+
+    def allowed_on(self, channel: SalesChannel | None) -> bool:
+        return channel is None or self.channel_kinds is None or channel.kind in self.channel_kinds
+
+
+_REGISTRY: dict[str, PaymentMethod] = {}
+
+
+def payment_method_register(
+    code: str,
+    label: str,
+    handoff: Callable[..., None],
+    channel_kinds: Iterable[str] | None = None,
+) -> PaymentMethod:
+    """Make ``code`` a payment method (registering a code again replaces it)."""
+    method = PaymentMethod(
+        code, label, handoff, frozenset(channel_kinds) if channel_kinds is not None else None
+    )
+    _REGISTRY[code] = method
+    return method
+
+
+def payment_methods(*, channel: SalesChannel | None = None) -> list[PaymentMethod]:
+    """The methods a channel may offer, by code."""
+    return [m for code, m in sorted(_REGISTRY.items()) if m.allowed_on(channel)]
+
+
+def payment_method_get(code: str, *, channel: SalesChannel | None = None) -> PaymentMethod:
+    """The method ``code`` if ``channel`` may use it, else ``UnknownPaymentMethod`` (400)."""
+    method = _REGISTRY.get(code)
+    if method is None or not method.allowed_on(channel):
+        raise UnknownPaymentMethod(code, [m.code for m in payment_methods(channel=channel)])
+    return method
+
+
+def _awaiting_payment(*, order, channel, user=None, params=None) -> None:
+    from orders.states import order_event_record
+
+    order_event_record(
+        order=order,
+        kind="awaiting_payment",
+        message=_("Awaiting payment (%(method)s).")
+        % {"method": str(_REGISTRY[order.payment_method].label)},
+        data={"payment_method": order.payment_method},
+        channel=channel,
+        actor=user,
+    )
+
+
+payment_method_register("pay_in_store", gettext_lazy("Pay in store"), _awaiting_payment)
+payment_method_register("pay_later", gettext_lazy("Pay later"), _awaiting_payment)

@@ -1,0 +1,262 @@
+"""Returns: goods brought back on any channel, for an order placed on any channel.
+
+``return_create`` checks the whole request before writing anything, under the order's
+lock (``orders.locks.order_lock``), so two returns of the same item racing each other
+are checked one after the other and cannot both pass. The goods go back on hand at the
+restock location (the receiving location, or a quarantine place) with ledger reason
+"return" and the return as source document; the outcome (refund, exchange, store credit)
+is recorded with its settlement pending: money moves later, in payments or loyalty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from inventory.models import Location, StockMovement
+from inventory.services import stock_receive
+from orders.locks import order_lock
+from orders.models import Order, OrderLine, Return, ReturnLine
+from orders.states import order_event_record
+from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.money import money_round
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from catalog.models import SalesChannel
+
+
+class ReturnInvalid(InvalidInput):
+    """The request itself is malformed (``code`` says how)."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
+class ReturnLineNotFulfilled(DomainError):
+    code = "return_line_not_fulfilled"
+    http_status = 409
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        super().__init__(_("Only goods handed over to the customer can be returned."), lines=lines)
+
+
+class ReturnQuantityExceeded(DomainError):
+    code = "return_quantity_exceeded"
+    http_status = 409
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        super().__init__(
+            _("More is being returned than was bought and not yet returned."), lines=lines
+        )
+
+
+def _order_line_id(value: Any) -> int | None:
+    if isinstance(value, OrderLine):
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _parse(
+    *, lines: Sequence[Mapping[str, Any]], receiving_location: Location
+) -> list[dict[str, Any]]:
+    """Shape checks that need no lock: quantities, reasons, restock places, duplicates."""
+    if not lines:
+        raise ReturnInvalid("return_empty", _("A return needs at least one line."))
+    parsed, seen = [], set()
+    for index, entry in enumerate(lines):
+        line_id = _order_line_id(entry.get("order_line"))
+        if line_id is None:
+            raise ReturnInvalid(
+                "return_line_unknown",
+                _("Each return line names an order line."),
+                line=index,
+            )
+        quantity = entry.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise ReturnInvalid(
+                "invalid_quantity",
+                _("Quantity must be a whole number above zero (got %(quantity)s).")
+                % {"quantity": quantity},
+                line=index,
+                quantity=str(quantity),
+            )
+        reason = entry.get("reason")
+        if reason not in ReturnLine.Reason.values:
+            raise ReturnInvalid(
+                "return_reason_invalid",
+                _("“%(reason)s” is not a return reason.") % {"reason": reason},
+                line=index,
+                allowed=list(ReturnLine.Reason.values),
+            )
+        restock = entry.get("restock_location") or receiving_location
+        if restock.pk != receiving_location.pk and restock.kind != Location.Kind.QUARANTINE:
+            raise ReturnInvalid(
+                "return_restock_location_invalid",
+                _(
+                    "Returned goods go back to the receiving location or to quarantine, "
+                    "not to %(location)s."
+                )
+                % {"location": restock.name},
+                line=index,
+                location=restock.code,
+            )
+        if line_id in seen:
+            raise ReturnInvalid(
+                "return_line_duplicate",
+                _("The same order line appears twice in this return."),
+                order_line=line_id,
+            )
+        seen.add(line_id)
+        parsed.append(
+            {"order_line": line_id, "quantity": quantity, "reason": reason, "restock": restock}
+        )
+    return parsed
+
+
+@transaction.atomic
+def return_create(
+    *,
+    order: Order,
+    channel: SalesChannel,
+    lines: Sequence[Mapping[str, Any]],
+    receiving_location: Location,
+    outcome: str,
+    user: AbstractBaseUser | None = None,
+    note: str = "",
+) -> Return:
+    """Record goods brought back to ``receiving_location`` on ``channel``.
+
+    ``lines``: ``{"order_line", "quantity", "reason", "restock_location"?}`` each. At
+    most what was fulfilled and not yet returned can come back, per line; every refusal
+    lists the lines at fault and leaves everything as it was.
+    """
+    if outcome not in Return.Outcome.values:
+        raise ReturnInvalid(
+            "return_outcome_invalid",
+            _("“%(outcome)s” is not a return outcome.") % {"outcome": outcome},
+            allowed=list(Return.Outcome.values),
+        )
+    if not receiving_location.is_active:
+        raise ReturnInvalid(
+            "return_location_invalid",
+            _("%(location)s does not take returns.") % {"location": receiving_location.name},
+            location=receiving_location.code,
+        )
+    parsed = _parse(lines=lines, receiving_location=receiving_location)
+    order = order_lock(order.pk)
+    order_lines = OrderLine.objects.in_bulk([entry["order_line"] for entry in parsed])
+    unknown = [
+        entry["order_line"]
+        for entry in parsed
+        if entry["order_line"] not in order_lines
+        or order_lines[entry["order_line"]].order_id != order.pk
+    ]
+    if unknown:
+        raise ReturnInvalid(
+            "return_line_unknown",
+            _("These lines are not lines of order %(order)s.") % {"order": order.reference},
+            order_lines=[str(u) for u in unknown],
+        )
+    not_fulfilled = [
+        {"order_line": line.pk, "sku": line.sku, "status": line.status}
+        for entry in parsed
+        if (line := order_lines[entry["order_line"]]).status != OrderLine.Status.FULFILLED
+    ]
+    if not_fulfilled:
+        raise ReturnLineNotFulfilled(not_fulfilled)
+    returned = dict(
+        ReturnLine.objects.filter(order_line__in=list(order_lines))
+        .values("order_line")
+        .annotate(total=Sum("quantity"))
+        .values_list("order_line", "total")
+    )
+    exceeded = []
+    for entry in parsed:
+        line = order_lines[entry["order_line"]]
+        returnable = line.quantity - returned.get(line.pk, 0)
+        if entry["quantity"] > returnable:
+            exceeded.append(
+                {
+                    "order_line": line.pk,
+                    "sku": line.sku,
+                    "requested": entry["quantity"],
+                    "bought": line.quantity,
+                    "already_returned": returned.get(line.pk, 0),
+                    "returnable": returnable,
+                }
+            )
+    if exceeded:
+        raise ReturnQuantityExceeded(exceeded)
+
+    amounts = [
+        money_round(order_lines[e["order_line"]].unit_price_amount * e["quantity"], order.currency)
+        for e in parsed
+    ]
+    ret = Return.objects.create(
+        order=order,
+        channel=channel,
+        location=receiving_location,
+        is_cross_channel=channel.pk != order.channel_id,
+        outcome=outcome,
+        amount=sum(amounts, Decimal("0.00")),
+        currency=order.currency,
+        note=note,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    ReturnLine.objects.bulk_create(
+        ReturnLine(
+            ret=ret,
+            order_line=order_lines[entry["order_line"]],
+            quantity=entry["quantity"],
+            reason=entry["reason"],
+            restock_location=entry["restock"],
+            amount=amount,
+        )
+        for entry, amount in zip(parsed, amounts, strict=True)
+    )
+    for entry in sorted(
+        parsed, key=lambda e: (order_lines[e["order_line"]].variant_id, e["restock"].pk)
+    ):
+        stock_receive(
+            variant_id=order_lines[entry["order_line"]].variant_id,
+            location_id=entry["restock"].pk,
+            quantity=entry["quantity"],
+            user=user if user is not None and user.is_authenticated else None,
+            reason=StockMovement.Reason.RETURN,
+            source=ret,
+            note=order.reference,
+        )
+    order_event_record(
+        order=order,
+        kind="return",
+        message=_("Return %(return)s: %(count)s item(s) brought back at %(location)s.")
+        % {
+            "return": str(ret),
+            "count": sum(e["quantity"] for e in parsed),
+            "location": receiving_location.name,
+        },
+        data={
+            "return": ret.pk,
+            "outcome": outcome,
+            "amount": str(ret.amount),
+            "cross_channel": ret.is_cross_channel,
+            "location": receiving_location.code,
+            "lines": [
+                {"order_line": e["order_line"], "quantity": e["quantity"], "reason": e["reason"]}
+                for e in parsed
+            ],
+        },
+        actor=user,
+        channel=channel,
+    )
+    return ret

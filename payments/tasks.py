@@ -1,0 +1,36 @@
+"""Payments work for the Celery workers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from payments.gateways import simulated
+from payments.operations import payment_claims_resume, provider_event_process
+
+
+@shared_task(name="payments.simulated_webhook", time_limit=30, soft_time_limit=25)
+def simulated_webhook(
+    event_id: str, event_type: str, reference: str, amount: str, currency: str
+) -> str:
+    """Deliver the simulated gateway's delayed confirmation: the signed body a provider
+    would post, through the same processing service as the webhook endpoint (a second
+    delivery of the same event is a duplicate and changes nothing)."""
+    body = simulated.webhook_body(
+        event_id=event_id,
+        event_type=event_type,
+        reference=reference,
+        amount=amount,
+        currency=currency,
+    )
+    outcome = provider_event_process(
+        gateway="simulated", body=body, headers=simulated.webhook_headers(body)
+    )
+    return outcome.result
+
+
+@shared_task(name="payments.claims_resume", time_limit=300, soft_time_limit=280)
+def payment_claims_resume_task(older_than_seconds: int = 120) -> int:
+    """Settle the payment calls whose answer was lost (see payments.operations)."""
+    return payment_claims_resume(older_than=timedelta(seconds=older_than_seconds))

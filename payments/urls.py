@@ -1,0 +1,11 @@
+"""Mounted at /payments/ by unicommerce/urls.py."""
+
+from django.urls import path
+
+from payments.webhook_views import provider_webhook
+
+app_name = "payments"
+
+urlpatterns = [
+    path("webhooks/<slug:gateway>/", provider_webhook, name="provider-webhook"),
+]
