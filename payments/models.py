@@ -238,3 +238,158 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.type} {self.event_id}"
+
+
+class InstalmentPlan(models.Model):
+    """One payment split into dated parts (2x/3x/4x, or deferred D+15/D+30): the plan's
+    ``payment`` (method ``instalment``) carries the whole amount, and each part paid is a
+    capture operation of that payment. The parts sum exactly to the payment's amount."""
+
+    class Kind(models.TextChoices):
+        X2 = "2x", _("2 instalments")
+        X3 = "3x", _("3 instalments")
+        X4 = "4x", _("4 instalments")
+        D15 = "d15", _("pay in 15 days")
+        D30 = "d30", _("pay in 30 days")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        COMPLETED = "completed", _("completed")
+        LATE = "late", _("late")
+        DEFAULTED = "defaulted", _("defaulted")
+        CANCELLED = "cancelled", _("cancelled")
+
+    payment = models.OneToOneField(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="plan"
+    )
+    kind = models.CharField(_("plan"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    amount = _money(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    provider_token = models.CharField(
+        _("provider token"),
+        max_length=255,
+        blank=True,
+        help_text=_("The saved payment method the later parts are charged to (never a card)."),
+    )
+    phone = models.CharField(_("phone for reminders"), max_length=16, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("instalment plan")
+        verbose_name_plural = _("instalment plans")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class Instalment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        PROCESSING = "processing", _("being charged")
+        PAID = "paid", _("paid")
+        RETRYING = "retrying", _("failed, will retry")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    plan = models.ForeignKey(
+        InstalmentPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="parts"
+    )
+    number = models.PositiveSmallIntegerField(_("part"))
+    due_date = models.DateField(_("due"), db_index=True)
+    amount = _money(_("amount"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="instalment_unique_number"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="instalment_due_idx",
+                condition=Q(status__in=["scheduled", "retrying"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.plan_id} {self.amount}"
+
+
+class PaymentLink(models.Model):
+    """A link the customer opens on their phone to pay (part of) an order: an amount, an
+    expiry, single use. Only the SHA-256 of its token is kept; resending issues a new
+    token, which retires the old one."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("created")
+        SENT = "sent", _("sent")
+        OPENED = "opened", _("opened")
+        PAID = "paid", _("paid")
+        EXPIRED = "expired", _("expired")
+        CANCELLED = "cancelled", _("cancelled")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="payment_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    amount = _money(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.CREATED
+    )
+    phone = models.CharField(_("sent to"), max_length=16, blank=True)
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    expires_at = models.DateTimeField(_("expires at"))
+    channel = models.ForeignKey(
+        SalesChannel,
+        verbose_name=_("created on"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    payment = models.ForeignKey(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="links",
+    )
+    message_id = models.BigIntegerField(_("last SMS"), null=True, blank=True)
+    sends = models.PositiveSmallIntegerField(_("times sent"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment link")
+        verbose_name_plural = _("payment links")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_link_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["order", "status"], name="payment_link_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.amount} {self.currency} ({self.get_status_display()})"
