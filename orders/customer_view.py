@@ -33,6 +33,8 @@ from customers.registry import customer_panel, export_section
 from customers.segments import RfmSegment
 from customers.signals import customer_erased, customer_merging
 from orders.models import Cart, Order, Return
+from orders.services.checkout import ORDER_PLACED
+from unicommerce.events.registry import mergeable, subscribe
 from unicommerce.exceptions import DomainError
 
 if TYPE_CHECKING:
@@ -233,10 +235,11 @@ def _segment_cases() -> str:
     return " ".join(f"WHEN {condition} THEN '{name}'" for name, condition in RfmSegment.rules)
 
 
-def customer_figures_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
+def customer_figures_refresh(*, customer_ids: Iterable[int] | None = None, rfm: bool = True) -> int:
     """Recompute the figures of ``customer_ids`` (all customers when None), then the RFM
     scores and segments of everyone (quintiles are relative, so one customer's new order
-    can move others). Returns how many customers' figures were written.
+    can move others; ``rfm=False`` leaves them to the nightly run). Returns how many
+    customers' figures were written.
 
     Three statements, whatever the number of customers: figures (one UPDATE … FROM an
     aggregate), RFM scores with window functions, and clearing the scores of customers
@@ -258,9 +261,30 @@ def customer_figures_refresh(*, customer_ids: Iterable[int] | None = None) -> in
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(figures_sql, params)
         written = cursor.rowcount
-        cursor.execute(_RFM_SQL.format(**tables, segment_cases=_segment_cases()))
-        cursor.execute(_RFM_CLEAR_SQL.format(**tables))
+        if rfm:
+            cursor.execute(_RFM_SQL.format(**tables, segment_cases=_segment_cases()))
+            cursor.execute(_RFM_CLEAR_SQL.format(**tables))
     return written
+
+
+def _merge_customers(payloads: list[dict]) -> dict:
+    ids = {p.get("customer_id") for p in payloads}
+    return {"customer_ids": sorted(i for i in ids if i)}
+
+
+mergeable(ORDER_PLACED, _merge_customers)
+
+
+@subscribe(ORDER_PLACED)
+def on_order_placed(event) -> None:
+    """A customer's order count, lifetime value, last purchase, preferred channel and
+    behaviour follow each order within moments (the outbox consumer, batched); their RFM
+    quintiles, relative to everyone, are recomputed by the periodic task."""
+    payload = event.payload
+    ids = payload.get("customer_ids") or [payload.get("customer_id")]
+    ids = [i for i in ids if i]
+    if ids:
+        customer_figures_refresh(customer_ids=ids, rfm=False)
 
 
 # --- Merge and erase ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rest_framework.fields import DateTimeField
 
 from catalog.models import SalesChannel, Variant
 from inventory.models import Location
-from orders.models import Fulfilment, OrderEvent
+from orders.models import Fulfilment, Order, OrderEvent
 
 # Timeline entries a customer or a front end sees; the rest (staff notes, allocation
 # overrides, internal bookkeeping) stays in the admin.
@@ -261,6 +261,10 @@ class OrderOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     payment_method = serializers.CharField()
+    payment_status = serializers.ChoiceField(
+        choices=Order.PaymentStatus.choices,
+        help_text="What the order's payments add up to (unpaid, partially paid, paid, refunded).",
+    )
     shipping_address = serializers.JSONField(allow_null=True)
     created_at = serializers.DateTimeField()
     lines = OrderLineOutputSerializer(many=True, source="lines.all")
@@ -360,6 +364,7 @@ def order_payload(order) -> dict:
         "currency": order.currency,
         "total_amount": _decimal(order.total_amount),
         "payment_method": order.payment_method,
+        "payment_status": order.payment_status,
         "shipping_address": order.shipping_address,
         "created_at": _moment(order.created_at),
         "lines": [

@@ -448,3 +448,21 @@ def test_a_cart_is_checked_out_once(shop, stocked_variant):
     assert Order.objects.count() == 1
     assert level(variant, shop.warehouse) == (5, 1)
     assert OrderEvent.objects.filter(kind="placed").count() == 1
+
+
+def test_the_customer_figures_follow_an_order_through_the_outbox(shop, stocked_variant, web_cart):
+    from unicommerce.events.services import event_process_batch
+
+    variant = stocked_variant(warehouse=5, price_amount=Decimal("30.00"))
+    cart = cart_identify(cart=web_cart((variant, 2)), phone="0655555555", channel=shop.web)
+    checkout(cart, shop.web, shipping_address=ADDRESS)
+    customer = cart.customer
+    customer.refresh_from_db()
+    assert customer.order_count == 0  # not yet: the consumer runs after commit
+
+    pending = list(OutboxEvent.objects.filter(topic="order.placed").values_list("pk", flat=True))
+    assert event_process_batch(event_ids=pending) >= 1
+
+    customer.refresh_from_db()
+    assert (customer.order_count, customer.lifetime_value) == (1, Decimal("60.00"))
+    assert (customer.preferred_channel, customer.behaviour) == (shop.web, "online_only")

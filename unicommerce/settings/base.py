@@ -226,6 +226,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"
+FORMAT_MODULE_PATH = ["unicommerce.formats"]
 DEFAULT_CURRENCY = "EUR"
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "FR")
 
@@ -275,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "FulfilmentEnum": "orders.models.Fulfilment",
         "ReturnReasonEnum": "orders.models.ReturnLine.Reason",
         "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "orders.models.Order.PaymentStatus",
         "ConsentKindEnum": "customers.models.Consent.Kind",
     },
 }
