@@ -192,6 +192,18 @@ WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", default=7)
 # Endpoints on loopback/private addresses (a receiver on this machine) only in dev/test.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
+# --- Orders (orders/conf.py): carts and where shipped lines come from.
+CART_TTL_DAYS = env_int("CART_TTL_DAYS", default=30)
+ORDER_ORCHESTRATION_STRATEGY = env_str(
+    "ORDER_ORCHESTRATION_STRATEGY", default="orders.orchestration.strategy_default"
+)
+
+# --- Payments (payments/conf.py, docs/payments.md): the gateway of remote methods.
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
+
 # --- Messages to customers (docs/messaging.md): SMS and e-mail, sent by the workers.
 SMS_BACKEND = env_str("SMS_BACKEND", default="unicommerce.messaging.backends.ConsoleBackend")
 CUSTOMER_EMAIL_BACKEND = env_str(
