@@ -35,15 +35,18 @@ BUYERS = int(os.environ.get("BENCH_BUYERS", "8"))
 STOCK = 10_000_000
 KEY = "uck_bench-checkout-web-key"
 SKU = "BENCH-CHECKOUT-HOT"
+# Then a sell-out: the same buyers on a variant with exactly this many units available.
+SELLOUT_SKU = "BENCH-CHECKOUT-LAST"
+SELLOUT = int(os.environ.get("BENCH_SELLOUT", "300"))
 ADDRESS = {"line1": "1 rue de Rivoli", "postal_code": "75001", "city": "Paris", "country": "FR"}
 
 
 def prepare() -> dict:
     """The web channel with its key, a warehouse feeding it, the hot variant in stock."""
-    from catalog.models import ApiKey, Product, SalesChannel, Variant
+    from catalog.models import ApiKey, SalesChannel
     from catalog.services import api_key_hash
     from inventory.models import Location, StockLevel
-    from inventory.services import stock_receive
+    from inventory.services import stock_adjust, stock_receive
 
     web, _ = SalesChannel.objects.get_or_create(
         code="bench-checkout-web", defaults={"name": "Bench checkout web", "kind": "web"}
@@ -56,15 +59,35 @@ def prepare() -> dict:
         code="bench-checkout-wh", defaults={"name": "Bench checkout warehouse", "kind": "warehouse"}
     )
     warehouse.channels.add(web)
-    variant = Variant.objects.filter(sku=SKU).first()
-    if variant is None:
-        product = Product.objects.create(name="Bench checkout product")
-        variant = Variant.objects.create(product=product, sku=SKU, price_amount="19.90")
+    variant = _variant(SKU)
     level = StockLevel.objects.filter(variant=variant, location=warehouse).first()
     missing = STOCK - (level.on_hand - level.reserved if level else 0)
     if missing > 0:
         stock_receive(variant_id=variant.pk, location_id=warehouse.pk, quantity=missing)
-    return {"channel": web, "warehouse": warehouse, "variant": variant}
+    last = _variant(SELLOUT_SKU)
+    level = StockLevel.objects.filter(variant=last, location=warehouse).first()
+    available = level.on_hand - level.reserved if level else 0
+    if available > SELLOUT:  # left over from an interrupted run: put it aside
+        stock_adjust(
+            variant_id=last.pk,
+            location_id=warehouse.pk,
+            quantity=SELLOUT - available,
+            reason="adjustment",
+            note="bench sell-out reset",
+        )
+    elif available < SELLOUT:
+        stock_receive(variant_id=last.pk, location_id=warehouse.pk, quantity=SELLOUT - available)
+    return {"channel": web, "warehouse": warehouse, "variant": variant, "last": last}
+
+
+def _variant(sku: str):
+    from catalog.models import Product, Variant
+
+    variant = Variant.objects.filter(sku=sku).first()
+    if variant is None:
+        product = Product.objects.create(name=f"Bench checkout {sku}")
+        variant = Variant.objects.create(product=product, sku=sku, price_amount="19.90")
+    return variant
 
 
 class Buyer:
@@ -93,11 +116,11 @@ class Buyer:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
         return json.loads(data)
 
-    def checkout(self) -> str:
+    def checkout(self, sku: str = SKU) -> str:
         self.count += 1
         phone = f"+3361{self.nonce % 100:02d}{self.index:01d}{self.count:04d}"
         token = self.call("POST", "/api/v1/carts/", {})["token"]
-        self.call("POST", f"/api/v1/carts/{token}/lines/", {"sku": SKU, "quantity": 1})
+        self.call("POST", f"/api/v1/carts/{token}/lines/", {"sku": sku, "quantity": 1})
         self.call("POST", f"/api/v1/carts/{token}/identify/", {"phone": phone})
         order = self.call(
             "POST",
@@ -146,6 +169,41 @@ def drive(address: str, seconds: float, nonce: int, first_index: int = 0) -> dic
         "elapsed": elapsed,
         "load_generator_cores": (time.process_time() - cpu_before) / elapsed,
     }
+
+
+class SoldOut(Exception):
+    """The checkout answered 409 lines_unavailable: the expected end of a sell-out."""
+
+
+def sell_out(address: str, nonce: int) -> dict:
+    """BUYERS threads checking out SELLOUT_SKU until every one of them is told it is
+    gone: exactly SELLOUT orders must succeed, every other attempt a clean 409."""
+    orders: list[str] = []
+    refusals, errors = [0], []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        buyer = Buyer(address, index, nonce)
+        while True:
+            try:
+                reference = buyer.checkout(SELLOUT_SKU)
+            except RuntimeError as error:
+                text = str(error)
+                with lock:
+                    if ": 409 " in text and "lines_unavailable" in text:
+                        refusals[0] += 1
+                        return
+                    errors.append(text[:300])
+                    return
+            with lock:
+                orders.append(reference)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(BUYERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"orders": orders, "refusals": refusals[0], "errors": errors}
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -264,7 +322,17 @@ def main() -> None:
             run = drive(address, SECONDS, (nonce + 1) % 1000, first_index=0)
             web_cpu = _cpu_seconds(web_pids) - web_before
             db_cpu = _cpu_seconds(db_pids) - db_before
+            last_before = StockLevel.objects.get(variant=data["last"], location=data["warehouse"])
+            sellout = sell_out(address, (nonce + 2) % 1000)
         checks = oversold(data["variant"], data["warehouse"], run["references"], reserved_before)
+        last = StockLevel.objects.get(variant=data["last"], location=data["warehouse"])
+        sold_out = {
+            "sellout_units": SELLOUT,
+            "sellout_orders": len(sellout["orders"]),
+            "sellout_refusals": sellout["refusals"],
+            "sellout_reserved": last.reserved - last_before.reserved,
+            "sellout_available_after": last.on_hand - last.reserved,
+        }
         queries = queries_per_checkout()
         latencies = run["latencies"]
         figures = {
@@ -272,8 +340,11 @@ def main() -> None:
             "p50_ms": round(percentile(latencies, 50) * 1000, 1),
             "p99_ms": round(percentile(latencies, 99) * 1000, 1),
             "queries_per_checkout": queries,
-            "oversold": checks["oversold"],
-            "errors": len(run["errors"]),
+            "oversold": checks["oversold"]
+            + max(0, len(sellout["orders"]) - SELLOUT)
+            + max(0, sold_out["sellout_reserved"] - SELLOUT),
+            "errors": len(run["errors"]) + len(sellout["errors"]),
+            **sold_out,
             "orders": len(run["references"]),
             "reserved_in_run": checks["reserved_in_run"],
             "load_generator_cores": round(run["load_generator_cores"], 2),
@@ -283,8 +354,8 @@ def main() -> None:
             "db_cpu_ms_per_checkout": round(db_cpu * 1000 / max(1, len(run["references"])), 1),
             "server_cores_used": round((web_cpu + db_cpu) / run["elapsed"], 2),
         }
-        if run["errors"]:
-            print("errors:", run["errors"][:5], file=sys.stderr)
+        if run["errors"] or sellout["errors"]:
+            print("errors:", (run["errors"] + sellout["errors"])[:5], file=sys.stderr)
         report(
             "checkout",
             started_at=started_at,
@@ -294,6 +365,8 @@ def main() -> None:
                 "journey": "POST carts, POST lines, POST identify (new phone), "
                 "POST checkout (ship, pay_in_store, Idempotency-Key)",
                 "hot_variant_stock": STOCK,
+                "sellout": f"then the same buyers on a variant with {SELLOUT} units, until "
+                "each is refused",
                 "queries_counted": "one journey in-process (test client), all statements",
             },
             figures=figures,
@@ -303,6 +376,8 @@ def main() -> None:
                 "queries_per_checkout": "<= 40",
                 "oversold": "<= 0",
                 "errors": "<= 0",
+                "sellout_orders": f"<= {SELLOUT}",
+                "sellout_available_after": "<= 0",
             },
         )
 
