@@ -6,6 +6,11 @@ it. It raises ``TemporaryFailure`` when trying again later may work (a timeout, 
 a rate limit) and ``PermanentFailure`` when it never will (a number the provider
 refuses). It must pass ``message.idempotency_key`` to a provider that supports one:
 a message may be handed over again after a worker died mid-send.
+
+A provider with no idempotency key (Twilio) can still be asked what it sent: such a
+backend raises ``OutcomeUnknown`` when a request may have reached the provider (a read
+timeout, a 5xx) and implements ``find_sent(message)``, which ``message_deliver`` calls
+before sending again a message whose earlier attempt has no recorded outcome.
 """
 
 from __future__ import annotations
@@ -40,10 +45,24 @@ class PermanentFailure(DeliveryFailure):
     """Never worth another try: the message ends ``failed``."""
 
 
+class OutcomeUnknown(TemporaryFailure):
+    """The provider may have accepted the message (the request left, the answer did not
+    come back, or came back a 5xx): worth another try, but only once ``find_sent`` has
+    found no copy of it."""
+
+
 class BaseBackend:
     def send(self, message: Message) -> str:
         """Hand ``message`` over; return the provider's id for it."""
         raise NotImplementedError
+
+    def find_sent(self, message: Message) -> str | None:
+        """The provider's id of a copy of ``message`` an earlier attempt handed over, or
+        None when there is none (or the provider cannot tell, and sending again is safe
+        because it honours ``message.idempotency_key``). Asked before a message whose
+        earlier attempt has no recorded outcome is sent again; raise ``DeliveryFailure``
+        when the provider cannot be asked right now."""
+        return None
 
 
 def _document(message: Message) -> dict[str, Any]:

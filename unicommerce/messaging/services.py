@@ -13,8 +13,11 @@ back-off until ``MESSAGING_MAX_ATTEMPTS``; a permanent one ends ``failed``.
 
 Exactly once, as far as an outside service allows: a worker that dies after the backend
 accepted a message leaves it ``sending``; the sweep hands the claim back after
-``MESSAGING_CLAIM_TIMEOUT_SECONDS`` and the message is sent again with the same
-idempotency key, which a provider uses to drop the copy.
+``MESSAGING_CLAIM_TIMEOUT_SECONDS`` with ``last_error`` = ``CLAIM_HANDED_BACK``. Such a
+message, or one whose last attempt raised ``OutcomeUnknown``, has an earlier attempt
+with no recorded outcome: before sending it again the worker asks the backend
+(``find_sent``) whether the provider already has it, and records that copy instead of
+sending a second one. A provider that honours idempotency keys drops a copy anyway.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from unicommerce.messaging.backends import PermanentFailure, TemporaryFailure, backend_for
+from unicommerce.messaging.backends import (
+    BaseBackend,
+    OutcomeUnknown,
+    PermanentFailure,
+    TemporaryFailure,
+    backend_for,
+)
 from unicommerce.messaging.exceptions import MessageInvalid, MessageRecipientInvalid
 from unicommerce.messaging.models import Message
 
@@ -44,6 +53,10 @@ Channel = Message.Channel
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 MAX_BACKOFF = timedelta(hours=1)
 SWEEP_LIMIT = 500
+# ``last_error`` of a message whose earlier attempt may have reached the provider: a
+# claim the sweep handed back, or an attempt that raised OutcomeUnknown.
+CLAIM_HANDED_BACK = "the worker stopped while sending"
+OUTCOME_UNKNOWN = "OutcomeUnknown: "
 _TABLE = Message._meta.db_table
 
 
@@ -203,16 +216,24 @@ def _finish(claim: Claim, **fields) -> bool:
 
 def message_deliver(*, message_id: int) -> str:
     """Send one queued message through its channel's backend; say what became of it:
-    "sent", "retry", "failed", or "skipped" (not due, already done, or held elsewhere)."""
+    "sent", "retry", "failed", or "skipped" (not due, already done, or held elsewhere).
+
+    A message whose earlier attempt has no recorded outcome is first looked for at the
+    provider (``find_sent``): found, it is recorded as sent and not sent again."""
     claim = _claim(message_id)
     if claim is None:
         return "skipped"
     message = claim.message
     try:
-        provider_id = backend_for(message.channel).send(message)
+        backend = backend_for(message.channel)
+        provider_id = _earlier_copy(backend, message) if _outcome_unknown(message) else None
+        if provider_id is None:
+            provider_id = backend.send(message)
     except PermanentFailure as error:
         _fail(claim, f"{type(error).__name__}: {error}")
         return "failed"
+    except OutcomeUnknown as error:  # it may be at the provider: look before resending
+        return _retry_or_fail(claim, f"{OUTCOME_UNKNOWN}{error}")
     except Exception as error:  # TemporaryFailure, or a backend's unexpected error
         if not isinstance(error, TemporaryFailure):
             logger.exception("messaging backend error on message %s", message.pk)
@@ -226,6 +247,36 @@ def message_deliver(*, message_id: int) -> str:
         last_error="",
     )
     return "sent"
+
+
+def _outcome_unknown(message: Message) -> bool:
+    """Did an earlier attempt end with no outcome recorded (it may have been sent)?"""
+    return message.attempts > 1 and (
+        message.last_error == CLAIM_HANDED_BACK or message.last_error.startswith(OUTCOME_UNKNOWN)
+    )
+
+
+def _earlier_copy(backend: BaseBackend, message: Message) -> str | None:
+    """The provider's id of what an earlier attempt handed over, if the provider has it.
+    Not knowing is not "not sent": a failed look-up keeps the message's outcome
+    unknown, so the next attempt looks again instead of sending blindly."""
+    find_sent = getattr(backend, "find_sent", None)
+    if find_sent is None:
+        return None
+    try:
+        provider_id = find_sent(message)
+    except Exception as error:
+        raise OutcomeUnknown(
+            f"could not look for an earlier copy: {type(error).__name__}: {error}"
+        ) from error
+    if provider_id:
+        logger.info(
+            "message %s was already at the provider as %s; not sent again",
+            message.pk,
+            provider_id,
+        )
+        return str(provider_id)
+    return None
 
 
 def _fail(claim: Claim, error: str) -> None:
@@ -275,7 +326,7 @@ def messages_sweep() -> SweepResult:
     send."""
     now = timezone.now()
     stale = now - timedelta(seconds=float(settings.MESSAGING_CLAIM_TIMEOUT_SECONDS))
-    error = "the worker stopped while sending"
+    error = CLAIM_HANDED_BACK
     max_attempts = int(settings.MESSAGING_MAX_ATTEMPTS)
     with transaction.atomic():
         abandoned = list(

@@ -217,6 +217,12 @@ MESSAGING_RETRY_BASE = env_float("MESSAGING_RETRY_BASE", default=10.0)  # second
 # A message "being sent" for longer than this is handed back (its worker died); more
 # than the send task's time limit (60 s), so a slow send is never sent twice.
 MESSAGING_CLAIM_TIMEOUT_SECONDS = env_float("MESSAGING_CLAIM_TIMEOUT_SECONDS", default=300.0)
+# The Twilio backend (SMS_BACKEND=unicommerce.messaging.providers.twilio.TwilioBackend).
+SMS_TWILIO_ACCOUNT_SID = env_str("SMS_TWILIO_ACCOUNT_SID", default="")
+SMS_TWILIO_AUTH_TOKEN = env_str("SMS_TWILIO_AUTH_TOKEN", default="")
+SMS_TWILIO_FROM = env_str("SMS_TWILIO_FROM", default="")
+SMS_TWILIO_MESSAGING_SERVICE_SID = env_str("SMS_TWILIO_MESSAGING_SERVICE_SID", default="")
+SMS_TWILIO_API_BASE = env_str("SMS_TWILIO_API_BASE", default="https://api.twilio.com")
 # A queued message due for this long has lost its task: the sweep enqueues it again.
 MESSAGING_SWEEP_AFTER_SECONDS = env_float("MESSAGING_SWEEP_AFTER_SECONDS", default=30.0)
 
