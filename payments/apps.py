@@ -13,3 +13,10 @@ class PaymentsConfig(AppConfig):
         from payments.services import payment_cash_handoff
 
         payment_method_register("cash", _("Cash"), payment_cash_handoff, channel_kinds={"store"})
+
+        # Payment link by SMS: checkout holds the stock and the order waits for the
+        # customer to pay on their phone (payments.links, which also subscribes to
+        # "payment.captured" and declares the task payments.links_expire).
+        from payments.links import _payment_link_handoff
+
+        payment_method_register("payment_link", _("Payment link by SMS"), _payment_link_handoff)

@@ -27,9 +27,63 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_SIMULATED_WEBHOOK_SECRET": "whsec_simulated_gateway_not_secret",
     "PAYMENT_SIMULATED_WEBHOOK_DELAY_SECONDS": 1.0,
     "PAYMENT_IDEMPOTENCY_WAIT_SECONDS": 30.0,
+    "INSTALMENT_PLANS": {
+        "2x": {
+            "parts": 2,
+            "min": "50.00",
+            "max": "2000.00",
+            "channel_kinds": ["web", "store", "app"],
+            "currencies": ["EUR"],
+        },
+        "3x": {
+            "parts": 3,
+            "min": "50.00",
+            "max": "3000.00",
+            "channel_kinds": ["web", "store", "app"],
+            "currencies": ["EUR"],
+        },
+        "4x": {
+            "parts": 4,
+            "min": "100.00",
+            "max": "4000.00",
+            "channel_kinds": ["web", "store", "app"],
+            "currencies": ["EUR"],
+        },
+        "d15": {
+            "days": 15,
+            "min": "20.00",
+            "max": "1000.00",
+            "channel_kinds": ["web", "store", "app"],
+            "currencies": ["EUR"],
+        },
+        "d30": {
+            "days": 30,
+            "min": "20.00",
+            "max": "1000.00",
+            "channel_kinds": ["web", "store", "app"],
+            "currencies": ["EUR"],
+        },
+    },
+    "INSTALMENT_RETRY_DELAYS_DAYS": (1, 3),
+    "INSTALMENT_REMINDER_DAYS_BEFORE": 3,
+    "INSTALMENT_PROCESSING_TIMEOUT_SECONDS": 600,
 }
 
 
 def setting(name: str):
     """The value of a payments setting, or its default."""
     return getattr(settings, name, DEFAULTS[name])
+
+
+# --- Payment links (payments.links): H8's block.
+# - ``PAYMENT_LINK_TTL_MINUTES``: how long a link (or a resent one) stays payable (1 day).
+# - ``PUBLIC_BASE_URL``: where customers reach this site; the SMS carries
+#   ``PUBLIC_BASE_URL`` + ``/pay/<token>/``.
+# - ``PAYMENT_LINK_SHOP_NAME``: the sender's name at the start of the SMS.
+DEFAULTS.update(
+    {
+        "PAYMENT_LINK_TTL_MINUTES": 60 * 24,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "PAYMENT_LINK_SHOP_NAME": "Unicommerce",
+    }
+)

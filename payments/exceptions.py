@@ -220,3 +220,77 @@ class OrderNotPayable(PaymentError):
             order=order,
             status=status,
         )
+
+
+class InstalmentPlanNotEligible(PaymentError):
+    """The plan asked for is not offered for this amount, currency or channel."""
+
+    code = "instalment_plan_not_eligible"
+    http_status = 400
+
+    def __init__(self, *, kind: str, reason: str, message: str, **details) -> None:
+        super().__init__(
+            _("This instalment plan is not available: %(why)s") % {"why": message},
+            kind=kind,
+            reason=reason,
+            **details,
+        )
+        self.kind = kind
+        self.reason = reason
+
+
+class InstalmentDeclined(PaymentError):
+    """The first part of a plan was declined: no plan, nothing charged."""
+
+    code = "instalment_declined"
+    http_status = 402
+
+    def __init__(self, *, payment_id: int, decline_code: str, message: str) -> None:
+        super().__init__(
+            _("The first instalment was declined, so the plan was not set up: %(reason)s")
+            % {"reason": message},
+            payment_id=payment_id,
+            decline_code=decline_code,
+        )
+        self.payment_id = payment_id
+        self.decline_code = decline_code
+
+
+class StoreCreditUnavailable(PaymentError):
+    """No handler gives store credit yet (the loyalty app registers one)."""
+
+    code = "store_credit_unavailable"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(_("Refunds to store credit are not available here."))
+
+
+class RefundMethodUnsupported(PaymentError):
+    code = "refund_method_unsupported"
+    http_status = 400
+
+    def __init__(self, *, method: str, known: list[str]) -> None:
+        super().__init__(
+            _("Refunds cannot be made to “%(method)s”.") % {"method": method},
+            method=method,
+            known=known,
+        )
+
+
+class RefundExceedsPaid(PaymentError):
+    code = "refund_exceeds_paid"
+    http_status = 409
+
+    def __init__(self, *, amount: Decimal, refundable: Decimal, currency: str) -> None:
+        language = get_language() or "en"
+        super().__init__(
+            _("%(amount)s is more than the %(refundable)s paid on this order and not refunded.")
+            % {
+                "amount": money_format(amount, currency, language),
+                "refundable": money_format(refundable, currency, language),
+            },
+            amount=str(amount),
+            refundable=str(refundable),
+            currency=currency,
+        )

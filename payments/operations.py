@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from orders.locks import order_lock
@@ -61,6 +61,7 @@ from payments.exceptions import (
     PaymentMethodUnsupported,
     PaymentStateInvalid,
     RefundExceedsCaptured,
+    RefundExceedsPaid,
     WebhookPayloadInvalid,
     WebhookSignatureInvalid,
 )
@@ -100,6 +101,9 @@ LEDGER_GATEWAYS = {
     Payment.Method.GIFT_CARD: "gift_card",
     Payment.Method.STORE_CREDIT: "store_credit",
 }
+# Payments taken in several charges to the saved payment method (an instalment plan):
+# each part is a new charge (``payment_charge``), never a capture of an authorisation.
+PART_CHARGED = frozenset({Payment.Method.INSTALMENT})
 OPEN = frozenset({PS.PENDING, PS.AUTHORISED})
 SETTLED = frozenset({PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED})
 FINAL = (OPS.SUCCEEDED, OPS.FAILED)
@@ -257,6 +261,8 @@ def _call_and_record(claim: PaymentOperation) -> PaymentOperation:
 def _action_of(claim: PaymentOperation, payment: Payment) -> str:
     if claim.kind in (K.CAPTURE, K.AUTHORISE) and claim.idempotency_key == payment.idempotency_key:
         return "start"
+    if claim.kind == K.CAPTURE and payment.method in PART_CHARGED:
+        return "charge"
     return claim.kind
 
 
@@ -273,6 +279,20 @@ def _call(
             idempotency_key=key,
             description=payment.order.reference,
             metadata={"order": payment.order.reference, "payment_id": str(payment.pk)},
+        )
+    if action == "charge":
+        return gateway.charge(
+            amount=claim.amount,
+            currency=claim.currency,
+            token=payment.provider_token,
+            capture=True,
+            idempotency_key=key,
+            description=payment.order.reference,
+            metadata={
+                "order": payment.order.reference,
+                "payment_id": str(payment.pk),
+                "part_of": str(payment.amount),
+            },
         )
     if action == K.CAPTURE:
         return gateway.capture(
@@ -319,7 +339,9 @@ def _record(
             "reason": claim.reason,
         }
         if error is not None:
-            kind = K.FAILURE if action == "start" else claim.kind
+            # The first charge of a part-charged payment that fails fails the payment.
+            first = action == "start" or (action == "charge" and payment.status == PS.PENDING)
+            kind = K.FAILURE if first else claim.kind
             outcome = Op.objects.create(
                 kind=kind,
                 status=OPS.FAILED,
@@ -329,7 +351,7 @@ def _record(
                 error_message=error.message[:255],
                 **common,
             )
-            if action == "start":
+            if first:
                 _payment_update(payment, status=PS.FAILED, provider_reference=error.reference)
         else:
             outcome = _record_result(action, payment, claim, result, common)
@@ -372,7 +394,7 @@ def _record_result(
     card = {}
     if result.card_last4:
         card = {"card_brand": result.card_brand[:30], "card_last4": result.card_last4[-4:]}
-    if action == "start":
+    if action == "start" or (action == "charge" and not payment.provider_reference):
         _payment_update(payment, provider_reference=result.reference, **card)
     if result.outcome == "pending":
         return Op.objects.create(
@@ -410,8 +432,19 @@ def _payment_update(payment: Payment, **fields: Any) -> None:
 
 
 def _capture_apply(payment: Payment, amount: Decimal) -> None:
-    """A capture succeeded: cache it on the payment and tell the live screens."""
-    _payment_update(payment, status=PS.CAPTURED, captured_amount=amount)
+    """A capture succeeded: cache it on the payment and tell the live screens.
+
+    A part-charged payment (instalments) adds the part, and stays authorised (the rest
+    is still to be charged) until its parts add up to its amount."""
+    if payment.method in PART_CHARGED:
+        captured = payment.captured_amount + amount
+        # Still open while parts are due; a charge landing after the rest was released
+        # (a plan cancelled mid-charge) leaves it captured.
+        still_due = payment.status in OPEN and captured < payment.amount
+        status = PS.AUTHORISED if still_due else PS.CAPTURED
+        _payment_update(payment, status=status, captured_amount=captured)
+    else:
+        _payment_update(payment, status=PS.CAPTURED, captured_amount=amount)
     event_publish(
         topic=PAYMENT_CAPTURED,
         payload={
@@ -464,9 +497,10 @@ def order_payment_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
         .aggregate(captured=Sum("captured_amount"))
     )
     captured += legacy["captured"] or 0
-    in_flight = Payment.objects.filter(order=order, status__in=OPEN).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal(0)
+    # What open payments will still take (an instalment plan: its parts not yet charged).
+    in_flight = Payment.objects.filter(order=order, status__in=OPEN).aggregate(
+        total=Sum(F("amount") - F("captured_amount"))
+    )["total"] or Decimal(0)
     return captured, refunded, in_flight
 
 
@@ -476,13 +510,42 @@ def order_outstanding_amount(order: Order) -> Decimal:
     return order.total_amount - (captured - refunded) - in_flight
 
 
+def order_refundable_amount(order: Order) -> Decimal:
+    """What may still be given back on the order, over all its payments and methods:
+    captured less refunded less the refunds still waiting for an answer."""
+    captured, refunded, _ = order_payment_totals(order)
+    waiting = Op.objects.filter(
+        payment__order=order, kind=K.REFUND, status=OPS.PENDING, resolves__isnull=True
+    ).exclude(outcomes__status__in=FINAL).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return captured - refunded - waiting
+
+
+def _committed_by_plans(order: Order) -> Decimal:
+    """What running instalment plans (active or late, first part taken or, for deferred
+    plans, the mandate given) have still to collect: the customer has paid *by* the plan,
+    as a buy-now-pay-later provider would settle the merchant. A defaulted or cancelled
+    plan releases its remainder, and the order owes it again."""
+    from payments.models import InstalmentPlan
+
+    return Payment.objects.filter(
+        order=order,
+        method=Payment.Method.INSTALMENT,
+        status__in=OPEN,
+        plan__status__in=[InstalmentPlan.Status.ACTIVE, InstalmentPlan.Status.LATE],
+    ).aggregate(total=Sum(F("amount") - F("captured_amount")))["total"] or Decimal(0)
+
+
 def order_payment_status_derived(order: Order) -> tuple[str, Decimal]:
+    """paid / partially paid / unpaid / (partially) refunded, from the ledger. An order
+    covered by what was captured plus what running instalment plans will collect is paid
+    (paid in instalments); ``net`` is what was actually captured, net of refunds."""
     captured, refunded, _ = order_payment_totals(order)
     net = captured - refunded
     S = Order.PaymentStatus
     if refunded > 0:
         return (S.REFUNDED if net <= 0 else S.PARTIALLY_REFUNDED), net
-    if net >= order.total_amount and (net > 0 or order.total_amount == 0):
+    covered = net + _committed_by_plans(order)
+    if covered >= order.total_amount and (covered > 0 or order.total_amount == 0):
         return S.PAID, net
     if net > 0:
         return S.PARTIALLY_PAID, net
@@ -623,6 +686,8 @@ def payment_capture(
     user: AbstractBaseUser | None = None,
 ) -> Payment:
     """Capture an authorised payment, in full or for less (the rest is released)."""
+    if payment.method in PART_CHARGED:  # its parts are charged by payment_charge
+        raise PaymentStateInvalid(payment_id=payment.pk, status=payment.status, action="captured")
     amount = _amount_check(payment.amount if amount is None else amount, payment.currency)
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     request_hash = _request_hash(action="capture", payment=payment.pk, amount=str(amount))
@@ -687,6 +752,12 @@ def payment_refund(
                 raise RefundExceedsCaptured(
                     amount=amount, refundable=refundable, currency=locked.currency
                 )
+            # Refunds made to another method (payments.refund_methods) count too.
+            order_refundable = order_refundable_amount(locked.order)
+            if amount > order_refundable:
+                raise RefundExceedsPaid(
+                    amount=amount, refundable=order_refundable, currency=locked.currency
+                )
             return Op.objects.create(
                 payment=locked,
                 kind=K.REFUND,
@@ -720,6 +791,8 @@ def payment_void(
     user: AbstractBaseUser | None = None,
 ) -> Payment:
     """Release an authorisation that will not be captured."""
+    if payment.method in PART_CHARGED:  # released by payment_remainder_release
+        raise PaymentStateInvalid(payment_id=payment.pk, status=payment.status, action="voided")
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     request_hash = _request_hash(action="void", payment=payment.pk)
 
@@ -748,6 +821,125 @@ def payment_void(
             payment_id=payment.pk, decline_code=answer.error_code, message=answer.error_message
         )
     return Payment.objects.get(pk=payment.pk)
+
+
+def payment_charge(
+    *,
+    payment: Payment,
+    amount: Decimal,
+    idempotency_key: str,
+    reason: str = "",
+    user: AbstractBaseUser | None = None,
+) -> PaymentOperation:
+    """Charge a part of a part-charged payment (an instalment) to its saved payment method.
+
+    The same claim, call, record steps as every other operation: the key is forwarded to
+    the provider, so a retry (or ``payment_claims_resume``) after a crash never charges
+    twice. A succeeded part raises the payment's ``captured_amount`` (the payment is
+    captured once its parts cover its amount) and the order's payment status is derived
+    again. Returns the outcome (a succeeded capture, or a pending one when the provider
+    confirms later); raises ``PaymentDeclined`` after recording the failure (the first
+    part of a payment failing fails the payment), ``PaymentGatewayUnavailable`` when the
+    provider does not answer (retry with the same key). Call it outside any transaction.
+    """
+    if payment.method not in PART_CHARGED:
+        raise PaymentMethodUnsupported(method=payment.method, gateway=payment.gateway)
+    amount = _amount_check(amount, payment.currency)
+    request_hash = _request_hash(action="charge", payment=payment.pk, amount=str(amount))
+
+    def claim() -> PaymentOperation:
+        with transaction.atomic():
+            order_lock(payment.order_id)
+            locked = _payment_lock(payment.pk)
+            if locked.status not in OPEN:
+                raise PaymentStateInvalid(
+                    payment_id=locked.pk, status=locked.status, action="charged"
+                )
+            in_flight = locked.operations.filter(
+                kind=K.CAPTURE, status=OPS.PENDING, resolves__isnull=True
+            ).exclude(outcomes__status__in=FINAL).aggregate(total=Sum("amount"))[
+                "total"
+            ] or Decimal(0)
+            left = locked.amount - locked.captured_amount - in_flight
+            if amount > left:
+                raise PaymentExceedsDue(amount=amount, outstanding=left, currency=locked.currency)
+            return Op.objects.create(
+                payment=locked,
+                kind=K.CAPTURE,
+                status=OPS.PENDING,
+                amount=amount,
+                currency=locked.currency,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                reason=reason[:255],
+                created_by=_actor(user),
+            )
+
+    answer = _idempotent(key=idempotency_key, request_hash=request_hash, claim=claim)
+    if answer.status == OPS.FAILED:
+        raise PaymentDeclined(
+            payment_id=payment.pk, decline_code=answer.error_code, message=answer.error_message
+        )
+    return answer
+
+
+@transaction.atomic
+def payment_mandate_record(
+    *, payment: Payment, reason: str, user: AbstractBaseUser | None = None
+) -> Payment:
+    """A part-charged payment whose first part is due later (a deferred plan): nothing is
+    charged now, the saved payment method is the authority to charge later. Appends an
+    authorise operation (no provider call) and makes the payment authorised. Idempotent."""
+    order = order_lock(payment.order_id)
+    locked = _payment_lock(payment.pk)
+    if locked.method not in PART_CHARGED or locked.status not in OPEN:
+        raise PaymentStateInvalid(payment_id=locked.pk, status=locked.status, action="authorised")
+    if locked.status == PS.PENDING:
+        Op.objects.create(
+            payment=locked,
+            kind=K.AUTHORISE,
+            status=OPS.SUCCEEDED,
+            amount=locked.amount,
+            currency=locked.currency,
+            reason=reason[:255],
+            created_by=_actor(user),
+        )
+        _payment_update(locked, status=PS.AUTHORISED)
+        order_payment_recompute(order, actor=user)
+    return locked
+
+
+@transaction.atomic
+def payment_remainder_release(
+    *, payment: Payment, reason: str, user: AbstractBaseUser | None = None
+) -> Payment:
+    """Stop expecting the rest of a part-charged payment (a defaulted or cancelled plan):
+    a void operation for what was not charged; the payment ends captured for what was
+    (voided when nothing was), and the order owes the rest again. Idempotent."""
+    order = order_lock(payment.order_id)
+    locked = _payment_lock(payment.pk)
+    if locked.status not in OPEN:
+        return locked
+    if locked.method not in PART_CHARGED:
+        raise PaymentStateInvalid(payment_id=locked.pk, status=locked.status, action="released")
+    Op.objects.create(
+        payment=locked,
+        kind=K.VOID,
+        status=OPS.SUCCEEDED,
+        amount=locked.amount - locked.captured_amount,
+        currency=locked.currency,
+        reason=reason[:255],
+        created_by=_actor(user),
+    )
+    _payment_update(locked, status=PS.CAPTURED if locked.captured_amount > 0 else PS.VOIDED)
+    order_payment_recompute(order, actor=user)
+    return locked
+
+
+def payment_key_lock(key: str):
+    """The advisory lock that serialises the calls made with one idempotency key (for
+    services that wrap several operations under one caller key, e.g. instalment plans)."""
+    return _key_lock(key)
 
 
 def payment_claims_resume(*, older_than: timedelta = timedelta(minutes=2)) -> int:
@@ -851,6 +1043,11 @@ def _event_done(row: ProviderEvent, result: str, *, processed: bool = True) -> N
 def _event_apply(event: WebhookEvent, row: ProviderEvent, payment: Payment) -> str:
     """Apply a verified event to a locked payment (at most once: the row is marked)."""
     common = {"payment": payment, "currency": payment.currency, "provider_event": row}
+    if payment.method in PART_CHARGED and event.type.startswith("payment."):
+        # One payment, several charges: an event only settles the charge it names.
+        _part_event_apply(event, payment, common)
+        _event_done(row, "processed")
+        return "processed"
     if event.type in (
         "payment.succeeded",
         "payment.authorised",
@@ -893,6 +1090,36 @@ def _event_apply(event: WebhookEvent, row: ProviderEvent, payment: Payment) -> s
         _refund_event_apply(event, payment, common)
     _event_done(row, "processed")
     return "processed"
+
+
+def _part_event_apply(event: WebhookEvent, payment: Payment, common: dict[str, Any]) -> None:
+    pending = (
+        payment.operations.filter(
+            kind=K.CAPTURE,
+            status=OPS.PENDING,
+            resolves__isnull=False,
+            provider_reference=event.reference,
+        )
+        .exclude(resolves__outcomes__status__in=FINAL)
+        .select_related("resolves")
+        .first()
+    )
+    if pending is None:  # a charge already settled (or not ours): nothing to change
+        return
+    claim = pending.resolves
+    common = {**common, "resolves": claim, "provider_reference": event.reference}
+    if event.type == "payment.succeeded":
+        Op.objects.create(kind=K.CAPTURE, status=OPS.SUCCEEDED, amount=claim.amount, **common)
+        _capture_apply(payment, claim.amount)
+    elif event.type in ("payment.failed", "payment.canceled"):
+        Op.objects.create(
+            kind=K.CAPTURE,
+            status=OPS.FAILED,
+            amount=claim.amount,
+            error_code=(event.error_code or "payment_failed")[:100],
+            error_message=event.error_message[:255],
+            **common,
+        )
 
 
 def _refund_event_apply(event: WebhookEvent, payment: Payment, common: dict[str, Any]) -> None:
@@ -955,9 +1182,14 @@ __all__ = [
     "order_payment_recompute",
     "order_payment_status_derived",
     "order_payment_totals",
+    "order_refundable_amount",
     "payment_capture",
+    "payment_charge",
     "payment_claims_resume",
+    "payment_key_lock",
+    "payment_mandate_record",
     "payment_refund",
+    "payment_remainder_release",
     "payment_start",
     "payment_void",
     "provider_event_process",

@@ -14,7 +14,7 @@ from orders.models import Order
 from payments.exceptions import InsufficientTender
 from payments.models import Payment, PaymentOperation
 from payments.operations import order_payment_recompute, order_payment_totals
-from unicommerce.exceptions import InvalidInput
+from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ def payment_take_cash(
     order = order_lock(order.pk)
     captured, refunded, in_flight = order_payment_totals(order)
     due = max(order.total_amount - (captured - refunded) - in_flight, Decimal("0.00"))
+    if due <= 0:
+        raise NothingDue(order=order.reference)
     change = cash_change(due=due, tendered=tendered, currency=order.currency)
     who = user if user and user.is_authenticated else None
     payment = Payment.objects.create(
@@ -69,6 +71,16 @@ def payment_take_cash(
     )
     order_payment_recompute(order, actor=user, channel=channel)
     return payment
+
+
+class NothingDue(DomainError):
+    code = "nothing_due"
+    http_status = 409
+
+    def __init__(self, *, order: str) -> None:
+        super().__init__(
+            _("Order %(order)s has nothing left to pay.") % {"order": order}, order=order
+        )
 
 
 class TenderMissing(InvalidInput):

@@ -34,3 +34,20 @@ def simulated_webhook(
 def payment_claims_resume_task(older_than_seconds: int = 120) -> int:
     """Settle the payment calls whose answer was lost (see payments.operations)."""
     return payment_claims_resume(older_than=timedelta(seconds=older_than_seconds))
+
+
+@shared_task(name="payments.instalments_collect", time_limit=900, soft_time_limit=870)
+def instalments_collect_task() -> dict[str, int]:
+    """Charge the instalments that are due (safe to overlap: each part is claimed, and
+    each attempt has its own idempotency key)."""
+    from payments.instalments import instalments_collect
+
+    return instalments_collect()
+
+
+@shared_task(name="payments.instalment_reminders", time_limit=300, soft_time_limit=280)
+def instalment_reminders_task() -> int:
+    """SMS reminders a few days before each instalment's due date (once per part)."""
+    from payments.instalments import instalment_reminders_send
+
+    return instalment_reminders_send()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Now
 
@@ -17,7 +18,12 @@ from inventory.selectors import (
 )
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
 from orders.services import CartPricing, PricedLine
+from payments.links import LIVE as LINK_LIVE
+from payments.links import payment_link_refresh
+from payments.models import Payment, PaymentLink, PaymentOperation
+from payments.operations import order_payment_totals
 from pos.models import Register
+from unicommerce.messaging.models import Message
 from unicommerce.money import money_round
 
 
@@ -278,4 +284,148 @@ def return_receipt(*, return_id: int) -> Return | None:
         )
         .filter(pk=return_id)
         .first()
+    )
+
+
+# --- The till's payment panel: what an order owes, what was taken, its payment links ----
+
+_ORDER = Order._meta.db_table
+# Everything the payment panel shows that another process may change (a webhook, the
+# SMS worker, the customer's phone, another till), as one digest, in one indexed query:
+# the order's payment status, each payment (status and amounts), each payment link
+# (status, sends, the status of its last SMS, and whether its time is up: a link expires
+# the moment its time is up, before anything writes "expired"). Written out rather than
+# built by the ORM, as the stock fingerprint is: it is polled every second per till.
+_PAYMENT_FINGERPRINT = """
+    SELECT md5(concat_ws('|', o.payment_status, o.total_amount,
+        (SELECT string_agg(concat_ws(':', p.id, p.status, p.amount, p.captured_amount,
+                                     p.refunded_amount), ',' ORDER BY p.id)
+           FROM {payment} p WHERE p.order_id = o.id),
+        (SELECT string_agg(concat_ws(':', l.id, l.status, l.sends, coalesce(l.payment_id, 0),
+                                     coalesce(m.status, '-'),
+                                     l.expires_at <= statement_timestamp()), ',' ORDER BY l.id)
+           FROM {link} l LEFT JOIN {message} m ON m.id = l.message_id
+          WHERE l.order_id = o.id)))
+      FROM {order} o
+     WHERE o.id = %s
+"""
+
+_PAYMENT_FINGERPRINT_SQL = _PAYMENT_FINGERPRINT.format(
+    order=_ORDER,
+    payment=Payment._meta.db_table,
+    link=PaymentLink._meta.db_table,
+    message=Message._meta.db_table,
+)
+
+
+def payment_fingerprint(*, order_id: int) -> str:
+    """A short digest of an order's payment state as the till shows it ("" for no such
+    order): it changes whenever a payment, a payment link, a link's SMS or the order's
+    payment status changes, and only then. One query on primary and foreign keys.
+
+    Take it *before* reading what to render: a change committed in between then costs
+    one more render, never a missed one."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PAYMENT_FINGERPRINT_SQL, [order_id])
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+def order_id_of(reference: str) -> int | None:
+    """``UC00000012`` (or ``uc12``, or ``12``) → 12, without a query; None otherwise."""
+    match = REFERENCE.match(reference or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    link: PaymentLink
+    sms_status: str  # of its last SMS: queued, sending, sent, failed ("" for none)
+
+    @property
+    def live(self) -> bool:
+        return self.link.status in LINK_LIVE
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    payment: Payment
+    error: str  # why a failed payment failed (the provider's words)
+
+
+@dataclass(frozen=True)
+class PaymentPanel:
+    """An order's payments as the till shows them, with the fingerprint its live poll
+    compares."""
+
+    order: Order
+    fingerprint: str
+    payments: list[PaymentRow]
+    links: list[LinkRow]
+    paid_amount: Decimal  # captured less refunded
+    in_flight: Decimal  # what open payments will still take (a plan's later parts)
+    due: Decimal  # what is still to be taken
+
+    @property
+    def phone(self) -> str:
+        """Where a payment link goes by default: the order's phone, else its customer's."""
+        customer = self.order.customer
+        return self.order.phone or (customer.phone if customer is not None else "")
+
+    @property
+    def waiting(self) -> bool:
+        """A payment is waiting for the provider's confirmation."""
+        return any(row.payment.status == Payment.Status.PENDING for row in self.payments)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is left to take at the till: the order is paid, or what it owes is
+        covered by payments made (an instalment plan's later parts are the provider's
+        to collect), none of them still waiting for a confirmation."""
+        if self.order.payment_status == Order.PaymentStatus.PAID:
+            return True
+        return self.due <= 0 and self.paid_amount > 0 and not self.waiting
+
+    @property
+    def live(self) -> bool:
+        """The panel polls while something may still change it by itself."""
+        return not self.settled and self.order.status != Order.Status.CANCELLED
+
+
+def payment_panel(*, order_id: int) -> PaymentPanel | None:
+    """The payment panel of an order: its live payment links brought up to date first
+    (their SMS sent, their payment confirmed, their time up: see
+    ``payments.links.payment_link_refresh``), then the fingerprint, then the figures."""
+    links = list(
+        PaymentLink.objects.filter(order_id=order_id).select_related("payment").order_by("id")
+    )
+    for link in links:
+        if link.status in LINK_LIVE:
+            payment_link_refresh(link)
+    fingerprint = payment_fingerprint(order_id=order_id)
+    order = Order.objects.select_related("customer").filter(pk=order_id).first()
+    if order is None:
+        return None
+    payments = list(Payment.objects.filter(order=order).order_by("created_at", "id"))
+    errors = dict(
+        PaymentOperation.objects.filter(payment__order=order, status=PaymentOperation.Status.FAILED)
+        .exclude(error_message="")
+        .order_by("id")
+        .values_list("payment_id", "error_message")
+    )
+    sms = dict(
+        Message.objects.filter(
+            pk__in=[link.message_id for link in links if link.message_id]
+        ).values_list("pk", "status")
+    )
+    captured, refunded, in_flight = order_payment_totals(order)
+    paid = captured - refunded
+    return PaymentPanel(
+        order=order,
+        fingerprint=fingerprint,
+        payments=[PaymentRow(p, errors.get(p.pk, "")) for p in payments],
+        links=[LinkRow(link, sms.get(link.message_id, "")) for link in reversed(links)],
+        paid_amount=paid,
+        in_flight=in_flight,
+        due=max(order.total_amount - paid - in_flight, Decimal(0)),
     )

@@ -3,18 +3,25 @@ the same services the API uses (one checkout for every channel)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from orders.locks import order_lock
 from orders.models import Cart, Order
 from orders.services.carts import cart_get, cart_open, cart_price
 from orders.services.checkout import order_checkout
-from payments.models import Payment
-from payments.services import TenderMissing, cash_change
+from payments.links import payment_link_create
+from payments.models import Payment, PaymentLink
+from payments.operations import order_outstanding_amount, payment_key_lock, payment_start
+from payments.services import TenderMissing, cash_change, payment_take_cash
 from pos.models import Register
+from unicommerce.exceptions import InvalidInput
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -85,3 +92,140 @@ def sale_complete_cash(
     return sale_complete(
         register=register, cart=cart, payment_method=CASH, tendered=tendered, seller=seller
     )
+
+
+# --- Taking the payments of an order at the till (split tender) --------------------------
+
+KEY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+LINK_SENT_TTL = 24 * 3600  # how long a "send the link" form key remembers its link
+
+
+class NothingDue(InvalidInput):
+    code = "nothing_due"
+
+    def __init__(self, *, order: Order) -> None:
+        super().__init__(
+            _("Nothing is left to pay on order %(reference)s.") % {"reference": order.reference},
+            order=order.reference,
+        )
+
+
+class FormKeyMissing(InvalidInput):
+    code = "idempotency_key_missing"
+
+    def __init__(self) -> None:
+        super().__init__(_("This form has expired: reload the page and try again."))
+
+
+def _form_key(key: str) -> str:
+    """The idempotency key a payment form carries (one per form shown): a double click
+    sends the same key twice, and the payment is recorded once."""
+    if not KEY_SHAPE.match(key or ""):
+        raise FormKeyMissing()
+    return key
+
+
+@dataclass(frozen=True)
+class CashTaken:
+    payment: Payment
+    change_amount: Decimal
+
+
+def till_cash_take(
+    *,
+    order: Order,
+    tendered: Decimal,
+    register: Register,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+) -> CashTaken:
+    """Cash towards what the order still owes, at most what is due: cash covering it
+    is recorded with the change to give back (``payment_take_cash``); less is a partial
+    cash payment (the rest by card, link...). Nothing due: ``nothing_due``."""
+    key = f"pos-cash-{_form_key(idempotency_key)}"
+    if tendered <= 0:
+        raise InvalidInput(_("Type the cash received, e.g. 50 or 20.50."), field="tendered")
+    with transaction.atomic():
+        locked = order_lock(order.pk)  # two clicks: the second finds nothing due
+        outstanding = order_outstanding_amount(locked)
+        if outstanding <= 0:
+            raise NothingDue(order=locked)
+        if tendered >= outstanding:
+            payment = payment_take_cash(
+                order=locked, tendered=tendered, user=seller, channel=register.channel
+            )
+            return CashTaken(payment, payment.change_amount or Decimal(0))
+    # Less than is due: a cash payment of what was handed over, no change (payment_start
+    # is called outside any transaction; the key makes a second click the same payment).
+    payment = payment_start(
+        order=order,
+        method=Payment.Method.CASH,
+        amount=tendered,
+        idempotency_key=key,
+        user=seller,
+        channel=register.channel,
+    )
+    return CashTaken(payment, Decimal(0))
+
+
+def till_card_record(
+    *,
+    order: Order,
+    amount: Decimal | None,
+    register: Register,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+    terminal_reference: str = "",
+) -> Payment:
+    """The external card terminal approved ``amount`` (default: what is due): record it
+    as a captured card payment (the "manual" gateway), once per form key. More than is
+    due: ``payment_exceeds_due``; a card number typed as the reference is refused."""
+    key = f"pos-card-{_form_key(idempotency_key)}"
+    done = Payment.objects.filter(idempotency_key=key).first()
+    if done is not None and amount is None:
+        amount = done.amount  # the same click again: the same answer
+    if amount is None:
+        amount = order_outstanding_amount(order)
+        if amount <= 0:
+            raise NothingDue(order=order)
+    return payment_start(
+        order=order,
+        method=Payment.Method.CARD_TERMINAL,
+        amount=amount,
+        token=terminal_reference.strip(),
+        idempotency_key=key,
+        user=seller,
+        channel=register.channel,
+    )
+
+
+def till_link_send(
+    *,
+    order: Order,
+    amount: Decimal | None,
+    phone: str,
+    language: str,
+    register: Register,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+) -> PaymentLink:
+    """Send the customer a payment link for ``amount`` (default: what is due) by SMS
+    (``payments.links.payment_link_create``: the worker sends it). One link per form
+    key: a double click sends one SMS."""
+    key = f"pos-link-{_form_key(idempotency_key)}"
+    with payment_key_lock(key):
+        sent = cache.get(key)
+        if sent is not None:
+            link = PaymentLink.objects.filter(pk=sent, order=order).first()
+            if link is not None:
+                return link
+        link, _token = payment_link_create(
+            order=order,
+            amount=amount,
+            phone=phone,
+            language=language,
+            channel=register.channel,
+            user=seller,
+        )
+        cache.set(key, link.pk, LINK_SENT_TTL)
+    return link

@@ -48,10 +48,12 @@ from pos.forms import ShippingAddressForm
 from pos.models import Register
 from pos.selectors import (
     CartStock,
+    PaymentPanel,
     collect_stores,
     customer_panel,
     free_here,
     order_receipt,
+    payment_panel,
     registers_for,
 )
 from pos.services import cart_open_at_register, sale_complete
@@ -187,6 +189,12 @@ class _LazyReceipt:
     @cached_property
     def order(self) -> Order | None:
         return order_receipt(order_id=self.order_id) if self.order_id else None
+
+    @cached_property
+    def payment_panel(self) -> PaymentPanel | None:
+        """The order's payments and the tenders (split tender, payment link), for an
+        order placed to be paid in store (pos/views_payments.py)."""
+        return payment_panel(order_id=self.order_id) if self.order_id else None
 
 
 class _LazyStores:

@@ -380,3 +380,14 @@ def test_one_claim_has_at_most_one_final_outcome(make_order):
             currency="EUR",
             resolves=claim,
         )
+
+
+def test_cash_is_refused_when_nothing_is_left_to_pay(make_order):
+    from payments.services import NothingDue, payment_take_cash
+
+    order = make_order(total="20.00")
+    payment_take_cash(order=order, tendered=Decimal("20.00"))
+
+    with pytest.raises(NothingDue):
+        payment_take_cash(order=order, tendered=Decimal("5.00"))
+    assert Payment.objects.filter(order=order).count() == 1

@@ -57,6 +57,12 @@ FACES = {
     "templatetags",
     "urls",
     "webhook_views",
+    "pay_views",
+    "pay_urls",
+    "api_links",
+    "api_links_urls",
+    "admin_dashboard",
+    "locale",
     "__init__",
 }
 

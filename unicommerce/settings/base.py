@@ -4,6 +4,7 @@ environment through :mod:`unicommerce.env`."""
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from unicommerce.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
@@ -163,6 +164,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.claims_resume",
         "schedule": timedelta(minutes=env_int("PAYMENT_CLAIMS_RESUME_MINUTES", default=2)),
     },
+    # Instalments are charged in the daytime only: a decline sends the customer an SMS.
+    "payments-instalments-collect": {
+        "task": "payments.instalments_collect",
+        "schedule": crontab(minute=0, hour="8-19"),
+    },
+    "payments-instalment-reminders": {
+        "task": "payments.instalment_reminders",
+        "schedule": crontab(minute=30, hour=10),
+    },
+    "payment-links-expire": {
+        "task": "payments.links_expire",
+        "schedule": timedelta(seconds=env_int("PAYMENT_LINK_EXPIRY_SECONDS", default=60)),
+    },
     "customer-figures-refresh": {
         "task": "orders.customer_figures_refresh",
         "schedule": timedelta(hours=env_int("CUSTOMER_FIGURES_REFRESH_HOURS", default=24)),
@@ -203,6 +217,9 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
+# Where customers open payment links (the pay page's absolute URL in the SMS).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+PAYMENT_LINK_TTL_MINUTES = env_int("PAYMENT_LINK_TTL_MINUTES", default=24 * 60)
 
 # --- Messages to customers (docs/messaging.md): SMS and e-mail, sent by the workers.
 SMS_BACKEND = env_str("SMS_BACKEND", default="unicommerce.messaging.backends.ConsoleBackend")

@@ -1,6 +1,6 @@
-// Live stock figures on the till (see pos/views.py): the open stock panel and the
-// cart's "n here" figures poll every second, and are swapped only when the stock they
-// show has changed. This file
+// Live figures on the till (see pos/views.py): the open stock panel, the cart's
+// "n here" figures and the payment panel's status poll every second, and are swapped
+// only when what they show has changed. This file
 // - drops an answer that arrives after its poller has left the page (the seller acted
 //   meanwhile and a newer partial replaced it), so an older figure can never overwrite
 //   a newer one, out of band or not;
@@ -8,6 +8,8 @@
 (function () {
   "use strict";
   var shown = {};
+  // Live pollers: stock figures, and an order's payment status (pos/views_payments.py).
+  var LIVE = "[data-live-stock], [data-live]";
 
   function figures(root) {
     var found = [];
@@ -20,9 +22,9 @@
 
   function livePollers(root) {
     var found = [];
-    if (root.matches && root.matches("[data-live-stock]")) { found.push(root); }
+    if (root.matches && root.matches(LIVE)) { found.push(root); }
     if (root.querySelectorAll) {
-      Array.prototype.push.apply(found, root.querySelectorAll("[data-live-stock]"));
+      Array.prototype.push.apply(found, root.querySelectorAll(LIVE));
     }
     return found;
   }

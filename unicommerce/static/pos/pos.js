@@ -3,7 +3,10 @@
 (function () {
   "use strict";
   function scan() { return document.getElementById("scan"); }
-  function tendered() { return document.getElementById("tendered"); }
+  function tendered() {
+    // The sale's cash field, or the payment panel's (an order paid in store).
+    return document.getElementById("tendered") || document.getElementById("pay-tendered");
+  }
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "F3") {
@@ -36,7 +39,14 @@
   });
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target.id === "change") { return; }
+    var targetId = event.detail.target.id;
+    if (targetId === "change" || targetId === "pay-change") { return; }
+    if (targetId === "payment-panel") {
+      // A payment recorded or refused: the field an error is about, else the focus stays.
+      var invalid = document.querySelector("#payment-panel [aria-invalid=true]");
+      if (invalid) { invalid.focus(); invalid.select(); }
+      return;
+    }
     if (event.detail.target.id === "customer") {
       // Found: Enter opens their latest cart. Not found: correct what was typed.
       // (an outerHTML swap's event target is the element replaced: look the new one up)
@@ -53,7 +63,8 @@
     // A live stock refresh is not the seller's doing: leave the focus (and a tablet's
     // keyboard) where it is.
     var source = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (source && source.hasAttribute && source.hasAttribute("data-live-stock")) { return; }
+    if (source && source.hasAttribute &&
+        (source.hasAttribute("data-live-stock") || source.hasAttribute("data-live"))) { return; }
     var form = document.getElementById("scan-form");
     if (event.detail.requestConfig && event.detail.requestConfig.elt === form) { form.reset(); }
     var input = scan();

@@ -1,0 +1,26 @@
+"""The payments REST API, mounted under ``/api/v1/`` (``include("payments.api.urls")``)."""
+
+from django.urls import path
+
+from payments.api import views
+
+urlpatterns = [
+    path(
+        "orders/<str:reference>/payments/",
+        views.OrderPaymentsView.as_view(),
+        name="api-order-payments",
+    ),
+    path(
+        "orders/<str:reference>/instalment-plans/",
+        views.InstalmentPlanCreateView.as_view(),
+        name="api-order-instalment-plans",
+    ),
+    path(
+        "payments/<int:pk>/capture/", views.PaymentCaptureView.as_view(), name="api-payment-capture"
+    ),
+    path("payments/<int:pk>/void/", views.PaymentVoidView.as_view(), name="api-payment-void"),
+    path(
+        "payments/<int:pk>/refunds/", views.PaymentRefundView.as_view(), name="api-payment-refunds"
+    ),
+    path("instalments/offers/", views.InstalmentOffersView.as_view(), name="api-instalment-offers"),
+]

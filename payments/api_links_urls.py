@@ -1,0 +1,25 @@
+"""Payment links over the API, mounted under /api/v1/ by unicommerce/urls.py:
+``path("", include("payments.api_links_urls"))``."""
+
+from django.urls import path
+
+from payments import api_links
+
+urlpatterns = [
+    path("payment-links/", api_links.PaymentLinkCreateView.as_view(), name="api-payment-links"),
+    path(
+        "payment-links/<int:link_id>/",
+        api_links.PaymentLinkDetailView.as_view(),
+        name="api-payment-link",
+    ),
+    path(
+        "payment-links/<int:link_id>/resend/",
+        api_links.PaymentLinkResendView.as_view(),
+        name="api-payment-link-resend",
+    ),
+    path(
+        "payment-links/<int:link_id>/cancel/",
+        api_links.PaymentLinkCancelView.as_view(),
+        name="api-payment-link-cancel",
+    ),
+]

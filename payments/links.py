@@ -1,0 +1,747 @@
+"""Payment links: an amount to pay on an order, sent by SMS, paid on the customer's phone.
+
+A link carries an amount, an expiry and a single-use token. The token
+(``secrets.token_urlsafe(32)``, 256 bits) is given once, to the caller who created or
+resent the link, and goes out in the SMS; only its SHA-256 is stored, so the database
+cannot give it back and a guessed or altered token finds nothing.
+
+Life of a link (``PaymentLink.Status``)::
+
+    created --SMS sent by the worker--> sent --customer opens--> opened --paid--> paid
+       |                                  |                        |
+       +--------- cancel / expiry --------+------------------------+--> cancelled / expired
+
+**"Sent" is the worker's word, not ours.** Creating (or resending) a link queues the SMS
+(``unicommerce.messaging.message_send``, sent by the Celery worker after commit) and
+keeps the message's id on the link; the link says ``sent``, with ``sent_at`` the
+message's own ``sent_at``, only once the Message row says the backend accepted it.
+That promotion is made when the link is read through this module
+(``payment_link_refresh``: the API, the POS, the pay page) and by the periodic
+``payment_links_expire`` (beat), so nothing in messaging has to know about links.
+
+**Single use, and never two charges.** Paying takes a PostgreSQL advisory lock on the
+link (a session lock: no row is locked while the provider is called), then, in a short
+transaction holding the link's row lock, checks the link (expired, cancelled, paid, a
+payment already under way) and lets at most one payment start. A second concurrent pay
+waits for the first and then gets ``payment_link_used``. A declined payment leaves the
+link payable (the customer tries another card). The charge itself goes through
+``payments.operations.payment_start`` (or the instalment plan's first part), with an
+idempotency key derived from the page's: a double-submitted form is the same payment.
+
+**Paid.** A link is paid when its payment is captured (or, for a plan, its first part
+is); a delayed confirmation arrives by webhook, and the link follows through the
+``payment.captured`` outbox event and, before that, on every read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from customers.phones import phone_e164
+from orders.locks import order_lock
+from orders.models import Order
+from orders.states import order_event_record
+from payments.conf import setting
+from payments.exceptions import (
+    InstalmentDeclined,
+    OrderNotPayable,
+    PaymentAmountInvalid,
+    PaymentDeclined,
+    PaymentExceedsDue,
+    PaymentInProgress,
+)
+from payments.instalments import instalment_offers, instalment_plan_start
+from payments.models import InstalmentPlan, Payment, PaymentLink
+from payments.operations import order_outstanding_amount, payment_start
+from unicommerce.events.registry import subscribe
+from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.messaging.models import Message
+from unicommerce.messaging.services import message_send
+from unicommerce.money import money_format, money_round
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from catalog.models import SalesChannel
+    from orders.models import Cart
+    from unicommerce.events.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+LS = PaymentLink.Status
+PS = Payment.Status
+METHOD = "payment_link"  # the checkout method and the payment method
+FULL = "full"
+LIVE = frozenset({LS.CREATED, LS.SENT, LS.OPENED})
+# A payment in these states holds the link: it is paid, or may still be.
+PAYMENT_HOLDS = frozenset(
+    {PS.PENDING, PS.AUTHORISED, PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED}
+)
+PAYMENT_SETTLED = frozenset({PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED})
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
+# --- errors
+
+
+class PaymentLinkNotFound(DomainError):
+    code = "payment_link_not_found"
+    http_status = 404
+
+    def __init__(self) -> None:
+        super().__init__(_("This payment link does not exist. Check the link in your SMS."))
+
+
+class PaymentLinkExpired(DomainError):
+    code = "payment_link_expired"
+    http_status = 410
+
+    def __init__(self, *, link: PaymentLink) -> None:
+        super().__init__(
+            _("This payment link has expired. Ask the shop for a new one."),
+            link_id=link.pk,
+            expired_at=link.expires_at.isoformat(),
+        )
+
+
+class PaymentLinkUsed(DomainError):
+    code = "payment_link_used"
+    http_status = 409
+
+    def __init__(self, *, link: PaymentLink, payment_status: str = "") -> None:
+        super().__init__(
+            _("This payment link has already been used."),
+            link_id=link.pk,
+            payment_status=payment_status or None,
+        )
+
+
+class PaymentLinkCancelled(DomainError):
+    code = "payment_link_cancelled"
+    http_status = 410
+
+    def __init__(self, *, link: PaymentLink) -> None:
+        super().__init__(
+            _("This payment link was cancelled by the shop."),
+            link_id=link.pk,
+        )
+
+
+class PaymentLinkAmountExceedsDue(PaymentExceedsDue):
+    """More than the order still owes (a ``PaymentExceedsDue`` under the link's code)."""
+
+    code = "payment_amount_exceeds_due"
+
+
+class PaymentLinkChoiceInvalid(InvalidInput):
+    code = "payment_link_choice_invalid"
+
+    def __init__(self, *, choice: str, offered: list[str]) -> None:
+        super().__init__(
+            _("“%(choice)s” is not a way to pay this link.") % {"choice": choice},
+            choice=choice,
+            offered=offered,
+        )
+
+
+# --- small helpers
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _actor(user: AbstractBaseUser | None):
+    return user if user is not None and user.is_authenticated else None
+
+
+def _language(language: str | None) -> str:
+    code = (language or "fr").lower().split("-")[0]
+    known = [code for code, _name in settings.LANGUAGES]
+    if code not in known:
+        raise InvalidInput(
+            _("Unknown language “%(language)s”.") % {"language": language},
+            language=language,
+            known=known,
+        )
+    return code
+
+
+def _ttl(expires_in: timedelta | int | None) -> timedelta:
+    if expires_in is None:
+        return timedelta(minutes=int(setting("PAYMENT_LINK_TTL_MINUTES")))
+    ttl = expires_in if isinstance(expires_in, timedelta) else timedelta(seconds=int(expires_in))
+    if ttl <= timedelta(0):
+        raise InvalidInput(_("A link must stay valid for some time."), expires_in=str(expires_in))
+    return ttl
+
+
+def payment_link_url(token: str) -> str:
+    """The absolute address of the pay page for ``token`` (``PUBLIC_BASE_URL``)."""
+    try:
+        path = reverse("pay:page", args=[token])
+    except NoReverseMatch:  # the pay page is not mounted (a test URLconf): its usual place
+        path = f"/pay/{token}/"
+    return str(setting("PUBLIC_BASE_URL")).rstrip("/") + path
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def _lock_id(link_id: int) -> int:
+    digest = hashlib.sha256(f"payments-link:{link_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _link_lock(link_id: int) -> Iterator[None]:
+    """Serialise pay / resend / cancel of one link across processes: a session advisory
+    lock (held while the provider is called; it locks no row). A caller waits at most
+    ``PAYMENT_IDEMPOTENCY_WAIT_SECONDS`` for the one before."""
+    lock_id = _lock_id(link_id)
+    wait = int(float(setting("PAYMENT_IDEMPOTENCY_WAIT_SECONDS")) * 1000)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait}ms"])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+    except OperationalError as exc:
+        raise PaymentInProgress(key=f"payment-link:{link_id}") from exc
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        except Exception:  # an aborted transaction: the lock ends with the session
+            logger.exception("could not release the lock of payment link %s", link_id)
+
+
+def _link_row_lock(link_id: int) -> PaymentLink:
+    return (
+        PaymentLink.objects.select_for_update(of=("self",))
+        .select_related("payment", "order", "channel")
+        .get(pk=link_id)
+    )
+
+
+# --- reading a link's true state
+
+
+def _plan_live(payment: Payment) -> bool:
+    return (
+        InstalmentPlan.objects.filter(payment=payment)
+        .exclude(status=InstalmentPlan.Status.CANCELLED)
+        .exists()
+    )
+
+
+def _payment_settled(payment: Payment | None) -> bool:
+    """Whether a payment has paid its link: captured; or a plan (not cancelled) whose
+    first part is paid, or a deferred plan whose mandate is recorded (authorised)."""
+    if payment is None:
+        return False
+    if payment.method == Payment.Method.INSTALMENT:
+        return (payment.captured_amount > 0 or payment.status == PS.AUTHORISED) and _plan_live(
+            payment
+        )
+    return payment.status in PAYMENT_SETTLED
+
+
+def _mark_paid(link: PaymentLink, payment: Payment) -> bool:
+    """Conditional update: the link becomes paid once (returns whether it did now)."""
+    now = timezone.now()
+    changed = (
+        PaymentLink.objects.filter(pk=link.pk)
+        .exclude(status=LS.PAID)
+        .update(status=LS.PAID, payment=payment, paid_at=now)
+    )
+    if changed:
+        link.status, link.payment, link.paid_at = LS.PAID, payment, now
+    return bool(changed)
+
+
+def payment_link_refresh(link: PaymentLink) -> PaymentLink:
+    """Bring ``link`` in line with what happened elsewhere and return it: its payment
+    confirmed (paid), its SMS sent by the worker (sent), its time up (expired). Each is a
+    conditional UPDATE, so concurrent readers agree and nothing goes backwards."""
+    if link.status != LS.PAID and link.payment_id is not None:
+        payment = Payment.objects.get(pk=link.payment_id)
+        link.payment = payment
+        if _payment_settled(payment):
+            _mark_paid(link, payment)
+            return link
+    if link.status == LS.CREATED and link.message_id is not None:
+        sent_at = (
+            Message.objects.filter(pk=link.message_id, status=Message.Status.SENT)
+            .values_list("sent_at", flat=True)
+            .first()
+        )
+        if sent_at is not None and PaymentLink.objects.filter(
+            pk=link.pk, status=LS.CREATED, message_id=link.message_id
+        ).update(status=LS.SENT, sent_at=sent_at):
+            link.status, link.sent_at = LS.SENT, sent_at
+    if (
+        link.status in LIVE
+        and link.expires_at <= timezone.now()
+        and not _payment_holds(link)
+        and PaymentLink.objects.filter(pk=link.pk, status__in=LIVE).update(status=LS.EXPIRED)
+    ):
+        link.status = LS.EXPIRED
+    return link
+
+
+def _payment_holds(link: PaymentLink) -> bool:
+    """Whether the link's payment is paid or may still be (then no other may start)."""
+    payment = link.payment if link.payment_id else None
+    if payment is None or payment.status not in PAYMENT_HOLDS:
+        return False
+    return payment.method != Payment.Method.INSTALMENT or _plan_live(payment)
+
+
+def payment_link_sms_status(link: PaymentLink) -> str | None:
+    """The status of the link's last SMS (queued, sending, sent, failed), or None."""
+    if link.message_id is None:
+        return None
+    return Message.objects.filter(pk=link.message_id).values_list("status", flat=True).first()
+
+
+def payment_link_get(*, token: str) -> PaymentLink:
+    """The link of ``token`` whatever its state (refreshed), or ``payment_link_not_found``."""
+    if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
+        raise PaymentLinkNotFound()
+    link = (
+        PaymentLink.objects.select_related("order", "payment", "channel")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if link is None:
+        raise PaymentLinkNotFound()
+    return payment_link_refresh(link)
+
+
+def _check_payable(link: PaymentLink) -> None:
+    """Raise the reason ``link`` (refreshed) cannot be paid now, if any."""
+    if link.status == LS.PAID:
+        raise PaymentLinkUsed(link=link, payment_status=link.payment.status if link.payment else "")
+    if link.status == LS.CANCELLED:
+        raise PaymentLinkCancelled(link=link)
+    if _payment_holds(link):
+        raise PaymentLinkUsed(link=link, payment_status=link.payment.status)
+    if link.status == LS.EXPIRED or link.expires_at <= timezone.now():
+        raise PaymentLinkExpired(link=link)
+
+
+# --- create, send, resend, cancel
+
+
+def _payment_link_handoff(
+    *,
+    order: Order,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Checkout's hand-over for "payment_link": the order (its stock held by checkout)
+    waits for the customer to pay by link; ``payment_link_create`` makes the link in the
+    same transaction."""
+    order_event_record(
+        order=order,
+        kind="awaiting_payment",
+        message=_("Awaiting payment by a payment link sent by SMS."),
+        data={"payment_method": METHOD},
+        channel=channel,
+        actor=user,
+    )
+
+
+def _sms_body(link: PaymentLink, token: str) -> str:
+    with translation.override(link.language):
+        return _("%(shop)s: pay %(amount)s for order %(reference)s here: %(url)s") % {
+            "shop": setting("PAYMENT_LINK_SHOP_NAME"),
+            "amount": money_format(link.amount, link.currency, link.language),
+            "reference": link.order.reference,
+            "url": payment_link_url(token),
+        }
+
+
+def _sms_queue(link: PaymentLink, token: str) -> Message:
+    """Queue the SMS (sent by the worker after commit) and count the send on the link.
+    The caller holds the link's row (or has just created it)."""
+    link.sends += 1
+    message = message_send(
+        channel="sms",
+        to=link.phone,
+        body=_sms_body(link, token),
+        kind="payment_link",
+        customer_id=link.order.customer_id,
+        reference=link.order.reference,
+        dedup_key=f"payment-link:{link.pk}:{link.sends}",
+    )
+    link.message_id = message.pk
+    link.save(update_fields=["sends", "message_id"])
+    return message
+
+
+def _amount_for(order: Order, amount: Decimal | None) -> Decimal:
+    if order.status == Order.Status.CANCELLED:
+        raise OrderNotPayable(order=order.reference, status=order.status)
+    outstanding = order_outstanding_amount(order)
+    if amount is None:
+        if outstanding <= 0:
+            raise OrderNotPayable(order=order.reference, status=order.payment_status)
+        return outstanding
+    if not isinstance(amount, Decimal):
+        amount = Decimal(str(amount))
+    if not amount.is_finite() or money_round(amount, order.currency) <= 0:
+        raise PaymentAmountInvalid(amount=amount, currency=order.currency)
+    amount = money_round(amount, order.currency)
+    if amount > outstanding:
+        raise PaymentLinkAmountExceedsDue(
+            amount=amount, outstanding=max(outstanding, Decimal(0)), currency=order.currency
+        )
+    return amount
+
+
+def payment_link_create(
+    *,
+    order: Order | None = None,
+    cart: Cart | None = None,
+    amount: Decimal | None = None,
+    phone: str,
+    language: str = "fr",
+    expires_in: timedelta | int | None = None,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    checkout_options: Mapping[str, Any] | None = None,
+) -> tuple[PaymentLink, str]:
+    """Make a payment link for ``order`` (or for ``cart``, checked out first with the
+    method "payment_link", so its stock is held while the customer pays) and queue its
+    SMS to ``phone``. Returns the link and its token (given only here).
+
+    ``amount`` defaults to what the order still owes and may not exceed it
+    (``payment_amount_exceeds_due``) nor be zero or less (``payment_amount_invalid``);
+    ``expires_in`` (a timedelta or seconds) defaults to ``PAYMENT_LINK_TTL_MINUTES``;
+    ``checkout_options`` go to ``order_checkout`` for a cart (``shipping_address``,
+    ``line_choices``, ``till_location``, ``contact_email``…). All or nothing: an invalid
+    phone (``invalid_phone``) or amount checks nothing out and sends nothing.
+    """
+    from orders.services.checkout import order_checkout
+
+    if (order is None) == (cart is None):
+        raise InvalidInput(_("Give either an order or a cart."), field="order")
+    phone = phone_e164(phone)
+    language = _language(language)
+    ttl = _ttl(expires_in)
+    with transaction.atomic():
+        if cart is not None:
+            options = dict(checkout_options or {})
+            options.setdefault("contact_phone", phone)
+            order = order_checkout(
+                cart=cart,
+                channel=channel or cart.channel,
+                payment_method=METHOD,
+                user=user,
+                **options,
+            )
+        order = order_lock(order.pk)
+        amount = _amount_for(order, amount)
+        token, digest = _new_token()
+        link = PaymentLink.objects.create(
+            order=order,
+            token_hash=digest,
+            amount=amount,
+            currency=order.currency,
+            phone=phone,
+            language=language,
+            expires_at=timezone.now() + ttl,
+            channel=channel or order.channel,
+            created_by=_actor(user),
+        )
+        _sms_queue(link, token)
+        order_event_record(
+            order=order,
+            kind="payment_link_sent",
+            message=_("Payment link for %(amount)s sent by SMS.")
+            % {"amount": money_format(amount, order.currency, translation.get_language() or "en")},
+            data={"payment_link_id": link.pk, "amount": str(amount)},
+            channel=channel,
+            actor=user,
+        )
+    return link, token
+
+
+def payment_link_resend(
+    *,
+    link: PaymentLink,
+    phone: str | None = None,
+    user: AbstractBaseUser | None = None,
+) -> tuple[PaymentLink, str]:
+    """Send the link again with a new token (the old one stops working at once) and a
+    new expiry, optionally to another ``phone``. Only a payable link can be resent."""
+    new_phone = phone_e164(phone) if phone else None
+    with _link_lock(link.pk), transaction.atomic():
+        locked = _link_row_lock(link.pk)
+        payment_link_refresh(locked)
+        _check_payable(locked)
+        token, digest = _new_token()
+        locked.token_hash = digest
+        locked.status = LS.CREATED
+        locked.sent_at = None
+        locked.expires_at = timezone.now() + _ttl(None)
+        if new_phone:
+            locked.phone = new_phone
+        locked.save(update_fields=["token_hash", "status", "sent_at", "expires_at", "phone"])
+        _sms_queue(locked, token)
+        order_event_record(
+            order=locked.order,
+            kind="payment_link_resent",
+            message=_("Payment link sent again by SMS."),
+            data={"payment_link_id": locked.pk, "sends": locked.sends},
+            channel=locked.channel,
+            actor=user,
+        )
+    return locked, token
+
+
+def payment_link_cancel(*, link: PaymentLink, user: AbstractBaseUser | None = None) -> PaymentLink:
+    """Kill the link: its token answers ``payment_link_cancelled`` from now on. A paid
+    link (or one whose payment is under way) cannot be cancelled; cancelling twice is
+    harmless."""
+    with _link_lock(link.pk), transaction.atomic():
+        locked = _link_row_lock(link.pk)
+        payment_link_refresh(locked)
+        if locked.status in (LS.CANCELLED, LS.EXPIRED):
+            return locked
+        if locked.status == LS.PAID or _payment_holds(locked):
+            raise PaymentLinkUsed(
+                link=locked, payment_status=locked.payment.status if locked.payment else ""
+            )
+        locked.status = LS.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.save(update_fields=["status", "cancelled_at"])
+        order_event_record(
+            order=locked.order,
+            kind="payment_link_cancelled",
+            message=_("Payment link cancelled."),
+            data={"payment_link_id": locked.pk},
+            channel=locked.channel,
+            actor=user,
+        )
+    return locked
+
+
+# --- the customer's side
+
+
+def payment_link_open(*, token: str) -> PaymentLink:
+    """The link behind ``token`` if it can be paid now; the first open marks it opened.
+    Unknown or altered token: 404 ``payment_link_not_found``; expired: 410
+    ``payment_link_expired``; paid (or being paid): 409 ``payment_link_used``;
+    cancelled: 410 ``payment_link_cancelled``."""
+    link = payment_link_get(token=token)
+    _check_payable(link)
+    if link.status in (LS.CREATED, LS.SENT):
+        now = timezone.now()
+        PaymentLink.objects.filter(pk=link.pk, status__in=[LS.CREATED, LS.SENT]).update(
+            status=LS.OPENED, opened_at=now
+        )
+        PaymentLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(opened_at=now)
+        link.status = LS.OPENED
+        link.opened_at = link.opened_at or now
+    return link
+
+
+@dataclass(frozen=True)
+class PayChoice:
+    """One way to pay a link: in full, or an instalment plan with its dated parts."""
+
+    kind: str
+    label: str
+    parts: tuple[tuple[date, Decimal], ...]
+    due_now: Decimal
+
+
+def payment_link_choices(link: PaymentLink) -> list[PayChoice]:
+    """Pay in full, then each instalment plan the link's amount and channel allow."""
+    today = timezone.localdate()
+    choices = [PayChoice(FULL, _("Pay in full"), ((today, link.amount),), link.amount)]
+    for offer in _instalment_offers(link):
+        choices.append(
+            PayChoice(
+                str(offer.kind),
+                str(offer.label),
+                tuple((due, amount) for due, amount in offer.parts),
+                offer.due_now,
+            )
+        )
+    return choices
+
+
+def _instalment_offers(link: PaymentLink) -> list:
+    return list(instalment_offers(amount=link.amount, currency=link.currency, channel=link.channel))
+
+
+def _key_for(link: PaymentLink, idempotency_key: str) -> str:
+    if not idempotency_key or not str(idempotency_key).strip():
+        raise InvalidInput(_("A payment needs an idempotency key."), field="idempotency_key")
+    return f"plink-{link.pk}-{str(idempotency_key).strip()}"[:255]
+
+
+def _replayed(link: PaymentLink, key: str) -> bool:
+    """Whether the link's payment was made by this very request (a retried submit)."""
+    return link.payment_id is not None and link.payment.idempotency_key == key
+
+
+def payment_link_pay(
+    *,
+    token: str,
+    choice: str = FULL,
+    card_token: str,
+    idempotency_key: str,
+) -> PaymentLink:
+    """Pay the link behind ``token``: in full (``payment_start``, method payment_link)
+    or by the instalment plan ``choice`` (its first part now). Single use: the link is
+    checked under its row lock with every other pay of it waiting; one payment at most
+    holds it. Returns the link: ``paid`` (with ``payment``), or still open with a
+    ``pending`` payment when the provider confirms later. Raises ``PaymentDeclined``
+    or ``InstalmentDeclined`` (the link stays payable), the link's own errors, and the
+    payment's rules (``instalment_plan_not_eligible``, ``payment_exceeds_due``...)."""
+    link = payment_link_get(token=token)
+    key = _key_for(link, idempotency_key)
+    with _link_lock(link.pk):
+        with transaction.atomic():
+            locked = _link_row_lock(link.pk)
+            payment_link_refresh(locked)
+            # A retried submit (same key) replays the same charge: the same answer.
+            if not _replayed(locked, key):
+                _check_payable(locked)
+                offered = [c.kind for c in payment_link_choices(locked)]
+                if choice not in offered:
+                    raise PaymentLinkChoiceInvalid(choice=str(choice), offered=offered)
+            if locked.status in (LS.CREATED, LS.SENT):
+                locked.status = LS.OPENED
+                locked.opened_at = locked.opened_at or timezone.now()
+                locked.save(update_fields=["status", "opened_at"])
+        try:
+            payment = _charge(locked, choice=choice, card_token=card_token, key=key)
+        except (PaymentDeclined, InstalmentDeclined) as exc:
+            _payment_attach(locked, exc.payment_id)
+            raise
+        return _payment_attach(locked, payment.pk)
+
+
+def _charge(link: PaymentLink, *, choice: str, card_token: str, key: str) -> Payment:
+    if choice == FULL:
+        return payment_start(
+            order=link.order,
+            method=Payment.Method.PAYMENT_LINK,
+            amount=link.amount,
+            token=card_token,
+            idempotency_key=key,
+            channel=link.channel,
+        )
+    plan = instalment_plan_start(
+        order=link.order,
+        kind=choice,
+        amount=link.amount,
+        token=card_token,
+        idempotency_key=key,
+        channel=link.channel,
+        phone=link.phone,
+    )
+    return plan.payment
+
+
+def _payment_attach(link: PaymentLink, payment_id: int) -> PaymentLink:
+    """Record the link's payment (the last attempt), and paid when it is settled."""
+    with transaction.atomic():
+        locked = _link_row_lock(link.pk)
+        payment = Payment.objects.get(pk=payment_id)
+        if locked.status != LS.PAID:
+            locked.payment = payment
+            locked.save(update_fields=["payment"])
+            if _payment_settled(payment):
+                _mark_paid(locked, payment)
+    locked.payment = payment
+    return locked
+
+
+# --- reacting to payments confirmed later, and the periodic job
+
+
+@subscribe("payment.captured")
+def _payment_captured(event: OutboxEvent) -> None:
+    """A payment confirmed by webhook (or a plan's part): its links become paid."""
+    payment_id = (event.payload or {}).get("payment_id")
+    if payment_id is None:
+        return
+    for link in PaymentLink.objects.filter(payment_id=payment_id).exclude(status=LS.PAID):
+        payment_link_refresh(link)
+
+
+def payment_links_expire(*, now=None) -> int:
+    """Beat: mark the links whose time is up ``expired`` (a link whose payment is under
+    way is left to its payment), and promote to ``sent`` those whose SMS the worker has
+    sent. Returns how many links expired."""
+    now = now or timezone.now()
+    held = Payment.objects.filter(status__in=PAYMENT_HOLDS).values("pk")
+    expired = (
+        PaymentLink.objects.filter(status__in=LIVE, expires_at__lte=now)
+        .filter(Q(payment__isnull=True) | ~Q(payment__in=held))
+        .update(status=LS.EXPIRED)
+    )
+    sent = Message.objects.filter(status=Message.Status.SENT)
+    for link in PaymentLink.objects.filter(
+        status=LS.CREATED, message_id__in=sent.values("pk")
+    ).only("pk", "status", "message_id", "payment_id", "expires_at"):
+        payment_link_refresh(link)
+    return expired
+
+
+@shared_task(name="payments.links_expire", time_limit=120, soft_time_limit=100)
+def payment_links_expire_task() -> int:
+    """The beat's job (every minute): see ``payment_links_expire``."""
+    return payment_links_expire()
+
+
+__all__ = [
+    "FULL",
+    "PayChoice",
+    "PaymentLinkAmountExceedsDue",
+    "PaymentLinkCancelled",
+    "PaymentLinkChoiceInvalid",
+    "PaymentLinkExpired",
+    "PaymentLinkNotFound",
+    "PaymentLinkUsed",
+    "payment_link_cancel",
+    "payment_link_choices",
+    "payment_link_create",
+    "payment_link_get",
+    "payment_link_open",
+    "payment_link_pay",
+    "payment_link_refresh",
+    "payment_link_resend",
+    "payment_link_sms_status",
+    "payment_link_url",
+    "payment_links_expire",
+    "token_hash",
+]
