@@ -109,6 +109,9 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "unicommerce.settings.production",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-with-enough-entropy-0123456789",
     "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    "PAYMENT_GATEWAY": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
+    "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
 }
 
 
@@ -117,6 +120,17 @@ def test_production_settings_pass_check_deploy():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_warns_about_the_simulated_gateway_and_refuses_stripe_without_keys():
+    simulated = run_manage(
+        "check", "--deploy", **{**PRODUCTION_ENV, "PAYMENT_GATEWAY": "simulated"}
+    )
+    assert "payments.W001" in simulated.stdout + simulated.stderr
+
+    keyless = run_manage("check", "--deploy", **{**PRODUCTION_ENV, "STRIPE_SECRET_KEY": ""})
+    assert keyless.returncode != 0
+    assert "payments.E001" in keyless.stdout + keyless.stderr
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
