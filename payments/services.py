@@ -79,7 +79,7 @@ class NothingDue(DomainError):
 
     def __init__(self, *, order: str) -> None:
         super().__init__(
-            _("Order %(order)s has nothing left to pay.") % {"order": order}, order=order
+            _("Nothing is left to pay on order %(reference)s.") % {"reference": order}, order=order
         )
 
 

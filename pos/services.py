@@ -19,7 +19,7 @@ from orders.services.checkout import order_checkout
 from payments.links import payment_link_create
 from payments.models import Payment, PaymentLink
 from payments.operations import order_outstanding_amount, payment_key_lock, payment_start
-from payments.services import TenderMissing, cash_change, payment_take_cash
+from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
 from pos.models import Register
 from unicommerce.exceptions import InvalidInput
 
@@ -100,16 +100,6 @@ KEY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 LINK_SENT_TTL = 24 * 3600  # how long a "send the link" form key remembers its link
 
 
-class NothingDue(InvalidInput):
-    code = "nothing_due"
-
-    def __init__(self, *, order: Order) -> None:
-        super().__init__(
-            _("Nothing is left to pay on order %(reference)s.") % {"reference": order.reference},
-            order=order.reference,
-        )
-
-
 class FormKeyMissing(InvalidInput):
     code = "idempotency_key_missing"
 
@@ -149,7 +139,7 @@ def till_cash_take(
         locked = order_lock(order.pk)  # two clicks: the second finds nothing due
         outstanding = order_outstanding_amount(locked)
         if outstanding <= 0:
-            raise NothingDue(order=locked)
+            raise NothingDue(order=locked.reference)
         if tendered >= outstanding:
             payment = payment_take_cash(
                 order=locked, tendered=tendered, user=seller, channel=register.channel
@@ -187,7 +177,7 @@ def till_card_record(
     if amount is None:
         amount = order_outstanding_amount(order)
         if amount <= 0:
-            raise NothingDue(order=order)
+            raise NothingDue(order=order.reference)
     return payment_start(
         order=order,
         method=Payment.Method.CARD_TERMINAL,
