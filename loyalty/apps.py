@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LoyaltyConfig(AppConfig):
-    """Points, vouchers, gift cards and store credit (ledgers): arrives with its issue."""
+    """Store credit as a ledger (now); points, vouchers and gift cards arrive with their issue."""
 
     name = "loyalty"
     verbose_name = _("Loyalty")

@@ -11,6 +11,9 @@ class UnicommerceConfig(AppConfig):
 
     def ready(self) -> None:
         from unicommerce import db  # noqa: F401 - registers the ``__any`` lookup
+        from unicommerce.wiring import wire
+
+        wire()  # plugs loyalty's store credit into payments (siblings: see the module)
 
 
 class UnicommerceAdminConfig(AdminConfig):

@@ -1,6 +1,6 @@
 """The payments REST API, mounted under ``/api/v1/`` (``include("payments.api.urls")``)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from payments.api import views
 
@@ -22,5 +22,6 @@ urlpatterns = [
     path(
         "payments/<int:pk>/refunds/", views.PaymentRefundView.as_view(), name="api-payment-refunds"
     ),
+    path("", include("payments.api.returns")),  # POST returns/<id>/settle/
     path("instalments/offers/", views.InstalmentOffersView.as_view(), name="api-instalment-offers"),
 ]

@@ -106,7 +106,17 @@ def test_the_same_key_answers_the_same_refund_and_other_parameters_are_refused(c
     assert Payment.objects.filter(method="cash").count() == 1
 
 
-def test_store_credit_is_refused_until_loyalty_registers_a_handler(card_paid):
+@pytest.fixture
+def without_store_credit():
+    """As if the loyalty app were not wired in; wired back afterwards."""
+    from unicommerce.wiring import store_credit_wire
+
+    refund_method_unregister("store_credit")
+    yield
+    store_credit_wire()
+
+
+def test_store_credit_is_refused_until_loyalty_registers_a_handler(card_paid, without_store_credit):
     order, _card = card_paid
 
     with pytest.raises(StoreCreditUnavailable) as error:
