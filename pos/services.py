@@ -1,5 +1,7 @@
-"""The till's operations. Each is one transaction across orders and payments, through
-the same services the API uses (one checkout for every channel)."""
+"""The till's operations, through the same services the API uses (one checkout for every
+channel). Those that only write our own rows are one transaction; those that call a
+payment gateway (card, partial cash, settling a return) run outside any transaction, as
+payments.operations requires: its claim is committed before the provider is called."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from orders.locks import order_lock
-from orders.models import Cart, Order
+from orders.models import Cart, Order, Return
 from orders.services.carts import cart_get, cart_open, cart_price
 from orders.services.checkout import order_checkout
 from payments.links import payment_link_create
 from payments.models import Payment, PaymentLink
 from payments.operations import order_outstanding_amount, payment_key_lock, payment_start
+from payments.returns import return_settle
 from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
 from pos.models import Register
 from unicommerce.exceptions import InvalidInput
@@ -219,3 +222,29 @@ def till_link_send(
         )
         cache.set(key, link.pk, LINK_SENT_TTL)
     return link
+
+
+# --- Settling a return at the till ------------------------------------------------------
+
+
+def till_return_settle(
+    *,
+    ret: Return,
+    register: Register,
+    seller: AbstractBaseUser,
+    method: str | None,
+    idempotency_key: str,
+) -> Return:
+    """Settle a return recorded at this register's store as its outcome says
+    (``payments.returns.return_settle``): a refund in cash at the till (``method="cash"``)
+    or to the order's original payments (``None``), store credit to the order's customer,
+    or an exchange (nothing moves). A return recorded at another store is refused.
+    Once per form key: a double click settles once;
+    another form on a settled return is refused (``return_already_settled``). Not in a
+    transaction: refunds may call a payment provider."""
+    key = f"pos-return-{_form_key(idempotency_key)}"
+    if method not in (None, CASH):
+        raise InvalidInput(_("Choose how to settle the return."), field="method")
+    if ret.channel_id != register.channel_id:
+        raise InvalidInput(_("This return was not recorded at this store."))
+    return return_settle(ret=ret, user=seller, method=method, idempotency_key=key)

@@ -2,13 +2,21 @@
 choose the lines, quantities and reasons, where the goods go (back on sale here, or
 quarantine) and the outcome, confirm. Any channel's order can come back at any store:
 ``orders.services.returns.return_create`` checks and records it (a web order returned
-here is flagged cross-channel); this view parses, calls it and renders."""
+here is flagged cross-channel); this view parses, calls it and renders.
+
+The receipt then settles it right there (``POST action=settle``, the return's id, the
+``method`` and the form's idempotency ``key``): a refund in cash at the till or to the
+original payments, store credit to the order's customer, or an exchange
+(``pos.services.till_return_settle``). A double click settles once; a refusal is shown
+inline on the receipt (422) and changes nothing."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -22,8 +30,10 @@ from pos.selectors import (
     quarantine_location,
     return_receipt,
 )
+from pos.services import CASH, till_return_settle
 from pos.views import _register, seller_login_required
 from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.money import money_format
 
 SESSION_LAST_RETURN = "pos_last_return"
 
@@ -34,6 +44,8 @@ def returns(request: HttpRequest) -> HttpResponse:
     register = _register(request)
     if register is None:
         return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+    if request.method == "POST" and request.POST.get("action") == "settle":
+        return _settle(request, register)
     context = {
         "register": register,
         "reasons": REASONS,
@@ -128,3 +140,50 @@ def _confirm(request, register, order: Order, context) -> Return:
         user=request.user,
         note=options.cleaned_data["note"],
     )
+
+
+def _settle(request, register) -> HttpResponse:
+    """Settle the receipt's return (``till_return_settle``) and show the receipt again,
+    with what was settled or the refusal inline."""
+    raw = request.POST.get("return", "")
+    ret = return_receipt(return_id=int(raw)) if raw.isdigit() else None
+    if ret is None:
+        raise Http404(_("No such return."))
+    method = request.POST.get("method", "").strip() or None
+    context = {"register": register, "done": ret}
+    status = 200
+    try:
+        settled = till_return_settle(
+            ret=ret,
+            register=register,
+            seller=request.user,
+            method=method,
+            idempotency_key=request.POST.get("key", ""),
+        )
+    except DomainError as error:
+        context["settle_error"] = error.message
+        status = 422
+    else:
+        context["settled"] = _settled_message(settled, method)
+        context["done"] = return_receipt(return_id=ret.pk)
+    if not request.htmx:
+        request.session[SESSION_LAST_RETURN] = ret.pk
+        if status == 200:
+            messages.success(request, context["settled"])
+        else:
+            messages.error(request, context["settle_error"])
+        return redirect(f"{request.path}?done=1")
+    return _render(request, context, status=status, partial="done")
+
+
+def _settled_message(ret: Return, method: str | None) -> str:
+    amount = money_format(ret.amount, ret.currency, get_language() or "en")
+    if ret.outcome == Return.Outcome.EXCHANGE:
+        return _("Settled as an exchange: no money moved.")
+    if ret.outcome == Return.Outcome.STORE_CREDIT:
+        return _("Settled: %(amount)s credited to the customer’s store credit.") % {
+            "amount": amount
+        }
+    if method == CASH:
+        return _("Settled: %(amount)s refunded in cash.") % {"amount": amount}
+    return _("Settled: %(amount)s refunded to the original payment.") % {"amount": amount}

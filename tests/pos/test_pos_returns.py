@@ -1,16 +1,21 @@
 """Returns at the till: find the order (reference, or the customer's latest orders),
 choose lines, quantities, reasons, where the goods go and the outcome, confirm. A web
-order returned in the store restocks the store and is flagged cross-channel."""
+order returned in the store restocks the store and is flagged cross-channel. The receipt
+then settles it: refund in cash or to the original payment, store credit, exchange."""
 
 from decimal import Decimal
 
 import pytest
 
 from inventory.models import StockLevel, StockMovement
-from orders.models import Order, Return, ReturnLine
+from loyalty.services import store_credit_balance
+from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.services import cart_create, cart_line_add
+from payments.models import Payment, PaymentOperation
+from payments.operations import order_outstanding_amount, payment_start
 from pos.services import sale_complete_cash
 from tests.pos.conftest import HX, RETURNS, web_order_delivered
+from unicommerce.wiring import store_credit_wire
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +267,202 @@ def test_orders_not_handed_over_cannot_come_back(till, shop, camille, tee):
     assert "max 0" in page
     assert f'name="quantity-{order.lines.get().pk}"' in page
     assert "disabled" in page
+
+
+# --- Settling the return from its receipt
+
+
+@pytest.fixture
+def card_paid_web_order(web_order):
+    """The delivered web order, paid online by card."""
+    payment_start(
+        order=web_order,
+        method="card_online",
+        amount=order_outstanding_amount(web_order),
+        token="sim_ok",
+        idempotency_key="web-card",
+    )
+    web_order.refresh_from_db()
+    assert web_order.payment_status == Order.PaymentStatus.PAID
+    return web_order
+
+
+def bring_back(till, order, outcome: str, quantity: int = 1) -> tuple[Return, str]:
+    line = order.lines.get()
+    response = till.post(
+        RETURNS,
+        {
+            "order": order.reference,
+            f"quantity-{line.pk}": str(quantity),
+            f"reason-{line.pk}": "wrong_size",
+            "restock": "here",
+            "outcome": outcome,
+        },
+        **HX,
+    )
+    assert response.status_code == 200
+    return Return.objects.get(order=order), response.content.decode()
+
+
+def settle(till, ret: Return, *, key: str, method: str = ""):
+    return till.post(
+        RETURNS, {"action": "settle", "return": ret.pk, "method": method, "key": key}, **HX
+    )
+
+
+def refunds(order) -> list[PaymentOperation]:
+    return list(
+        PaymentOperation.objects.filter(
+            payment__order=order, kind="refund", status="succeeded"
+        ).select_related("payment")
+    )
+
+
+def test_a_card_paid_web_order_returned_here_is_refunded_in_cash_at_the_till(
+    till, card_paid_web_order
+):
+    order = card_paid_web_order
+    ret, receipt = bring_back(till, order, "refund")
+    assert "Refund in cash now" in receipt
+    assert "Refund to the original payment" in receipt
+    assert ret.settlement == "pending"
+
+    response = settle(till, ret, key="till-cash-0001", method="cash")
+
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert fragment.lstrip().startswith('<section id="return-order"')
+    assert "Settled: €19.90 refunded in cash." in fragment
+    assert 'data-settlement="settled"' in fragment
+    assert "Refund in cash now" not in fragment
+    ret.refresh_from_db()
+    assert ret.settlement == "settled"
+    (refund,) = refunds(order)
+    assert (refund.payment.method, refund.amount) == ("cash", Decimal("19.90"))
+    card = Payment.objects.get(order=order, method="card_online")
+    assert card.status == Payment.Status.CAPTURED  # the card is untouched
+    order.refresh_from_db()
+    assert order.payment_status == Order.PaymentStatus.PARTIALLY_REFUNDED
+
+
+def test_a_refund_to_the_original_payment_refunds_the_card(till, card_paid_web_order):
+    order = card_paid_web_order
+    ret, _ = bring_back(till, order, "refund", quantity=2)
+
+    response = settle(till, ret, key="till-back-0001")
+
+    assert response.status_code == 200
+    assert "Settled: €39.80 refunded to the original payment." in response.content.decode()
+    (refund,) = refunds(order)
+    assert (refund.payment.method, refund.amount) == ("card_online", Decimal("39.80"))
+    order.refresh_from_db()
+    assert order.payment_status in (
+        Order.PaymentStatus.REFUNDED,
+        Order.PaymentStatus.PARTIALLY_REFUNDED,
+    )
+
+
+def test_a_store_credit_return_credits_the_customer(till, card_paid_web_order, camille):
+    store_credit_wire()  # the start-up wiring (other suites may swap the seam)
+    ret, receipt = bring_back(till, card_paid_web_order, "store_credit")
+    assert "Credit the customer" in receipt
+
+    response = settle(till, ret, key="till-credit-01")
+
+    assert response.status_code == 200
+    assert "Settled: €19.90 credited to the customer’s store credit." in (response.content.decode())
+    assert store_credit_balance(customer=camille, currency="EUR") == Decimal("19.90")
+    ret.refresh_from_db()
+    assert ret.settlement == "settled"
+
+
+def test_store_credit_without_a_customer_is_explained_not_offered(till, shop, tee):
+    cart = cart_create(channel=shop.store_channel)
+    cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
+    sale = sale_complete_cash(
+        register=shop.register, cart=cart, tendered=Decimal("20"), seller=shop.seller
+    )
+
+    ret, receipt = bring_back(till, sale.order, "store_credit")
+
+    assert "Credit the customer" not in receipt
+    assert "this order has none" in receipt
+    refused = settle(till, ret, key="till-credit-02")  # posted anyway: refused inline
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.content.decode()
+    ret.refresh_from_db()
+    assert ret.settlement == "pending"
+
+
+def test_an_exchange_is_marked_settled_and_moves_no_money(till, shop, tee):
+    cart = cart_create(channel=shop.store_channel)
+    cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
+    sale = sale_complete_cash(
+        register=shop.register, cart=cart, tendered=Decimal("20"), seller=shop.seller
+    )
+    ret, receipt = bring_back(till, sale.order, "exchange")
+    assert "Mark settled (exchange)" in receipt
+
+    response = settle(till, ret, key="till-exch-0001")
+
+    assert response.status_code == 200
+    assert "Settled as an exchange: no money moved." in response.content.decode()
+    assert refunds(sale.order) == []
+    ret.refresh_from_db()
+    assert ret.settlement == "settled"
+
+
+def test_a_double_click_with_the_same_key_settles_once(till, card_paid_web_order):
+    order = card_paid_web_order
+    ret, _ = bring_back(till, order, "refund")
+
+    first = settle(till, ret, key="till-cash-0002", method="cash")
+    second = settle(till, ret, key="till-cash-0002", method="cash")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "Settled: €19.90 refunded in cash." in second.content.decode()
+    assert len(refunds(order)) == 1
+    assert OrderEvent.objects.filter(order=order, kind="return_settled").count() == 1
+
+
+def test_settling_an_already_settled_return_is_refused_inline(till, card_paid_web_order):
+    order = card_paid_web_order
+    ret, _ = bring_back(till, order, "refund")
+    assert settle(till, ret, key="till-cash-0003", method="cash").status_code == 200
+
+    again = settle(till, ret, key="till-back-0003")
+
+    text = again.content.decode()
+    assert again.status_code == 422
+    assert f"Return {ret} is already settled." in text
+    assert 'role="alert"' in text
+    assert "Refund to the original payment" not in text
+    assert len(refunds(order)) == 1
+    assert not PaymentOperation.objects.filter(
+        payment__method="card_online", kind="refund"
+    ).exists()
+
+
+def test_a_form_without_its_key_settles_nothing(till, card_paid_web_order):
+    ret, _ = bring_back(till, card_paid_web_order, "refund")
+
+    response = settle(till, ret, key="", method="cash")
+
+    assert response.status_code == 422
+    assert "This form has expired" in response.content.decode()
+    ret.refresh_from_db()
+    assert ret.settlement == "pending"
+    assert refunds(card_paid_web_order) == []
+
+
+def test_without_htmx_settling_redirects_to_the_receipt_with_the_outcome(till, card_paid_web_order):
+    ret, _ = bring_back(till, card_paid_web_order, "refund")
+
+    response = till.post(
+        RETURNS, {"action": "settle", "return": ret.pk, "method": "cash", "key": "till-cash-0004"}
+    )
+
+    assert response.status_code == 302
+    receipt = till.get(response["Location"]).content.decode()
+    assert "Settled: €19.90 refunded in cash." in receipt
+    assert 'data-settlement="settled"' in receipt
