@@ -698,6 +698,21 @@ def _payment_captured(event: OutboxEvent) -> None:
         payment_link_refresh(link)
 
 
+@subscribe("order.paid")
+def _order_paid(event: OutboxEvent) -> None:
+    """Once the order is paid some other way (cash at the till, another link), its
+    links still waiting are cancelled, so nobody pays twice; a link whose payment is
+    under way is left to it."""
+    order_id = (event.payload or {}).get("order_id")
+    if order_id is None:
+        return
+    for link in PaymentLink.objects.filter(order_id=order_id, status__in=LIVE):
+        try:
+            payment_link_cancel(link=link)
+        except PaymentLinkUsed:
+            continue
+
+
 def payment_links_expire(*, now=None) -> int:
     """Beat: mark the links whose time is up ``expired`` (a link whose payment is under
     way is left to its payment), and promote to ``sent`` those whose SMS the worker has

@@ -609,3 +609,19 @@ def test_a_real_worker_sends_the_sms_and_a_delayed_confirmation_pays_the_link(
     order.refresh_from_db()
     assert order.payment_status == Order.PaymentStatus.PAID
     assert Message.objects.get(pk=link.message_id).attempts == 1
+
+
+def test_links_still_waiting_are_cancelled_once_the_order_is_paid_another_way(make_order):
+    from payments.services import payment_take_cash
+
+    order = make_order(total="40.00")
+    link, token = payment_link_create(order=order, phone=PHONE)
+    payment_take_cash(order=order, tendered=Decimal("50.00"))  # paid in cash after all
+
+    paid = OutboxEvent.objects.get(topic="order.paid", payload__order_id=order.pk)
+    assert event_process(event_id=paid.id)
+
+    link.refresh_from_db()
+    assert link.status == PaymentLink.Status.CANCELLED
+    with pytest.raises(PaymentLinkCancelled):
+        payment_link_open(token=token)
