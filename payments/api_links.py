@@ -211,7 +211,7 @@ class PaymentLinkCreateView(_LinkView):
                     "less (payment_amount_invalid), or a checkout refusal for a cart.",
                     "404": "No such order or cart for this caller (order_not_found, "
                     "cart_not_found).",
-                    "409": "More than the order still owes (payment_amount_exceeds_due), a "
+                    "409": "More than the order still owes (payment_exceeds_due), a "
                     "cancelled or paid order (order_not_payable), cart lines unavailable.",
                     "422": "The Idempotency-Key was already used for a different request.",
                 }

@@ -145,9 +145,8 @@ class PaymentLinkCancelled(DomainError):
 
 
 class PaymentLinkAmountExceedsDue(PaymentExceedsDue):
-    """More than the order still owes (a ``PaymentExceedsDue`` under the link's code)."""
-
-    code = "payment_amount_exceeds_due"
+    """More than the order still owes: the same rule, and the same code
+    (``payment_exceeds_due``), as for every other payment."""
 
 
 class PaymentLinkChoiceInvalid(InvalidInput):
@@ -438,7 +437,7 @@ def payment_link_create(
     SMS to ``phone``. Returns the link and its token (given only here).
 
     ``amount`` defaults to what the order still owes and may not exceed it
-    (``payment_amount_exceeds_due``) nor be zero or less (``payment_amount_invalid``);
+    (``payment_exceeds_due``) nor be zero or less (``payment_amount_invalid``);
     ``expires_in`` (a timedelta or seconds) defaults to ``PAYMENT_LINK_TTL_MINUTES``;
     ``checkout_options`` go to ``order_checkout`` for a cart (``shipping_address``,
     ``line_choices``, ``till_location``, ``contact_email``…). All or nothing: an invalid

@@ -105,7 +105,7 @@ def test_the_same_idempotency_key_is_the_same_link(seller, order):
     ("body", "expected"),
     [
         ({"phone": "12"}, (400, "invalid_phone")),
-        ({"phone": "+33612345678", "amount": "100.01"}, (409, "payment_amount_exceeds_due")),
+        ({"phone": "+33612345678", "amount": "100.01"}, (409, "payment_exceeds_due")),
         ({"phone": "+33612345678", "amount": "0"}, (400, "payment_amount_invalid")),
         ({"phone": "+33612345678", "language": "de"}, (400, "invalid")),
     ],

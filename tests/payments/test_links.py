@@ -144,7 +144,7 @@ def test_a_partial_amount_is_allowed_more_than_due_or_nothing_is_refused(make_or
     assert link.amount == Decimal("40.00")
     with pytest.raises(PaymentLinkAmountExceedsDue) as too_much:
         payment_link_create(order=order, phone=PHONE, amount=Decimal("100.01"))
-    assert too_much.value.code == "payment_amount_exceeds_due"
+    assert too_much.value.code == "payment_exceeds_due"
     assert too_much.value.http_status == 409
     assert too_much.value.details["outstanding"] == "100.00"
     for amount in (Decimal("0"), Decimal("-5"), Decimal("0.001")):
