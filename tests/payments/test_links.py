@@ -625,3 +625,16 @@ def test_links_still_waiting_are_cancelled_once_the_order_is_paid_another_way(ma
     assert link.status == PaymentLink.Status.CANCELLED
     with pytest.raises(PaymentLinkCancelled):
         payment_link_open(token=token)
+
+
+def test_the_sms_text_with_the_token_is_not_kept_once_sent(make_order, base_url):
+    order = make_order(total="40.00")
+    link, token = payment_link_create(order=order, phone=PHONE)
+    message = Message.objects.get(pk=link.message_id)
+    assert token in message.body  # queued: the worker still needs it
+
+    assert message_deliver(message_id=message.pk) == "sent"
+
+    message.refresh_from_db()
+    assert token not in message.body
+    assert backends.outbox[-1].body.count(token) == 1  # the customer got it

@@ -35,6 +35,11 @@ class Message(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"))
+    redact_after_send = models.BooleanField(
+        _("forget the text once sent"),
+        default=False,
+        help_text=_("The text carries a secret (a payment link): it is not kept once sent."),
+    )
     kind = models.CharField(
         _("kind"), max_length=100, help_text=_("What the message is about, e.g. order.ready.")
     )

@@ -119,9 +119,11 @@ def message_send(
     customer_id: int | None = None,
     reference: str = "",
     dedup_key: str | None = None,
+    redact_after_send: bool = False,
 ) -> Message:
     """Queue a message to a customer, in the caller's transaction; a worker sends it
-    once that commits.
+    once that commits. ``redact_after_send``: the text carries a secret (a payment link's
+    token) and is replaced by ``REDACTED`` once the message is sent or has failed.
 
     With a ``dedup_key`` already used (a retried request, an event handled twice) the
     message queued first is returned and nothing else happens, whatever its state.
@@ -142,15 +144,25 @@ def message_send(
         # insert of the same key waits for the other transaction instead of failing.
         cursor.execute(
             f"""
-            INSERT INTO {_TABLE} (channel, "to", subject, body, kind, customer_id, reference,
-                                  dedup_key, status, attempts, last_error, provider_id,
-                                  created_at, next_attempt_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'queued', 0, '', '',
+            INSERT INTO {_TABLE} (channel, "to", subject, body, redact_after_send, kind,
+                                  customer_id, reference, dedup_key, status, attempts,
+                                  last_error, provider_id, created_at, next_attempt_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'queued', 0, '', '',
                     statement_timestamp(), statement_timestamp())
             ON CONFLICT (dedup_key) DO NOTHING
             RETURNING id
             """,  # noqa: S608 - the table name comes from the model, values are parameters
-            [channel, to, subject, body, kind, customer_id, reference, dedup_key],
+            [
+                channel,
+                to,
+                subject,
+                body,
+                redact_after_send,
+                kind,
+                customer_id,
+                reference,
+                dedup_key,
+            ],
         )
         row = cursor.fetchone()
     if row is None:
@@ -245,8 +257,17 @@ def message_deliver(*, message_id: int) -> str:
         sent_at=timezone.now(),
         claimed_at=None,
         last_error="",
+        **_forgotten(message),
     )
     return "sent"
+
+
+REDACTED = "[text not kept: it carried a secret]"
+
+
+def _forgotten(message: Message) -> dict:
+    """The text to keep once the message is done with: none, when it carried a secret."""
+    return {"body": REDACTED} if message.redact_after_send else {}
 
 
 def _outcome_unknown(message: Message) -> bool:
@@ -280,7 +301,13 @@ def _earlier_copy(backend: BaseBackend, message: Message) -> str | None:
 
 
 def _fail(claim: Claim, error: str) -> None:
-    _finish(claim, status=Status.FAILED, claimed_at=None, last_error=error[:2000])
+    _finish(
+        claim,
+        status=Status.FAILED,
+        claimed_at=None,
+        last_error=error[:2000],
+        **_forgotten(claim.message),
+    )
     logger.error(
         "message %s (%s to %s) failed after %d attempts: %s",
         claim.message.pk,
@@ -340,6 +367,7 @@ def messages_sweep() -> SweepResult:
         Message.objects.filter(pk__in=out_of_attempts).update(
             status=Status.FAILED, claimed_at=None, last_error=error
         )
+        Message.objects.filter(pk__in=out_of_attempts, redact_after_send=True).update(body=REDACTED)
         Message.objects.filter(pk__in=handed_back).update(
             status=Status.QUEUED, claimed_at=None, next_attempt_at=now, last_error=error
         )
