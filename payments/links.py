@@ -432,7 +432,8 @@ def payment_link_create(
     channel: SalesChannel | None = None,
     user: AbstractBaseUser | None = None,
     checkout_options: Mapping[str, Any] | None = None,
-) -> tuple[PaymentLink, str]:
+    idempotency_key: str | None = None,
+) -> tuple[PaymentLink, str | None]:
     """Make a payment link for ``order`` (or for ``cart``, checked out first with the
     method "payment_link", so its stock is held while the customer pays) and queue its
     SMS to ``phone``. Returns the link and its token (given only here).
@@ -443,6 +444,8 @@ def payment_link_create(
     ``checkout_options`` go to ``order_checkout`` for a cart (``shipping_address``,
     ``line_choices``, ``till_location``, ``contact_email``…). All or nothing: an invalid
     phone (``invalid_phone``) or amount checks nothing out and sends nothing.
+    ``idempotency_key``: the same key again (a double click, a retry) returns the link
+    made the first time, with no token (it was given once) and no second SMS.
     """
     from orders.services.checkout import order_checkout
 
@@ -451,6 +454,10 @@ def payment_link_create(
     phone = phone_e164(phone)
     language = _language(language)
     ttl = _ttl(expires_in)
+    if idempotency_key is not None:
+        done = PaymentLink.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done, None
     with transaction.atomic():
         if cart is not None:
             options = dict(checkout_options or {})
@@ -463,6 +470,10 @@ def payment_link_create(
                 **options,
             )
         order = order_lock(order.pk)
+        if idempotency_key is not None:  # a second click waited for the first's lock
+            done = PaymentLink.objects.filter(idempotency_key=idempotency_key).first()
+            if done is not None:
+                return done, None
         amount = _amount_for(order, amount)
         token, digest = _new_token()
         link = PaymentLink.objects.create(
@@ -475,6 +486,7 @@ def payment_link_create(
             expires_at=timezone.now() + ttl,
             channel=channel or order.channel,
             created_by=_actor(user),
+            idempotency_key=idempotency_key,
         )
         _sms_queue(link, token)
         order_event_record(

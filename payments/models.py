@@ -373,6 +373,9 @@ class PaymentLink(models.Model):
     )
     message_id = models.BigIntegerField(_("last SMS"), null=True, blank=True)
     sends = models.PositiveSmallIntegerField(_("times sent"), default=0)
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=255, null=True, blank=True, unique=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

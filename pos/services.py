@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -20,7 +19,7 @@ from orders.services.carts import cart_get, cart_open, cart_price
 from orders.services.checkout import order_checkout
 from payments.links import payment_link_create
 from payments.models import Payment, PaymentLink
-from payments.operations import order_outstanding_amount, payment_key_lock, payment_start
+from payments.operations import order_outstanding_amount, payment_start
 from payments.returns import return_settle
 from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
 from pos.models import Register
@@ -100,7 +99,6 @@ def sale_complete_cash(
 # --- Taking the payments of an order at the till (split tender) --------------------------
 
 KEY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-LINK_SENT_TTL = 24 * 3600  # how long a "send the link" form key remembers its link
 
 
 class FormKeyMissing(InvalidInput):
@@ -205,22 +203,15 @@ def till_link_send(
     """Send the customer a payment link for ``amount`` (default: what is due) by SMS
     (``payments.links.payment_link_create``: the worker sends it). One link per form
     key: a double click sends one SMS."""
-    key = f"pos-link-{_form_key(idempotency_key)}"
-    with payment_key_lock(key):
-        sent = cache.get(key)
-        if sent is not None:
-            link = PaymentLink.objects.filter(pk=sent, order=order).first()
-            if link is not None:
-                return link
-        link, _token = payment_link_create(
-            order=order,
-            amount=amount,
-            phone=phone,
-            language=language,
-            channel=register.channel,
-            user=seller,
-        )
-        cache.set(key, link.pk, LINK_SENT_TTL)
+    link, _token = payment_link_create(
+        order=order,
+        amount=amount,
+        phone=phone,
+        language=language,
+        channel=register.channel,
+        user=seller,
+        idempotency_key=f"pos-link-{_form_key(idempotency_key)}",
+    )
     return link
 
 

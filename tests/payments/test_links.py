@@ -638,3 +638,13 @@ def test_the_sms_text_with_the_token_is_not_kept_once_sent(make_order, base_url)
     message.refresh_from_db()
     assert token not in message.body
     assert backends.outbox[-1].body.count(token) == 1  # the customer got it
+
+
+def test_the_same_idempotency_key_makes_one_link_and_one_sms(make_order):
+    order = make_order(total="40.00")
+    first, token = payment_link_create(order=order, phone=PHONE, idempotency_key="till-1")
+    again, no_token = payment_link_create(order=order, phone=PHONE, idempotency_key="till-1")
+
+    assert (again.pk, token is not None, no_token) == (first.pk, True, None)
+    assert PaymentLink.objects.filter(order=order).count() == 1
+    assert Message.objects.filter(kind="payment_link", reference=order.reference).count() == 1
