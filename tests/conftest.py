@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ from tests.factories import (
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_apart(settings) -> None:
+    """Each test counts its own rate-limit hits (a fresh key prefix in the shared Redis),
+    so the suite's many sign-ins from 127.0.0.1 never add up."""
+    settings.RATE_LIMIT_KEY_PREFIX = uuid.uuid4().hex
 
 
 @dataclass

@@ -24,7 +24,11 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details or None), exc.http_status)
+        response = Response(error_body(exc.code, exc.message, exc.details or None), exc.http_status)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -35,6 +39,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = error_body("invalid", "The request is not valid.", details)
+    elif isinstance(exc, exceptions.Throttled):
+        # The same code as a service's RateLimited; Retry-After is already a header.
+        wait = max(int(exc.wait or 1), 1)
+        response.data = error_body(
+            "rate_limited",
+            str(exc.detail),
+            {"limit": getattr(exc, "limit", ""), "retry_after": wait},
+        )
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         response.data = error_body(code, str(exc.detail))

@@ -243,6 +243,44 @@ SMS_TWILIO_API_BASE = env_str("SMS_TWILIO_API_BASE", default="https://api.twilio
 # A queued message due for this long has lost its task: the sweep enqueues it again.
 MESSAGING_SWEEP_AFTER_SECONDS = env_float("MESSAGING_SWEEP_AFTER_SECONDS", default=30.0)
 
+# --- Abuse limits (unicommerce/ratelimit.py, docs/permissions.md): "<n>/<period>" or
+# "<n> per <k> <period>s"; each can be changed with RATE_LIMIT_<NAME>, "" turns it off.
+_RATE_LIMIT_DEFAULTS = {
+    # SMS cost money and reach a stranger's phone: per destination, per sending channel.
+    "sms_per_number": "8/day",
+    "sms_per_channel": "300/hour",
+    # Customer sign-in codes: asking for one, and trying one (6 digits can be guessed).
+    "login_code_request_per_contact": "5/hour",
+    "login_code_request_per_ip": "20/hour",
+    "login_code_request_global": "2000/hour",
+    "login_code_attempt_per_contact": "10/hour",
+    "login_code_attempt_per_ip": "30/hour",
+    "login_code_attempt_global": "5000/hour",
+    # A signed-in customer proving a new e-mail or phone.
+    "contact_change_per_customer": "5/hour",
+    # Payment links: each (re)send is an SMS to a number the caller chooses.
+    "payment_link_send_per_caller": "60/hour",
+    "payment_link_send_per_link": "5/day",
+    # Free for the caller, costly for us: carts and identify, per client IP and per key.
+    "cart_create_per_ip": "60/minute",
+    "cart_create_per_key": "12000/minute",
+    "cart_identify_per_ip": "30/minute",
+    "cart_identify_per_key": "6000/minute",
+}
+RATE_LIMITS = {
+    name: env_str(f"RATE_LIMIT_{name.upper()}", default=rate)
+    for name, rate in _RATE_LIMIT_DEFAULTS.items()
+}
+# Where SMS may go (ISO 3166 regions of the number): France and its overseas regions
+# and collectivities by default.
+SMS_ALLOWED_REGIONS = env_list(
+    "SMS_ALLOWED_REGIONS",
+    default=["FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC"],
+)
+# How many proxies in front of the web processes append to X-Forwarded-For (0: none, the
+# client is the peer address). Per-IP limits count by the address this yields.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+
 # --- Auth
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
