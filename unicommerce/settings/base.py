@@ -212,6 +212,11 @@ ORDER_ORCHESTRATION_STRATEGY = env_str(
     "ORDER_ORCHESTRATION_STRATEGY", default="orders.orchestration.strategy_default"
 )
 
+# A demo deployment may run the simulated gateway and the console SMS backend in production
+# settings (they mark orders paid without money, and print secrets): `check --deploy`
+# refuses them unless this says the deployment is a demo on purpose.
+ALLOW_DEMO_SERVICES = env_bool("DJANGO_ALLOW_DEMO_SERVICES", default=False)
+
 # --- Payments (payments/conf.py, docs/payments.md): the gateway of remote methods.
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", default="https://api.stripe.com")
