@@ -62,8 +62,10 @@ from payments.operations import (
     payment_mandate_record,
     payment_remainder_release,
 )
+from unicommerce.messaging.exceptions import MessageRecipientInvalid
 from unicommerce.messaging.services import message_send
 from unicommerce.money import minor_unit, money_format
+from unicommerce.ratelimit import RateLimited
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -626,15 +628,19 @@ def _declined_sms(plan: InstalmentPlan, part: Instalment, outcome: str) -> None:
             )
             % values
         )
-    message_send(
-        channel="sms",
-        to=plan.phone,
-        body=body,
-        kind=f"instalment_{outcome}",
-        customer_id=order.customer_id,
-        reference=order.reference,
-        dedup_key=f"instalment:{part.pk}:declined:{part.attempts}",
-    )
+    try:
+        message_send(
+            channel="sms",
+            to=plan.phone,
+            body=body,
+            kind=f"instalment_{outcome}",
+            customer_id=order.customer_id,
+            reference=order.reference,
+            dedup_key=f"instalment:{part.pk}:declined:{part.attempts}",
+        )
+    except (RateLimited, MessageRecipientInvalid) as error:
+        # The collection's outcome stands without its SMS (nothing was written).
+        logger.warning("instalment %s: declined SMS not sent: %s", part.pk, error.code)
 
 
 # --- reminders
@@ -669,23 +675,28 @@ def instalment_reminders_send(*, today: date | None = None) -> int:
                 continue
             plan = InstalmentPlan.objects.select_related("payment__order").get(pk=part.plan_id)
             order = plan.payment.order
-            message_send(
-                channel="sms",
-                to=plan.phone,
-                body=_(
-                    "Reminder: your instalment of %(amount)s for order %(order)s "
-                    "will be charged on %(date)s."
+            try:
+                message_send(
+                    channel="sms",
+                    to=plan.phone,
+                    body=_(
+                        "Reminder: your instalment of %(amount)s for order %(order)s "
+                        "will be charged on %(date)s."
+                    )
+                    % {
+                        "amount": money_format(part.amount, plan.currency, _language()),
+                        "order": order.reference,
+                        "date": part.due_date.isoformat(),
+                    },
+                    kind="instalment_reminder",
+                    customer_id=order.customer_id,
+                    reference=order.reference,
+                    dedup_key=f"instalment:{part.pk}:reminder",
                 )
-                % {
-                    "amount": money_format(part.amount, plan.currency, _language()),
-                    "order": order.reference,
-                    "date": part.due_date.isoformat(),
-                },
-                kind="instalment_reminder",
-                customer_id=order.customer_id,
-                reference=order.reference,
-                dedup_key=f"instalment:{part.pk}:reminder",
-            )
+            except (RateLimited, MessageRecipientInvalid) as error:
+                # Not marked as reminded: the next run (tomorrow) tries again.
+                logger.warning("instalment %s: reminder not sent: %s", part.pk, error.code)
+                continue
             part.reminder_sent_at = timezone.now()
             part.save(update_fields=["reminder_sent_at"])
             sent += 1

@@ -22,6 +22,7 @@ reservation is released).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -46,11 +47,14 @@ from unicommerce.exceptions import DomainError, InvalidInput, InvalidTransition,
 from unicommerce.messaging.exceptions import MessageRecipientInvalid
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_round
+from unicommerce.ratelimit import RateLimited
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from catalog.models import SalesChannel
+
+logger = logging.getLogger(__name__)
 
 SS = Shipment.Status
 LS = OrderLine.Status
@@ -466,13 +470,17 @@ def _pickup_notify(*, order: Order, shipment: Shipment) -> str:
         "customer_id": order.customer_id,
         "reference": order.reference,
         "dedup_key": f"shipment-ready:{shipment.pk}",
+        # The code hands the parcel over: it must not outlive the message in our tables.
+        "redact_after_send": True,
     }
     if phone:
         try:
             message_send(channel="sms", to=phone, **common)
             return "sms"
         except MessageRecipientInvalid:
-            pass  # an unusable number: try the e-mail address
+            pass  # an unusable number (or a country SMS may not go to): try the e-mail
+        except RateLimited:
+            logger.warning("pickup SMS for %s over the SMS limits; trying e-mail", order.reference)
     if email:
         try:
             subject = _("Your order %(reference)s is ready for pickup") % values

@@ -22,7 +22,7 @@ def test_the_file_backend_appends_json_lines(db, settings, tmp_path):
     first = message_send(
         channel="sms", to="+33612345678", body="Prêt à retirer", kind="order.ready", reference="R-1"
     )
-    second = message_send(channel="sms", to="+32470123456", body="Second", kind="payment.link")
+    second = message_send(channel="sms", to="+262692123456", body="Second", kind="payment.link")
 
     assert [message_send_task(first.pk), message_send_task(second.pk)] == ["sent", "sent"]
 
@@ -30,7 +30,7 @@ def test_the_file_backend_appends_json_lines(db, settings, tmp_path):
     documents = [json.loads(line) for line in lines]
     assert [(d["id"], d["to"], d["body"], d["kind"]) for d in documents] == [
         (first.pk, "+33612345678", "Prêt à retirer", "order.ready"),
-        (second.pk, "+32470123456", "Second", "payment.link"),
+        (second.pk, "+262692123456", "Second", "payment.link"),
     ]
     assert documents[0]["idempotency_key"] == f"unicommerce-message-{first.pk}"
     assert documents[0]["reference"] == "R-1"

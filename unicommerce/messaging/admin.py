@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from unicommerce.messaging.models import Message
+from unicommerce.messaging.services import REDACTED
 
 
 @admin.register(Message)
@@ -29,7 +30,8 @@ class MessageAdmin(admin.ModelAdmin):
         "channel",
         "to",
         "subject",
-        "body",
+        "body_shown",
+        "redact_after_send",
         "kind",
         "customer_id",
         "reference",
@@ -44,6 +46,15 @@ class MessageAdmin(admin.ModelAdmin):
         "next_attempt_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("body"))
+    def body_shown(self, message: Message) -> str:
+        """A text carrying a secret (a payment link, a code) is never shown, not even
+        while it waits to be sent: whoever reads the back office must not be able to
+        pay, sign in or collect in the customer's place."""
+        if message.redact_after_send:
+            return REDACTED
+        return message.body
 
     @admin.display(description=_("last error"))
     def last_error_short(self, message: Message) -> str:

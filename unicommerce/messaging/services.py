@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -43,8 +44,13 @@ from unicommerce.messaging.backends import (
     TemporaryFailure,
     backend_for,
 )
-from unicommerce.messaging.exceptions import MessageInvalid, MessageRecipientInvalid
+from unicommerce.messaging.exceptions import (
+    MessageInvalid,
+    MessageRecipientInvalid,
+    SmsDestinationNotAllowed,
+)
 from unicommerce.messaging.models import Message
+from unicommerce.ratelimit import rate_limit_check, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,8 @@ SWEEP_LIMIT = 500
 CLAIM_HANDED_BACK = "the worker stopped while sending"
 OUTCOME_UNKNOWN = "OutcomeUnknown: "
 _TABLE = Message._meta.db_table
+# What ``sms_per_channel`` counts the system's own SMS by (reminders, pickup codes).
+SYSTEM_SENDER = "system"
 
 
 # --- Queueing --------------------------------------------------------------------------
@@ -73,6 +81,7 @@ def message_recipient_check(*, channel: str, to: str) -> str:
                 channel=channel,
                 to=to,
             )
+        sms_destination_check(to)
         return to
     try:
         if len(to) > Message._meta.get_field("to").max_length:
@@ -83,6 +92,33 @@ def message_recipient_check(*, channel: str, to: str) -> str:
             _("This is not a valid e-mail address."), channel=channel, to=to
         ) from None
     return to
+
+
+def sms_destination_check(to: str) -> str:
+    """The region (ISO 3166) of the E.164 number ``to``, if SMS may go there
+    (``SMS_ALLOWED_REGIONS``); ``SmsDestinationNotAllowed`` otherwise, also for a number
+    whose country cannot be told."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(to, None))
+    except phonenumbers.NumberParseException:
+        region = None
+    allowed = {code.upper() for code in settings.SMS_ALLOWED_REGIONS}
+    if not region or region.upper() not in allowed:
+        raise SmsDestinationNotAllowed(
+            _("SMS cannot be sent to this country."), channel=Channel.SMS, to=to, region=region
+        )
+    return region
+
+
+def _sms_limits_hit(*, to: str, sender: str) -> None:
+    """Count one SMS against the per-number (a day) and per-sender (an hour) limits, or
+    raise ``RateLimited`` having counted nothing when either is used up: SMS cost money
+    and reach a stranger's phone, so neither a form nor a channel may pump them."""
+    sender = sender or SYSTEM_SENDER
+    rate_limit_check("sms_per_number", to)
+    rate_limit_check("sms_per_channel", sender)
+    rate_limit_hit("sms_per_number", to)
+    rate_limit_hit("sms_per_channel", sender)
 
 
 def _content_check(
@@ -120,13 +156,20 @@ def message_send(
     reference: str = "",
     dedup_key: str | None = None,
     redact_after_send: bool = False,
+    sender: str = "",
 ) -> Message:
     """Queue a message to a customer, in the caller's transaction; a worker sends it
     once that commits. ``redact_after_send``: the text carries a secret (a payment link's
-    token) and is replaced by ``REDACTED`` once the message is sent or has failed.
+    token, a code) and is replaced by ``REDACTED`` once the message is sent or has failed.
+
+    An SMS goes only to a number of ``SMS_ALLOWED_REGIONS`` (``SmsDestinationNotAllowed``)
+    and counts against the limits ``sms_per_number`` (by number) and ``sms_per_channel``
+    (by ``sender``, the code of the sales channel whose request causes it; "" for the
+    system's own messages): over either, ``RateLimited`` and nothing is written.
 
     With a ``dedup_key`` already used (a retried request, an event handled twice) the
-    message queued first is returned and nothing else happens, whatever its state.
+    message queued first is returned and nothing else happens, whatever its state (and
+    nothing is counted).
     """
     _content_check(
         channel=channel,
@@ -139,6 +182,12 @@ def message_send(
     to = message_recipient_check(channel=channel, to=to)
     if dedup_key is not None and not dedup_key.strip():
         dedup_key = None
+    if channel == Channel.SMS:
+        if dedup_key is not None:
+            already = Message.objects.filter(dedup_key=dedup_key).first()
+            if already is not None:
+                return already
+        _sms_limits_hit(to=to, sender=sender)
     with connection.cursor() as cursor:
         # ON CONFLICT rather than catching IntegrityError: no savepoint, and a concurrent
         # insert of the same key waits for the other transaction instead of failing.
