@@ -112,6 +112,9 @@ PRODUCTION_ENV = {
     "PAYMENT_GATEWAY": "stripe",
     "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
+    # Real message backends: check --deploy refuses the console, file and locmem ones.
+    "SMS_BACKEND": "unicommerce.messaging.providers.twilio.TwilioBackend",
+    "CUSTOMER_EMAIL_BACKEND": "unicommerce.messaging.backends.DjangoMailBackend",
 }
 
 

@@ -7,3 +7,6 @@ class MessagingConfig(AppConfig):
     label = "messaging"
     verbose_name = _("Customer messages")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from unicommerce.messaging import checks  # noqa: F401 - registers the deploy checks
