@@ -26,10 +26,17 @@ def _check_redis() -> str:
     return "ok"
 
 
+def _is_staff(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and Redis answer, 503 (saying which failed) otherwise."""
+    """200 when the database and Redis answer, 503 otherwise. Anyone (a load balancer,
+    an uptime probe) gets the status only; a signed-in staff member also gets each
+    service's state and the error, which names hosts, ports and accounts."""
     checks = {}
     for name, check in (("database", _check_database), ("redis", _check_redis)):
         try:
@@ -37,6 +44,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         except Exception as error:  # report any failure, never raise from a health check
             checks[name] = f"error: {type(error).__name__}: {error}"[:200]
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "unavailable"}
+    if _is_staff(request):
+        body.update(checks)
+    return JsonResponse(body, status=200 if healthy else 503)
