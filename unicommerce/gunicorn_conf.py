@@ -8,10 +8,40 @@ CPU) and its first request imported every view (about 0.3 s more), on the cores 
 other workers were serving from. Because the master holds the code, a deploy restarts
 gunicorn (a HUP reloads workers from the master's code, not from disk); set
 GUNICORN_PRELOAD=false to go back to loading in each worker.
+
+The access log goes through ``TokenMaskingLogger``: a payment link's token
+(``/pay/<token>/``) or a cart's (``/api/v1/carts/<token>/``) lets whoever holds it pay
+or fill that cart, so it never reaches a log file; it is written ``***``.
 """
 
 import multiprocessing
 import os
+import re
+
+from gunicorn.glogging import Logger
+
+# The URLs whose path segment is a bearer secret, and query parameters that carry one.
+_SECRET_PATH = re.compile(r"(/pay/|/api/v1/carts/)[^/?#\s\"]+")
+_SECRET_QUERY = re.compile(r"(?i)\b(token|cart|code)=[^&#\s\"]*")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` (a request line, a path, a referer…) with its URL secrets as ``***``."""
+    text = _SECRET_PATH.sub(r"\1***", text)
+    return _SECRET_QUERY.sub(r"\1=***", text)
+
+
+class TokenMaskingLogger(Logger):
+    """Gunicorn's logger, whose access-log atoms (request line, path, query, referer,
+    headers and environ values) have their URL secrets masked."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            name: mask_secrets(value) if isinstance(value, str) else value
+            for name, value in atoms.items()
+        }
+
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -24,6 +54,7 @@ keepalive = 5
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+logger_class = TokenMaskingLogger
 errorlog = "-"
 
 
