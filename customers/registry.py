@@ -6,6 +6,10 @@ must not import: they register here, from their ``AppConfig.ready``.
 - ``customer_panel(title, order)``: a panel of the customer's 360° page in the admin, a
   function ``(customer) -> (template_name, context) | None`` (None: nothing to show).
   Panels are shown by ascending ``order``.
+- ``merge_rows_stay(model)``: rows of ``model`` pointing at a merged-away customer stay
+  with that customer instead of following the survivor (an append-only ledger, which
+  cannot be rewritten: its app moves the balance by compensating entries from its
+  ``customer_merging`` receiver).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ PanelFunction = Callable[[Any], tuple[str, dict] | None]
 
 _export_sections: dict[str, ExportFunction] = {}
 _panels: dict[str, Panel] = {}
+_merge_rows_stay: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,14 @@ def customer_panel(title: Any, order: int = 100) -> Callable[[PanelFunction], Pa
 
 def customer_panels() -> list[Panel]:
     return sorted(_panels.values(), key=lambda panel: (panel.order, panel.key))
+
+
+def merge_rows_stay(model: Any) -> Any:
+    """Leave ``model``'s rows with the duplicate when customers are merged (usable as a
+    class decorator or called with the model)."""
+    _merge_rows_stay[model._meta.label] = model
+    return model
+
+
+def merge_rows_staying() -> list[Any]:
+    return list(_merge_rows_stay.values())

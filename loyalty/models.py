@@ -29,6 +29,9 @@ class StoreCreditEntry(models.Model):
         PURCHASE = "purchase", _("purchase")
         ADJUSTMENT = "adjustment", _("adjustment")
         EXPIRY = "expiry", _("expiry")
+        # A balance moved between two customers merged into one: a debit on the
+        # duplicate and the same credit on the survivor, written together.
+        MERGE = "merge", _("customers merged")
 
     CREDITS = (Reason.REFUND, Reason.RETURN, Reason.ADJUSTMENT)
     DEBITS = (Reason.PURCHASE, Reason.EXPIRY, Reason.ADJUSTMENT)
@@ -78,7 +81,7 @@ class StoreCreditEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(reason__in=["purchase", "expiry"], amount__lt=0)
                 | Q(reason__in=["refund", "return"], amount__gt=0)
-                | Q(reason="adjustment"),
+                | Q(reason__in=["adjustment", "merge"]),
                 name="store_credit_sign_matches_reason",
             ),
         ]

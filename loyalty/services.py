@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Sum
 
-from customers.locks import customer_lock
+from customers.locks import customer_lock, customers_lock
 from customers.models import Customer
 from loyalty.exceptions import (
     StoreCreditAmountInvalid,
@@ -139,4 +139,67 @@ def store_credit_spend(
     )
 
 
-__all__ = ["store_credit_add", "store_credit_balance", "store_credit_spend"]
+@transaction.atomic
+def store_credit_merge(
+    *, survivor: Customer, duplicate: Customer, user: AbstractBaseUser | None = None
+) -> list[StoreCreditEntry]:
+    """Move the duplicate's whole store credit to the survivor, currency by currency, as
+    two new ledger rows written together (reason ``merge``): a debit on the duplicate
+    "moved to customer #S" and the same credit on the survivor "moved from customer
+    #D". No row is ever rewritten (the ledger is append-only); the duplicate's history
+    stays on the duplicate, and its balance ends at zero.
+
+    Idempotent: run again (a retried merge), it finds nothing left to move, and the
+    idempotency keys forbid a second pair for the same currency. Both customers are
+    locked (in primary-key order) before the balances are read. Returns the new rows."""
+    customers_lock([survivor.pk, duplicate.pk])
+    balances = (
+        StoreCreditEntry.objects.filter(customer_id=duplicate.pk)
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+    )
+    written: list[StoreCreditEntry] = []
+    for row in balances:
+        currency, total = row["currency"], row["total"]
+        key = f"merge:{duplicate.pk}:{survivor.pk}:{currency}"
+        if not total or StoreCreditEntry.objects.filter(idempotency_key=f"{key}:out").exists():
+            continue
+        written += StoreCreditEntry.objects.bulk_create(
+            [
+                StoreCreditEntry(
+                    customer_id=duplicate.pk,
+                    amount=-total,
+                    currency=currency,
+                    reason=Reason.MERGE,
+                    reference=f"moved to customer #{survivor.pk}",
+                    idempotency_key=f"{key}:out",
+                    created_by=_actor(user),
+                ),
+                StoreCreditEntry(
+                    customer_id=survivor.pk,
+                    amount=total,
+                    currency=currency,
+                    reason=Reason.MERGE,
+                    reference=f"moved from customer #{duplicate.pk}",
+                    idempotency_key=f"{key}:in",
+                    created_by=_actor(user),
+                ),
+            ]
+        )
+    return written
+
+
+def on_customer_merging(sender, *, survivor: Customer, duplicate: Customer, user=None, **kwargs):
+    """customers' ``customer_merging``: the ledger's rows stay with the duplicate
+    (``merge_rows_stay``), its balance follows the survivor by compensating entries, in
+    the merge's transaction."""
+    store_credit_merge(survivor=survivor, duplicate=duplicate, user=user)
+
+
+__all__ = [
+    "store_credit_add",
+    "store_credit_balance",
+    "store_credit_merge",
+    "store_credit_spend",
+]

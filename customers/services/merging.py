@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from customers.locks import customers_lock
 from customers.models import Address, Customer, CustomerNote
 from customers.phones import phone_e164
+from customers.registry import merge_rows_staying
 from customers.signals import customer_merging
 from unicommerce.exceptions import DomainError, InvalidInput
 
@@ -165,7 +166,11 @@ def customer_duplicates(*, limit: int = 200) -> list[DuplicateCandidate]:
 def _reverse_relations() -> list[Any]:
     """Every relation pointing at Customer. ``_meta.related_objects`` leaves out the ones
     declared with ``related_name="+"`` (login codes, carts' channels…), so the hidden ones
-    are asked for too; many-to-many tables are moved through their own foreign keys."""
+    are asked for too; many-to-many tables are moved through their own foreign keys.
+    Models registered with ``customers.registry.merge_rows_stay`` (append-only ledgers)
+    are left out: their app moves them by new rows from its ``customer_merging``
+    receiver."""
+    staying = set(merge_rows_staying())
     return [
         field
         for field in Customer._meta.get_fields(include_hidden=True)
@@ -173,6 +178,7 @@ def _reverse_relations() -> list[Any]:
         and not field.concrete
         and (field.one_to_many or field.one_to_one)
         and not field.many_to_many
+        and field.related_model not in staying
     ]
 
 

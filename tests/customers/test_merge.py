@@ -193,3 +193,91 @@ def test_consents_after_a_merge_the_latest_decision_of_either_wins(make_customer
 
     assert customer_consents(survivor)["email_marketing"].granted is False
     assert Consent.objects.filter(customer=survivor).count() == 2
+
+
+# --- store credit: an append-only ledger follows by compensating entries ---------------
+
+
+def _ledger(customer) -> list[tuple[str, Decimal, str, str]]:
+    from loyalty.models import StoreCreditEntry
+
+    return [
+        (entry.reason, entry.amount, entry.currency, entry.reference)
+        for entry in StoreCreditEntry.objects.filter(customer=customer).order_by("id")
+    ]
+
+
+def test_merge_moves_the_duplicates_store_credit_by_compensating_ledger_entries(make_customer):
+    from loyalty.models import StoreCreditEntry
+    from loyalty.services import store_credit_add, store_credit_balance, store_credit_spend
+
+    survivor = make_customer(email="camille@example.com")
+    duplicate = make_customer(email="cam@example.com")
+    store_credit_add(customer=survivor, amount=Decimal("10.00"), currency="EUR", reason="refund")
+    store_credit_add(
+        customer=duplicate, amount=Decimal("40.00"), currency="EUR", reason="return", reference="R1"
+    )
+    store_credit_spend(customer=duplicate, amount=Decimal("15.00"), currency="EUR")
+    store_credit_add(customer=duplicate, amount=Decimal("7.00"), currency="USD", reason="refund")
+    rows_before = list(
+        StoreCreditEntry.objects.order_by("id").values_list("id", "customer_id", "amount")
+    )
+
+    customer_merge(survivor=survivor, duplicate=duplicate)
+
+    # No ledger row was rewritten: the old rows are exactly as they were.
+    assert (
+        list(
+            StoreCreditEntry.objects.filter(id__in=[r[0] for r in rows_before])
+            .order_by("id")
+            .values_list("id", "customer_id", "amount")
+        )
+        == rows_before
+    )
+    assert _ledger(duplicate)[-2:] == [
+        ("merge", Decimal("-25.00"), "EUR", f"moved to customer #{survivor.pk}"),
+        ("merge", Decimal("-7.00"), "USD", f"moved to customer #{survivor.pk}"),
+    ]
+    assert _ledger(survivor)[-2:] == [
+        ("merge", Decimal("25.00"), "EUR", f"moved from customer #{duplicate.pk}"),
+        ("merge", Decimal("7.00"), "USD", f"moved from customer #{duplicate.pk}"),
+    ]
+    assert store_credit_balance(customer=survivor, currency="EUR") == Decimal("35.00")
+    assert store_credit_balance(customer=survivor, currency="USD") == Decimal("7.00")
+    assert store_credit_balance(customer=duplicate, currency="EUR") == Decimal("0.00")
+    assert store_credit_balance(customer=duplicate, currency="USD") == Decimal("0.00")
+    # The survivor can spend it all, and no more.
+    store_credit_spend(customer=survivor, amount=Decimal("35.00"), currency="EUR")
+    assert store_credit_balance(customer=survivor, currency="EUR") == Decimal("0.00")
+
+
+def test_the_store_credit_move_is_idempotent(make_customer):
+    from loyalty.services import store_credit_add, store_credit_balance, store_credit_merge
+
+    survivor = make_customer()
+    duplicate = make_customer()
+    store_credit_add(customer=duplicate, amount=Decimal("12.00"), currency="EUR", reason="refund")
+
+    first = store_credit_merge(survivor=survivor, duplicate=duplicate)
+    again = store_credit_merge(survivor=survivor, duplicate=duplicate)
+
+    assert len(first) == 2
+    assert again == []
+    assert store_credit_balance(customer=survivor, currency="EUR") == Decimal("12.00")
+    assert store_credit_balance(customer=duplicate, currency="EUR") == Decimal("0.00")
+
+
+def test_a_refused_merge_moves_no_store_credit(make_customer):
+    from loyalty.models import StoreCreditEntry
+    from loyalty.services import store_credit_add
+
+    survivor = make_customer()
+    duplicate = make_customer()
+    store_credit_add(customer=duplicate, amount=Decimal("12.00"), currency="EUR", reason="refund")
+    customer_erase(customer=survivor)
+
+    with pytest.raises(MergeRefused):
+        customer_merge(survivor=survivor, duplicate=duplicate)
+
+    assert StoreCreditEntry.objects.count() == 1
+    assert _ledger(duplicate) == [("refund", Decimal("12.00"), "EUR", "")]
