@@ -3,11 +3,16 @@
 Every name may be set in the Django settings (from the environment); none is required:
 
 - ``PAYMENT_GATEWAY``: the gateway for remote methods (card online, payment link,
-  instalments): ``"simulated"`` (default) or ``"stripe"``.
+  instalments): ``"simulated"`` (default) or ``"stripe"``. Only that one of the two
+  exists: the other cannot be chosen and its webhook URL answers 404.
 - ``STRIPE_API_BASE`` (``https://api.stripe.com``), ``STRIPE_SECRET_KEY``,
   ``STRIPE_WEBHOOK_SECRET``, ``STRIPE_TIMEOUT_SECONDS`` (10).
 - ``PAYMENT_WEBHOOK_TOLERANCE_SECONDS``: how old a signed webhook may be (300).
-- ``PAYMENT_SIMULATED_WEBHOOK_SECRET``: what the simulated gateway signs its webhooks with.
+- ``PAYMENT_SIMULATED_WEBHOOK_SECRET``: what the simulated gateway signs its webhooks with
+  (no default: without it every simulated webhook is refused; the development and test
+  settings set one).
+- ``PAYMENT_WEBHOOK_MAX_BYTES``: the largest provider webhook body read (64 KiB); a
+  larger one is answered 413 before it is parsed or stored.
 - ``PAYMENT_SIMULATED_WEBHOOK_DELAY_SECONDS``: when a delayed confirmation arrives (1.0).
 - ``PAYMENT_IDEMPOTENCY_WAIT_SECONDS``: how long a retry waits for the first call with
   the same idempotency key before answering "in progress" (30).
@@ -24,7 +29,8 @@ DEFAULTS: dict[str, object] = {
     "STRIPE_WEBHOOK_SECRET": "",
     "STRIPE_TIMEOUT_SECONDS": 10.0,
     "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": 300,
-    "PAYMENT_SIMULATED_WEBHOOK_SECRET": "whsec_simulated_gateway_not_secret",
+    "PAYMENT_SIMULATED_WEBHOOK_SECRET": "",
+    "PAYMENT_WEBHOOK_MAX_BYTES": 64 * 1024,
     "PAYMENT_SIMULATED_WEBHOOK_DELAY_SECONDS": 1.0,
     "PAYMENT_IDEMPOTENCY_WAIT_SECONDS": 30.0,
     "INSTALMENT_PLANS": {

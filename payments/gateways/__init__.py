@@ -4,6 +4,11 @@
 (``PAYMENT_GATEWAY``: ``simulated`` or ``stripe``); ``gateway_get("manual")`` is money
 taken in person (cash, a card on a standalone terminal). Other apps add theirs at
 start-up with ``gateway_register`` (loyalty: ``gift_card`` and ``store_credit``).
+
+The gateways of remote methods exist only when configured: with ``PAYMENT_GATEWAY=stripe``
+there is no simulated gateway (it marks orders paid without any money moving), so no
+payment can be started through it and its webhook URL answers 404, and the other way
+round. Read at each call, so a settings change (or a test's override) takes effect.
 """
 
 from __future__ import annotations
@@ -30,29 +35,46 @@ __all__ = [
     "SignatureInvalid",
     "TemporaryError",
     "WebhookEvent",
+    "gateway_exists",
     "gateway_get",
     "gateway_register",
+    "gateway_unregister",
 ]
 
 _FACTORIES: dict[str, Callable[[], Gateway]] = {}
+_WHEN_CONFIGURED: set[str] = set()  # codes that exist only as PAYMENT_GATEWAY
 
 
-def gateway_register(code: str, factory: Callable[[], Gateway]) -> None:
-    """Make ``code`` a gateway; ``factory()`` builds it (registering again replaces it)."""
+def gateway_register(
+    code: str, factory: Callable[[], Gateway], *, when_configured: bool = False
+) -> None:
+    """Make ``code`` a gateway; ``factory()`` builds it (registering again replaces it).
+    ``when_configured``: it exists only while it is ``PAYMENT_GATEWAY``."""
     _FACTORIES[code] = factory
+    if when_configured:
+        _WHEN_CONFIGURED.add(code)
+    else:
+        _WHEN_CONFIGURED.discard(code)
 
 
 def gateway_unregister(code: str) -> None:
     _FACTORIES.pop(code, None)
+    _WHEN_CONFIGURED.discard(code)
+
+
+def gateway_exists(code: str) -> bool:
+    """Whether ``code`` is a gateway of this site as configured now."""
+    if code not in _FACTORIES:
+        return False
+    return code not in _WHEN_CONFIGURED or code == setting("PAYMENT_GATEWAY")
 
 
 def gateway_get(code: str | None = None) -> Gateway:
     """The gateway called ``code``, or the configured one (``PAYMENT_GATEWAY``)."""
     code = code or setting("PAYMENT_GATEWAY")
-    factory = _FACTORIES.get(code)
-    if factory is None:
+    if not gateway_exists(code):
         raise GatewayUnknown(gateway=code)
-    return factory()
+    return _FACTORIES[code]()
 
 
 def _builtin() -> None:
@@ -61,8 +83,8 @@ def _builtin() -> None:
     from payments.gateways.stripe import StripeGateway
 
     gateway_register("manual", ManualGateway)
-    gateway_register("simulated", SimulatedGateway)
-    gateway_register("stripe", StripeGateway.from_settings)
+    gateway_register("simulated", SimulatedGateway, when_configured=True)
+    gateway_register("stripe", StripeGateway.from_settings, when_configured=True)
 
 
 _builtin()

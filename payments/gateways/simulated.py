@@ -15,7 +15,9 @@ payment-method token:
 Ids are derived from the idempotency key, and a key seen before answers what it answered
 the first time without charging again, as real providers do. ``CALLS`` records every call
 that reached the gateway (tests count them); ``WEBHOOKS`` the confirmations scheduled.
-Webhooks are signed like Stripe's (``Simulated-Signature: t=…,v1=…``).
+Webhooks are signed like Stripe's (``Simulated-Signature: t=…,v1=…``) with
+``PAYMENT_SIMULATED_WEBHOOK_SECRET``, from the environment: without it every simulated
+webhook is refused. The gateway exists only when ``PAYMENT_GATEWAY`` is ``simulated``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django.db import transaction
 
 from payments.conf import setting
 from payments.gateways.base import (
+    EVENT_TYPES,
     Declined,
     Gateway,
     GatewayError,
@@ -40,6 +43,10 @@ from payments.gateways.base import (
     SignatureInvalid,
     TemporaryError,
     WebhookEvent,
+    amount_read,
+    currency_read,
+    mapping_read,
+    text_read,
 )
 from unicommerce.webhooks import signing
 
@@ -227,9 +234,12 @@ class SimulatedGateway(Gateway):
             )
 
     def webhook_verify(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        secret = setting("PAYMENT_SIMULATED_WEBHOOK_SECRET")
+        if not secret:
+            raise SignatureInvalid("not_configured", "PAYMENT_SIMULATED_WEBHOOK_SECRET is not set")
         try:
             signing.verify(
-                setting("PAYMENT_SIMULATED_WEBHOOK_SECRET"),
+                secret,
                 _header(headers, SIGNATURE_HEADER),
                 body,
                 tolerance=int(setting("PAYMENT_WEBHOOK_TOLERANCE_SECONDS")),
@@ -238,14 +248,19 @@ class SimulatedGateway(Gateway):
             raise SignatureInvalid("signature_invalid", str(exc)) from None
 
     def event_read(self, document: Mapping) -> WebhookEvent:
-        data = document["data"]
+        """``{"id", "type", "data": {"reference", "amount"?, "currency"?,
+        "refund_reference"?}}``; a type we do not know is ``ignored``."""
+        data = mapping_read(document.get("data"), "data")
+        provider_type = text_read(document.get("type"), "type", max_length=100)
         return WebhookEvent(
-            event_id=str(document["id"]),
-            type=str(document["type"]),
-            provider_type=str(document["type"]),
-            reference=str(data["reference"]),
-            amount=Decimal(str(data["amount"])) if data.get("amount") is not None else None,
-            currency=str(data.get("currency", "")),
-            refund_reference=str(data.get("refund_reference", "")),
+            event_id=text_read(document.get("id"), "id"),
+            type=provider_type if provider_type in EVENT_TYPES else "ignored",
+            provider_type=provider_type,
+            reference=text_read(data.get("reference"), "data.reference"),
+            amount=amount_read(data.get("amount"), "data.amount"),
+            currency=currency_read(data.get("currency"), "data.currency"),
+            refund_reference=text_read(
+                data.get("refund_reference"), "data.refund_reference", required=False
+            ),
             payload=document,
         )

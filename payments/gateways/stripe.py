@@ -5,8 +5,10 @@ bearer token and our idempotency key in the ``Idempotency-Key`` header: Stripe a
 repeated key with the first answer, so a call whose answer was lost is simply sent again.
 Amounts go in the currency's minor unit. Webhooks carry ``Stripe-Signature:
 t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`` and are refused outside the
-tolerance window. Nothing here sees a card number: only ``pm_…`` tokens, and the brand
-and last four digits Stripe sends back.
+tolerance window; a signed event of an unexpected shape (a field of the wrong type, an
+amount that is not a whole number of minor units) is refused as invalid. Nothing here
+sees a card number: only ``pm_…`` tokens, and the brand and last four digits Stripe sends
+back. The gateway exists only when ``PAYMENT_GATEWAY`` is ``stripe``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from payments.gateways.base import (
     SignatureInvalid,
     TemporaryError,
     WebhookEvent,
+    amount_check,
+    currency_read,
+    mapping_read,
+    text_read,
 )
 from unicommerce.webhooks import signing
 
@@ -65,11 +71,31 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _card(intent: Mapping[str, Any]) -> tuple[str, str]:
-    charge = intent.get("latest_charge")
-    if not isinstance(charge, Mapping):
+    """The card's brand and last four digits, when the expanded charge has them (only
+    shown, so anything else is simply left out)."""
+    card: Any = intent.get("latest_charge")
+    for key in ("payment_method_details", "card"):
+        card = card.get(key) if isinstance(card, Mapping) else None
+    if not isinstance(card, Mapping):
         return "", ""
-    card = (charge.get("payment_method_details") or {}).get("card") or {}
-    return str(card.get("brand") or ""), str(card.get("last4") or "")
+    brand, last4 = card.get("brand"), card.get("last4")
+    return (
+        brand if isinstance(brand, str) else "",
+        last4 if isinstance(last4, str) and last4.isdigit() else "",
+    )
+
+
+def _minor_read(obj: Mapping[str, Any], key: str, currency: str) -> Decimal | None:
+    """An amount in minor units (a whole number), in the major unit; None when absent."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    name = f"data.object.{key}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: not a whole number of minor units")
+    if value < 0 or len(str(value)) > 20:
+        raise ValueError(f"{name}: not an amount")
+    return amount_check(from_minor(value, currency or "EUR"), name)
 
 
 class StripeGateway(Gateway):
@@ -218,40 +244,57 @@ class StripeGateway(Gateway):
             raise SignatureInvalid("signature_invalid", str(exc)) from None
 
     def event_read(self, document: Mapping[str, Any]) -> WebhookEvent:
-        provider_type = str(document["type"])
-        obj = document["data"]["object"]
-        currency = str(obj.get("currency", "")).upper()
+        provider_type = text_read(document.get("type"), "type", max_length=100)
+        obj = mapping_read(mapping_read(document.get("data"), "data").get("object"), "data.object")
+        kind = text_read(obj.get("object"), "data.object.object", required=False)
         base = {
-            "event_id": str(document["id"]),
+            "event_id": text_read(document.get("id"), "id"),
             "provider_type": provider_type,
             "payload": document,
         }
-        if obj.get("object") == "refund":
-            status = str(obj.get("status", ""))
-            kind = {"succeeded": "refund.succeeded", "failed": "refund.failed"}.get(
-                status, "ignored"
-            )
+        if kind not in ("refund", "payment_intent"):
             return WebhookEvent(
-                type=kind,
-                reference=str(obj.get("payment_intent") or ""),
-                refund_reference=str(obj.get("id", "")),
-                amount=from_minor(obj.get("amount", 0), currency) if currency else None,
-                currency=currency,
-                error_code=str(obj.get("failure_reason") or ""),
+                type="ignored",
+                reference=text_read(obj.get("id"), "data.object.id", required=False),
                 **base,
             )
-        if obj.get("object") != "payment_intent":
-            return WebhookEvent(type="ignored", reference=str(obj.get("id", "")), **base)
-        error = obj.get("last_payment_error") or {}
+        currency = currency_read(obj.get("currency"), "data.object.currency")
+        amounts = {key: _minor_read(obj, key, currency) for key in ("amount", "amount_received")}
+        if kind == "refund":
+            status = text_read(obj.get("status"), "data.object.status", required=False)
+            return WebhookEvent(
+                type={"succeeded": "refund.succeeded", "failed": "refund.failed"}.get(
+                    status, "ignored"
+                ),
+                reference=text_read(
+                    obj.get("payment_intent"), "data.object.payment_intent", required=False
+                ),
+                refund_reference=text_read(obj.get("id"), "data.object.id", required=False),
+                amount=(amounts["amount"] or Decimal(0)) if currency else None,
+                currency=currency,
+                error_code=text_read(
+                    obj.get("failure_reason"), "data.object.failure_reason", required=False
+                )[:100],
+                **base,
+            )
+        error = mapping_read(
+            obj.get("last_payment_error"), "data.object.last_payment_error", required=False
+        )
+        code = error.get("decline_code") or error.get("code")
         brand, last4 = _card(obj)
-        received = obj.get("amount_received") or obj.get("amount") or 0
+        received = amounts["amount_received"] or amounts["amount"] or Decimal(0)
         return WebhookEvent(
             type=_EVENT_TYPES.get(provider_type, "ignored"),
-            reference=str(obj.get("id", "")),
-            amount=from_minor(received, currency) if currency else None,
+            reference=text_read(obj.get("id"), "data.object.id"),
+            amount=received if currency else None,
             currency=currency,
-            error_code=str(error.get("decline_code") or error.get("code") or ""),
-            error_message=str(error.get("message") or "")[:255],
+            error_code=text_read(code, "last_payment_error.code", required=False)[:100],
+            error_message=text_read(
+                error.get("message"),
+                "last_payment_error.message",
+                required=False,
+                max_length=None,
+            )[:255],
             card_brand=brand,
             card_last4=last4,
             **base,

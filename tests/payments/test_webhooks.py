@@ -1,6 +1,7 @@
 """Provider webhooks through the simulated gateway: delayed and duplicated confirmations
 (delivered by the ``payments.simulated_webhook`` task), signatures, replays, the endpoint,
-and recovering a charge whose answer was lost."""
+and recovering a charge whose answer was lost; then, for every gateway, bodies over the
+size cap (413) and malformed bodies (400), refused before anything is stored."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from payments.gateways import simulated
 from payments.models import Payment, PaymentOperation, ProviderEvent
 from payments.operations import payment_claims_resume, payment_start, provider_event_process
 from payments.tasks import simulated_webhook
+from unicommerce.webhooks import signing
 
 PS = Order.PaymentStatus
 URL = "/payments/webhooks/simulated/"
@@ -319,3 +321,339 @@ def test_a_failure_webhook_fails_a_pending_payment(make_order):
     payment.refresh_from_db()
     assert payment.status == "failed"
     assert ledger(payment)[-1] == ("failure", "failed")
+
+
+# --- size cap and malformed bodies: refused before anything is stored
+
+
+def signed_meta(body: bytes, gateway: str, settings) -> dict[str, str]:
+    if gateway == "stripe":
+        header = signing.signature_header(settings.STRIPE_WEBHOOK_SECRET, body)
+        return {"HTTP_STRIPE_SIGNATURE": header}
+    return {"HTTP_SIMULATED_SIGNATURE": simulated.webhook_headers(body)[simulated.SIGNATURE_HEADER]}
+
+
+@pytest.fixture
+def pending(make_order) -> Payment:
+    """A payment waiting for its confirmation: what a bad webhook must not touch."""
+    return payment_start(
+        order=make_order(total="25.00"),
+        method="card_online",
+        amount=Decimal("25"),
+        token="sim_delayed",
+        idempotency_key="waiting",
+    )
+
+
+def padded(document: dict, size: int) -> bytes:
+    """``document`` as JSON of exactly ``size`` bytes (trailing spaces are valid JSON)."""
+    body = json.dumps(document).encode()
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("gateway", ["simulated", "stripe"])
+def test_a_body_over_the_cap_is_refused_with_413_and_nothing_is_stored(
+    client, settings, request, pending, gateway
+):
+    settings.ROOT_URLCONF = "tests.payments.urls"
+    settings.PAYMENT_WEBHOOK_MAX_BYTES = 1024
+    if gateway == "stripe":
+        request.getfixturevalue("fake_stripe")
+        settings.PAYMENT_GATEWAY = "stripe"
+    document = {
+        "id": "evt-big",
+        "type": "payment.succeeded",
+        "data": {"reference": pending.provider_reference, "amount": "25.00", "currency": "EUR"},
+    }
+    before = snapshot()
+    over = padded(document, 1025)
+
+    response = client.post(
+        f"/payments/webhooks/{gateway}/",
+        over,
+        content_type="application/json",
+        **signed_meta(over, gateway, settings),
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": {
+            "code": "payload_too_large",
+            "message": "The webhook body is too large.",
+            "details": {"gateway": gateway, "max_bytes": 1024},
+        }
+    }
+    assert snapshot() == before
+    assert not ProviderEvent.objects.exists()
+
+
+def test_a_body_of_exactly_the_cap_is_processed(client, settings, pending):
+    settings.ROOT_URLCONF = "tests.payments.urls"
+    settings.PAYMENT_WEBHOOK_MAX_BYTES = 1024
+    body = padded(
+        {
+            "id": "evt-full",
+            "type": "payment.succeeded",
+            "data": {"reference": pending.provider_reference, "amount": "25.00", "currency": "EUR"},
+        },
+        1024,
+    )
+
+    response = client.post(
+        URL, body, content_type="application/json", **signed_meta(body, "simulated", settings)
+    )
+
+    assert (response.status_code, response.json()["result"]) == (200, "processed")
+    pending.refresh_from_db()
+    assert pending.status == "captured"
+
+
+def test_the_default_cap_answers_before_djangos_own_upload_limit(client, settings, pending):
+    """3 MB is over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): still our 413, not Django's 400."""
+    settings.ROOT_URLCONF = "tests.payments.urls"
+    body = b'{"id": "evt-huge", "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    before = snapshot()
+
+    response = client.post(
+        URL, body, content_type="application/json", **signed_meta(body, "simulated", settings)
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["details"] == {"gateway": "simulated", "max_bytes": 65536}
+    assert snapshot() == before
+    assert not ProviderEvent.objects.exists()
+
+
+def simulated_document(reference: str, **data) -> dict:
+    return {
+        "id": "evt-bad",
+        "type": "payment.succeeded",
+        "data": {"reference": reference, "amount": "25.00", "currency": "EUR", **data},
+    }
+
+
+def raw(text: str):
+    return lambda reference: text.replace("REF", reference).encode()
+
+
+def doc(change):
+    def make(reference: str) -> bytes:
+        document = simulated_document(reference)
+        change(document)
+        return json.dumps(document).encode()
+
+    return make
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+SIMULATED_MALFORMED = {
+    "amount not a number": doc(lambda d: d["data"].update(amount="x")),
+    "amount a list": doc(lambda d: d["data"].update(amount=[])),
+    "amount an object": doc(lambda d: d["data"].update(amount={})),
+    "amount a boolean": doc(lambda d: d["data"].update(amount=True)),
+    "amount a float": doc(lambda d: d["data"].update(amount=25.5)),
+    "amount NaN text": doc(lambda d: d["data"].update(amount="NaN")),
+    "amount Infinity text": doc(lambda d: d["data"].update(amount="Infinity")),
+    "amount negative": doc(lambda d: d["data"].update(amount="-5.00")),
+    "amount huge exponent": doc(lambda d: d["data"].update(amount="1e999999999")),
+    "amount too many digits": doc(lambda d: d["data"].update(amount="12345678901234.00")),
+    "amount huge integer": doc(lambda d: d["data"].update(amount=10**40)),
+    "number over float range": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": 1e999}}'
+    ),
+    "NaN literal": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": NaN}}'
+    ),
+    "integer over 4300 digits": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": '
+        + "9" * 5000
+        + "}}"
+    ),
+    "missing id": doc(lambda d: d.pop("id")),
+    "missing type": doc(lambda d: d.pop("type")),
+    "missing data": doc(lambda d: d.pop("data")),
+    "missing reference": doc(lambda d: d["data"].pop("reference")),
+    "id a number": doc(lambda d: d.update(id=123)),
+    "id null": doc(lambda d: d.update(id=None)),
+    "id empty": doc(lambda d: d.update(id="")),
+    "id too long": doc(lambda d: d.update(id="e" * 256)),
+    "type a list": doc(lambda d: d.update(type=["payment.succeeded"])),
+    "data a string": doc(lambda d: d.update(data="x")),
+    "data a list": doc(lambda d: d.update(data=[1])),
+    "reference a number": doc(lambda d: d["data"].update(reference=42)),
+    "currency too long": doc(lambda d: d["data"].update(currency="EURO")),
+    "currency a number": doc(lambda d: d["data"].update(currency=978)),
+    "NUL in the reference": doc(lambda d: d["data"].update(reference="sim\u0000pi")),
+    "NUL in another field": doc(lambda d: d.update(note="a\u0000b")),
+    "NUL in a key": doc(lambda d: d["data"].update({"\u0000": 1})),
+    "raw NUL byte": raw('{"id": "e\x00", "type": "payment.succeeded", "data": {}}'),
+    "lone surrogate": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": "\\ud800"}}'
+    ),
+    "nested too deeply": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": '
+        + nested(100)
+        + "}}"
+    ),
+    "nested beyond the recursion limit": raw(
+        '{"id": "e", "type": "payment.succeeded", "data": {"reference": "REF", "x": '
+        + nested(20000)
+        + "}}"
+    ),
+    "not JSON": raw("not json"),
+    "not UTF-8": lambda reference: b'{"id": "\xff\xfe"}',
+    "empty": raw(""),
+    "an array": raw("[]"),
+    "a string": raw('"REF"'),
+}
+
+
+@pytest.mark.parametrize("make", SIMULATED_MALFORMED.values(), ids=SIMULATED_MALFORMED.keys())
+def test_a_malformed_simulated_event_answers_400_and_changes_nothing(
+    client, settings, pending, make
+):
+    settings.ROOT_URLCONF = "tests.payments.urls"
+    body = make(pending.provider_reference)
+    before = snapshot()
+
+    response = client.post(
+        URL, body, content_type="application/json", **signed_meta(body, "simulated", settings)
+    )
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("invalid", "The webhook body is not valid.")
+    assert error["details"]["gateway"] == "simulated"
+    assert snapshot() == before
+    assert not ProviderEvent.objects.exists()
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+def stripe_intent(reference: str, **fields) -> dict:
+    return {
+        "id": reference,
+        "object": "payment_intent",
+        "amount": 6000,
+        "amount_received": 6000,
+        "currency": "eur",
+        "status": "succeeded",
+        **fields,
+    }
+
+
+def stripe_event(obj, **fields) -> dict:
+    return {
+        "id": "evt_bad",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": obj},
+        **fields,
+    }
+
+
+STRIPE_MALFORMED = {
+    "object a list": lambda ref: stripe_event([stripe_intent(ref)]),
+    "object a string": lambda ref: stripe_event(ref),
+    "object missing": lambda ref: {**stripe_event({}), "data": {}},
+    "data missing": lambda ref: {k: v for k, v in stripe_event({}).items() if k != "data"},
+    "id missing": lambda ref: {
+        k: v for k, v in stripe_event(stripe_intent(ref)).items() if k != "id"
+    },
+    "id a number": lambda ref: stripe_event(stripe_intent(ref), id=7),
+    "type a number": lambda ref: stripe_event(stripe_intent(ref), type=7),
+    "NUL in the id": lambda ref: stripe_event(stripe_intent(ref), id="evt_\u0000"),
+    "amount not a number": lambda ref: stripe_event(stripe_intent(ref, amount_received="x")),
+    "amount a float": lambda ref: stripe_event(stripe_intent(ref, amount_received=60.5)),
+    "amount a boolean": lambda ref: stripe_event(stripe_intent(ref, amount_received=True)),
+    "amount negative": lambda ref: stripe_event(stripe_intent(ref, amount_received=-100)),
+    "amount huge": lambda ref: stripe_event(stripe_intent(ref, amount_received=10**30)),
+    "currency a number": lambda ref: stripe_event(stripe_intent(ref, currency=978)),
+    "currency too long": lambda ref: stripe_event(stripe_intent(ref, currency="euro")),
+    "payment intent id a number": lambda ref: stripe_event(stripe_intent(ref, id=5)),
+    "error a string": lambda ref: stripe_event(
+        stripe_intent(ref, status="requires_payment_method", last_payment_error="declined"),
+        type="payment_intent.payment_failed",
+    ),
+    "refund amount not a number": lambda ref: stripe_event(
+        {
+            "id": "re_1",
+            "object": "refund",
+            "amount": "x",
+            "currency": "eur",
+            "payment_intent": ref,
+            "status": "succeeded",
+        },
+        type="refund.created",
+    ),
+    "refund payment intent a list": lambda ref: stripe_event(
+        {
+            "id": "re_1",
+            "object": "refund",
+            "amount": 100,
+            "currency": "eur",
+            "payment_intent": [ref],
+            "status": "succeeded",
+        },
+        type="refund.created",
+    ),
+}
+
+
+@pytest.mark.parametrize("make", STRIPE_MALFORMED.values(), ids=STRIPE_MALFORMED.keys())
+def test_a_malformed_stripe_event_answers_400_and_changes_nothing(
+    client, settings, make_order, fake_stripe, make
+):
+    settings.ROOT_URLCONF = "tests.payments.urls"
+    settings.PAYMENT_GATEWAY = "stripe"
+    payment = payment_start(
+        order=make_order(total="60.00"),
+        method="card_online",
+        amount=Decimal("60"),
+        token="pm_card_processing",
+        idempotency_key="stripe-waiting",
+    )
+    body = json.dumps(make(payment.provider_reference)).encode()
+    before = snapshot()
+
+    response = client.post(
+        "/payments/webhooks/stripe/",
+        body,
+        content_type="application/json",
+        **signed_meta(body, "stripe", settings),
+    )
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["gateway"]) == ("invalid", "stripe")
+    assert snapshot() == before
+    assert not ProviderEvent.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+def test_card_details_of_an_unexpected_shape_are_left_out_not_an_error(
+    settings, make_order, fake_stripe
+):
+    settings.PAYMENT_GATEWAY = "stripe"
+    payment = payment_start(
+        order=make_order(total="60.00"),
+        method="card_online",
+        amount=Decimal("60"),
+        token="pm_card_processing",
+        idempotency_key="stripe-card-shape",
+    )
+    intent = stripe_intent(
+        payment.provider_reference, latest_charge={"payment_method_details": "card"}
+    )
+    body = json.dumps(stripe_event(intent)).encode()
+    headers = {"Stripe-Signature": signing.signature_header(settings.STRIPE_WEBHOOK_SECRET, body)}
+
+    outcome = provider_event_process(gateway="stripe", body=body, headers=headers)
+
+    assert outcome.result == "processed"
+    payment.refresh_from_db()
+    assert (payment.status, payment.card_last4) == ("captured", "")

@@ -125,11 +125,37 @@ def test_production_settings_pass_check_deploy():
     assert "System check identified no issues" in result.stdout
 
 
-def test_production_warns_about_the_simulated_gateway_and_refuses_stripe_without_keys():
-    simulated = run_manage(
-        "check", "--deploy", **{**PRODUCTION_ENV, "PAYMENT_GATEWAY": "simulated"}
+def test_production_refuses_the_simulated_gateway_unless_a_demo_and_stripe_without_keys():
+    simulated_env = {
+        **PRODUCTION_ENV,
+        "PAYMENT_GATEWAY": "simulated",
+        "PAYMENT_SIMULATED_WEBHOOK_SECRET": "whsec_demo_not_a_real_secret",
+    }
+    simulated = run_manage("check", "--deploy", **simulated_env)
+    assert simulated.returncode != 0
+    assert "payments.E002" in simulated.stdout + simulated.stderr
+
+    demo = run_manage("check", "--deploy", **simulated_env, DJANGO_ALLOW_DEMO_SERVICES="true")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "payments." not in demo.stdout + demo.stderr
+
+    # Production settings have no simulated webhook secret of their own.
+    unset = ("DJANGO_ALLOW_ASYNC_UNSAFE", "PAYMENT_SIMULATED_WEBHOOK_SECRET")
+    secretless = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in unset},
+            **{k: v for k, v in simulated_env.items() if k not in unset},
+            "DJANGO_ALLOW_DEMO_SERVICES": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    assert "payments.W001" in simulated.stdout + simulated.stderr
+    assert secretless.returncode != 0
+    assert "payments.E003" in secretless.stdout + secretless.stderr
 
     keyless = run_manage("check", "--deploy", **{**PRODUCTION_ENV, "STRIPE_SECRET_KEY": ""})
     assert keyless.returncode != 0

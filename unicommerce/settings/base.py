@@ -226,6 +226,13 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 PAYMENT_LINK_TTL_MINUTES = env_int("PAYMENT_LINK_TTL_MINUTES", default=24 * 60)
 
+# --- Provider webhooks (payments/webhook_views.py): bodies over this size answer 413
+# before they are parsed or stored. The simulated gateway (only when PAYMENT_GATEWAY is
+# "simulated") signs its webhooks with this secret: no default here, the development and
+# test settings set their own; a production demo must set one (`check --deploy` says so).
+PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", default=64 * 1024)
+PAYMENT_SIMULATED_WEBHOOK_SECRET = env_str("PAYMENT_SIMULATED_WEBHOOK_SECRET", default="")
+
 # --- Messages to customers (docs/messaging.md): SMS and e-mail, sent by the workers.
 SMS_BACKEND = env_str("SMS_BACKEND", default="unicommerce.messaging.backends.ConsoleBackend")
 CUSTOMER_EMAIL_BACKEND = env_str(

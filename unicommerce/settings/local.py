@@ -8,3 +8,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", default="local-development-only-not-se
 WHITENOISE_AUTOREFRESH = True
 # The webhook receivers a developer tries out run on this machine.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=True)
+# The simulated gateway's webhooks on a developer's machine (production has no default).
+PAYMENT_SIMULATED_WEBHOOK_SECRET = env_str(
+    "PAYMENT_SIMULATED_WEBHOOK_SECRET", default="whsec_simulated_development_only"
+)

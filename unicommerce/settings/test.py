@@ -39,3 +39,5 @@ CUSTOMER_EMAIL_BACKEND = "unicommerce.messaging.backends.LocmemBackend"
 MESSAGING_RETRY_BASE = 0.2
 MESSAGING_CLAIM_TIMEOUT_SECONDS = 3.0
 MESSAGING_SWEEP_AFTER_SECONDS = 1.0
+# The simulated gateway's webhooks (the one remote gateway of the tests).
+PAYMENT_SIMULATED_WEBHOOK_SECRET = "whsec_simulated_tests_only"  # noqa: S105
