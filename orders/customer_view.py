@@ -32,7 +32,7 @@ from customers.models import Customer
 from customers.registry import customer_panel, export_section
 from customers.segments import RfmSegment
 from customers.signals import customer_erased, customer_merging
-from orders.models import Cart, Order, Return
+from orders.models import Cart, CartEvent, Order, OrderEvent, Return
 from orders.services.checkout import ORDER_PLACED
 from unicommerce.events.registry import mergeable, subscribe
 from unicommerce.exceptions import DomainError
@@ -322,10 +322,41 @@ def on_customer_merging(sender, *, survivor: Customer, duplicate: Customer, user
     )
 
 
-def on_customer_erased(sender, *, customer: Customer, user=None, **kwargs):
-    """Blank the contact details copied on the customer's orders; amounts, lines, the
-    timeline and returns stay (accounting must keep them)."""
-    Order.objects.filter(customer=customer).update(email="", phone="", shipping_address=None)
+def orders_customer_erase(*, customer_ids: list[int], identity=None) -> None:
+    """GDPR erasure, orders' part: blank the contact details copied on the customers'
+    orders (and on orders that only carry their address or number), and the timeline
+    entries or cart events that name them; amounts, lines, the timeline itself and
+    returns stay (accounting must keep them). Carts hold no contact copy."""
+    orders = Order.objects.filter(customer_id__in=customer_ids)
+    if identity is not None:
+        contact = Q()
+        for email in identity.emails:
+            contact |= Q(email__iexact=email)
+        for phone in identity.phones:
+            contact |= Q(phone=phone)
+        orders = Order.objects.filter(Q(customer_id__in=customer_ids) | contact)
+    orders.update(email="", phone="", shipping_address=None)
+    if identity is None or not identity.patterns:
+        return
+    for model, text_field in ((OrderEvent, "message"), (CartEvent, None)):
+        named = Q()
+        for pattern in identity.patterns:
+            named |= Q(data__icontains=pattern)
+            if text_field:
+                named |= Q(**{f"{text_field}__icontains": pattern})
+        for row in model.objects.filter(named):
+            row.data = identity.scrub(row.data)
+            fields = ["data"]
+            if text_field and identity.mentioned_in(getattr(row, text_field)):
+                setattr(row, text_field, "[erased]")
+                fields.append(text_field)
+            row.save(update_fields=fields)
+
+
+def on_customer_erased(
+    sender, *, customer: Customer, user=None, customer_ids=None, identity=None, **kwargs
+):
+    orders_customer_erase(customer_ids=customer_ids or [customer.pk], identity=identity)
 
 
 @export_section("orders")

@@ -3,13 +3,21 @@ keeping what accounting must keep."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.locks import customer_lock
-from customers.models import AccessToken, Consent, Customer, LoginCode
+from customers.models import AccessToken, Address, Consent, Customer, CustomerNote, LoginCode
 from customers.registry import export_sections
 from customers.services.profile import ADDRESS_FIELDS, CustomerErased
 from customers.signals import customer_erased
@@ -89,25 +97,166 @@ def customer_export(customer: Customer) -> dict[str, Any]:
 
 
 ERASURE_SOURCE = "erasure"
+ERASED = "[erased]"
+
+
+@dataclass(frozen=True)
+class ErasedIdentity:
+    """What an erased customer was known by, gathered before their row is blanked, so
+    that each app can find the copies no key links to them (a provider's webhook, an
+    API answer kept for replays, an admin log line) and blank them.
+
+    ``patterns`` find such copies: the e-mail addresses, the phone numbers (E.164 and
+    the national forms, with and without spaces) and the full names. ``scrub(value)``
+    replaces, in a JSON-able value, every string containing one of those or a first
+    or last name on its own with ``ERASED``; keys are kept, so the shape stays."""
+
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    full_names: tuple[str, ...]
+    name_parts: tuple[str, ...]
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.emails, *self.phones, *self.full_names)))
+
+    def ilike_any(self) -> list[str]:
+        """The patterns for ``… ILIKE ANY(%s)`` (the % and _ of the values escaped)."""
+        return [f"%{_like_escaped(value)}%" for value in self.patterns]
+
+    def _regex(self) -> re.Pattern | None:
+        words = [*self.patterns, *self.name_parts]
+        if not words:
+            return None
+        return re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+
+    def mentioned_in(self, text: str) -> bool:
+        regex = self._regex()
+        return bool(regex and regex.search(text or ""))
+
+    def scrub(self, value: Any) -> Any:
+        regex = self._regex()
+        if regex is None:
+            return value
+
+        def clean(item: Any) -> Any:
+            if isinstance(item, str):
+                return ERASED if regex.search(item) else item
+            if isinstance(item, dict):
+                return {key: clean(inner) for key, inner in item.items()}
+            if isinstance(item, list):
+                return [clean(inner) for inner in item]
+            return item
+
+        return clean(value)
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _phone_forms(e164: str) -> list[str]:
+    """``+33612345678``, ``06 12 34 56 78`` and ``0612345678``: the ways a number is
+    written in what others send us."""
+    forms = [e164]
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return forms
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    forms += [national, re.sub(r"\D", "", national)]
+    return [form for form in dict.fromkeys(forms) if len(re.sub(r"\D", "", form)) >= 6]
+
+
+def _merged_ids(customer: Customer) -> list[int]:
+    """The customers merged into this one, and into those, and so on."""
+    found: list[int] = []
+    frontier = [customer.pk]
+    while frontier:
+        frontier = list(
+            Customer.objects.filter(merged_into_id__in=frontier)
+            .exclude(pk__in=[customer.pk, *found])
+            .values_list("pk", flat=True)
+        )
+        found += frontier
+    return found
+
+
+def erased_identity(customer: Customer, *, merged_ids: Iterable[int] = ()) -> ErasedIdentity:
+    """What ``customer`` (and the customers merged into them) were known by: their
+    e-mail, phone and names, and the recipients of the messages sent to any of them
+    (a merged-away duplicate's former address lives on only there)."""
+    from unicommerce.messaging.models import Message
+
+    ids = [customer.pk, *merged_ids]
+    people = list(Customer.objects.filter(pk__in=ids))
+    emails = {c.email.lower() for c in people if c.email}
+    phones = {c.phone for c in people if c.phone}
+    for to in (
+        Message.objects.filter(customer_id__in=ids).exclude(to="").values_list("to", flat=True)
+    ):
+        (phones if to.startswith("+") else emails).add(to.strip().lower())
+    names = {(c.first_name.strip(), c.last_name.strip()) for c in people}
+    return ErasedIdentity(
+        emails=tuple(sorted(emails)),
+        phones=tuple(form for phone in sorted(phones) for form in _phone_forms(phone)),
+        full_names=tuple(sorted({f"{first} {last}" for first, last in names if first and last})),
+        name_parts=tuple(sorted({part for pair in names for part in pair if len(part) >= 2})),
+    )
+
+
+def admin_log_customer_erase(*, customer_ids: list[int], identity: ErasedIdentity) -> int:
+    """Blank what the admin's history (``LogEntry``) says of the customers: the name
+    shown for their own rows, and any line whose text names them (an address, an order
+    changed in the admin). Who did what and when stays. Returns the rows changed."""
+    customer_type = ContentType.objects.get_for_model(Customer)
+    named = Q()
+    for pattern in identity.patterns:
+        named |= Q(object_repr__icontains=pattern) | Q(change_message__icontains=pattern)
+    own = Q(content_type=customer_type, object_id__in=[str(pk) for pk in customer_ids])
+    changed = 0
+    for entry in LogEntry.objects.filter(own | named if identity.patterns else own):
+        entry.object_repr = (
+            f"#{entry.object_id}" if entry.content_type_id == customer_type.pk else ERASED
+        )
+        entry.change_message = _change_message_scrubbed(entry.change_message, identity)
+        entry.save(update_fields=["object_repr", "change_message"])
+        changed += 1
+    return changed
+
+
+def _change_message_scrubbed(message: str, identity: ErasedIdentity) -> str:
+    try:
+        document = json.loads(message or "[]")
+    except ValueError:
+        return ERASED if identity.mentioned_in(message) else message
+    return json.dumps(identity.scrub(document), ensure_ascii=False)
 
 
 def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) -> Customer:
     """Anonymise a customer (the "right to erasure") and keep what accounting must keep.
 
     The row stays (orders, payments and returns point at it) with no name, email, phone
-    or tags; addresses, notes, sign-in codes and tokens are deleted; messages sent to them
-    lose their recipient and text (queued ones are not sent). Consents are *kept* as an
-    anonymous history (the proof of what was allowed when a message went out, which no
-    longer names anyone), and a last "withdrawn" row per kind is added so nothing ever
-    contacts this record again. ``customer_erased`` is sent so apps above blank the
-    contact data they copied (orders' email, phone and shipping address).
+    or tags, and so do the rows of the customers once merged into it; addresses, notes,
+    sign-in codes and tokens are deleted; messages sent to any of them lose their
+    recipient and text (queued ones are not sent); the admin's history no longer names
+    them. Consents are *kept* as an anonymous history (the proof of what was allowed
+    when a message went out, which no longer names anyone), and a last "withdrawn" row
+    per kind is added so nothing ever contacts this record again.
+
+    ``customer_erased`` is then sent, with every id erased and what they were known by
+    (``ErasedIdentity``), so that apps above blank the copies they keep: orders'
+    contact copies, payments' phones and provider payloads, the API's kept answers.
     """
-    from unicommerce.messaging.models import Message
+    from unicommerce.messaging.services import messages_customer_erase
 
     with transaction.atomic():
         customer = customer_lock(customer.pk)
         if customer.erased_at is not None:
             raise CustomerErased(customer)
+        merged_ids = _merged_ids(customer)
+        identity = erased_identity(customer, merged_ids=merged_ids)
+        customer_ids = [customer.pk, *merged_ids]
         now = timezone.now()
         customer.first_name = customer.last_name = ""
         customer.email = customer.phone = None
@@ -116,10 +265,13 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
         customer.save(
             update_fields=["first_name", "last_name", "email", "phone", "tags", "erased_at"]
         )
-        customer.addresses.all().delete()
-        customer.notes.all().delete()
-        LoginCode.objects.filter(customer=customer).delete()
-        AccessToken.objects.filter(customer=customer).delete()
+        Customer.objects.filter(pk__in=merged_ids).update(
+            first_name="", last_name="", email=None, phone=None, tags=[], erased_at=now
+        )
+        Address.objects.filter(customer_id__in=customer_ids).delete()
+        CustomerNote.objects.filter(customer_id__in=customer_ids).delete()
+        LoginCode.objects.filter(customer_id__in=customer_ids).delete()
+        AccessToken.objects.filter(customer_id__in=customer_ids).delete()
         Consent.objects.bulk_create(
             Consent(
                 customer=customer,
@@ -131,10 +283,15 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
             )
             for kind in Consent.Kind.values
         )
-        messages = Message.objects.filter(customer_id=customer.pk)
-        messages.filter(status=Message.Status.QUEUED).update(
-            status=Message.Status.FAILED, last_error="customer erased"
+        messages_customer_erase(
+            customer_ids=customer_ids, recipients=[*identity.emails, *identity.phones]
         )
-        messages.update(to="", subject="", body="")
-        customer_erased.send(sender=Customer, customer=customer, user=user)
+        admin_log_customer_erase(customer_ids=customer_ids, identity=identity)
+        customer_erased.send(
+            sender=Customer,
+            customer=customer,
+            user=user,
+            customer_ids=customer_ids,
+            identity=identity,
+        )
     return customer

@@ -10,8 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from datetime import timedelta
 
+from celery import shared_task
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
@@ -94,3 +98,65 @@ def idempotent(view_method):
             return response
 
     return wrapper
+
+
+# --- Privacy: erasure and retention ------------------------------------------------------
+
+ERASED_STATUS = 410
+
+
+def idempotency_records_erase(*, customer_ids: list[int], identity) -> int:
+    """GDPR erasure, the API's part: the kept answers of the customers' own calls, and of
+    any call whose answer names them (a channel's checkout answers the order with its
+    contact details), are replaced by a 410 ``idempotent_answer_erased``. The row stays,
+    so the key is still used: a late retry is answered, never done twice. ``identity``
+    is customers' ``ErasedIdentity``. Returns the rows changed."""
+    table = IdempotencyRecord._meta.db_table
+    owners = [f"customer:{pk}" for pk in customer_ids]
+    patterns = identity.ilike_any() if identity is not None else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET status_code = %s, response_body = %s::jsonb
+             WHERE status_code IS NOT NULL
+               AND (owner = ANY(%s::text[]) OR response_body::text ILIKE ANY(%s::text[]))
+            """,  # noqa: S608 - the table name comes from the model
+            [
+                ERASED_STATUS,
+                json.dumps(
+                    error_body(
+                        "idempotent_answer_erased",
+                        "The answer to this request was erased with the customer's data.",
+                    )
+                ),
+                owners,
+                patterns,
+            ],
+        )
+        return cursor.rowcount
+
+
+def idempotency_records_prune(*, now=None, batch: int = 1000) -> int:
+    """Delete records older than ``IDEMPOTENCY_KEEP_DAYS``, in batches (short
+    transactions, no table-wide lock). A client retries within minutes or hours; after
+    that the key is free again. Returns how many rows went."""
+    now = now or timezone.now()
+    before = now - timedelta(days=int(settings.IDEMPOTENCY_KEEP_DAYS))
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                IdempotencyRecord.objects.filter(created_at__lt=before)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                return deleted
+            deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
+
+
+@shared_task(name="api.idempotency_records_prune", time_limit=600, soft_time_limit=570)
+def idempotency_records_prune_task() -> int:
+    """Beat, daily: Idempotency-Key records past their retention."""
+    return idempotency_records_prune()

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -229,6 +230,22 @@ def message_enqueue(message_id: int, countdown: float = 0) -> None:
         message_send_task.apply_async(args=[message_id], countdown=countdown, retry=False)
     except Exception:
         logger.warning("could not enqueue message %s; the sweep will", message_id)
+
+
+# --- Erasure --------------------------------------------------------------------------
+
+
+def messages_customer_erase(*, customer_ids: list[int], recipients: list[str]) -> int:
+    """GDPR erasure: the messages of these customers, or sent to one of ``recipients``
+    (their addresses and numbers), lose their recipient and text; those still queued
+    are never sent. The rows stay (what was sent when, for which order). Returns the
+    rows changed."""
+    sent_to = Q()
+    for recipient in recipients:
+        sent_to |= Q(to__iexact=recipient)
+    messages = Message.objects.filter(Q(customer_id__in=customer_ids) | sent_to)
+    messages.filter(status=Status.QUEUED).update(status=Status.FAILED, last_error="customer erased")
+    return messages.update(to="", subject="", body="")
 
 
 # --- Sending ---------------------------------------------------------------------------

@@ -383,3 +383,40 @@ LOGGING = {
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 12  # one selling day
+
+# --- Privacy: how long data is kept (docs/privacy.md; the beat jobs *_prune). The
+# defaults follow the CNIL's guidance for a French retailer: keep what serves a purpose
+# for that purpose only (RGPD art. 5-1-e), with the accounting kept elsewhere for its 10
+# years (orders, payments and their ledgers are never pruned here).
+# Messages sent or failed: 90 days answers a customer's "did you text me?" and an SMS
+# provider's billing query; what a message was about stays in the order's timeline.
+MESSAGE_KEEP_DAYS = env_int("MESSAGE_KEEP_DAYS", default=90)
+# Carts never checked out (expired, merged or abandoned): 30 days after their last
+# change, the CNIL's usual span for a prospect's basket with no purchase.
+CART_KEEP_DAYS = env_int("CART_KEEP_DAYS", default=30)
+# Sign-in codes used or expired, and access tokens expired or revoked: a week for a
+# security investigation of a suspicious sign-in, then nothing is gained by keeping them.
+LOGIN_CODE_KEEP_DAYS = env_int("LOGIN_CODE_KEEP_DAYS", default=7)
+# Idempotency-Key records: clients retry within minutes; a day past a weekend's outage.
+IDEMPOTENCY_KEEP_DAYS = env_int("IDEMPOTENCY_KEEP_DAYS", default=7)
+# Provider webhooks: the providers retry for up to 3 days and a dispute is opened within
+# 120 days of the payment (card schemes); the payment ledger keeps amounts beyond that.
+PROVIDER_EVENT_KEEP_DAYS = env_int("PROVIDER_EVENT_KEEP_DAYS", default=120)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "messages-prune": {"task": "messaging.prune", "schedule": crontab(minute=10, hour=3)},
+        "carts-prune": {"task": "orders.carts_prune", "schedule": crontab(minute=20, hour=3)},
+        "login-codes-prune": {
+            "task": "customers.login_codes_prune",
+            "schedule": crontab(minute=30, hour=3),
+        },
+        "idempotency-records-prune": {
+            "task": "api.idempotency_records_prune",
+            "schedule": crontab(minute=40, hour=3),
+        },
+        "provider-events-prune": {
+            "task": "payments.provider_events_prune",
+            "schedule": crontab(minute=50, hour=3),
+        },
+    }
+)
