@@ -289,3 +289,33 @@ def test_a_user_who_may_only_view_sees_the_secret_but_cannot_rotate_or_redeliver
     endpoint.refresh_from_db()
     delivery.refresh_from_db()
     assert (endpoint.secret, delivery.status) == (secret, "dead")
+
+
+def test_one_endpoint_more_than_the_channels_cap_is_a_form_error(
+    admin_client, shop, make_endpoint, settings
+):
+    settings.WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL = 1
+    existing = make_endpoint()
+
+    response = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_add"),
+        {
+            "channel": shop.web.pk,
+            "url": "https://two.example.com/",
+            "event_types": ["stock.changed"],
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A channel can have at most 1 webhook endpoint; delete one first." in (
+        response.content.decode()
+    )
+    assert list(WebhookEndpoint.objects.all()) == [existing]
+    # Changing the endpoint that is there is not adding one.
+    changed = admin_client.post(
+        change_url(existing),
+        {"url": "https://moved.example.com/", "description": "", "event_types": ["stock.changed"]},
+    )
+    assert changed.status_code == 302, changed.content.decode()[:3000]
+    existing.refresh_from_db()
+    assert existing.url == "https://moved.example.com/"

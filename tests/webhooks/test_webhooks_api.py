@@ -384,3 +384,27 @@ def test_lists_take_the_same_queries_for_one_row_or_many(web_api, make_endpoint,
         make_delivery(first, variant_id=n)
 
     assert (queries(ENDPOINTS), queries(url(first, "deliveries"))) == one
+
+
+def test_one_endpoint_more_than_the_channels_cap_is_refused_and_creates_nothing(
+    web_api, shop, make_endpoint, settings
+):
+    settings.WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL = 2
+    make_endpoint(url="https://one.example.com/")
+    make_endpoint(url="https://two.example.com/")
+    make_endpoint(channel=shop.store_channel)  # another channel's count apart
+
+    response = web_api.post(
+        ENDPOINTS,
+        {"url": "https://three.example.com/", "event_types": ["stock.changed"]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert error_of(response) == {
+        "code": "webhook_endpoint_limit",
+        "message": "A channel can have at most 2 webhook endpoints; delete one first.",
+        "details": {"limit": 2},
+    }
+    assert WebhookEndpoint.objects.filter(channel=shop.web).count() == 2
+    assert not WebhookEndpoint.objects.filter(url="https://three.example.com/").exists()

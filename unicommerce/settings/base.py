@@ -205,6 +205,13 @@ WEBHOOK_CLAIM_TIMEOUT_SECONDS = env_float("WEBHOOK_CLAIM_TIMEOUT_SECONDS", defau
 WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", default=7)
 # Endpoints on loopback/private addresses (a receiver on this machine) only in dev/test.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+# Outbound limits (issue 11): one delivery's whole HTTP call (resolving, connecting, TLS,
+# sending, every byte of the answer) ends after this, whatever the worker's pool; keep it
+# well below WEBHOOK_CLAIM_TIMEOUT_SECONDS.
+WEBHOOK_DELIVERY_DEADLINE_SECONDS = env_float("WEBHOOK_DELIVERY_DEADLINE_SECONDS", default=15.0)
+# At most this much of a receiver's answer is read (the rest is not; not an error).
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", default=65536)
+WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL = env_int("WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL", default=10)
 
 # --- Orders (orders/conf.py): carts and where shipped lines come from.
 CART_TTL_DAYS = env_int("CART_TTL_DAYS", default=30)

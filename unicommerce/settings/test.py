@@ -33,6 +33,7 @@ WEBHOOK_ALLOW_PRIVATE_HOSTS = True
 WEBHOOK_RETRY_BASE_SECONDS = 0.2
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = 3.0
 WEBHOOK_TIMEOUT_SECONDS = 2.0
+WEBHOOK_DELIVERY_DEADLINE_SECONDS = 2.5  # below the claim timeout above
 # Messages are kept in memory (unicommerce.messaging.backends.outbox); retries are quick.
 SMS_BACKEND = "unicommerce.messaging.backends.LocmemBackend"
 CUSTOMER_EMAIL_BACKEND = "unicommerce.messaging.backends.LocmemBackend"

@@ -62,6 +62,16 @@ class EndpointForm(forms.ModelForm):
         except services.WebhookUrlInvalid as error:
             raise forms.ValidationError(error.message, code=error.code) from None
 
+    def clean(self):
+        cleaned = super().clean()
+        channel = cleaned.get("channel")
+        if self.instance.pk is None and channel is not None:
+            try:
+                services.endpoint_room_check(channel=channel)
+            except services.TooManyEndpoints as error:
+                self.add_error("channel", forms.ValidationError(error.message, code=error.code))
+        return cleaned
+
 
 class EventTypeFilter(admin.SimpleListFilter):
     title = gettext_lazy("event type")

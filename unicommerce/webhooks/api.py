@@ -254,7 +254,8 @@ class NewestFirst(CursorPagination):
             **_errors(
                 invalid="Not an http(s) URL or not a public address (`webhook_url_invalid`), "
                 "an unknown or no event type (`unknown_event_type`), no or an unknown "
-                "channel code (`invalid`): nothing was created.",
+                "channel code (`invalid`), the channel has its maximum of endpoints "
+                "already (`webhook_endpoint_limit`, `details.limit`): nothing was created.",
                 forbidden="A staff member without the permission to add endpoints, or a "
                 "channel key naming another channel.",
                 retried=True,

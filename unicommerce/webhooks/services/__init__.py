@@ -14,7 +14,8 @@ record the attempt, and on failure retry with exponential back-off and jitter un
 pending deliveries stay, coalesced to the latest content, for when it is enabled again.
 
 Nothing here ever runs in the request of a sale: a slow or broken receiver costs a
-worker's time, never a customer's.
+worker's time, never a customer's, and no more than ``WEBHOOK_DELIVERY_DEADLINE_SECONDS``
+per delivery (the HTTP call itself, with its address checks, is ``outbound``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import ipaddress
 import json
 import logging
 import random
-import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -41,11 +41,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from psycopg.types.json import Jsonb
 
 from unicommerce.exceptions import InvalidInput, InvalidTransition
 from unicommerce.webhooks import signing
 from unicommerce.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from unicommerce.webhooks.services import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,10 @@ class WebhookUrlInvalid(InvalidInput):
 
 class UnknownEventType(InvalidInput):
     code = "unknown_event_type"
+
+
+class TooManyEndpoints(InvalidInput):
+    code = "webhook_endpoint_limit"
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -98,13 +104,15 @@ def webhook_url_check(url: str) -> str:
 
 
 def _is_private(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".local"):
+    """A name or address of this machine or network, as written (a name's addresses are
+    checked when it is called: see ``outbound``)."""
+    if not outbound.host_name_allowed(host):
         return True
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
-    return not address.is_global
+        return False  # a name
+    return not outbound.address_allowed(host)
 
 
 def webhook_event_types_check(event_types: Iterable[str]) -> list[str]:
@@ -121,14 +129,37 @@ def webhook_event_types_check(event_types: Iterable[str]) -> list[str]:
     return chosen
 
 
+def endpoint_room_check(*, channel) -> None:
+    """A channel has at most ``WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL`` endpoints (each one
+    costs a delivery per change: a cap keeps one channel from multiplying our work)."""
+    limit = int(_setting("WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL", 10))
+    if WebhookEndpoint.objects.filter(channel_id=channel.pk).count() >= limit:
+        raise TooManyEndpoints(
+            ngettext(
+                "A channel can have at most %(limit)d webhook endpoint; delete one first.",
+                "A channel can have at most %(limit)d webhook endpoints; delete one first.",
+                limit,
+            )
+            % {"limit": limit},
+            limit=limit,
+        )
+
+
 @transaction.atomic
 def endpoint_create(
     *, channel, url: str, event_types: Iterable[str], description: str = "", user=None
 ) -> WebhookEndpoint:
+    url = webhook_url_check(url)
+    event_types = webhook_event_types_check(event_types)
+    with connection.cursor() as cursor:  # two creates for one channel count one at a time
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('webhooks.endpoints'), %s)", [channel.pk]
+        )
+    endpoint_room_check(channel=channel)
     return WebhookEndpoint.objects.create(
         channel=channel,
-        url=webhook_url_check(url),
-        event_types=webhook_event_types_check(event_types),
+        url=url,
+        event_types=event_types,
         description=description,
         secret=signing.new_secret(),
         created_by=user,
@@ -325,24 +356,6 @@ class FlushResult:
     next_at: float | None = None
 
 
-def _http_client():
-    import httpx
-
-    global _http
-    if _http is None:
-        timeout = float(_setting("WEBHOOK_TIMEOUT_SECONDS", 5))
-        _http = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            follow_redirects=False,
-            headers={"User-Agent": "Unicommerce-Webhooks/1"},
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-        )
-    return _http
-
-
-_http = None
-
-
 def body_for(delivery: Claimed | WebhookDelivery, channel_code: str) -> bytes:
     document = {
         "id": str(delivery.event_id),
@@ -393,20 +406,33 @@ def backoff_seconds(attempt: int) -> float:
 
 
 SEND_PARALLEL = 8
+# A flush stops claiming after this long and hands over to a new flush task (queued
+# behind the other endpoints' flushes): the threads pool enforces no task time limit.
+FLUSH_BUDGET_SECONDS = 240.0
 
 
-def webhooks_flush(*, endpoint_id: int, limit: int = 200) -> FlushResult:
+def claim_size() -> int:
+    """How many deliveries one round claims: as many as the senders finish inside the
+    claim timeout even if each takes the whole deadline (else the sweep would hand back
+    deliveries that are still being sent)."""
+    deadline = max(float(_setting("WEBHOOK_DELIVERY_DEADLINE_SECONDS", 15.0)), 0.001)
+    claim_timeout = float(_setting("WEBHOOK_CLAIM_TIMEOUT_SECONDS", 60.0))
+    return SEND_PARALLEL * max(1, int(claim_timeout * 0.8 // deadline))
+
+
+def webhooks_flush(*, endpoint_id: int, limit: int | None = None) -> FlushResult:
     """Send what is due for one endpoint; return when the next flush should run."""
     result = FlushResult()
     endpoint = WebhookEndpoint.objects.select_related("channel").filter(pk=endpoint_id).first()
     if endpoint is None or not endpoint.is_active:
         return result
+    limit = limit or claim_size()
+    budget_ends = time.monotonic() + FLUSH_BUDGET_SECONDS
     while True:
         claimed = _claim(endpoint_id, limit)
         sent: list[WebhookAttempt] = []  # successes, recorded together
         # Distinct keys (one delivery per key in flight): the posts of a chunk go out
         # side by side on the shared connection pool; outcomes are handled in order.
-        _http_client()  # built once, before the threads share it
         with ThreadPoolExecutor(max_workers=SEND_PARALLEL) as pool:
             outcomes = list(pool.map(lambda d: _send_one(endpoint, d), claimed))
         for delivery, attempt in zip(claimed, outcomes, strict=True):
@@ -427,7 +453,7 @@ def webhooks_flush(*, endpoint_id: int, limit: int = 200) -> FlushResult:
                 _release_claims(endpoint_id)
                 return result
         _record_sent(endpoint, sent)
-        if len(claimed) < limit:
+        if len(claimed) < limit or time.monotonic() >= budget_ends:
             break
     next_at = (
         WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=Status.PENDING)
@@ -446,19 +472,6 @@ def _release_claims(endpoint_id: int) -> None:
         _requeue(delivery.pk, at=timezone.now(), error="")
 
 
-def _resolves_to_private(url: str) -> bool:
-    """Where the endpoint's host name points now (a public name may be re-pointed at
-    this network after the endpoint was saved)."""
-    host = urlsplit(url).hostname or ""
-    if _is_private(host):
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except OSError:
-        return False  # unresolvable: the request fails and is retried like any other
-    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
-
-
 def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> WebhookAttempt:
     """POST one delivery; the attempt (unsaved) says how it went (``error`` empty: ok)."""
     body = body_for(delivery, endpoint.channel.code)
@@ -475,17 +488,21 @@ def _send_one(endpoint: WebhookEndpoint, delivery: Claimed) -> WebhookAttempt:
     error = ""
     excerpt = ""
     try:
-        if not _setting("WEBHOOK_ALLOW_PRIVATE_HOSTS", False) and _resolves_to_private(
-            endpoint.url
-        ):
-            raise WebhookUrlInvalid(_("The URL's host resolves to a private address."))
-        response = _http_client().post(endpoint.url, content=body, headers=headers)
-        status_code = response.status_code
-        excerpt = response.text[:500]
+        answer = outbound.post(
+            endpoint.url,
+            content=body,
+            headers=headers,
+            timeout=float(_setting("WEBHOOK_TIMEOUT_SECONDS", 5.0)),
+            deadline=float(_setting("WEBHOOK_DELIVERY_DEADLINE_SECONDS", 15.0)),
+            max_bytes=int(_setting("WEBHOOK_MAX_RESPONSE_BYTES", 65536)),
+            allow_private=bool(_setting("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)),
+        )
+    except outbound.DeliveryFailed as failure:  # no answer: timeout, refused, TLS, DNS…
+        error = failure.message  # in words for the channel, no internal detail
+    else:
+        status_code, excerpt = answer.status_code, answer.excerpt
         if not 200 <= status_code < 300:
             error = _("The receiver answered HTTP %(status)s.") % {"status": status_code}
-    except Exception as exc:  # timeouts, refused connections, TLS, DNS…
-        error = f"{type(exc).__name__}: {exc}"[:2000] or type(exc).__name__
     return WebhookAttempt(
         delivery_id=delivery.id,
         number=delivery.attempts,
@@ -641,7 +658,7 @@ def webhooks_sweep() -> dict[str, int]:
         _requeue(
             delivery_id,
             at=timezone.now(),
-            error="the sender stopped during the delivery",
+            error=_("The delivery was interrupted on our side; it is sent again."),
         )
         requeued += 1
     endpoints = list(
