@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from payments.models import InstalmentPlan, Payment, PaymentLink, PaymentOperation, ProviderEvent
+from unicommerce.retention import BATCH, rows_prune
 
 if TYPE_CHECKING:
     from customers.services.gdpr import ErasedIdentity
@@ -47,7 +48,6 @@ PERSONAL_KEYS = frozenset(
         "shipping_details",
     }
 )
-PRUNE_BATCH = 1000
 
 
 def _without_personal_keys(value):
@@ -97,39 +97,19 @@ def _ids_where(sql: str, params: list) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def provider_events_prune(*, now=None, batch: int = PRUNE_BATCH) -> int:
+def provider_events_prune(*, now=None, batch: int = BATCH) -> int:
     """Delete provider webhooks received more than ``PROVIDER_EVENT_KEEP_DAYS`` ago, in
-    batches (short transactions, no table-wide lock); the ones an operation points at
-    lose their payload instead (the ledger keeps amounts and references). Returns how
-    many rows went."""
+    batches (``unicommerce.retention``); those an operation of the append-only ledger
+    points at keep their row (it dedups the event id) but lose their payload. Returns
+    how many rows went."""
     now = now or timezone.now()
     before = now - timedelta(days=int(settings.PROVIDER_EVENT_KEEP_DAYS))
     referenced = Exists(PaymentOperation.objects.filter(provider_event=OuterRef("pk")))
     old = ProviderEvent.objects.filter(received_at__lt=before)
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                old.filter(~referenced)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch]
-            )
-            if not ids:
-                break
-            deleted += ProviderEvent.objects.filter(pk__in=ids).delete()[0]
-    while True:
-        with transaction.atomic():
-            ids = list(
-                old.filter(referenced)
-                .exclude(payload={})
-                .order_by("pk")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch]
-            )
-            if not ids:
-                break
-            ProviderEvent.objects.filter(pk__in=ids).update(payload={})
+    deleted = rows_prune(old.filter(~referenced), batch=batch)
+    ProviderEvent.objects.filter(
+        pk__in=old.filter(referenced).exclude(payload={}).values("pk")
+    ).update(payload={})
     if deleted:
         logger.info("pruned %d provider events received before %s", deleted, before)
     return deleted

@@ -295,3 +295,23 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
             identity=identity,
         )
     return customer
+
+
+# --- Retention ------------------------------------------------------------------------
+
+
+def login_codes_prune(*, now: datetime | None = None) -> int:
+    """Delete sign-in codes used or expired, and access tokens revoked or expired, more
+    than ``LOGIN_CODE_KEEP_DAYS`` ago, in batches (``unicommerce.retention``): a live
+    code or token is never touched. Returns how many rows went."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from unicommerce.retention import rows_prune
+
+    now = now or timezone.now()
+    before = now - timedelta(days=int(settings.LOGIN_CODE_KEEP_DAYS))
+    codes = LoginCode.objects.filter(Q(used_at__lt=before) | Q(expires_at__lt=before))
+    tokens = AccessToken.objects.filter(Q(revoked_at__lt=before) | Q(expires_at__lt=before))
+    return rows_prune(codes) + rows_prune(tokens)

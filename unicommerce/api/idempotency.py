@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from unicommerce.api.errors import error_body
 from unicommerce.api.models import IdempotencyRecord
+from unicommerce.retention import rows_prune
 
 HEADER = "Idempotency-Key"
 PARAMETER = OpenApiParameter(
@@ -136,24 +137,13 @@ def idempotency_records_erase(*, customer_ids: list[int], identity) -> int:
         return cursor.rowcount
 
 
-def idempotency_records_prune(*, now=None, batch: int = 1000) -> int:
-    """Delete records older than ``IDEMPOTENCY_KEEP_DAYS``, in batches (short
-    transactions, no table-wide lock). A client retries within minutes or hours; after
-    that the key is free again. Returns how many rows went."""
+def idempotency_records_prune(*, now=None) -> int:
+    """Delete records older than ``IDEMPOTENCY_KEEP_DAYS``, in batches
+    (``unicommerce.retention``). A client retries within minutes or hours; after that
+    the key is free again. Returns how many rows went."""
     now = now or timezone.now()
     before = now - timedelta(days=int(settings.IDEMPOTENCY_KEEP_DAYS))
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                IdempotencyRecord.objects.filter(created_at__lt=before)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch]
-            )
-            if not ids:
-                return deleted
-            deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
+    return rows_prune(IdempotencyRecord.objects.filter(created_at__lt=before))
 
 
 @shared_task(name="api.idempotency_records_prune", time_limit=600, soft_time_limit=570)

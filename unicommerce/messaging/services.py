@@ -248,6 +248,20 @@ def messages_customer_erase(*, customer_ids: list[int], recipients: list[str]) -
     return messages.update(to="", subject="", body="")
 
 
+def messages_prune(*, now: datetime | None = None) -> int:
+    """Delete the messages sent or failed more than ``MESSAGE_KEEP_DAYS`` ago (by their
+    creation: a message is done within hours of it), in batches
+    (``unicommerce.retention``). Queued and sending ones stay whatever their age.
+    Returns how many went."""
+    from unicommerce.retention import rows_prune
+
+    now = now or timezone.now()
+    before = now - timedelta(days=int(settings.MESSAGE_KEEP_DAYS))
+    return rows_prune(
+        Message.objects.filter(status__in=[Status.SENT, Status.FAILED], created_at__lt=before)
+    )
+
+
 # --- Sending ---------------------------------------------------------------------------
 
 

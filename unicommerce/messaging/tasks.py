@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from unicommerce.messaging.services import message_deliver, messages_sweep
+from unicommerce.messaging.services import message_deliver, messages_prune, messages_sweep
 
 
 @shared_task(name="messaging.send", time_limit=60, soft_time_limit=50)
@@ -19,3 +19,9 @@ def message_send_task(message_id: int) -> str:
 def messages_sweep_task() -> dict:
     """Beat: hand back abandoned claims, enqueue queued messages whose task was lost."""
     return asdict(messages_sweep())
+
+
+@shared_task(name="messaging.prune", time_limit=600, soft_time_limit=570)
+def messages_prune_task() -> int:
+    """Beat, nightly: messages past ``MESSAGE_KEEP_DAYS``."""
+    return messages_prune()
