@@ -324,27 +324,30 @@ def on_customer_merging(sender, *, survivor: Customer, duplicate: Customer, user
 
 def orders_customer_erase(*, customer_ids: list[int], identity=None) -> None:
     """GDPR erasure, orders' part: blank the contact details copied on the customers'
-    orders (and on orders that only carry their address or number), and the timeline
-    entries or cart events that name them; amounts, lines, the timeline itself and
-    returns stay (accounting must keep them). Carts hold no contact copy."""
-    orders = Order.objects.filter(customer_id__in=customer_ids)
-    if identity is not None:
-        contact = Q()
-        for email in identity.emails:
-            contact |= Q(email__iexact=email)
-        for phone in identity.phones:
-            contact |= Q(phone=phone)
-        orders = Order.objects.filter(Q(customer_id__in=customer_ids) | contact)
-    orders.update(email="", phone="", shipping_address=None)
+    orders (and on guest orders that carry their address or number), and scrub the
+    timeline entries and cart events of those orders and carts that name them; amounts,
+    lines, the timeline itself and returns stay (accounting must keep them). Carts hold
+    no contact copy."""
+    contact = Q(customer_id__in=customer_ids)
+    for email in getattr(identity, "emails", ()):
+        contact |= Q(email__iexact=email)
+    for phone in getattr(identity, "phones", ()):
+        contact |= Q(phone=phone)
+    order_ids = list(Order.objects.filter(contact).values_list("pk", flat=True))
+    Order.objects.filter(pk__in=order_ids).update(email="", phone="", shipping_address=None)
     if identity is None or not identity.patterns:
         return
-    for model, text_field in ((OrderEvent, "message"), (CartEvent, None)):
+    events = [
+        (OrderEvent.objects.filter(order_id__in=order_ids), "message"),
+        (CartEvent.objects.filter(cart__customer_id__in=customer_ids), None),
+    ]
+    for queryset, text_field in events:
         named = Q()
         for pattern in identity.patterns:
             named |= Q(data__icontains=pattern)
             if text_field:
                 named |= Q(**{f"{text_field}__icontains": pattern})
-        for row in model.objects.filter(named):
+        for row in queryset.filter(named):
             row.data = identity.scrub(row.data)
             fields = ["data"]
             if text_field and identity.mentioned_in(getattr(row, text_field)):

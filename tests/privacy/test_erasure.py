@@ -254,7 +254,23 @@ def history(shop, stocked_variant, manager_client, settings):
     for message in Message.objects.filter(status="queued"):
         message_send_task(message.pk)
     customer.refresh_from_db()
-    return {"customer": customer, "duplicate": duplicate, "order": order, "plan": plan}
+    return {
+        "customer": customer,
+        "duplicate": duplicate,
+        "order": order,
+        "plan": plan,
+        "replay": lambda: web_api.post(
+            f"/api/v1/carts/{token}/checkout/",
+            {
+                "payment_method": "pay_in_store",
+                "contact_email": EMAIL,
+                "contact_phone": PHONE_NATIONAL,
+                "shipping_address": address,
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="checkout-zq-1",
+        ),
+    }
 
 
 def test_the_history_holds_personal_data_everywhere_before_erasure(history):
@@ -297,3 +313,9 @@ def test_erasure_leaves_no_personal_data_in_any_table(history, manager_client):
     assert ProviderEvent.objects.count() == 1
     assert IdempotencyRecord.objects.count() >= 1
     assert store_credit_balance(customer=customer, currency="EUR") == Decimal("20.00")
+    # A late retry of the checkout is answered (the work is not done twice), without
+    # the erased details.
+    replay = history["replay"]()
+    assert replay.status_code == 410
+    assert replay.json()["error"]["code"] == "idempotent_answer_erased"
+    assert Order.objects.count() == 1
