@@ -4,21 +4,22 @@
 from django.urls import path
 
 from payments import api_links
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [
     path("payment-links/", api_links.PaymentLinkCreateView.as_view(), name="api-payment-links"),
     path(
-        "payment-links/<int:link_id>/",
+        "payment-links/<id:link_id>/",
         api_links.PaymentLinkDetailView.as_view(),
         name="api-payment-link",
     ),
     path(
-        "payment-links/<int:link_id>/resend/",
+        "payment-links/<id:link_id>/resend/",
         api_links.PaymentLinkResendView.as_view(),
         name="api-payment-link-resend",
     ),
     path(
-        "payment-links/<int:link_id>/cancel/",
+        "payment-links/<id:link_id>/cancel/",
         api_links.PaymentLinkCancelView.as_view(),
         name="api-payment-link-cancel",
     ),

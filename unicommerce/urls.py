@@ -14,8 +14,14 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("webhooks/", include("unicommerce.webhooks.urls")),
-    re_path(r"^.*$", json_not_found),
+    re_path(r"^.*$", json_not_found, name="api-not-found"),
 ]
+
+# Under /api/ these answer the API's JSON error shape; elsewhere, Django's own pages.
+handler400 = "unicommerce.api.errors.bad_request"
+handler403 = "unicommerce.api.errors.permission_denied"
+handler404 = "unicommerce.api.errors.page_not_found"
+handler500 = "unicommerce.api.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from customers.api import views
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [
     path("auth/code/", views.CodeView.as_view(), name="customer-auth-code"),
@@ -11,7 +12,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="customer-me"),
     path("me/addresses/", views.AddressListView.as_view(), name="customer-addresses"),
     path(
-        "me/addresses/<int:pk>/",
+        "me/addresses/<id:pk>/",
         views.AddressDetailView.as_view(),
         name="customer-address",
     ),

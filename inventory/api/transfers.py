@@ -24,6 +24,7 @@ from inventory.services.transfers import (
     transfer_receive,
     transfer_ship,
 )
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
@@ -351,9 +352,9 @@ class TransferCancelView(TransferActionView):
 
 urlpatterns = [
     path("", TransferListCreateView.as_view(), name="transfer-list"),
-    path("<int:pk>/", TransferDetailView.as_view(), name="transfer-detail"),
-    path("<int:pk>/ship/", TransferShipView.as_view(), name="transfer-ship"),
-    path("<int:pk>/receive/", TransferReceiveView.as_view(), name="transfer-receive"),
-    path("<int:pk>/close/", TransferCloseView.as_view(), name="transfer-close"),
-    path("<int:pk>/cancel/", TransferCancelView.as_view(), name="transfer-cancel"),
+    path("<id:pk>/", TransferDetailView.as_view(), name="transfer-detail"),
+    path("<id:pk>/ship/", TransferShipView.as_view(), name="transfer-ship"),
+    path("<id:pk>/receive/", TransferReceiveView.as_view(), name="transfer-receive"),
+    path("<id:pk>/close/", TransferCloseView.as_view(), name="transfer-close"),
+    path("<id:pk>/cancel/", TransferCancelView.as_view(), name="transfer-cancel"),
 ]

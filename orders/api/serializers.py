@@ -11,6 +11,7 @@ from rest_framework.fields import DateTimeField
 from catalog.models import SalesChannel, Variant
 from inventory.models import Location
 from orders.models import Fulfilment, Order, OrderEvent
+from unicommerce.converters import BIGINT_MAX
 
 # Timeline entries a customer or a front end sees; the rest (staff notes, allocation
 # overrides, internal bookkeeping) stays in the admin.
@@ -56,7 +57,9 @@ class CartCreateInputSerializer(serializers.Serializer):
 class LineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(required=False, help_text="The variant's SKU…")
     barcode = serializers.CharField(required=False, help_text="…or one of its barcodes…")
-    variant_id = serializers.IntegerField(required=False, help_text="…or its id.")
+    variant_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX, help_text="…or its id."
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=9999, default=1)
     fulfilment = serializers.ChoiceField(
         choices=Fulfilment.choices,
@@ -136,7 +139,7 @@ class AddressInputSerializer(serializers.Serializer):
 
 
 class LineChoiceInputSerializer(serializers.Serializer):
-    line_id = serializers.IntegerField()
+    line_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     fulfilment = serializers.ChoiceField(choices=Fulfilment.choices)
     location = _LocationField(required=False, allow_null=True)
 

@@ -3,47 +3,48 @@
 from django.urls import path
 
 from orders.api import staff
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [
     path("staff/orders/", staff.StaffOrderListView.as_view(), name="staff-order-list"),
-    path("staff/orders/<int:pk>/", staff.StaffOrderDetailView.as_view(), name="staff-order"),
+    path("staff/orders/<id:pk>/", staff.StaffOrderDetailView.as_view(), name="staff-order"),
     path(
-        "staff/orders/<int:pk>/cancel/",
+        "staff/orders/<id:pk>/cancel/",
         staff.OrderCancelView.as_view(),
         name="staff-order-cancel",
     ),
     path(
-        "staff/shipments/<int:pk>/pick/",
+        "staff/shipments/<id:pk>/pick/",
         staff.ShipmentPickView.as_view(),
         name="staff-shipment-pick",
     ),
     path(
-        "staff/shipments/<int:pk>/pack/",
+        "staff/shipments/<id:pk>/pack/",
         staff.ShipmentPackView.as_view(),
         name="staff-shipment-pack",
     ),
     path(
-        "staff/shipments/<int:pk>/ship/",
+        "staff/shipments/<id:pk>/ship/",
         staff.ShipmentShipView.as_view(),
         name="staff-shipment-ship",
     ),
     path(
-        "staff/shipments/<int:pk>/ready/",
+        "staff/shipments/<id:pk>/ready/",
         staff.ShipmentReadyView.as_view(),
         name="staff-shipment-ready",
     ),
     path(
-        "staff/shipments/<int:pk>/collect/",
+        "staff/shipments/<id:pk>/collect/",
         staff.ShipmentCollectView.as_view(),
         name="staff-shipment-collect",
     ),
     path(
-        "staff/order-lines/<int:pk>/quantity/",
+        "staff/order-lines/<id:pk>/quantity/",
         staff.OrderLineQuantityView.as_view(),
         name="staff-order-line-quantity",
     ),
     path(
-        "staff/order-lines/<int:pk>/relocate/",
+        "staff/order-lines/<id:pk>/relocate/",
         staff.OrderLineRelocateView.as_view(),
         name="staff-order-line-relocate",
     ),

@@ -1,13 +1,14 @@
 from django.urls import include, path
 
 from orders.api import carts, orders
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [
     path("carts/", carts.CartCreateView.as_view(), name="api-cart-create"),
     path("carts/<str:token>/", carts.CartDetailView.as_view(), name="api-cart"),
     path("carts/<str:token>/lines/", carts.CartLinesView.as_view(), name="api-cart-lines"),
     path(
-        "carts/<str:token>/lines/<int:line_id>/",
+        "carts/<str:token>/lines/<id:line_id>/",
         carts.CartLineDetailView.as_view(),
         name="api-cart-line",
     ),

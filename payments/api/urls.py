@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from payments.api import views
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [
     path(
@@ -16,11 +17,11 @@ urlpatterns = [
         name="api-order-instalment-plans",
     ),
     path(
-        "payments/<int:pk>/capture/", views.PaymentCaptureView.as_view(), name="api-payment-capture"
+        "payments/<id:pk>/capture/", views.PaymentCaptureView.as_view(), name="api-payment-capture"
     ),
-    path("payments/<int:pk>/void/", views.PaymentVoidView.as_view(), name="api-payment-void"),
+    path("payments/<id:pk>/void/", views.PaymentVoidView.as_view(), name="api-payment-void"),
     path(
-        "payments/<int:pk>/refunds/", views.PaymentRefundView.as_view(), name="api-payment-refunds"
+        "payments/<id:pk>/refunds/", views.PaymentRefundView.as_view(), name="api-payment-refunds"
     ),
     path("", include("payments.api.returns")),  # POST returns/<id>/settle/
     path("instalments/offers/", views.InstalmentOffersView.as_view(), name="api-instalment-offers"),

@@ -3,6 +3,11 @@
     {"error": {"code": "insufficient_stock", "message": "…", "details": {…} | null}}
 
 ``code`` is stable and meant for programs; ``message`` is for people.
+
+The answers Django gives before or around a view (no such address, a CSRF refusal, a
+request it cannot read, a crash) take the same shape for ``/api/`` addresses: the
+handlers below are named in ``unicommerce/urls.py`` and ``CSRF_FAILURE_VIEW``, and keep
+Django's own pages everywhere else.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -53,8 +61,62 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+API_PREFIX = "/api/"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def json_error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=status)
+
+
+# Any method: an unknown address is a 404 whatever the method, and no CSRF token can
+# make one exist (without the exemption a POST would get Django's CSRF page instead).
+@csrf_exempt
 def json_not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "No API endpoint at this address."), status=404)
+    return json_error(404, "not_found", "No API endpoint at this address.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs) -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the API's error shape under ``/api/``, Django's page elsewhere."""
+    if not is_api_request(request):
+        return csrf.csrf_failure(request, reason=reason, **kwargs)
+    return json_error(
+        403,
+        "csrf_failed",
+        _("CSRF check failed: a signed-in session must send its CSRF token."),
+        {"reason": reason},
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: a request Django refused to read (a body too large, a bad host…)."""
+    if not is_api_request(request):
+        return defaults.bad_request(request, exception)
+    return json_error(400, "bad_request", _("The request cannot be read."))
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler403``."""
+    if not is_api_request(request):
+        return defaults.permission_denied(request, exception)
+    return json_error(403, "permission_denied", _("You do not have permission to do this."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: addresses under ``/api/`` that no API version answers."""
+    if not is_api_request(request):
+        return defaults.page_not_found(request, exception)
+    return json_not_found(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the crash is logged by Django; the caller gets the error shape."""
+    if not is_api_request(request):
+        return defaults.server_error(request)
+    return json_error(500, "server_error", _("Something went wrong on our side."))
 
 
 class ErrorSerializer(serializers.Serializer):

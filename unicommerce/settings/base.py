@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL character anywhere in a request: 400 before anything reads it (PostgreSQL).
+    "unicommerce.api.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -372,6 +374,19 @@ SPECTACULAR_SETTINGS = {
         "ConsentKindEnum": "customers.models.Consent.Kind",
     },
 }
+
+# --- Robust input (unicommerce/api/middleware.py, unicommerce/converters.py): ids in API
+# addresses are <id:…> (1 to 2^63-1), documented as such; a CSRF refusal under /api/ is
+# the API's JSON error; every operation documents the 400 and the 404 the layers in
+# front of its view can answer (unicommerce/api/schema.py).
+SPECTACULAR_SETTINGS["PATH_CONVERTER_OVERRIDES"] = {
+    "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "unicommerce.api.schema.document_common_errors",
+]
+CSRF_FAILURE_VIEW = "unicommerce.api.errors.csrf_failure"
 
 # --- Outbox relay
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", default=5)
