@@ -8,6 +8,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Return, ReturnLine
+from unicommerce.converters import BIGINT_MAX
+
+# The most of one item a line of the till's cart takes: more is a typing slip (and past
+# the quantity column's range, a crash), never a sale.
+MAX_LINE_QUANTITY = 9999
 
 COUNTRIES = [
     ("FR", _("France")),
@@ -52,6 +57,33 @@ class ShippingAddressForm(forms.Form):
 
     def address(self) -> dict[str, str]:
         return {key: str(value).strip() for key, value in self.cleaned_data.items() if value}
+
+
+def _line_quantity_messages() -> tuple[dict, dict]:
+    choose = _("Choose a line of the cart.")
+    whole = _("Quantity must be a whole number from 0 to %(max)s.") % {"max": MAX_LINE_QUANTITY}
+    at_most = _("At most %(max)s of an item on one line.") % {"max": MAX_LINE_QUANTITY}
+    line = dict.fromkeys(("required", "invalid", "min_value", "max_value"), choose)
+    quantity = {**dict.fromkeys(("required", "invalid", "min_value"), whole), "max_value": at_most}
+    return line, quantity
+
+
+class LineQuantityForm(forms.Form):
+    """The quantity action (the +, − and × buttons of a cart line): which line, how many
+    (0 removes it). ``error`` is the one sentence the seller reads when it is not valid."""
+
+    line = forms.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_LINE_QUANTITY)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        line, quantity = _line_quantity_messages()
+        self.fields["line"].error_messages.update(line)
+        self.fields["quantity"].error_messages.update(quantity)
+
+    @property
+    def error(self) -> str:
+        return next(iter(self.errors.get("line") or self.errors.get("quantity") or [""]))
 
 
 class ReturnOptionsForm(forms.Form):

@@ -44,7 +44,7 @@ from orders.models import Cart, Fulfilment, Order
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
 from orders.services.carts import cart_identify, cart_line_fulfilment_set
 from payments.services import cash_change
-from pos.forms import ShippingAddressForm
+from pos.forms import LineQuantityForm, ShippingAddressForm
 from pos.models import Register
 from pos.selectors import (
     CartStock,
@@ -380,12 +380,15 @@ def _add(request, register: Register, cart: Cart, variant: Variant):
 
 
 def _quantity(request, register: Register, cart: Cart):
-    try:
-        quantity = int(request.POST.get("quantity", ""))
-        line_id = int(request.POST.get("line", ""))
-    except ValueError:
-        raise DomainError(_("Quantity must be a whole number.")) from None
-    cart_line_set_quantity(cart=cart, line_id=line_id, quantity=quantity, channel=register.channel)
+    form = LineQuantityForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(form.error)
+    cart_line_set_quantity(
+        cart=cart,
+        line_id=form.cleaned_data["line"],
+        quantity=form.cleaned_data["quantity"],
+        channel=register.channel,
+    )
 
 
 def _tendered(request, pricing) -> Decimal:
