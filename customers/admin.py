@@ -10,7 +10,6 @@ another customer has is refused with a form error.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import re
 
@@ -48,6 +47,7 @@ from customers.services import (
     tags_normalised,
 )
 from unicommerce.exceptions import DomainError
+from unicommerce.spreadsheets import SpreadsheetWriter
 
 # --------------------------------------------------------------------------- forms
 
@@ -700,7 +700,7 @@ class CustomerAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-        writer = csv.writer(response)
+        writer = SpreadsheetWriter(response)  # no live formula in a name or a note
         writer.writerow(
             [
                 "id",

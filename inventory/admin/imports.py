@@ -3,7 +3,6 @@ errors; download the products or the stock levels in the same format."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django import forms
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import ImportJob, Location
 from inventory.services import imports as services
 from unicommerce.exceptions import DomainError
+from unicommerce.spreadsheets import SpreadsheetWriter
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ERRORS_SHOWN = 500
@@ -61,7 +61,7 @@ class ImportUploadForm(forms.Form):
 
 
 class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a stream."""
+    """A file-like object whose write returns the line, for a CSV writer in a stream."""
 
     def write(self, value: str) -> str:
         return value
@@ -70,7 +70,7 @@ class _Echo:
 def csv_download(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
     """Stream rows as a UTF-8 CSV file (with a byte-order mark, so spreadsheets read the
     accents right), a batch of lines at a time: never the whole file in memory."""
-    writer = csv.writer(_Echo())
+    writer = SpreadsheetWriter(_Echo())  # a cell a spreadsheet would run gets a quote
 
     def lines() -> Iterator[str]:
         batch = ["\ufeff"]
