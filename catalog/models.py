@@ -162,10 +162,21 @@ class SalesChannel(models.Model):
 
 
 class ApiKey(models.Model):
-    """A secret sent as ``Authorization: Bearer <key>``, by a channel's front end (acting
-    as that channel) or by a staff member's script (acting as that user, with their
-    permissions). Only a SHA-256 of the key is stored; the key is shown once, at creation.
+    """A key sent as ``Authorization: Bearer <key>``: a channel's key acts as that
+    channel, a staff member's key acts as that user (with their permissions). Only a
+    SHA-256 of the key is stored; the key is shown once, at creation.
+
+    A channel's key is one of two kinds (docs/permissions.md):
+    - *publishable* (``uck_pk_…``): made to ship inside a browser or a mobile app, so
+      anyone may read it; it reads the catalogue, fills carts, checks out with remote
+      payment methods and starts a customer's sign-in, nothing more;
+    - *secret* (``uck_sk_…``): the channel's own back end (reservations, the stock feed,
+      webhooks, order status); never in a browser.
     """
+
+    class Kind(models.TextChoices):
+        PUBLISHABLE = "publishable", _("publishable (storefront, may ship in a browser)")
+        SECRET = "secret", _("secret (integration, server to server)")
 
     channel = models.ForeignKey(
         SalesChannel,
@@ -183,6 +194,7 @@ class ApiKey(models.Model):
         null=True,
         blank=True,
     )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.SECRET)
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -198,6 +210,11 @@ class ApiKey(models.Model):
                 condition=Q(channel__isnull=False, user__isnull=True)
                 | Q(channel__isnull=True, user__isnull=False),
                 name="api_key_channel_or_user",
+            ),
+            # A staff member's key acts as that person: it is never publishable.
+            models.CheckConstraint(
+                condition=Q(channel__isnull=False) | Q(kind="secret"),
+                name="api_key_staff_key_secret",
             ),
         ]
 

@@ -56,13 +56,30 @@ def api_key_hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+# What follows KEY_PREFIX says the kind, so a key pasted into a browser bundle or a log
+# can be recognised at a glance (``uck_pk_`` may be public, ``uck_sk_`` never).
+KIND_PREFIX = {ApiKey.Kind.PUBLISHABLE: "pk_", ApiKey.Kind.SECRET: "sk_"}
+
+
 def api_key_create(
-    *, name: str, channel: SalesChannel | None = None, user: AbstractBaseUser | None = None
+    *,
+    name: str,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    kind: str = ApiKey.Kind.SECRET,
 ) -> tuple[ApiKey, str]:
-    """A new key acting as ``channel`` or as ``user``. The raw key is returned once."""
-    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    """A new key acting as ``channel`` (publishable or secret) or as ``user`` (always
+    secret). The raw key is returned once."""
+    if user is not None:
+        kind = ApiKey.Kind.SECRET
+    raw_key = KEY_PREFIX + KIND_PREFIX[ApiKey.Kind(kind)] + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
-        channel=channel, user=user, name=name, prefix=raw_key[:12], key_hash=api_key_hash(raw_key)
+        channel=channel,
+        user=user,
+        name=name,
+        kind=kind,
+        prefix=raw_key[:15],
+        key_hash=api_key_hash(raw_key),
     )
     return api_key, raw_key
 

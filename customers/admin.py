@@ -500,6 +500,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 channel=data["source_channel"],
+                verified=True,  # staff entering a customer they deal with
             )
             customer_tags_set(customer=created, tags=data["tags"])
             for field in Customer._meta.concrete_fields:

@@ -9,6 +9,14 @@
    ``ACCESS_TOKEN_TTL`` on that channel; only the token's SHA-256 is stored.
 3. ``access_token_authenticate`` reads ``Authorization: Customer <token>`` (see
    ``customers.api.authentication``); ``access_token_revoke`` signs out.
+4. ``contact_change_request`` / ``contact_change_confirm``: a signed-in customer's new
+   e-mail or phone replaces the old one only once a code sent to the new one comes back.
+
+Against guessing and flooding (``settings.RATE_LIMITS``): code requests are counted per
+contact and overall (and per client address by the API's permission table), before
+anyone is looked up, so a limit says nothing about whether a customer exists; code
+attempts are counted per code (``LOGIN_CODE_MAX_ATTEMPTS``), per contact and overall;
+SMS per number and per channel by ``message_send``. A code's text is not kept once sent.
 """
 
 from __future__ import annotations
@@ -27,8 +35,15 @@ from django.utils.translation import gettext as _
 
 from catalog.models import SalesChannel
 from customers.models import AccessToken, Customer, LoginCode
-from customers.services import customer_find
+from customers.phones import phone_e164
+from customers.services import (
+    IdentityRequired,
+    customer_find,
+    customer_update,
+    email_normalised,
+)
 from unicommerce.exceptions import InvalidInput
+from unicommerce.ratelimit import RateLimited, rate_limit_hit
 
 LOGIN_CODE_TTL = timedelta(minutes=10)
 LOGIN_CODE_MAX_ATTEMPTS = 5
@@ -53,11 +68,23 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _code_hash(code: str, *, customer_id: int, channel_id: int) -> str:
+def _code_hash(code: str, *, customer_id: int, channel_id: int, target: str = "") -> str:
     # Keyed by the site's secret: a leaked table of 6-digit hashes cannot be reversed by
-    # trying the million codes.
-    message = f"login-code:{customer_id}:{channel_id}:{code}".encode()
+    # trying the million codes. A contact change's code is bound to the new contact, so
+    # neither kind of code can stand for the other.
+    scope = f"contact:{target}" if target else "login-code"
+    message = f"{scope}:{customer_id}:{channel_id}:{code}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _contact_key(email: str, phone: str) -> str:
+    """The contact a request names, normalised, for per-contact limits (malformed input
+    raises InvalidEmail / InvalidPhone / IdentityRequired)."""
+    if phone:
+        return phone_e164(phone)
+    if email:
+        return email_normalised(email)
+    raise IdentityRequired()
 
 
 @dataclass(frozen=True)
@@ -73,11 +100,16 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
     """Send a sign-in code to the live customer with this email or phone, if any (not
     again within ``LOGIN_CODE_RESEND_AFTER``: the previous code stays valid).
 
-    Raises InvalidPhone / InvalidEmail / IdentityRequired for malformed input only; an
-    unknown but well-formed address sends nothing and returns ``CodeSent(None)``.
+    Raises InvalidPhone / InvalidEmail / IdentityRequired for malformed input, and
+    RateLimited when this contact (or everyone) asked too often — counted before anyone
+    is looked up, so it says nothing about whether the customer exists; an unknown but
+    well-formed address sends nothing and returns ``CodeSent(None)``.
     """
     from unicommerce.messaging.services import message_send
 
+    contact = _contact_key(email, phone)
+    rate_limit_hit("login_code_request_global", "all")
+    rate_limit_hit("login_code_request_per_contact", contact)
     customer = customer_find(email=email, phone=phone)
     if customer is None:
         return CodeSent(None)
@@ -96,26 +128,36 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
         "shop": channel.name,
         "code": code,
     }
-    with transaction.atomic():
-        # A new code replaces the ones before it.
-        LoginCode.objects.filter(customer=customer, channel=channel, used_at__isnull=True).update(
-            used_at=now
-        )
-        login_code = LoginCode.objects.create(
-            customer=customer,
-            channel=channel,
-            code_hash=_code_hash(code, customer_id=customer.pk, channel_id=channel.pk),
-            expires_at=now + LOGIN_CODE_TTL,
-        )
-        message_send(
-            channel="sms" if by_sms else "email",
-            to=customer.phone if by_sms else customer.email,
-            subject="" if by_sms else _("Your sign-in code"),
-            body=body,
-            kind="customer_login_code",
-            customer_id=customer.pk,
-            reference=f"login-code:{login_code.pk}",
-        )
+    try:
+        with transaction.atomic():
+            # A new code replaces the ones before it.
+            LoginCode.objects.filter(
+                customer=customer,
+                channel=channel,
+                purpose=LoginCode.Purpose.SIGN_IN,
+                used_at__isnull=True,
+            ).update(used_at=now)
+            login_code = LoginCode.objects.create(
+                customer=customer,
+                channel=channel,
+                code_hash=_code_hash(code, customer_id=customer.pk, channel_id=channel.pk),
+                expires_at=now + LOGIN_CODE_TTL,
+            )
+            message_send(
+                channel="sms" if by_sms else "email",
+                to=customer.phone if by_sms else customer.email,
+                subject="" if by_sms else _("Your sign-in code"),
+                body=body,
+                kind="customer_login_code",
+                customer_id=customer.pk,
+                reference=f"login-code:{login_code.pk}",
+                redact_after_send=True,  # the code must not outlive the message
+                sender=channel.code,
+            )
+    except RateLimited:
+        # The SMS limits of this number or channel: no code now. The caller is told what
+        # an unknown contact is told (a limit here would say the customer exists).
+        return CodeSent(customer)
     return CodeSent(customer, code, "sms" if by_sms else "email")
 
 
@@ -125,6 +167,9 @@ def login_code_exchange(
     """Trade a valid code for an access token. Returns (token row, raw token), the raw
     token shown this once. Any failure is the same LoginCodeInvalid (no hint whether the
     customer exists); each wrong try counts, and the fifth burns the code."""
+    contact = _contact_key(email, phone)
+    rate_limit_hit("login_code_attempt_global", "all")
+    rate_limit_hit("login_code_attempt_per_contact", contact)
     customer = customer_find(email=email, phone=phone)
     if customer is None:
         raise LoginCodeInvalid()
@@ -136,6 +181,7 @@ def login_code_exchange(
             .filter(
                 customer=customer,
                 channel=channel,
+                purpose=LoginCode.Purpose.SIGN_IN,
                 used_at__isnull=True,
                 expires_at__gt=now,
                 attempts__lt=LOGIN_CODE_MAX_ATTEMPTS,
@@ -198,3 +244,117 @@ def access_token_revoke(*, token: AccessToken) -> None:
     AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+# --------------------------------------------------------------------------- contact change
+
+
+class ContactUnchanged(InvalidInput):
+    code = "contact_unchanged"
+
+    def __init__(self) -> None:
+        super().__init__(_("This is already your e-mail address or phone number."))
+
+
+class ContactChangeOne(InvalidInput):
+    code = "contact_change_one"
+
+    def __init__(self) -> None:
+        super().__init__(_("Give either a new e-mail address or a new phone number."))
+
+
+@dataclass(frozen=True)
+class ContactChangeSent:
+    """What ``contact_change_request`` did (for tests and logs; never shown)."""
+
+    field: str
+    target: str
+    code: str
+
+
+def contact_change_request(
+    *, customer: Customer, channel: SalesChannel, email: str = "", phone: str = ""
+) -> ContactChangeSent:
+    """Send a code to the customer's *new* e-mail or phone. Nothing changes until
+    ``contact_change_confirm`` gets that code back: whoever holds a customer's token
+    cannot move their account to a contact they do not own, and a typo cannot lock the
+    customer out. A new request replaces the pending one. RateLimited after
+    ``contact_change_per_customer`` requests (each one a message to a stranger, maybe)."""
+    from unicommerce.messaging.services import message_send
+
+    if bool(email) == bool(phone):
+        raise ContactChangeOne()
+    field = "phone" if phone else "email"
+    target = phone_e164(phone) if phone else email_normalised(email)
+    if getattr(customer, field) == target:
+        raise ContactUnchanged()
+    rate_limit_hit("contact_change_per_customer", customer.pk)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = timezone.now()
+    body = _("Your %(shop)s code to confirm this contact: %(code)s. It expires in 10 minutes.") % {
+        "shop": channel.name,
+        "code": code,
+    }
+    with transaction.atomic():
+        LoginCode.objects.filter(
+            customer=customer, purpose=LoginCode.Purpose.CONTACT_CHANGE, used_at__isnull=True
+        ).update(used_at=now)
+        change = LoginCode.objects.create(
+            customer=customer,
+            channel=channel,
+            purpose=LoginCode.Purpose.CONTACT_CHANGE,
+            target=target,
+            code_hash=_code_hash(
+                code, customer_id=customer.pk, channel_id=channel.pk, target=target
+            ),
+            expires_at=now + LOGIN_CODE_TTL,
+        )
+        message_send(
+            channel="sms" if field == "phone" else "email",
+            to=target,
+            subject="" if field == "phone" else _("Confirm your new e-mail address"),
+            body=body,
+            kind="customer_contact_change",
+            customer_id=customer.pk,
+            reference=f"contact-change:{change.pk}",
+            redact_after_send=True,
+            sender=channel.code,
+        )
+    return ContactChangeSent(field, target, code)
+
+
+def contact_change_confirm(*, customer: Customer, code: str) -> Customer:
+    """The code sent to the new contact: it replaces the old one (``customer_update``:
+    CustomerIdentityTaken if another customer has it meanwhile). A wrong code counts
+    against the pending change (``LOGIN_CODE_MAX_ATTEMPTS``); any failure is the same
+    LoginCodeInvalid."""
+    code = (code or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        change = (
+            LoginCode.objects.select_for_update()
+            .filter(
+                customer=customer,
+                purpose=LoginCode.Purpose.CONTACT_CHANGE,
+                used_at__isnull=True,
+                expires_at__gt=now,
+                attempts__lt=LOGIN_CODE_MAX_ATTEMPTS,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if change is None:
+            raise LoginCodeInvalid()
+        given = _code_hash(
+            code, customer_id=customer.pk, channel_id=change.channel_id, target=change.target
+        )
+        wrong = not hmac.compare_digest(change.code_hash, given)
+        if wrong:
+            LoginCode.objects.filter(pk=change.pk).update(attempts=F("attempts") + 1)
+        else:
+            field = "email" if "@" in change.target else "phone"
+            customer = customer_update(customer=customer, **{field: change.target})
+            LoginCode.objects.filter(pk=change.pk).update(used_at=now)
+    if wrong:
+        raise LoginCodeInvalid()  # outside the atomic block: the attempt is counted
+    return customer

@@ -201,11 +201,18 @@ class CustomerNote(models.Model):
 
 
 class LoginCode(models.Model):
-    """A one-time code sent by SMS or email so a customer can sign in on a front end
-    (no password). Only its hash is kept."""
+    """A one-time code sent by SMS or email: to sign in on a front end (no password), or
+    to prove a new e-mail or phone before it replaces the customer's (``target``: the
+    new contact, which received the code). Only the code's hash is kept."""
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", _("sign in")
+        CONTACT_CHANGE = "contact_change", _("change of e-mail or phone")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.SIGN_IN)
+    target = models.CharField(max_length=254, blank=True)
     code_hash = models.CharField(max_length=64)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext as _
 
-from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.exceptions import DomainError, Forbidden, InvalidInput
 
 
 class InsufficientStock(DomainError):
@@ -65,3 +65,17 @@ class InvalidExpiry(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__(_("A reservation must expire in the future."))
+
+
+class LocationNotYours(Forbidden):
+    """A member of staff acting at a location they are not staff of."""
+
+    code = "location_not_yours"
+
+    def __init__(self, location_code: str, what: str) -> None:
+        super().__init__(
+            _("You do not work at %(location)s: ask its staff or head office.")
+            % {"location": location_code},
+            location=location_code,
+            action=what,
+        )

@@ -49,6 +49,11 @@ class Location(models.Model):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["code"]
+        permissions = [
+            # Without it, a member of staff sees and acts for the locations they are
+            # staff of (``staff``) only: their stores, their warehouse.
+            ("all_locations", _("Can see and act for every store and warehouse (head office)")),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -20,7 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, Now
 
-from inventory.models import Reservation, StockLevel
+from inventory.models import Location, Reservation, StockLevel
 
 _DUE = (
     Reservation.objects.filter(
@@ -143,3 +143,28 @@ def stock_fingerprint(
     with connection.cursor() as cursor:
         cursor.execute(_FINGERPRINT.format(where=" AND ".join(where)), params)
         return cursor.fetchone()[0]
+
+
+def staff_location_ids(user) -> frozenset[int] | None:
+    """The locations a member of staff sees and acts for: ``None`` for head office (the
+    ``inventory.all_locations`` permission, superusers included) meaning every one; else
+    the stores and warehouses they are staff of (``Location.staff``), possibly none.
+    Anyone who is not a signed-in Django user (a channel key, a customer) has none.
+    Remembered on the user object for the rest of the request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "_meta"):
+        return frozenset()
+    cached = getattr(user, "_unicommerce_location_ids", False)
+    if cached is not False:
+        return cached
+    if user.has_perm("inventory.all_locations"):
+        ids = None
+    else:
+        ids = frozenset(Location.objects.filter(staff=user).values_list("pk", flat=True))
+    user._unicommerce_location_ids = ids
+    return ids
+
+
+def staff_acts_at(user, location_id: int | None) -> bool:
+    """May this member of staff act at this location (head office: anywhere)?"""
+    ids = staff_location_ids(user)
+    return ids is None or (location_id is not None and location_id in ids)

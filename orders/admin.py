@@ -32,6 +32,7 @@ from orders.models import (
     ReturnLine,
     Shipment,
 )
+from orders.selectors import carts_visible_to, orders_visible_to, returns_visible_to
 from orders.services.fulfilment import (
     SHIPMENT_ALLOWED,
     order_cancel,
@@ -41,6 +42,7 @@ from orders.services.fulfilment import (
     shipment_ready,
     shipment_ship,
 )
+from unicommerce.access.admin import StoreScopedAdmin
 from unicommerce.exceptions import DomainError
 
 REFERENCE = re.compile(r"^UC0*(\d+)$", re.IGNORECASE)
@@ -148,7 +150,9 @@ STEP_SERVICES: dict[str, tuple[Callable, str]] = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_scope = staticmethod(orders_visible_to)  # their stores' orders (head office: all)
+
     list_display = [
         "reference",
         "created_at",
@@ -421,7 +425,9 @@ class ReturnLineInline(ReadOnlyInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_scope = staticmethod(returns_visible_to)
+
     list_display = [
         "__str__",
         "created_at",
@@ -477,7 +483,9 @@ class CartLineInline(admin.TabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_scope = staticmethod(carts_visible_to)
+
     list_display = ["token", "channel", "customer", "updated_at", "checked_out_at"]
     list_filter = ["channel", ("checked_out_at", admin.EmptyFieldListFilter)]
     readonly_fields = [

@@ -35,10 +35,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PaymentMethod:
+    """``in_person``: taken at a store's till by its staff (cash), so checkout refuses
+    it to anyone else (``InPersonOnly``). ``self_service``: a customer's own front end
+    (a publishable key, a customer token) may choose it; the others (a payment link,
+    which sends an SMS to a number the caller gives) are for staff and the channel's
+    back end."""
+
     code: str
     label: str
     handoff: Callable[..., None]
     channel_kinds: frozenset[str] | None = None
+    in_person: bool = False
+    self_service: bool = True
 
     def allowed_on(self, channel: SalesChannel | None) -> bool:
         return channel is None or self.channel_kinds is None or channel.kind in self.channel_kinds
@@ -52,10 +60,18 @@ def payment_method_register(
     label: str,
     handoff: Callable[..., None],
     channel_kinds: Iterable[str] | None = None,
+    *,
+    in_person: bool = False,
+    self_service: bool = True,
 ) -> PaymentMethod:
     """Make ``code`` a payment method (registering a code again replaces it)."""
     method = PaymentMethod(
-        code, label, handoff, frozenset(channel_kinds) if channel_kinds is not None else None
+        code,
+        label,
+        handoff,
+        frozenset(channel_kinds) if channel_kinds is not None else None,
+        in_person=in_person,
+        self_service=self_service and not in_person,
     )
     _REGISTRY[code] = method
     return method
@@ -64,6 +80,11 @@ def payment_method_register(
 def payment_methods(*, channel: SalesChannel | None = None) -> list[PaymentMethod]:
     """The methods a channel may offer, by code."""
     return [m for code, m in sorted(_REGISTRY.items()) if m.allowed_on(channel)]
+
+
+def payment_methods_by_code() -> dict[str, PaymentMethod]:
+    """Every registered method, whatever the channel."""
+    return dict(_REGISTRY)
 
 
 def payment_method_get(code: str, *, channel: SalesChannel | None = None) -> PaymentMethod:
@@ -90,3 +111,21 @@ def _awaiting_payment(*, order, channel, user=None, params=None) -> None:
 
 payment_method_register("pay_in_store", gettext_lazy("Pay in store"), _awaiting_payment)
 payment_method_register("pay_later", gettext_lazy("Pay later"), _awaiting_payment)
+
+
+# --- payments under way ---------------------------------------------------------------
+# An unpaid order may be cancelled when its time is up (orders.services.expiry), unless
+# a payment is under way: a provider still to answer, a payment link the customer may be
+# paying right now. The payments app, which knows, registers its check at start-up.
+
+_IN_FLIGHT_CHECKS: list[Callable[[int], bool]] = []
+
+
+def payment_in_flight_register(check: Callable[[int], bool]) -> None:
+    """``check(order_id)`` says whether a payment of the order is under way."""
+    if check not in _IN_FLIGHT_CHECKS:
+        _IN_FLIGHT_CHECKS.append(check)
+
+
+def payment_in_flight(order_id: int) -> bool:
+    return any(check(order_id) for check in _IN_FLIGHT_CHECKS)

@@ -13,34 +13,18 @@ def customer_figures_refresh_task(customer_ids: list[int] | None = None) -> int:
     return customer_figures_refresh(customer_ids=customer_ids)
 
 
-def carts_prune(*, now=None) -> int:
-    """Delete the carts that never became an order (open but expired, or merged into
-    another) and were last changed more than ``CART_KEEP_DAYS`` ago, with their lines
-    and events, in batches (``unicommerce.retention``). A checked-out cart stays: its
-    order points at it. Returns how many carts went."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Exists, OuterRef, Q
-    from django.utils import timezone
-
-    from orders.models import Cart, Order
-    from unicommerce.retention import rows_prune
-
-    now = now or timezone.now()
-    before = now - timedelta(days=int(settings.CART_KEEP_DAYS))
-    old = (
-        Cart.objects.filter(updated_at__lt=before)
-        .filter(
-            Q(status=Cart.Status.MERGED)
-            | Q(status=Cart.Status.OPEN) & (Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-        )
-        .filter(~Exists(Order.objects.filter(cart=OuterRef("pk"))))
-    )
-    return rows_prune(old)
-
-
 @shared_task(name="orders.carts_prune", time_limit=900, soft_time_limit=870)
 def carts_prune_task() -> int:
     """Beat, nightly: carts that never became an order, past ``CART_KEEP_DAYS``."""
+    from orders.services.retention import carts_prune
+
     return carts_prune()
+
+
+@shared_task(name="orders.unpaid_expire", time_limit=300, soft_time_limit=270)
+def unpaid_expire_task() -> int:
+    """Beat, every minute: unpaid orders past their payment method's delay are cancelled
+    and their stock goes back on sale (``orders.services.expiry``)."""
+    from orders.services.expiry import orders_unpaid_expire
+
+    return orders_unpaid_expire()

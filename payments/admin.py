@@ -16,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers.phones import InvalidPhone, phone_e164
+from inventory.selectors import staff_location_ids
 from orders.models import Order
+from orders.selectors import orders_visible_to
 from payments.links import (
     payment_link_cancel,
     payment_link_create,
@@ -32,10 +34,23 @@ from payments.models import (
     PaymentOperation,
     ProviderEvent,
 )
+from unicommerce.access.admin import StoreScopedAdmin
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 ORDER_REFERENCE = re.compile(r"^\s*UC0*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def _of_visible_orders(path: str):
+    """A store scope for rows of an order (through ``path``): those of orders the user
+    may see (their stores; head office: all)."""
+
+    def scope(user, queryset):
+        if staff_location_ids(user) is None:
+            return queryset
+        return queryset.filter(**{f"{path}__in": orders_visible_to(user)})
+
+    return scope
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,7 +107,9 @@ class PaymentOperationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(StoreScopedAdmin, ReadOnlyAdmin):
+    store_scope = staticmethod(_of_visible_orders("order"))
+
     list_display = [
         "created_at",
         "order",
@@ -157,7 +174,9 @@ class InstalmentInline(ReadOnlyInline):
 
 
 @admin.register(InstalmentPlan)
-class InstalmentPlanAdmin(ReadOnlyAdmin):
+class InstalmentPlanAdmin(StoreScopedAdmin, ReadOnlyAdmin):
+    store_scope = staticmethod(_of_visible_orders("payment__order"))
+
     list_display = ["created_at", "payment", "kind", "status", "amount", "currency", "phone"]
     list_filter = ["kind", "status"]
     list_select_related = ["payment", "payment__order"]
@@ -237,7 +256,9 @@ class PaymentLinkCreateForm(forms.Form):
 
 
 @admin.register(PaymentLink)
-class PaymentLinkAdmin(admin.ModelAdmin):
+class PaymentLinkAdmin(StoreScopedAdmin, admin.ModelAdmin):
+    store_scope = staticmethod(_of_visible_orders("order"))
+
     list_display = [
         "created_at",
         "order",

@@ -1,10 +1,12 @@
 """Payment links over the API (mounted under /api/v1/ by the lead): create one for an
 order or a cart (sent by SMS at once), read its state (with the SMS's), resend, cancel.
 
-Who: staff holding ``payments.add_paymentlink`` (reading also with
-``payments.view_paymentlink``), or a channel's key for the orders and carts of its own
-channel. The token is never in an answer: it goes to the customer by SMS only (and an
-answer kept for an Idempotency-Key replay would otherwise store it in clear).
+Who (unicommerce/access/table.py): staff holding ``payments.add_paymentlink`` (reading
+with ``payments.view_paymentlink``) for the orders of their stores, or a channel's secret
+key for the orders and carts of its own channel; never a publishable key (each link is an
+SMS to a number the caller gives: sends are rate-limited per caller, per link, per
+number and per channel). The token is never in an answer: it goes to the customer by
+SMS only (and an answer kept for an Idempotency-Key replay would otherwise store it in clear).
 """
 
 from __future__ import annotations
@@ -15,14 +17,12 @@ from datetime import timedelta
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.api.authentication import ApiKeyAuthentication
 from orders.exceptions import CartNotFound, OrderNotFound
 from orders.models import Cart, Order
+from orders.selectors import order_visible_to
 from payments.links import (
     payment_link_cancel,
     payment_link_create,
@@ -50,25 +50,12 @@ class PaymentLinkNotFoundById(NotFound):
 # --- who may call
 
 
-class LinkCaller(BasePermission):
-    message = "Your API key or account is not allowed to handle payment links."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated or getattr(user, "customer", None) is not None:
-            return False
-        if channel_of(request) is not None:
-            return True
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return user.has_perm("payments.add_paymentlink") or user.has_perm(
-                "payments.view_paymentlink"
-            )
-        return user.has_perm("payments.add_paymentlink")
-
-
 def _order_visible(request, order: Order) -> bool:
+    """A channel's key: orders placed or carted on its channel; staff: their stores'."""
     channel = channel_of(request)
-    return channel is None or channel.pk in (order.channel_id, order.origin_channel_id)
+    if channel is not None:
+        return channel.pk in (order.channel_id, order.origin_channel_id)
+    return order_visible_to(request.user, order)
 
 
 def _link(request, link_id: int) -> PaymentLink:
@@ -191,8 +178,8 @@ def errors(**extra: str) -> dict:
 
 
 class _LinkView(APIView):
-    authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
-    permission_classes = [LinkCaller]
+    """Who may call: unicommerce/access/table.py (a channel's secret key, staff with the
+    payment link permissions; each send counts against the caller's limit)."""
 
 
 class PaymentLinkCreateView(_LinkView):

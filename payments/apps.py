@@ -13,11 +13,20 @@ class PaymentsConfig(AppConfig):
         from payments import checks  # noqa: F401 - registers the deployment checks
         from payments.services import payment_cash_handoff
 
-        payment_method_register("cash", _("Cash"), payment_cash_handoff, channel_kinds={"store"})
+        payment_method_register(
+            "cash", _("Cash"), payment_cash_handoff, channel_kinds={"store"}, in_person=True
+        )
 
         # Payment link by SMS: checkout holds the stock and the order waits for the
         # customer to pay on their phone (payments.links, which also subscribes to
         # "payment.captured" and declares the task payments.links_expire).
+        from orders.payment_methods import payment_in_flight_register
         from payments.links import _payment_link_handoff
+        from payments.services import order_payment_in_flight
 
-        payment_method_register("payment_link", _("Payment link by SMS"), _payment_link_handoff)
+        # An unpaid order is not cancelled while its payment is under way.
+        payment_in_flight_register(order_payment_in_flight)
+
+        payment_method_register(
+            "payment_link", _("Payment link by SMS"), _payment_link_handoff, self_service=False
+        )

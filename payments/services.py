@@ -109,3 +109,22 @@ def payment_cash_handoff(
     return payment_take_cash(
         order=order, tendered=Decimal(str(tendered)), user=user, channel=channel
     )
+
+
+def order_payment_in_flight(order_id: int) -> bool:
+    """Is a payment of this order under way: a payment the provider has not settled yet
+    (pending, or authorised and not captured), or a payment link the customer may be
+    paying now? (orders cancels unpaid orders only when not: orders.services.expiry)"""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from payments.links import LIVE as LINK_LIVE
+    from payments.models import PaymentLink
+
+    waiting = Payment.objects.filter(
+        order_id=order_id, status__in=[Payment.Status.PENDING, Payment.Status.AUTHORISED]
+    )
+    links = PaymentLink.objects.filter(
+        Q(expires_at__gt=timezone.now()), order_id=order_id, status__in=LINK_LIVE
+    )
+    return waiting.exists() or links.exists()

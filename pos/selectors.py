@@ -17,6 +17,7 @@ from inventory.selectors import (
     stock_fingerprint,
 )
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
+from orders.selectors import orders_visible_to
 from orders.services import CartPricing, PricedLine
 from payments.links import LIVE as LINK_LIVE
 from payments.links import payment_link_refresh
@@ -172,10 +173,12 @@ class CustomerPanel:
     orders: list[Order]
 
 
-def customer_panel(*, customer: Customer, order_limit: int = 5) -> CustomerPanel:
+def customer_panel(*, customer: Customer, user, order_limit: int = 5) -> CustomerPanel:
     """The customer with their open carts from every channel (newest first, each with its
-    channel, item count and today's total) and their latest orders from every channel.
-    Three queries whatever the number of carts."""
+    channel, item count and today's total: the customer is here, the seller opens the
+    cart they filled anywhere) and their latest orders that concern the seller's stores
+    (head office: every channel's; ``orders.selectors.orders_visible_to``). Three
+    queries whatever the number of carts."""
     carts = list(
         Cart.objects.filter(customer=customer, status=Cart.Status.OPEN, checked_out_at__isnull=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=Now()))
@@ -191,7 +194,7 @@ def customer_panel(*, customer: Customer, order_limit: int = 5) -> CustomerPanel
         .order_by("-updated_at", "-id")
     )
     orders = list(
-        Order.objects.filter(customer=customer)
+        orders_visible_to(user, Order.objects.filter(customer=customer))
         .select_related("channel", "origin_channel")
         .order_by("-created_at", "-id")[:order_limit]
     )

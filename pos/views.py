@@ -497,7 +497,7 @@ def _find(request, register: Register, cart: Cart):
         return _customer_response(
             request, register, customer_error=error.message, status=422, **context
         )
-    context["panel"] = customer_panel(customer=customer)
+    context["panel"] = customer_panel(customer=customer, user=request.user)
     context["current_token"] = cart.token
     return _customer_response(request, register, **context)
 
@@ -531,7 +531,9 @@ def _identify(request, register: Register, cart: Cart):
     phone = request.POST.get("phone", "").strip()
     if not phone:
         raise InvalidInput(_("Type the customer's phone number."))
-    surviving = cart_identify(cart=cart, phone=phone, channel=register.channel)
+    # The seller sees the customer at the till: their details are verified, and the
+    # till's lines may join the customer's own open cart.
+    surviving = cart_identify(cart=cart, phone=phone, channel=register.channel, verified=True)
     request.session[SESSION_CART] = surviving.token
     return {"identified": surviving.customer}
 

@@ -43,6 +43,7 @@ from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
 from customers.phones import phone_display
 from orders.models import Order
+from orders.selectors import order_visible_to
 from payments.links import payment_link_cancel, payment_link_resend
 from payments.models import PaymentLink
 from payments.operations import order_outstanding_amount
@@ -50,8 +51,10 @@ from payments.services import cash_change
 from pos.selectors import order_id_of, payment_fingerprint, payment_panel
 from pos.services import NothingDue, till_card_record, till_cash_take, till_link_send
 from pos.views import _live, _register, seller_login_required
+from unicommerce.access.pos import pos_limits_count
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format, parse_amount
+from unicommerce.ratelimit import RateLimited
 
 # The field an error is about, by the error's code, for each action (aria-invalid).
 ERROR_FIELDS = {
@@ -82,7 +85,9 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
     if register is None:
         return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
     order = Order.objects.filter(pk=order_id).first()
-    if order is None:
+    # The till takes payment for the orders of its seller's stores only (head office:
+    # any); another store's order is "no such order", as for the staff API.
+    if order is None or not order_visible_to(request.user, order):
         raise Http404(_("No such order."))
 
     if request.method == "GET":
@@ -93,6 +98,7 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
     if handler is None:
         return HttpResponse(_("Unknown action."), status=400)
     try:
+        pos_limits_count(request)  # a payment link is an SMS: RateLimited, shown inline
         result = handler(request, register, order) or {}
     except DomainError as error:
         if isinstance(error, NothingDue):  # e.g. a second click: show where things are
@@ -108,7 +114,7 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
             error=error.message,
             error_field=field,
             posted=request.POST,
-            status=422,
+            status=429 if isinstance(error, RateLimited) else 422,
         )
     if isinstance(result, HttpResponse):
         return result

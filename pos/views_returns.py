@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from orders.models import Order, Return, ReturnLine
+from orders.selectors import order_visible_to
 from orders.services.returns import return_create
 from pos.forms import REASONS, ReturnOptionsForm
 from pos.selectors import (
@@ -66,6 +67,9 @@ def returns(request: HttpRequest) -> HttpResponse:
             status = 404 if request.method == "GET" else 422
     if order is not None:
         context["order"] = order
+        # Any store takes back any order (its reference is on the customer's receipt);
+        # who the customer is shows only to the staff of the order's stores.
+        context["show_customer"] = order_visible_to(request.user, order)
         context["rows"] = order_returnable_lines(order=order)
         context["options"] = ReturnOptionsForm(request.POST or None)
         if request.method == "POST":
@@ -146,8 +150,9 @@ def _settle(request, register) -> HttpResponse:
     """Settle the receipt's return (``till_return_settle``) and show the receipt again,
     with what was settled or the refusal inline."""
     raw = request.POST.get("return", "")
-    ret = return_receipt(return_id=int(raw)) if raw.isdigit() else None
-    if ret is None:
+    ret = return_receipt(return_id=int(raw)) if raw.isascii() and raw.isdigit() else None
+    # Money leaves this store's drawer or account: only for returns received here.
+    if ret is None or ret.location_id != register.location_id:
         raise Http404(_("No such return."))
     method = request.POST.get("method", "").strip() or None
     context = {"register": register, "done": ret}

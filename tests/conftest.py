@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,22 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
-def _rate_limits_apart(settings) -> None:
-    """Each test counts its own rate-limit hits (a fresh key prefix in the shared Redis),
-    so the suite's many sign-ins from 127.0.0.1 never add up."""
-    settings.RATE_LIMIT_KEY_PREFIX = uuid.uuid4().hex
+def _rate_limits_apart() -> None:
+    """Each test starts with no rate-limit hits and no failed log-ins (this xdist
+    worker's own Redis database), so the suite's many sign-ins from 127.0.0.1 never add
+    up."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    # Rate-limit counters (unicommerce.ratelimit) and failed log-ins (django-axes).
+    for pattern in ("uc-rl*", "*:axes-*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+    from unicommerce.access.perms import staff_perms_forget
+
+    staff_perms_forget()  # permissions given by one test never linger into the next
 
 
 @dataclass
@@ -57,7 +68,7 @@ def shop(db) -> Shop:
     )
     store = LocationFactory(code="paris", name="Paris", kind="store", channels=[store_channel, web])
     register = RegisterFactory(code="paris-1", name="Till 1", location=store, channel=store_channel)
-    seller = UserFactory(username="seller", permissions=["pos.sell"])
+    seller = UserFactory(username="seller", role="seller")
     store.staff.add(seller)
     return Shop(web, store_channel, warehouse, store, register, seller)
 

@@ -14,6 +14,24 @@ class UnicommerceConfig(AppConfig):
         from unicommerce.wiring import wire
 
         wire()  # plugs loyalty's store credit into payments (siblings: see the module)
+        _forget_permissions_when_they_change()
+
+
+def _forget_permissions_when_they_change() -> None:
+    """A web process remembers staff permissions a few seconds (unicommerce.access.perms):
+    a change made through this process (the admin, a script) takes effect in it at
+    once; the others follow within ``ACCESS_PERMISSION_CACHE_SECONDS``."""
+    from django.contrib.auth.models import Group, User
+    from django.db.models.signals import m2m_changed, post_save
+
+    from unicommerce.access.perms import staff_perms_forget
+
+    def forget(*_args, **_kwargs) -> None:
+        staff_perms_forget()
+
+    for relation in (User.user_permissions.through, User.groups.through, Group.permissions.through):
+        m2m_changed.connect(forget, sender=relation, weak=False)
+    post_save.connect(forget, sender=User, weak=False)  # is_superuser, is_active
 
 
 class UnicommerceAdminConfig(AdminConfig):

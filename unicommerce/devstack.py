@@ -776,7 +776,11 @@ def command_run(_args: argparse.Namespace) -> int:
 
 
 def _banner(port: int) -> None:
-    from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
+    from unicommerce.demo.accounts import (
+        DEMO_ACCOUNTS,
+        DEMO_WEB_PUBLISHABLE_KEY,
+        DEMO_WEB_SECRET_KEY,
+    )
 
     base = f"http://127.0.0.1:{port}"
     lines = [
@@ -787,8 +791,10 @@ def _banner(port: int) -> None:
         f"  REST API docs    {base}/api/v1/docs/   (schema: {base}/api/v1/schema/)",
         f"  Health           {base}/healthz",
         "  Demo logins (username / password):",
-        *(f"    {a.username:<16} {a.password:<16} {a.role}" for a in DEMO_ACCOUNTS),
-        f"  Web-channel API key (Authorization: Bearer …): {DEMO_WEB_API_KEY}",
+        *(f"    {a.username:<16} {a.password:<16} {a.description}" for a in DEMO_ACCOUNTS),
+        "  Web-channel API keys (Authorization: Bearer …):",
+        f"    publishable (browser) {DEMO_WEB_PUBLISHABLE_KEY}",
+        f"    secret (back end)     {DEMO_WEB_SECRET_KEY}",
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -37,3 +37,21 @@ class InvalidInput(DomainError):
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     http_status = 409
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (the operation exists; this caller, or this object
+    for this caller, is out of bounds)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class InPersonOnly(Forbidden):
+    """Something only done at a store's till, by its staff: cash, the card terminal,
+    stock taken off the shelf, a refund in store credit. ``reason`` names what."""
+
+    code = "in_person_only"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)

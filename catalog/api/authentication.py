@@ -16,6 +16,9 @@ class ChannelUser:
     def __init__(self, api_key) -> None:
         self.api_key = api_key
         self.channel = api_key.channel
+        # "storefront" (a publishable key) or "integration" (a secret key): the caller
+        # kind the permission table (unicommerce.access) knows it by.
+        self.principal = "storefront" if api_key.kind == "publishable" else "integration"
         self.pk = None
         self.username = f"channel:{api_key.channel.code}"
 
@@ -57,5 +60,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A sales channel's API key, or a staff member's API key.",
+            "description": "A sales channel's publishable key (`uck_pk_…`, storefront: "
+            "catalogue, carts, checkout, customer sign-in), its secret key (`uck_sk_…`, "
+            "integration: reservations, stock feed, webhooks, orders), or a staff member's "
+            "API key (acts as that person). docs/permissions.md lists who may call what.",
         }

@@ -22,6 +22,7 @@ class CustomerUser:
     is_staff = False
     is_superuser = False
     is_active = True
+    principal = "customer"  # for the permission table (unicommerce.access)
 
     def __init__(self, token) -> None:
         self.token = token

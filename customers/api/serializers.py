@@ -66,6 +66,15 @@ class CustomerUpdateSerializer(serializers.Serializer):
     )
 
 
+class ContactChangeInputSerializer(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+
+
+class ContactChangeConfirmSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+
+
 class AccountAddressSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     label = serializers.CharField(allow_blank=True)

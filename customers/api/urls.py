@@ -10,6 +10,12 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="customer-auth-token"),
     path("auth/logout/", views.LogoutView.as_view(), name="customer-auth-logout"),
     path("me/", views.MeView.as_view(), name="customer-me"),
+    path("me/contact-change/", views.ContactChangeView.as_view(), name="customer-contact-change"),
+    path(
+        "me/contact-change/confirm/",
+        views.ContactChangeConfirmView.as_view(),
+        name="customer-contact-confirm",
+    ),
     path("me/addresses/", views.AddressListView.as_view(), name="customer-addresses"),
     path(
         "me/addresses/<id:pk>/",

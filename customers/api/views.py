@@ -11,12 +11,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.api.authentication import ApiKeyAuthentication, ChannelUser
-from customers.api.authentication import CustomerTokenAuthentication, CustomerUser
 from customers.api.serializers import (
     AccountAddressInputSerializer,
     AccountAddressSerializer,
@@ -25,13 +22,22 @@ from customers.api.serializers import (
     CodeRequestSerializer,
     ConsentInputSerializer,
     ConsentOutputSerializer,
+    ContactChangeConfirmSerializer,
+    ContactChangeInputSerializer,
     CustomerOutputSerializer,
     CustomerUpdateSerializer,
     TokenOutputSerializer,
     TokenRequestSerializer,
 )
-from customers.auth import access_token_revoke, login_code_exchange, login_code_send
+from customers.auth import (
+    access_token_revoke,
+    contact_change_confirm,
+    contact_change_request,
+    login_code_exchange,
+    login_code_send,
+)
 from customers.models import Address
+from customers.phones import phone_e164
 from customers.services import (
     AddressNotFound,
     address_add,
@@ -41,8 +47,10 @@ from customers.services import (
     consent_record,
     customer_consents,
     customer_update,
+    email_normalised,
 )
 from unicommerce.api.errors import ErrorSerializer
+from unicommerce.exceptions import InvalidInput
 
 
 def errors(**described: str) -> dict:
@@ -54,28 +62,12 @@ def errors(**described: str) -> dict:
     return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
 
 
-class IsChannel(BasePermission):
-    message = "Call this with your sales channel's API key."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.user, ChannelUser)
-
-
-class IsCustomer(BasePermission):
-    message = "Call this with a customer token."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.user, CustomerUser)
-
-
 class ChannelView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [IsChannel]
+    """Called with a channel's key (unicommerce/access/table.py)."""
 
 
 class CustomerView(APIView):
-    authentication_classes = [CustomerTokenAuthentication]
-    permission_classes = [IsCustomer]
+    """Called with a customer's token, about that customer only (the table)."""
 
 
 def _identity(data: dict) -> dict:
@@ -168,15 +160,17 @@ class MeView(CustomerView):
         return Response(CustomerOutputSerializer(request.user.customer).data)
 
     @extend_schema(
-        summary="Change one's names, email or phone",
+        summary="Change one's names, or remove one's email or phone",
+        description="A new email or phone is not set here: it must be proven first "
+        "(POST /api/v1/me/contact-change/, then …/confirm/ with the code it receives).",
         request=CustomerUpdateSerializer,
         responses={
             200: CustomerOutputSerializer,
             **errors(
                 **{
-                    "400": "Malformed email or phone, or neither left (invalid_email, "
-                    "invalid_phone, identity_required).",
-                    "409": "The email or phone belongs to another customer (identity_taken).",
+                    "400": "Malformed input, neither email nor phone left "
+                    "(identity_required), or a new email or phone "
+                    "(contact_change_needs_code).",
                 }
             ),
         },
@@ -185,7 +179,95 @@ class MeView(CustomerView):
     def patch(self, request):
         data = CustomerUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = customer_update(customer=request.user.customer, **data.validated_data)
+        customer = request.user.customer
+        changes = dict(data.validated_data)
+        for field in ("email", "phone"):
+            if field in changes and not _same_or_removed(customer, field, changes[field]):
+                raise ContactChangeNeedsCode(field)
+        customer = customer_update(customer=customer, **changes)
+        return Response(CustomerOutputSerializer(customer).data)
+
+
+class ContactChangeNeedsCode(InvalidInput):
+    code = "contact_change_needs_code"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            _(
+                "A new e-mail address or phone number must be confirmed with a code: use "
+                "/api/v1/me/contact-change/."
+            ),
+            field=field,
+        )
+
+
+def _same_or_removed(customer, field: str, value: str | None) -> bool:
+    """Removing one's email or phone needs no proof (one of them stays); keeping it as
+    it is neither. Anything else is a new contact."""
+    text = (value or "").strip()
+    if not text:
+        return True
+    try:
+        normalised = phone_e164(text) if field == "phone" else email_normalised(text)
+    except InvalidInput:
+        return False  # malformed: the change-contact flow will say so
+    return normalised == getattr(customer, field)
+
+
+class ContactChangeView(CustomerView):
+    @extend_schema(
+        summary="Send a code to a new email or phone, to make it the account's",
+        description="Nothing changes yet: the code sent to the new contact must come back "
+        "to …/confirm/ within 10 minutes (5 tries). A new request replaces the pending one.",
+        request=ContactChangeInputSerializer,
+        responses={
+            202: CodeAcceptedSerializer,
+            **errors(
+                **{
+                    "400": "Malformed, unchanged, both or neither (invalid_email, "
+                    "invalid_phone, contact_unchanged, contact_change_one), or an SMS "
+                    "destination not served (sms_destination_not_allowed).",
+                    "429": "Too many changes asked for (rate_limited, Retry-After).",
+                }
+            ),
+        },
+        tags=["customer account"],
+    )
+    def post(self, request):
+        data = ContactChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact_change_request(
+            customer=request.user.customer,
+            channel=request.user.channel,
+            **_identity(data.validated_data),
+        )
+        return Response(
+            {"detail": _("A code is on its way to the new contact.")},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ContactChangeConfirmView(CustomerView):
+    @extend_schema(
+        summary="Confirm a new email or phone with the code it received",
+        request=ContactChangeConfirmSerializer,
+        responses={
+            200: CustomerOutputSerializer,
+            **errors(
+                **{
+                    "400": "Wrong, used or expired code (login_code_invalid).",
+                    "409": "Another customer has this contact (identity_taken).",
+                }
+            ),
+        },
+        tags=["customer account"],
+    )
+    def post(self, request):
+        data = ContactChangeConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = contact_change_confirm(
+            customer=request.user.customer, code=data.validated_data["code"]
+        )
         return Response(CustomerOutputSerializer(customer).data)
 
 

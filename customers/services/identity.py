@@ -1,8 +1,8 @@
 """Recognise, create and keep one customer across channels.
 
 ``customer_identify`` is what every channel calls when someone gives an email and/or a
-phone: it finds the customer (by phone, then email), fills in what was missing, or
-creates one.
+phone: it finds the customer (by phone, then email) or creates one, and fills in what was
+missing only when the details are verified (docs/permissions.md, "Identity").
 """
 
 from __future__ import annotations
@@ -87,9 +87,18 @@ def customer_identify(
     first_name: str = "",
     last_name: str = "",
     channel: SalesChannel | None = None,
+    verified: bool = False,
 ) -> tuple[Customer, bool]:
-    """Find the customer with this email and/or phone, or create one. Missing details are
-    filled in on the found customer. Returns (customer, created)."""
+    """Find the customer with this email and/or phone, or create one. Returns
+    (customer, created).
+
+    ``verified``: the details come from someone who has shown they are this customer (a
+    seller who sees them at the till, the customer's own signed-in token): missing
+    details are then filled in on the customer found, and an email and a phone naming
+    two customers is an ``IdentityConflict``. Unverified details (anything typed on a
+    storefront, where anyone may type anyone's phone) never change an existing customer
+    and never say whether one exists: the customer named by the phone (else the email)
+    is returned as it is."""
     e164 = phone_e164(phone) if phone else None
     address = email_normalised(email) if email else None
     if not e164 and not address:
@@ -99,26 +108,25 @@ def customer_identify(
             Customer.objects.select_for_update()
             .filter(
                 (Q(phone=e164) if e164 else Q(pk__in=[]))
-                | (Q(email=address) if address else Q(pk__in=[]))
+                | (Q(email=address) if address else Q(pk__in=[])),
+                merged_into__isnull=True,
+                erased_at__isnull=True,
             )
             .order_by("pk")
         )
-        if len(matches) > 1:
+        if len(matches) > 1 and verified:
             raise IdentityConflict(address or "", e164 or "")
         if matches:
-            customer = matches[0]
-            changed = []
-            for field, value in (
-                ("phone", e164),
-                ("email", address),
-                ("first_name", first_name.strip()),
-                ("last_name", last_name.strip()),
-            ):
-                if value and not getattr(customer, field):
-                    setattr(customer, field, value)
-                    changed.append(field)
-            if changed:
-                customer.save(update_fields=[*changed, "updated_at"])
+            # The phone is the stronger identifier in a store.
+            customer = sorted(matches, key=lambda c: (c.phone != e164, c.pk))[0]
+            if verified:
+                _fill_missing(
+                    customer,
+                    phone=e164,
+                    email=address,
+                    first_name=first_name.strip(),
+                    last_name=last_name.strip(),
+                )
             return customer, False
         try:
             with transaction.atomic():
@@ -136,3 +144,13 @@ def customer_identify(
                 raise
             return found, False
         return customer, True
+
+
+def _fill_missing(customer: Customer, **values: str | None) -> None:
+    changed = []
+    for field, value in values.items():
+        if value and not getattr(customer, field):
+            setattr(customer, field, value)
+            changed.append(field)
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])

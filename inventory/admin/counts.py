@@ -28,6 +28,7 @@ from inventory.services.counts import (
     count_start,
     count_variance,
 )
+from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.exceptions import DomainError
 
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -145,7 +146,7 @@ class StockCountLineInline(admin.TabularInline):
 
 
 @admin.register(StockCount)
-class StockCountAdmin(DocumentAdmin):
+class StockCountAdmin(LocationScopedAdmin, DocumentAdmin):
     list_display = [
         "reference",
         "location",

@@ -45,6 +45,7 @@ from inventory.services.purchasing import (
     purchase_order_send,
 )
 from inventory.services.replenishment import replenishment_check
+from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -91,7 +92,7 @@ class SupplierItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReplenishmentRule)
-class ReplenishmentRuleAdmin(admin.ModelAdmin):
+class ReplenishmentRuleAdmin(LocationScopedAdmin, admin.ModelAdmin):
     list_display = [
         "variant",
         "location",
@@ -160,7 +161,9 @@ class AlertStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockAlert)
-class StockAlertAdmin(admin.ModelAdmin):
+class StockAlertAdmin(LocationScopedAdmin, admin.ModelAdmin):
+    scope_location_fields = ("rule__location",)
+
     """Low stock against the replenishment rules, raised and resolved by the check."""
 
     list_display = [
@@ -385,7 +388,7 @@ ORDER_ACTIONS = {
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(DocumentAdmin):
+class PurchaseOrderAdmin(LocationScopedAdmin, DocumentAdmin):
     form = PurchaseOrderForm
     list_display = [
         "reference",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import ChannelStock, Location, StockLevel, StockMovement
 from inventory.selectors import levels_with_availability, stock_fingerprint
 from inventory.services.locations import location_channels_set
+from unicommerce.access.admin import LocationScopedAdmin
 
 LIVE_IDS_MAX = 1000  # stock levels one live poll may ask about
 
@@ -43,7 +44,7 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ReadOnlyAdmin):
+class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     """Levels change only through stock operations, which write the ledger.
 
     The change list is live: a small script (static/inventory/live_stock.js) asks
@@ -130,7 +131,7 @@ class StockLevelAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "variant",

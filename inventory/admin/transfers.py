@@ -28,6 +28,7 @@ from inventory.services.transfers import (
     transfer_receive_all,
     transfer_ship,
 )
+from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.exceptions import DomainError
 
 # --------------------------------------------------------------------------- forms
@@ -134,7 +135,9 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(DocumentAdmin):
+class TransferAdmin(LocationScopedAdmin, DocumentAdmin):
+    scope_location_fields = ("from_location", "to_location")
+
     list_display = [
         "reference",
         "status",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
@@ -21,8 +23,9 @@ from inventory.api.serializers import (
     ReservationOutputSerializer,
     StockChangesPageSerializer,
 )
+from inventory.exceptions import LocationNotYours
 from inventory.models import Reservation, StockLevel
-from inventory.selectors import levels_with_availability
+from inventory.selectors import levels_with_availability, staff_acts_at
 from inventory.services import stock_adjust, stock_receive
 from inventory.services.reservations import (
     reservation_convert,
@@ -30,10 +33,12 @@ from inventory.services.reservations import (
     stock_reserve,
 )
 from inventory.sync import channel_stock_changes
+from unicommerce.access.principals import principal_of
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
-from unicommerce.api.permissions import acting_user, channel_of, staff_with
+from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.exceptions import InvalidInput
 
 
 def errors(**extra: str) -> dict:
@@ -47,9 +52,13 @@ def errors(**extra: str) -> dict:
     return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
 
 
-class ReceiptView(APIView):
-    permission_classes = [staff_with("inventory.add_stockmovement")]
+def _staff_at(request, location, what: str) -> None:
+    """Staff change stock only where they work (head office: anywhere)."""
+    if not staff_acts_at(request.user, location.pk):
+        raise LocationNotYours(location.code, what)
 
+
+class ReceiptView(APIView):
     @extend_schema(
         summary="Receive units into a location (on hand goes up, one ledger row)",
         request=ReceiptInputSerializer,
@@ -60,6 +69,7 @@ class ReceiptView(APIView):
     def post(self, request):
         data = ReceiptInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _staff_at(request, data.validated_data["location"], "receipt")
         movement = stock_receive(
             variant_id=data.validated_data["sku"].pk,
             location_id=data.validated_data["location"].pk,
@@ -71,8 +81,6 @@ class ReceiptView(APIView):
 
 
 class AdjustmentView(APIView):
-    permission_classes = [staff_with("inventory.add_stockmovement")]
-
     @extend_schema(
         summary="Correct on hand by a signed quantity (damage, found, miscount, return)",
         request=AdjustmentInputSerializer,
@@ -86,6 +94,7 @@ class AdjustmentView(APIView):
     def post(self, request):
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _staff_at(request, data.validated_data["location"], "adjustment")
         movement = stock_adjust(
             variant_id=data.validated_data["sku"].pk,
             location_id=data.validated_data["location"].pk,
@@ -106,7 +115,6 @@ class AdjustmentView(APIView):
     responses={200: LevelOutputSerializer(many=True), **errors()},
 )
 class LevelListView(generics.ListAPIView):
-    permission_classes = [staff_with("inventory.view_stocklevel")]
     serializer_class = LevelOutputSerializer
 
     def get_queryset(self):
@@ -118,6 +126,34 @@ class LevelListView(generics.ListAPIView):
         return levels_with_availability(levels)
 
 
+class ReservationOutOfBounds(InvalidInput):
+    code = "reservation_out_of_bounds"
+
+
+def _reservation_bounds(request, expires_in: int | None, quantity: int) -> None:
+    """A channel's key holds stock for a bounded time (a storefront key, shipped in every
+    browser, also for a bounded quantity), so nobody can hoard a channel's stock with it.
+    Staff may hold until released (a customer's order set aside in the back room)."""
+    principal = principal_of(request.user)
+    if principal not in ("storefront", "integration"):
+        return
+    longest = settings.RESERVATION_MAX_SECONDS[principal]
+    if expires_in is None or expires_in > longest:
+        raise ReservationOutOfBounds(
+            _("A reservation by this key must end within %(seconds)d seconds: send expires_in.")
+            % {"seconds": longest},
+            field="expires_in",
+            max=longest,
+        )
+    most = settings.RESERVATION_STOREFRONT_MAX_QUANTITY
+    if principal == "storefront" and quantity > most:
+        raise ReservationOutOfBounds(
+            _("A storefront key reserves at most %(n)d units at a time.") % {"n": most},
+            field="quantity",
+            max=most,
+        )
+
+
 def _reservations_for(request):
     reservations = Reservation.objects.select_related("variant", "location", "channel")
     channel = channel_of(request)
@@ -125,12 +161,12 @@ def _reservations_for(request):
 
 
 class ReservationCreateView(APIView):
-    permission_classes = [staff_with("inventory.add_reservation", allow_channels=True)]
-
     @extend_schema(
         summary="Hold units at a location for a cart or an order",
         description="A channel key may reserve at the locations that feed its channel; "
-        "the units it reserves respect the location's safety stock.",
+        "the units it reserves respect the location's safety stock. A channel key must "
+        "send `expires_in` (a publishable key: at most 30 minutes and 10 units by "
+        "default, a secret key: at most 14 days; 400 reservation_out_of_bounds).",
         request=ReservationInputSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={
@@ -149,6 +185,9 @@ class ReservationCreateView(APIView):
                 f"The location “{location.code}” does not feed the channel “{channel.code}”."
             )
         expires_in = data.validated_data["expires_in"]
+        _reservation_bounds(request, expires_in, data.validated_data["quantity"])
+        if channel is None:
+            _staff_at(request, location, "reservation")
         reservation = stock_reserve(
             variant_id=data.validated_data["sku"].pk,
             location_id=location.pk,
@@ -172,7 +211,6 @@ class ReservationCreateView(APIView):
     },
 )
 class ReservationDetailView(generics.RetrieveAPIView):
-    permission_classes = [staff_with("inventory.view_reservation", allow_channels=True)]
     serializer_class = ReservationOutputSerializer
 
     def get_queryset(self):
@@ -180,8 +218,6 @@ class ReservationDetailView(generics.RetrieveAPIView):
 
 
 class ReservationReleaseView(APIView):
-    permission_classes = [staff_with("inventory.change_reservation", allow_channels=True)]
-
     @extend_schema(
         summary="Give the reserved units back",
         request=None,
@@ -194,13 +230,13 @@ class ReservationReleaseView(APIView):
     @idempotent
     def post(self, request, pk: int):
         reservation = generics.get_object_or_404(_reservations_for(request), pk=pk)
+        if channel_of(request) is None:
+            _staff_at(request, reservation.location, "reservation")
         reservation = reservation_release(reservation=reservation, user=acting_user(request))
         return Response(ReservationOutputSerializer(reservation).data)
 
 
 class ReservationConvertView(APIView):
-    permission_classes = [staff_with("inventory.change_reservation", allow_channels=True)]
-
     @extend_schema(
         summary="Sell the reserved units (they leave the stock, with no gap)",
         request=None,
@@ -213,6 +249,8 @@ class ReservationConvertView(APIView):
     @idempotent
     def post(self, request, pk: int):
         reservation = generics.get_object_or_404(_reservations_for(request), pk=pk)
+        if channel_of(request) is None:
+            _staff_at(request, reservation.location, "reservation")
         reservation_convert(reservation=reservation, user=acting_user(request))
         reservation.refresh_from_db()
         return Response(ReservationOutputSerializer(reservation).data)
@@ -236,8 +274,6 @@ class ReservationConvertView(APIView):
     responses={200: StockChangesPageSerializer, **errors(**{"404": "Unknown channel."})},
 )
 class StockChangesView(APIView):
-    permission_classes = [staff_with("inventory.view_channelstock", allow_channels=True)]
-
     def get(self, request):
         channel = channel_of(request)
         params = request.query_params

@@ -1,13 +1,15 @@
 """Staff API for transfers between locations (mounted at /api/v1/transfers/).
 
-Staff keys (and staff sessions) with the ``inventory.change_transfer`` permission only;
-a channel key is refused with 403. Locations are named by ``code``, variants by ``sku``.
+Staff keys (and staff sessions) with the ``inventory.change_transfer`` permission only,
+for the transfers leaving or reaching their locations (head office: all); a channel key
+is refused with 403 (docs/permissions.md). Locations are named by ``code``, variants by ``sku``.
 Every POST accepts an ``Idempotency-Key``: a retried call does the work once.
 """
 
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -16,7 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Variant
+from inventory.exceptions import LocationNotYours
 from inventory.models import Location, Transfer, TransferLine
+from inventory.selectors import staff_acts_at, staff_location_ids
 from inventory.services.transfers import (
     transfer_cancel,
     transfer_close,
@@ -29,7 +33,6 @@ from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
-from unicommerce.api.permissions import staff_with
 
 # --------------------------------------------------------------------------- serializers
 
@@ -186,7 +189,21 @@ def _output(transfer: Transfer, status_code: int = status.HTTP_200_OK) -> Respon
 
 
 class StaffTransferView:
-    permission_classes = [staff_with("inventory.change_transfer")]
+    # Staff see the transfers leaving or reaching their locations (head office: all);
+    # they create them from or to one of theirs, ship and cancel from theirs, receive
+    # and close at theirs (the permission table, unicommerce/access/table.py).
+
+    def visible(self):
+        ids = staff_location_ids(self.request.user)
+        transfers = _transfers()
+        if ids is None:
+            return transfers
+        return transfers.filter(Q(from_location_id__in=ids) | Q(to_location_id__in=ids))
+
+
+def _acts_at(request, location, what: str) -> None:
+    if not staff_acts_at(request.user, location.pk):
+        raise LocationNotYours(location.code, what)
 
 
 @extend_schema_view(
@@ -221,12 +238,20 @@ class TransferListCreateView(StaffTransferView, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        return _transfers()
+        return self.visible()
 
     @idempotent
     def post(self, request):
         data = TransferCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        origin, destination = (
+            data.validated_data["from_location"],
+            data.validated_data["to_location"],
+        )
+        if not (
+            staff_acts_at(request.user, origin.pk) or staff_acts_at(request.user, destination.pk)
+        ):
+            raise LocationNotYours(origin.code, "transfer")
         transfer = transfer_create(
             from_location=data.validated_data["from_location"],
             to_location=data.validated_data["to_location"],
@@ -245,12 +270,17 @@ class TransferDetailView(StaffTransferView, generics.RetrieveAPIView):
     serializer_class = TransferOutputSerializer
 
     def get_queryset(self):
-        return _transfers()
+        return self.visible()
 
 
 class TransferActionView(StaffTransferView, APIView):
-    def transfer(self, pk: int) -> Transfer:
-        return get_object_or_404(Transfer, pk=pk)
+    def transfer(self, pk: int, *, at: str) -> Transfer:
+        """The transfer, if the caller sees it and acts at its origin (``at="from"``)
+        or destination (``at="to"``)."""
+        transfer = get_object_or_404(self.visible(), pk=pk)
+        location = transfer.from_location if at == "from" else transfer.to_location
+        _acts_at(self.request, location, "transfer")
+        return transfer
 
 
 @extend_schema(
@@ -273,7 +303,7 @@ class TransferShipView(TransferActionView):
 
     @idempotent
     def post(self, request, pk: int):
-        return _output(transfer_ship(transfer=self.transfer(pk), user=request.user))
+        return _output(transfer_ship(transfer=self.transfer(pk, at="from"), user=request.user))
 
 
 @extend_schema(
@@ -297,7 +327,7 @@ class TransferReceiveView(TransferActionView):
 
     @idempotent
     def post(self, request, pk: int):
-        transfer = self.transfer(pk)
+        transfer = self.transfer(pk, at="to")
         data = TransferReceiveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         transfer = transfer_receive(
@@ -327,7 +357,7 @@ class TransferCloseView(TransferActionView):
 
     @idempotent
     def post(self, request, pk: int):
-        transfer = self.transfer(pk)
+        transfer = self.transfer(pk, at="to")
         data = TransferCloseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return _output(
@@ -347,7 +377,7 @@ class TransferCloseView(TransferActionView):
 class TransferCancelView(TransferActionView):
     @idempotent
     def post(self, request, pk: int):
-        return _output(transfer_cancel(transfer=self.transfer(pk), user=request.user))
+        return _output(transfer_cancel(transfer=self.transfer(pk, at="from"), user=request.user))
 
 
 urlpatterns = [

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.api.authentication import ApiKeyAuthentication
-from customers.api.authentication import CustomerTokenAuthentication
+from catalog.models import SalesChannel
 from orders.api.serializers import (
     CartCreateInputSerializer,
     CartOutputSerializer,
@@ -25,6 +23,7 @@ from orders.api.serializers import (
     order_payload,
 )
 from orders.models import OrderEvent
+from orders.payment_methods import payment_methods_by_code
 from orders.services.carts import (
     cart_create,
     cart_get,
@@ -35,12 +34,12 @@ from orders.services.carts import (
     cart_view,
 )
 from orders.services.checkout import LineChoice, order_checkout
+from unicommerce.access.principals import CUSTOMER, STAFF, STOREFRONT, principal_of
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
-
-AUTHENTICATION = [ApiKeyAuthentication, CustomerTokenAuthentication]
+from unicommerce.exceptions import Forbidden
 
 
 def errors(**extra: str) -> dict:
@@ -55,20 +54,6 @@ def errors(**extra: str) -> dict:
     return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
 
 
-class CartCaller(BasePermission):
-    """A channel's key, a customer's token, or staff allowed to change carts."""
-
-    message = "Your API key or account is not allowed to use carts."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
-        if channel_of(request) is not None or _customer(request) is not None:
-            return True
-        return user.has_perm("orders.change_cart")
-
-
 def _customer(request):
     return getattr(request.user, "customer", None)
 
@@ -76,6 +61,14 @@ def _customer(request):
 def _cart(request, token: str):
     """The cart as this caller may see it (the services raise the typed errors)."""
     return cart_get(token=token, channel=channel_of(request), customer=_customer(request))
+
+
+def _till_channel(till):
+    """Staff checking out at a store's till (``till_location``) sell on that store's
+    channel, as its registers do."""
+    if till is None:
+        return None
+    return SalesChannel.objects.filter(kind=SalesChannel.Kind.STORE, locations=till).first()
 
 
 def _acting_channel(request, cart):
@@ -87,9 +80,33 @@ def _answer(request, cart, code: int = status.HTTP_200_OK) -> Response:
     return Response(cart_payload(view), status=code)
 
 
+class PaymentMethodNotSelfService(Forbidden):
+    code = "payment_method_not_allowed"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"The payment method {code!r} is not offered to a customer's own front end "
+            "(it is for staff and the channel's back end).",
+            payment_method=code,
+        )
+
+
+def _self_service_check(request, code: str) -> None:
+    """A publishable key or a customer token checks out with the methods a customer may
+    choose themselves (pay later, pay in store); in-person ones are refused by checkout
+    (``InPersonOnly``) and a payment link — an SMS to any number — is not theirs."""
+    if principal_of(request.user) not in (STOREFRONT, CUSTOMER):
+        return
+    method = payment_methods_by_code().get(code)
+    if method is not None and not method.self_service and not method.in_person:
+        raise PaymentMethodNotSelfService(code)
+
+
 class _CartView(APIView):
-    authentication_classes = AUTHENTICATION
-    permission_classes = [CartCaller]
+    """Who may call each cart operation: unicommerce/access/table.py (channel keys of
+    both kinds, customer tokens, staff with ``orders.change_cart``); a cart is reached
+    by its token, and an owned cart only by its owner's channel or token
+    (``cart_get``)."""
 
 
 class CartCreateView(_CartView):
@@ -194,18 +211,24 @@ class CartLineDetailView(_CartView):
 class CartIdentifyView(_CartView):
     @extend_schema(
         summary="Say who the customer is (email and/or phone)",
-        description="Finds or creates the customer and makes the cart theirs (with a "
-        "customer token: the signed-in customer, whatever the body says). If they "
-        "already have an open cart, this one merges into it (quantities add up) and the "
-        "answer is that cart: use the token it returns (the old one leads to it too).",
+        description="With a channel key: the cart is attached to the customer with this "
+        "phone (else email), or to a new one, so that a store finds it; an existing "
+        "customer's details are never changed and nothing says whether they existed. "
+        "With the customer's own token (the signed-in customer, whatever the body says): "
+        "if they already have an open cart, this one merges into it (quantities add up) "
+        "and the answer is that cart: use the token it returns (the old one leads to it "
+        "too).",
         request=IdentifyInputSerializer,
         responses={
             200: CartOutputSerializer,
             **errors(
                 **{
                     "400": "Invalid email or phone, or neither given.",
-                    "409": "The email and phone belong to two customers, or the cart is "
-                    "checked out.",
+                    "403": "The cart already belongs to another customer (cart_foreign).",
+                    "409": "The cart is checked out; for a signed-in customer or staff, "
+                    "the email and phone belong to two customers (identity_conflict).",
+                    "429": "Too many identifications from this address or key "
+                    "(rate_limited, Retry-After).",
                 }
             ),
         },
@@ -218,7 +241,12 @@ class CartIdentifyView(_CartView):
         values = data.validated_data
         if customer is not None:  # a signed-in customer can only be themselves
             values = {**values, "email": customer.email or "", "phone": customer.phone or ""}
-        cart = cart_identify(cart=cart, channel=_acting_channel(request, cart), **values)
+        # Only the customer's own token (or staff) proves who they are: a key's details
+        # attach the cart, never more (orders.services.carts.cart_identify).
+        verified = customer is not None or principal_of(request.user) == STAFF
+        cart = cart_identify(
+            cart=cart, channel=_acting_channel(request, cart), verified=verified, **values
+        )
         return _answer(request, cart)
 
 
@@ -238,6 +266,9 @@ class CartCheckoutView(_CartView):
                 **{
                     "400": "Malformed input, unknown payment method, invalid fulfilment "
                     "choice, or a shipped line without a complete shipping address.",
+                    "403": "A till, taken-now lines or an in-person method (cash) from "
+                    "anyone but that store's staff (in_person_only); a payment link from a "
+                    "publishable key or a customer token (payment_method_not_allowed).",
                     "409": "Lines unavailable (details.lines), cart already checked out, or empty.",
                     "422": "The Idempotency-Key was already used for a different request.",
                 }
@@ -254,12 +285,14 @@ class CartCheckoutView(_CartView):
             choice["line_id"]: LineChoice(choice["fulfilment"], choice.get("location"))
             for choice in values.get("lines") or []
         }
+        _self_service_check(request, values["payment_method"])
         address = values.get("shipping_address")
         if address:
             address = {k: v for k, v in address.items() if v is not None}
+        till = values.get("till_location")
         order = order_checkout(
             cart=cart,
-            channel=_acting_channel(request, cart),
+            channel=_till_channel(till) or _acting_channel(request, cart),
             payment_method=values["payment_method"],
             till_location=values.get("till_location"),
             contact_email=values["contact_email"],

@@ -204,7 +204,10 @@ class CartOutputSerializer(serializers.Serializer):
     token = serializers.CharField(source="cart.token")
     status = serializers.CharField(source="cart.status")
     channel = serializers.CharField(source="cart.channel.code")
-    customer_id = serializers.IntegerField(source="cart.customer_id", allow_null=True)
+    identified = serializers.BooleanField(
+        help_text="A customer was named for this cart (who is not said: anyone may type "
+        "anyone's phone)."
+    )
     currency = serializers.CharField(source="cart.currency")
     expires_at = serializers.DateTimeField(source="cart.expires_at", allow_null=True)
     lines = CartLineOutputSerializer(many=True)
@@ -260,7 +263,9 @@ class OrderOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     channel = serializers.CharField(source="channel.code", help_text="Where it was checked out.")
     origin_channel = serializers.SerializerMethodField(help_text="Where the cart was filled.")
-    customer_id = serializers.IntegerField(allow_null=True)
+    identified = serializers.SerializerMethodField(
+        help_text="The order belongs to a known customer."
+    )
     currency = serializers.CharField()
     total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     payment_method = serializers.CharField()
@@ -287,6 +292,9 @@ class OrderOutputSerializer(serializers.Serializer):
             if e.kind in PUBLIC_EVENT_KINDS and not (e.data or {}).get("private")
         ]
         return TimelineOutputSerializer(events, many=True).data
+
+    def get_identified(self, order) -> bool:
+        return order.customer_id is not None
 
 
 class OrderSummaryOutputSerializer(serializers.Serializer):
@@ -347,7 +355,7 @@ def cart_payload(view) -> dict:
         "token": cart.token,
         "status": cart.status,
         "channel": cart.channel.code,
-        "customer_id": cart.customer_id,
+        "identified": cart.customer_id is not None,
         "currency": cart.currency,
         "expires_at": _moment(cart.expires_at),
         "lines": lines,
@@ -363,7 +371,7 @@ def order_payload(order) -> dict:
         "status": order.status,
         "channel": order.channel.code,
         "origin_channel": order.origin_channel.code if order.origin_channel_id else None,
-        "customer_id": order.customer_id,
+        "identified": order.customer_id is not None,
         "currency": order.currency,
         "total_amount": _decimal(order.total_amount),
         "payment_method": order.payment_method,

@@ -4,8 +4,11 @@ cancellation, edits before preparation, and returns on any channel.
 
 Views parse, call one service of ``orders.services`` and render; refusals are the
 services' typed errors, in the API's one error shape. Every POST accepts an
-``Idempotency-Key``. Staff keys or sessions act as their user, who needs
-``orders.change_order`` (fulfilment) or ``orders.add_return`` (returns).
+``Idempotency-Key``. Staff keys or sessions act as their user, who needs the permissions
+the table names (unicommerce/access/table.py: ``orders.view_order`` to read,
+``orders.change_order`` for fulfilment, ``orders.add_return`` for returns) and sees the
+orders of their stores only (head office: all; ``orders.selectors``): another store's
+order answers 404, a step at a location they do not work at 403.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import SalesChannel
+from inventory.exceptions import LocationNotYours
 from inventory.models import Location
+from inventory.selectors import staff_acts_at
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
+from orders.selectors import orders_visible_to, returns_visible_to
 from orders.services.fulfilment import (
     SHIPMENT_OPEN,
     order_cancel,
@@ -36,10 +42,8 @@ from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
-from unicommerce.api.permissions import acting_user, staff_with
+from unicommerce.api.permissions import acting_user
 
-FULFIL = staff_with("orders.change_order")
-RETURNS = staff_with("orders.add_return")
 OPEN_ORDER_STATUSES = [
     Order.Status.PLACED,
     Order.Status.PROCESSING,
@@ -124,8 +128,8 @@ class StaffShipmentSerializer(serializers.ModelSerializer):
 
 
 class StaffOrderEventSerializer(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = OrderEvent
@@ -311,7 +315,6 @@ class ReturnInputSerializer(serializers.Serializer):
     responses={200: StaffOrderSerializer(many=True), **errors()},
 )
 class StaffOrderListView(generics.ListAPIView):
-    permission_classes = [FULFIL]
     serializer_class = StaffOrderSerializer
 
     def get_queryset(self):
@@ -336,7 +339,7 @@ class StaffOrderListView(generics.ListAPIView):
             if kind:
                 shipment &= Q(shipments__kind=kind)
             orders = orders.filter(pk__in=Order.objects.filter(shipment).values("pk"))
-        return orders
+        return orders_visible_to(self.request.user, orders)
 
 
 @extend_schema(
@@ -344,10 +347,8 @@ class StaffOrderListView(generics.ListAPIView):
     responses={200: StaffOrderDetailSerializer, **errors(**{"404": "No such order."})},
 )
 class StaffOrderDetailView(APIView):
-    permission_classes = [FULFIL]
-
     def get(self, request, pk: int):
-        generics.get_object_or_404(Order.objects.only("pk"), pk=pk)
+        generics.get_object_or_404(_orders(request).only("pk"), pk=pk)
         return Response(order_detail(pk))
 
 
@@ -355,15 +356,33 @@ def _channel(data) -> SalesChannel | None:
     return data.validated_data.get("channel")
 
 
+def _orders(request):
+    """The orders this member of staff may see: those of their stores (head office:
+    all); any other answers 404, as if it did not exist."""
+    return orders_visible_to(request.user, Order.objects.all())
+
+
+def _shipment(request, pk: int) -> Shipment:
+    """A shipment of an order they see, prepared at a location they work at."""
+    shipment = generics.get_object_or_404(
+        Shipment.objects.select_related("location").filter(order__in=_orders(request)), pk=pk
+    )
+    if not staff_acts_at(request.user, shipment.location_id):
+        raise LocationNotYours(shipment.location.code, "shipment")
+    return shipment
+
+
+def _line(request, pk: int) -> OrderLine:
+    return generics.get_object_or_404(OrderLine.objects.filter(order__in=_orders(request)), pk=pk)
+
+
 class ShipmentStepView(APIView):
     """Pick, pack or ready: a step with nothing to say but who and where."""
-
-    permission_classes = [FULFIL]
 
     def step(self, request, pk: int, service) -> Response:
         data = ActionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        shipment = _shipment(request, pk)
         service(shipment=shipment, user=acting_user(request), channel=_channel(data))
         return Response(order_detail(shipment.order_id))
 
@@ -402,8 +421,6 @@ class ShipmentReadyView(ShipmentStepView):
 
 
 class ShipmentShipView(APIView):
-    permission_classes = [FULFIL]
-
     @extend_schema(
         summary="Ship a parcel with its carrier and tracking number (or some of its lines)",
         request=ShipInputSerializer,
@@ -422,7 +439,7 @@ class ShipmentShipView(APIView):
     def post(self, request, pk: int):
         data = ShipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        shipment = _shipment(request, pk)
         shipment_ship(
             shipment=shipment,
             carrier=data.validated_data["carrier"],
@@ -435,8 +452,6 @@ class ShipmentShipView(APIView):
 
 
 class ShipmentCollectView(APIView):
-    permission_classes = [FULFIL]
-
     @extend_schema(
         summary="Click & collect: hand the goods over against the pickup code",
         request=CollectInputSerializer,
@@ -455,7 +470,7 @@ class ShipmentCollectView(APIView):
     def post(self, request, pk: int):
         data = CollectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        shipment = generics.get_object_or_404(Shipment.objects.all(), pk=pk)
+        shipment = _shipment(request, pk)
         shipment_collect(
             shipment=shipment,
             code=data.validated_data["code"],
@@ -466,8 +481,6 @@ class ShipmentCollectView(APIView):
 
 
 class OrderCancelView(APIView):
-    permission_classes = [FULFIL]
-
     @extend_schema(
         summary="Cancel every line not yet fulfilled (their reserved units go back)",
         request=CancelInputSerializer,
@@ -481,7 +494,7 @@ class OrderCancelView(APIView):
     def post(self, request, pk: int):
         data = CancelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = generics.get_object_or_404(Order.objects.all(), pk=pk)
+        order = generics.get_object_or_404(_orders(request), pk=pk)
         order_cancel(
             order=order,
             user=acting_user(request),
@@ -492,8 +505,6 @@ class OrderCancelView(APIView):
 
 
 class OrderLineQuantityView(APIView):
-    permission_classes = [FULFIL]
-
     @extend_schema(
         summary="Change a line's quantity before its preparation starts (0 removes it)",
         request=QuantityInputSerializer,
@@ -512,7 +523,7 @@ class OrderLineQuantityView(APIView):
     def post(self, request, pk: int):
         data = QuantityInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        line = generics.get_object_or_404(OrderLine.objects.all(), pk=pk)
+        line = _line(request, pk)
         quantity = data.validated_data["quantity"]
         common = {"line": line, "user": acting_user(request), "channel": _channel(data)}
         if quantity == 0:
@@ -523,8 +534,6 @@ class OrderLineQuantityView(APIView):
 
 
 class OrderLineRelocateView(APIView):
-    permission_classes = [FULFIL]
-
     @extend_schema(
         summary="Fulfil a line from another location (reserved there first)",
         request=RelocateInputSerializer,
@@ -545,7 +554,7 @@ class OrderLineRelocateView(APIView):
     def post(self, request, pk: int):
         data = RelocateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        line = generics.get_object_or_404(OrderLine.objects.all(), pk=pk)
+        line = _line(request, pk)
         order_line_relocate(
             line=line,
             location=data.validated_data["location"],
@@ -560,7 +569,6 @@ class ReturnPagination(CursorPagination):
 
 
 class ReturnListCreateView(generics.ListAPIView):
-    permission_classes = [RETURNS]
     serializer_class = StaffReturnSerializer
     pagination_class = ReturnPagination
 
@@ -573,7 +581,7 @@ class ReturnListCreateView(generics.ListAPIView):
         )
 
     def get_queryset(self):
-        returns = self.returns()
+        returns = returns_visible_to(self.request.user, self.returns())
         params = self.request.query_params
         if order := params.get("order"):
             if not order.isdigit():
@@ -620,6 +628,9 @@ class ReturnListCreateView(generics.ListAPIView):
         data = ReturnInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        receiving = values["receiving_location"]
+        if not staff_acts_at(request.user, receiving.pk):
+            raise LocationNotYours(receiving.code, "return")
         ret = return_create(
             order=values["order"],
             channel=values["channel"],

@@ -352,6 +352,10 @@ class CartView:
     def is_available(self) -> bool:
         return all(line.is_available for line in self.lines)
 
+    @property
+    def identified(self) -> bool:
+        return self.cart.customer_id is not None
+
 
 def cart_view(*, cart: Cart, channel: SalesChannel | None = None) -> CartView:
     """The cart as ``channel`` (default: the cart's) sees it now: today's prices and,
@@ -712,27 +716,43 @@ def cart_identify(
     first_name: str = "",
     last_name: str = "",
     channel: SalesChannel | None = None,
+    verified: bool = False,
 ) -> Cart:
     """The customer gives an email and/or a phone: find or create them
-    (``customers.services.customer_identify``) and make the cart theirs. If they already
-    have an open cart, this cart merges into it (quantities add up, fulfilment choices
-    are kept) and that cart is returned: the one that survives."""
+    (``customers.services.customer_identify``) and attach the cart to them.
+
+    ``verified`` (the customer's own signed-in token, or a seller at the till who sees
+    them): missing details are filled in on the customer, and if they already have an
+    open cart this one merges into it (quantities add up, fulfilment choices are kept)
+    and that cart — the one that survives — is returned.
+
+    Unverified (a storefront, where anyone may type anyone's phone): the cart is only
+    attached, so that the store finds it when the customer comes in. An existing
+    customer's details are not touched, their carts are neither merged nor revealed, and
+    the caller gets this same cart back whether or not the customer existed."""
     _open(cart)
     customer, created = customer_identify(
-        email=email, phone=phone, first_name=first_name, last_name=last_name, channel=channel
+        email=email,
+        phone=phone,
+        first_name=first_name,
+        last_name=last_name,
+        channel=channel,
+        verified=verified,
     )
     if cart.customer_id == customer.pk:
         return cart
     if cart.customer_id is not None:
         raise CartForeign()
-    existing = None if created else _open_cart_of(customer.pk, exclude=cart.pk)
+    existing = None
+    if verified and not created:
+        existing = _open_cart_of(customer.pk, exclude=cart.pk)
     # Without a cart to merge into, the one statement of _touch is atomic on its own.
     with transaction.atomic() if existing else nullcontext():
         _touch(
             cart,
             kind=Kind.IDENTIFIED,
             channel=channel,
-            data={"customer_id": customer.pk, "created": created},
+            data={"customer_id": customer.pk, "created": created, "verified": verified},
             set_fields={"customer_id": customer.pk},
             where_customer_is_null=True,
         )

@@ -26,6 +26,7 @@ from customers.phones import phone_e164
 from customers.services import email_normalised
 from inventory.exceptions import InsufficientStock
 from inventory.models import Location
+from inventory.selectors import staff_acts_at
 from inventory.services import stock_sell
 from inventory.services.reservations import stock_reserve
 from orders.conf import cart_ttl, orchestration_strategy
@@ -48,6 +49,7 @@ from orders.services.carts import (
     stock_levels_for,
 )
 from unicommerce.events.services import event_insert_sql, event_relay_after_commit
+from unicommerce.exceptions import InPersonOnly
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -191,6 +193,25 @@ def _stock_rows(
 
 
 RACE_ATTEMPTS = 3
+
+
+def _in_person_check(*, user, till_location: Location | None, method) -> None:
+    """A till (``till_location``: goods taken off its shelves now, taken-now lines) and
+    in-person methods (cash) are for that store's staff at its till: never for a
+    channel's key or a customer, whatever they send."""
+    if method is not None and method.in_person and till_location is None:
+        raise InPersonOnly(
+            _("%(method)s is taken at a store's till.") % {"method": method.label},
+            reason="payment_method",
+        )
+    if till_location is None:
+        return
+    if user is None or not user.has_perm("pos.sell") or not staff_acts_at(user, till_location.pk):
+        raise InPersonOnly(
+            _("Only the staff of %(store)s sell from its shelves, at its till.")
+            % {"store": till_location.name},
+            reason="till_location",
+        )
 
 
 class _RaceLost(Exception):
@@ -376,6 +397,7 @@ def order_checkout(
             _("%(location)s is not an open store.") % {"location": till_location.name},
             location=till_location.code,
         )
+    _in_person_check(user=actor, till_location=till_location, method=method)
     given_cart = cart
 
     def attempt() -> Order:

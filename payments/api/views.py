@@ -2,9 +2,12 @@
 tender), capture, void, refunds (to the payment or another method), instalment offers
 and plans.
 
-Callers: a sales channel's key (orders placed on, or carted on, its channel) or staff
-(``payments.view_payment`` to read, ``payments.add_payment`` to take payments and set up
-plans, ``payments.change_payment`` to capture, void and refund). Every POST needs an
+Callers (unicommerce/access/table.py): a sales channel's key (orders placed on, or carted
+on, its channel; a publishable key only takes remote payments), a customer's token (their
+own orders), or staff of the order's stores (``payments.view_payment`` to read,
+``payments.add_payment`` to take payments and set up plans, ``payments.change_payment``
+to capture, void and refund). Cash, the card terminal and refunds in cash, on the
+terminal or to store credit are for staff only (403 ``in_person_only``). Every POST needs an
 ``Idempotency-Key``: it becomes the payments ledger's own key, prefixed by the caller
 (``channel:<id>:``, ``user:<id>:``, ``customer:<id>:``), so the same key answers the
 same result without charging twice, and two callers' keys never collide. Views parse,
@@ -20,13 +23,13 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import SalesChannel
 from orders.exceptions import OrderNotFound
 from orders.models import Order
+from orders.selectors import order_visible_to
 from payments.api.serializers import (
     InstalmentPlanInput,
     InstalmentPlanOutput,
@@ -50,9 +53,10 @@ from payments.operations import (
     payment_void,
 )
 from payments.refund_methods import refund_to_method
+from unicommerce.access.principals import STAFF, principal_of
 from unicommerce.api.errors import ErrorSerializer
-from unicommerce.api.permissions import acting_user, channel_of, staff_with
-from unicommerce.exceptions import InvalidInput, NotFound
+from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.exceptions import InPersonOnly, InvalidInput, NotFound
 
 REFERENCE = re.compile(r"^UC(\d{1,12})$", re.IGNORECASE)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -65,10 +69,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "answers the same result and never charges twice; the same key with other "
     "parameters is refused (422 idempotency_key_reused).",
 )
-
-READ = staff_with("payments.view_payment", allow_channels=True)
-TAKE = staff_with("payments.add_payment", allow_channels=True)
-CHANGE = staff_with("payments.change_payment", allow_channels=True)
 
 
 class IdempotencyKeyMissing(InvalidInput):
@@ -100,7 +100,9 @@ def errors(**extra: str) -> dict:
         400: "Malformed input (invalid, with the fields in details), or a rule on the "
         "input (card_number_refused, idempotency_key_missing, payment_amount_invalid…).",
         401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user.",
+        403: "Not allowed for this key or user, or an in-person method (cash, card "
+        "terminal, a refund to store credit) from anyone but the store's staff "
+        "(in_person_only).",
         **{str(k): v for k, v in extra.items()},
     }
     return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
@@ -138,10 +140,34 @@ def _key(request) -> str:
 
 
 def _visible(request, order: Order) -> bool:
+    """A customer sees their own orders, a channel's key those placed or carted on its
+    channel, staff those of their stores (head office: all)."""
+    customer = getattr(request.user, "customer", None)
+    if customer is not None:
+        return order.customer_id == customer.pk
     channel = channel_of(request)
     if channel is not None:
         return channel.pk in (order.channel_id, order.origin_channel_id)
-    return True  # staff: the permission class checked the right
+    return order_visible_to(request.user, order)
+
+
+# Tenders a person hands over at a till, and refunds that only a store gives (cash from
+# its drawer, the terminal, the customer's store credit): staff of the order's store only.
+IN_PERSON_METHODS = frozenset(
+    {Payment.Method.CASH, Payment.Method.CARD_TERMINAL, Payment.Method.STORE_CREDIT}
+)
+
+
+def _in_person_check(request, method: str, *, refund: bool = False) -> None:
+    if method not in IN_PERSON_METHODS or principal_of(request.user) == STAFF:
+        return  # staff reach only orders of their stores (``_order``/``_payment``)
+    if method == Payment.Method.STORE_CREDIT and not refund:
+        return  # a customer may spend their own store credit online
+    raise InPersonOnly(
+        f"{Payment.Method(method).label.capitalize()} is handled at the store, by its staff: "
+        "a channel's key or a customer cannot record it.",
+        reason="payment_method",
+    )
 
 
 def _order(request, reference: str) -> Order:
@@ -188,17 +214,7 @@ def order_payments_payload(order: Order) -> dict:
     ).data
 
 
-class ReadOrTake(BasePermission):
-    message = "Your API key or account is not allowed to do this."
-
-    def has_permission(self, request, view) -> bool:
-        needed = READ if request.method in ("GET", "HEAD", "OPTIONS") else TAKE
-        return needed().has_permission(request, view)
-
-
 class OrderPaymentsView(APIView):
-    permission_classes = [ReadOrTake]
-
     @extend_schema(
         summary="An order's payments with their operations, its derived payment status "
         "and the amount still due",
@@ -222,6 +238,7 @@ class OrderPaymentsView(APIView):
     def post(self, request, reference: str):
         order = _order(request, reference)
         data = _valid(PaymentStartInput, request.data)
+        _in_person_check(request, data["method"])
         key = _key(request)
         payment = payment_start(
             order=order,
@@ -244,8 +261,6 @@ def _valid(serializer_class, data) -> dict:
 
 
 class PaymentCaptureView(APIView):
-    permission_classes = [CHANGE]
-
     @extend_schema(
         summary="Capture an authorised payment, in full or for less",
         parameters=[IDEMPOTENCY_KEY],
@@ -265,8 +280,6 @@ class PaymentCaptureView(APIView):
 
 
 class PaymentVoidView(APIView):
-    permission_classes = [CHANGE]
-
     @extend_schema(
         summary="Release an authorisation that will not be captured",
         parameters=[IDEMPOTENCY_KEY],
@@ -282,8 +295,6 @@ class PaymentVoidView(APIView):
 
 
 class PaymentRefundView(APIView):
-    permission_classes = [CHANGE]
-
     @extend_schema(
         summary="Refund (part of) a payment, to the payment itself or by another method",
         description="Without method (or with the payment's own), the money goes back to the "
@@ -308,6 +319,7 @@ class PaymentRefundView(APIView):
         key = _key(request)
         method = data["method"]
         if method and method != payment.method:
+            _in_person_check(request, method, refund=True)
             operation = refund_to_method(
                 order=payment.order,
                 amount=data["amount"],
@@ -330,8 +342,6 @@ class PaymentRefundView(APIView):
 
 
 class InstalmentOffersView(APIView):
-    permission_classes = [READ]
-
     @extend_schema(
         summary="The instalment plans offered for an amount on a channel",
         parameters=[
@@ -375,8 +385,6 @@ class InstalmentOffersView(APIView):
 
 
 class InstalmentPlanCreateView(APIView):
-    permission_classes = [TAKE]
-
     @extend_schema(
         summary="Pay the order in instalments: the plan, and its first part charged now",
         description="Deferred plans (d15, d30) charge nothing now. A declined first part "

@@ -22,10 +22,17 @@ def web_api(shop) -> APIClient:
 
 @pytest.fixture
 def staff_api(db):
-    """A staff script's client, with a key acting as a user holding ``perms``."""
+    """A staff script's client, with a key acting as a user holding ``perms`` (and the
+    head office's reach, unless ``stores`` says where they work)."""
 
-    def make(*perms: str) -> APIClient:
+    def make(*perms: str, stores=None) -> APIClient:
+        """``stores``: the locations the user works at; without, head office (every
+        location: ``inventory.all_locations``), as a script of the back office."""
         user = UserFactory()
+        if stores is None:
+            perms = (*perms, "inventory.all_locations")
+        for location in stores or ():
+            location.staff.add(user)
         for perm in perms:
             app_label, codename = perm.split(".")
             user.user_permissions.add(

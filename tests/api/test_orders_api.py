@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from customers.models import AccessToken
 from inventory.models import StockLevel
-from orders.models import Order
+from orders.models import Cart, Order
 from tests.api.conftest import client_with_key
-from tests.factories import CustomerFactory, SalesChannelFactory
+from tests.factories import CustomerFactory, LocationFactory, SalesChannelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_a_web_buyer_fills_identifies_and_checks_out(web_api, shop, stocked_vari
         f"/api/v1/carts/{cart['token']}/identify/", {"phone": "06 12 34 56 78"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json()["customer_id"] is not None
+    assert response.json()["identified"] is True
 
     response = web_api.post(
         f"/api/v1/carts/{cart['token']}/checkout/",
@@ -266,26 +266,50 @@ def test_lines_change_and_go_and_fulfilment_is_chosen(web_api, shop, stocked_var
     assert error_of(web_api.delete(url)) == (404, "cart_line_not_found")
 
 
-def test_identifying_into_an_existing_cart_answers_with_the_surviving_cart(
+def test_a_signed_in_customer_identifying_merges_into_their_cart_and_gets_the_survivor(
     web_api, shop, stocked_variant
 ):
     variant = stocked_variant(warehouse=5)
-    first = new_cart(web_api)
-    add(web_api, first["token"], sku=variant.sku, quantity=1)
-    web_api.post(f"/api/v1/carts/{first['token']}/identify/", {"email": "a@example.com"})
+    alice = CustomerFactory(email="a@example.com")
+    as_alice = customer_client(alice, shop.web)
+    first = new_cart(as_alice)
+    add(as_alice, first["token"], sku=variant.sku, quantity=1)
     second = new_cart(web_api)
     add(web_api, second["token"], sku=variant.sku, quantity=2)
 
-    response = web_api.post(
-        f"/api/v1/carts/{second['token']}/identify/", {"email": "A@example.com"}, format="json"
-    )
+    response = as_alice.post(f"/api/v1/carts/{second['token']}/identify/", {}, format="json")
 
     assert response.status_code == 200
     assert response.json()["token"] == first["token"]
     assert response.json()["lines"][0]["quantity"] == 3
     assert web_api.get(f"/api/v1/carts/{second['token']}/").json()["token"] == first["token"]
+
+
+def test_a_key_identifying_a_cart_never_reaches_the_customers_own_cart(
+    web_api, shop, stocked_variant
+):
+    variant = stocked_variant(warehouse=5)
+    alice = CustomerFactory(email="a@example.com", phone=None)
+    as_alice = customer_client(alice, shop.web)
+    hers = new_cart(as_alice)
+    add(as_alice, hers["token"], sku=variant.sku, quantity=1)
+    stranger = new_cart(web_api)
+    add(web_api, stranger["token"], sku=variant.sku, quantity=2)
+
     response = web_api.post(
-        f"/api/v1/carts/{first['token']}/identify/", {"phone": "12"}, format="json"
+        f"/api/v1/carts/{stranger['token']}/identify/",
+        {"email": "A@example.com", "phone": "06 99 99 99 99"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["token"], response.json()["identified"]) == (stranger["token"], True)
+    assert response.json()["lines"][0]["quantity"] == 2
+    assert as_alice.get(f"/api/v1/carts/{hers['token']}/").json()["lines"][0]["quantity"] == 1
+    alice.refresh_from_db()
+    assert alice.phone is None  # the phone typed on a storefront was not written on her
+    response = web_api.post(
+        f"/api/v1/carts/{stranger['token']}/identify/", {"phone": "12"}, format="json"
     )
     assert error_of(response) == (400, "invalid_phone")
 
@@ -302,8 +326,8 @@ def test_the_store_finishes_a_web_cart_and_both_channels_read_the_order(
     cart = new_cart(web_api)
     add(web_api, cart["token"], sku=variant.sku, quantity=1)
     web_api.post(f"/api/v1/carts/{cart['token']}/identify/", {"phone": "0677777777"})
-    _, raw = api_key_create(channel=shop.store_channel, name="kiosk")
-    store_api = client_with_key(raw)
+    _, raw = api_key_create(user=shop.seller, name="till script")
+    store_api = client_with_key(raw)  # a seller of the Paris store
 
     response = store_api.post(
         f"/api/v1/carts/{cart['token']}/checkout/",
@@ -324,7 +348,10 @@ def test_the_store_finishes_a_web_cart_and_both_channels_read_the_order(
     url = f"/api/v1/orders/{order['reference']}/"
     assert web_api.get(url).status_code == 200
     assert store_api.get(url).status_code == 200
-    assert staff_api("orders.view_order").get(url).status_code == 200
+    assert staff_api("orders.view_order").get(url).status_code == 200  # head office
+    lyon = LocationFactory(code="lyon", kind="store")
+    elsewhere = staff_api("orders.view_order", stores=[lyon])
+    assert error_of(elsewhere.get(url)) == (404, "order_not_found")
     assert error_of(staff_api().get(url)) == (403, "permission_denied")
     _, other_raw = api_key_create(channel=SalesChannelFactory(code="app"), name="app")
     assert error_of(client_with_key(other_raw).get(url)) == (404, "order_not_found")
@@ -337,7 +364,7 @@ def test_a_customer_token_owns_its_carts_and_lists_only_its_orders(web_api, shop
     as_alice, as_bob = customer_client(alice, shop.web), customer_client(bob, shop.web)
 
     cart = new_cart(as_alice)
-    assert cart["customer_id"] == alice.pk
+    assert cart["identified"] is True
     add(as_alice, cart["token"], sku=variant.sku, quantity=1)
     assert error_of(as_bob.get(f"/api/v1/carts/{cart['token']}/")) == (403, "cart_foreign")
     response = as_alice.post(
@@ -419,4 +446,5 @@ def test_a_signed_in_customer_identifies_a_cart_as_themselves_only(web_api, shop
     )
 
     assert response.status_code == 200
-    assert response.json()["customer_id"] == alice.pk
+    assert response.json()["identified"] is True
+    assert Cart.objects.get(token=cart["token"]).customer_id == alice.pk

@@ -15,11 +15,12 @@ from tests.orders.fixtures_fulfilment import level
 
 SHIP, COLLECT = Fulfilment.SHIP, Fulfilment.COLLECT
 FULFIL = "orders.change_order"
+READ = "orders.view_order"
 
 
 @pytest.fixture
 def fulfiller(staff_api):
-    return staff_api(FULFIL)
+    return staff_api(FULFIL, READ)
 
 
 def error_of(response) -> tuple[int, str]:
@@ -195,7 +196,7 @@ def test_returns_over_the_api(shop, stocked_variant, make_order, fulfiller, staf
         {"carrier": "DHL", "tracking_number": "1"},
         format="json",
     )
-    clerk = staff_api("orders.add_return")
+    clerk = staff_api("orders.add_return", "orders.view_return")
     payload = {
         "order": order.pk,
         "channel": "store-paris",

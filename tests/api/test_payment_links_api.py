@@ -49,7 +49,7 @@ def order(shop) -> Order:
 
 @pytest.fixture
 def seller(staff_api):
-    return staff_api(ADD)
+    return staff_api(ADD, "payments.view_paymentlink")
 
 
 def test_staff_create_a_link_for_an_order_and_follow_its_sms(seller, order):

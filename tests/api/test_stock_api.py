@@ -212,7 +212,7 @@ def test_a_channel_reserves_releases_and_sells_from_its_locations(web_api, shop,
     body = created.json()
     released = web_api.post(f"{RESERVATIONS}{body['id']}/release/")
     second = web_api.post(
-        RESERVATIONS, {"sku": variant.sku, "location": "warehouse", "quantity": 1}
+        RESERVATIONS, {"sku": variant.sku, "location": "warehouse", "quantity": 1, "expires_in": 60}
     ).json()
     sold = web_api.post(f"{RESERVATIONS}{second['id']}/convert/")
 
@@ -229,7 +229,9 @@ def test_a_channel_cannot_reserve_where_it_does_not_sell(web_api, shop, stocked_
     elsewhere = LocationFactory(code="lyon", kind="store")
     variant = stocked_variant()
 
-    response = web_api.post(RESERVATIONS, {"sku": variant.sku, "location": "lyon", "quantity": 1})
+    response = web_api.post(
+        RESERVATIONS, {"sku": variant.sku, "location": "lyon", "quantity": 1, "expires_in": 60}
+    )
 
     assert response.status_code == 403
     assert "does not feed the channel" in response.json()["error"]["message"]
@@ -240,7 +242,7 @@ def test_reserving_more_than_available_is_a_409_and_holds_nothing(web_api, shop,
     variant = stocked_variant(warehouse=2)
 
     response = web_api.post(
-        RESERVATIONS, {"sku": variant.sku, "location": "warehouse", "quantity": 3}
+        RESERVATIONS, {"sku": variant.sku, "location": "warehouse", "quantity": 3, "expires_in": 60}
     )
 
     assert response.status_code == 409

@@ -66,7 +66,9 @@ def test_invalid_phones_are_refused_with_their_own_code(raw):
 def test_a_customer_is_recognised_by_phone_in_any_format_and_by_email_in_any_case(shop):
     customer, created = customer_identify(phone="06 12 34 56 78", channel=shop.store_channel)
 
-    again, created_again = customer_identify(phone="+33612345678", email="Camille@Example.COM")
+    again, created_again = customer_identify(
+        phone="+33612345678", email="Camille@Example.COM", verified=True
+    )
     by_email = customer_find(email="  camille@example.com ")
 
     assert created
@@ -88,8 +90,24 @@ def test_identify_refuses_bad_input_and_conflicting_identities(make_customer):
     with pytest.raises(InvalidPhone):
         customer_identify(phone="06 12")
     with pytest.raises(IdentityConflict):
-        customer_identify(email="a@example.com", phone="0612345678")
+        customer_identify(email="a@example.com", phone="0612345678", verified=True)
     assert Customer.objects.count() == 2
+
+
+def test_unverified_details_never_change_or_reveal_an_existing_customer(make_customer):
+    by_email = make_customer(email="a@example.com", phone=None, first_name="Ann", last_name="")
+    by_phone = make_customer(phone="+33612345678", email=None)
+
+    found, created = customer_identify(email="A@example.com", phone="0699999999", last_name="X")
+    conflict, _ = customer_identify(email="a@example.com", phone="0612345678")
+    new, made = customer_identify(email="new@example.com", first_name="Neo")
+
+    assert (found, created) == (by_email, False)
+    assert conflict == by_phone  # no IdentityConflict: it would say both exist
+    assert (new.email, new.first_name, made) == ("new@example.com", "Neo", True)
+    by_email.refresh_from_db()
+    by_phone.refresh_from_db()
+    assert (by_email.phone, by_email.last_name, by_phone.email) == (None, "", None)
 
 
 def test_consents_are_a_history_whose_latest_row_per_kind_holds(make_customer, shop):

@@ -22,6 +22,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "secret-pass")
 
     @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """``role="seller"``: the permissions of that staff role (unicommerce.access.roles)."""
+        if extracted:
+            from unicommerce.access.roles import role_permissions
+
+            self.user_permissions.add(*role_permissions(extracted))
+
+    @factory.post_generation
     def permissions(self, create, extracted, **kwargs):
         for codename in extracted or ():
             app_label, code = codename.split(".")

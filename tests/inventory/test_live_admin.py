@@ -115,7 +115,9 @@ def test_it_needs_to_be_told_which_levels(db):
 
 @pytest.fixture
 def stock_viewer(db, client):
-    user = UserFactory(is_staff=True, permissions=["inventory.view_stocklevel"])
+    user = UserFactory(
+        is_staff=True, permissions=["inventory.view_stocklevel", "inventory.all_locations"]
+    )
     client.force_login(user)
     return client
 

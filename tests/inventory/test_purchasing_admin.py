@@ -561,7 +561,10 @@ def test_a_service_refusal_after_the_form_checks_is_a_message_not_a_server_error
 def test_staff_without_the_change_permission_cannot_receive_or_send(
     client, django_user_model, shop, supplier, sold
 ):
-    viewer = UserFactory(username="viewer", permissions=["inventory.view_purchaseorder"])
+    viewer = UserFactory(
+        username="viewer",
+        permissions=["inventory.view_purchaseorder", "inventory.all_locations"],
+    )
     django_user_model.objects.filter(pk=viewer.pk).update(is_staff=True)
     client.force_login(django_user_model.objects.get(pk=viewer.pk))
     variant = sold()

@@ -513,7 +513,9 @@ def test_the_cancel_action_cancels_open_counts(admin_client, shop, goods):
 
 
 def test_staff_who_may_only_look_cannot_count(client, shop, goods):
-    viewer = UserFactory(username="viewer", permissions=["inventory.view_stockcount"])
+    viewer = UserFactory(
+        username="viewer", permissions=["inventory.view_stockcount", "inventory.all_locations"]
+    )
     viewer.is_staff = True
     viewer.save()
     client.force_login(viewer)

@@ -169,7 +169,13 @@ def test_a_mixed_basket_takes_collects_and_ships_each_from_the_right_place(
     )
     cart_line_add(cart=cart, variant=shipped, quantity=1, fulfilment="ship")
 
-    order = checkout(cart, shop.store_channel, till_location=shop.store, shipping_address=ADDRESS)
+    order = checkout(
+        cart,
+        shop.store_channel,
+        till_location=shop.store,
+        shipping_address=ADDRESS,
+        user=shop.seller,
+    )
 
     assert order.status == "partially_fulfilled"
     assert sorted(order_lines(order)) == sorted(
@@ -200,6 +206,7 @@ def test_endless_aisle_a_store_ships_from_a_location_that_only_feeds_the_web(sho
         till_location=shop.store,
         line_choices={cart.lines.get().pk: LineChoice("ship")},
         shipping_address=ADDRESS,
+        user=shop.seller,
     )
 
     assert order_lines(order) == [(variant.sku, 1, "ship", "warehouse", "open", True)]

@@ -90,6 +90,7 @@ def test_baskets_of_two_hot_variants_added_in_opposite_orders_never_deadlock(sho
             payment_method="pay_in_store",
             till_location=shop.store,
             shipping_address=ADDRESS,
+            user=shop.seller,
         ),
     )
 

@@ -192,7 +192,7 @@ def test_cancel_button(shop, stocked_variant, make_order, admin_client):
 def test_staff_without_the_change_permission_cannot_act(shop, stocked_variant, make_order, client):
     order = make_order(lines=[(stocked_variant(warehouse=5), 1, SHIP, shop.warehouse)])
     shipment = order.shipments.get()
-    viewer = UserFactory(permissions=["orders.view_order"])
+    viewer = UserFactory(permissions=["orders.view_order", "inventory.all_locations"])
     viewer.is_staff = True
     viewer.save()
     client.force_login(viewer)

@@ -344,7 +344,7 @@ def test_a_refund_the_payments_cannot_cover_is_refused_before_any_money_moves(
 
 def staff_client(*perms: str):
     """A staff script's client: an API key acting as a user holding ``perms``."""
-    user = UserFactory(permissions=list(perms))
+    user = UserFactory(permissions=[*perms, "inventory.all_locations"])
     _, raw_key = api_key_create(user=user, name="script")
     return client_with_key(raw_key)
 

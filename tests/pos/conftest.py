@@ -81,8 +81,9 @@ def web_cart(shop, camille, tee, scarf):
     return cart
 
 
-def web_order_delivered(*, shop, customer, variant, quantity: int = 2) -> Order:
-    """A web order shipped from the warehouse and handed to the carrier (fulfilled)."""
+def web_order_delivered(*, shop, customer, variant, quantity: int = 2, location=None) -> Order:
+    """A web order shipped from the warehouse (or ``location``) and handed to the carrier
+    (fulfilled)."""
     cart = cart_create(channel=shop.web, customer=customer)
     cart_line_add(cart=cart, variant=variant, quantity=quantity, channel=shop.web)
     from orders.models import Fulfilment
@@ -99,7 +100,7 @@ def web_order_delivered(*, shop, customer, variant, quantity: int = 2) -> Order:
             "city": "Paris",
             "country": "FR",
         },
-        default_choice=LineChoice(Fulfilment.SHIP, shop.warehouse),
+        default_choice=LineChoice(Fulfilment.SHIP, location or shop.warehouse),
     )
     shipment = Shipment.objects.get(order=order)
     shipment_pick_start(shipment=shipment)

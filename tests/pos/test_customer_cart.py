@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders.models import Cart, CartEvent, CartLine
 from orders.services import cart_create, cart_line_add
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 from tests.pos.conftest import HX, SELL, web_order_delivered
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +40,11 @@ def test_a_phone_in_any_format_finds_the_customer_with_their_web_cart(
     assert "Open this cart" in fragment
 
 
-def test_an_email_in_capitals_finds_the_customer_and_lists_orders_of_every_channel(
+def test_an_email_in_capitals_finds_the_customer_and_lists_the_orders_of_this_store(
     till, shop, camille, tee
 ):
-    order = web_order_delivered(shop=shop, customer=camille, variant=tee)
+    web_order = web_order_delivered(shop=shop, customer=camille, variant=tee)
+    here = web_order_delivered(shop=shop, customer=camille, variant=tee, location=shop.store)
 
     response = find(till, "  CAMILLE@Example.com ")
 
@@ -51,8 +52,23 @@ def test_an_email_in_capitals_finds_the_customer_and_lists_orders_of_every_chann
     assert response.status_code == 200
     assert "Camille Martin" in fragment
     assert "No open cart." in fragment
-    assert f'data-order="{order.reference}"' in fragment
-    assert f"/pos/returns/?order={order.reference}" in fragment
+    assert f'data-order="{here.reference}"' in fragment
+    assert f"/pos/returns/?order={here.reference}" in fragment
+    # shipped from the warehouse: not this store's order, so not shown to its seller
+    assert f'data-order="{web_order.reference}"' not in fragment
+
+
+def test_head_office_at_a_till_sees_the_customers_orders_of_every_channel(
+    client, shop, camille, tee
+):
+    web_order = web_order_delivered(shop=shop, customer=camille, variant=tee)
+    boss = UserFactory(role="head_office")
+    client.force_login(boss)
+    client.post("/pos/", {"register": shop.register.pk})
+
+    fragment = find(client, "camille@example.com").content.decode()
+
+    assert f'data-order="{web_order.reference}"' in fragment
 
 
 @pytest.mark.parametrize(
@@ -350,6 +366,6 @@ def test_the_customer_panel_speaks_french(till, camille, web_cart):
     fragment = response.content.decode()
     assert "3 articles sur Web store" in fragment
     assert "Ouvrir ce panier" in fragment
-    assert "Aucune commande." in fragment
+    assert "Aucune commande ici." in fragment
     refused = find(till, "06 98 76 54 32").content.decode()
     assert "Aucun client n’a le numéro 06 98 76 54 32." in refused

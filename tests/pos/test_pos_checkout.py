@@ -201,6 +201,7 @@ def test_the_cash_handoff_needs_the_cash_received_or_the_checkout_rolls_back(sho
             channel=shop.store_channel,
             payment_method="cash",
             till_location=shop.store,
+            user=shop.seller,
         )
 
     assert not Order.objects.exists()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from customers.models import AccessToken, LoginCode
 from customers.services.gdpr import login_codes_prune
 from orders.models import Cart, CartEvent, CartLine, Order
-from orders.tasks import carts_prune
+from orders.services.retention import carts_prune
 from payments.models import Payment, PaymentOperation, ProviderEvent
 from payments.privacy import provider_events_prune
 from tests.factories import CustomerFactory, VariantFactory

@@ -1,11 +1,13 @@
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from catalog.barcodes import barcode_problem
-from catalog.models import Barcode, Category, Product, Publication, SalesChannel, Variant
+from catalog.models import ApiKey, Barcode, Category, Product, Publication, SalesChannel, Variant
 from customers.models import Customer
 from inventory.models import Location, StockLevel, StockMovement
 from pos.selectors import registers_for
+from unicommerce.access.roles import GROUP_NAMES
 from unicommerce.demo.accounts import DEMO_ACCOUNTS
 
 
@@ -37,9 +39,16 @@ def test_demo_data_is_worth_looking_at_and_loads_idempotently(db, capsys):
             ).values_list("quantity", flat=True)
         )
     assert Customer.objects.count() >= 5
+    request = RequestFactory().post("/pos/login/")  # the log-in lockout reads the request
     for account in DEMO_ACCOUNTS:
-        user = authenticate(username=account.username, password=account.password)
+        user = authenticate(request, username=account.username, password=account.password)
         assert user is not None, account.username
-    paris_seller = authenticate(username="seller-paris", password="seller-demo")
+        assert user.groups.get().name == GROUP_NAMES[account.role]
+        assert sorted(user.locations.values_list("code", flat=True)) == sorted(account.stores)
+    paris_seller = authenticate(request, username="seller-paris", password="seller-demo")
     assert [r.location.code for r in registers_for(paris_seller)] == ["paris", "paris"]
-    assert "demo web-channel API key" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "demo web-channel publishable key: uck_pk_" in output
+    assert "demo web-channel secret key: uck_sk_" in output
+    kinds = dict(ApiKey.objects.filter(channel__code="web").values_list("name", "kind"))
+    assert sorted(kinds.values()) == ["publishable", "secret"]

@@ -348,15 +348,15 @@ def test_the_schema_documents_every_webhook_operation_and_its_errors(db):
     assert documented == {
         (base, "get"): ["200", "400", "401", "403"],
         (base, "post"): ["201", "400", "401", "403", "422"],
-        (base + "{id}/", "get"): ["200", "401", "403", "404"],
+        (base + "{id}/", "get"): ["200", "400", "401", "403", "404"],
         (base + "{id}/", "patch"): ["200", "400", "401", "403", "404"],
-        (base + "{id}/", "delete"): ["204", "401", "403", "404"],
+        (base + "{id}/", "delete"): ["204", "400", "401", "403", "404"],
         (base + "{id}/rotate-secret/", "post"): retried,
         (base + "{id}/enable/", "post"): retried,
         (base + "{id}/disable/", "post"): retried,
         (base + "{id}/deliveries/", "get"): ["200", "400", "401", "403", "404"],
         ("/api/v1/webhooks/deliveries/{id}/redeliver/", "post"): [*retried[:5], "409", "422"],
-        ("/api/v1/webhooks/event-types/", "get"): ["200", "401", "403"],
+        ("/api/v1/webhooks/event-types/", "get"): ["200", "400", "401", "403"],
     }
     error = paths[base]["post"]["responses"]["400"]
     assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

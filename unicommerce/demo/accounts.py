@@ -1,4 +1,5 @@
-"""Demo logins, printed by `make run`. Local demo data only: never loaded in production."""
+"""Demo logins and keys, printed by `make run`. Local demo data only: never loaded in
+production."""
 
 from typing import NamedTuple
 
@@ -6,22 +7,57 @@ from typing import NamedTuple
 class DemoAccount(NamedTuple):
     username: str
     password: str
-    role: str
+    role: str  # unicommerce.access.roles
+    description: str
     first_name: str
     last_name: str
-    store: str | None
+    stores: tuple[str, ...]  # the locations they work at
 
 
 DEMO_ACCOUNTS = [
     DemoAccount(
-        "manager", "manager-demo", "manager: admin + every register", "Claire", "Martin", None
+        "manager",
+        "manager-demo",
+        "head_office",
+        "head office: admin, every store, every register",
+        "Claire",
+        "Martin",
+        (),
     ),
-    DemoAccount("seller-paris", "seller-demo", "seller, Paris store", "Hugo", "Bernard", "paris"),
-    DemoAccount("seller-lyon", "seller-demo", "seller, Lyon store", "Léa", "Petit", "lyon"),
     DemoAccount(
-        "warehouse", "warehouse-demo", "warehouse: stock in the admin", "Karim", "Moreau", None
+        "manager-paris",
+        "manager-demo",
+        "store_manager",
+        "store manager, Paris store: admin and tills of Paris",
+        "Inès",
+        "Roux",
+        ("paris",),
+    ),
+    DemoAccount(
+        "seller-paris",
+        "seller-demo",
+        "seller",
+        "seller, Paris store",
+        "Hugo",
+        "Bernard",
+        ("paris",),
+    ),
+    DemoAccount(
+        "seller-lyon", "seller-demo", "seller", "seller, Lyon store", "Léa", "Petit", ("lyon",)
+    ),
+    DemoAccount(
+        "warehouse",
+        "warehouse-demo",
+        "warehouse",
+        "warehouse: stock and shipments of Orléans in the admin",
+        "Karim",
+        "Moreau",
+        ("warehouse",),
     ),
 ]
 
-# A fixed key for the demo web channel, so front-end developers can call the API at once.
-DEMO_WEB_API_KEY = "uck_demo-web-channel-key-not-for-production"
+# Fixed keys for the demo web channel, so front-end developers can call the API at once:
+# the publishable one as a browser would (catalogue, carts, checkout, sign-in), the
+# secret one as the channel's own back end would (reservations, stock feed, webhooks).
+DEMO_WEB_PUBLISHABLE_KEY = "uck_pk_demo-web-storefront-key-not-for-production"
+DEMO_WEB_SECRET_KEY = "uck_sk_demo-web-integration-key-not-for-production"  # noqa: S105 - demo only

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,7 +37,12 @@ from inventory.models import (
 from inventory.services import stock_receive_many
 from inventory.services.locations import channel_stock_rebuild
 from pos.models import Register
-from unicommerce.demo.accounts import DEMO_ACCOUNTS, DEMO_WEB_API_KEY
+from unicommerce.access.roles import ADMIN_ROLES, roles_sync
+from unicommerce.demo.accounts import (
+    DEMO_ACCOUNTS,
+    DEMO_WEB_PUBLISHABLE_KEY,
+    DEMO_WEB_SECRET_KEY,
+)
 
 SIZES = ["XS", "S", "M", "L", "XL"]
 SHOE_SIZES = ["38", "39", "40", "41", "42", "43"]
@@ -68,39 +73,6 @@ MODELS = [
     "Atlas",
     "Solstice",
 ]
-
-
-def _groups() -> dict[str, Group]:
-    def perms(*codenames: str) -> list[Permission]:
-        found = []
-        for codename in codenames:
-            app_label, code = codename.split(".")
-            found.extend(
-                Permission.objects.filter(content_type__app_label=app_label, codename=code)
-            )
-        return found
-
-    managers, _ = Group.objects.get_or_create(name="Managers")
-    managers.permissions.set(Permission.objects.all())
-    sellers, _ = Group.objects.get_or_create(name="Sellers")
-    sellers.permissions.set(
-        perms(
-            "pos.sell",
-            "orders.view_order",
-            "orders.change_order",
-            "orders.add_return",
-            "orders.view_return",
-            "customers.view_customer",
-            "customers.change_customer",
-        )
-    )
-    warehouse, _ = Group.objects.get_or_create(name="Warehouse")
-    warehouse.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label__in=["inventory", "catalog"], codename__startswith="view_"
-        )
-    )
-    return {"manager": managers, "seller": sellers, "warehouse": warehouse}
 
 
 def _channels_and_locations() -> dict[str, Location]:
@@ -148,12 +120,13 @@ def _channels_and_locations() -> dict[str, Location]:
         Register.objects.get_or_create(
             code=code, defaults={"name": name, "location": location, "channel": channel}
         )
-    if not ApiKey.objects.filter(key_hash=api_key_hash(DEMO_WEB_API_KEY)).exists():
-        ApiKey.objects.create(
-            channel=web,
-            name="demo front end",
-            prefix=DEMO_WEB_API_KEY[:12],
-            key_hash=api_key_hash(DEMO_WEB_API_KEY),
+    for raw, kind, name in [
+        (DEMO_WEB_PUBLISHABLE_KEY, ApiKey.Kind.PUBLISHABLE, "demo storefront (publishable)"),
+        (DEMO_WEB_SECRET_KEY, ApiKey.Kind.SECRET, "demo back end (secret)"),
+    ]:
+        ApiKey.objects.get_or_create(
+            key_hash=api_key_hash(raw),
+            defaults={"channel": web, "name": name, "kind": kind, "prefix": raw[:15]},
         )
     return locations
 
@@ -167,14 +140,11 @@ def _users(groups: dict[str, Group], locations: dict[str, Location]) -> None:
         if not created:
             continue
         user.set_password(account.password)
-        role = account.username.split("-")[0]
-        user.is_staff = role in {"manager", "warehouse"}
+        user.is_staff = account.role in ADMIN_ROLES
         user.save()
-        user.groups.add(groups[role])
-        if account.store:
-            locations[account.store].staff.add(user)
-        if role == "warehouse":
-            locations["warehouse"].staff.add(user)
+        user.groups.add(groups[account.role])
+        for store in account.stores:
+            locations[store].staff.add(user)
 
 
 CATEGORIES = [
@@ -390,7 +360,7 @@ def _customers(channels: dict[str, SalesChannel]) -> None:
 
 @transaction.atomic
 def demo_load() -> dict[str, int]:
-    groups = _groups()
+    groups = roles_sync()  # one group per staff role, with exactly its permissions
     locations = _channels_and_locations()
     _users(groups, locations)
     created = _catalog(_categories())

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "unicommerce.apps.UnicommerceConfig",
     "unicommerce.events",
     "unicommerce.webhooks",
@@ -56,6 +57,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Who may call what: the one permission table (unicommerce/access/table.py).
+    "unicommerce.access.middleware.AccessMiddleware",
+    # Failed log-ins (admin, POS) locked out (django-axes; last, as it asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "unicommerce.urls"
@@ -179,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.links_expire",
         "schedule": timedelta(seconds=env_int("PAYMENT_LINK_EXPIRY_SECONDS", default=60)),
     },
+    "orders-unpaid-expire": {
+        "task": "orders.unpaid_expire",
+        "schedule": timedelta(seconds=env_int("ORDER_UNPAID_EXPIRY_SECONDS", default=60)),
+    },
     "customer-figures-refresh": {
         "task": "orders.customer_figures_refresh",
         "schedule": timedelta(hours=env_int("CUSTOMER_FIGURES_REFRESH_HOURS", default=24)),
@@ -225,6 +234,16 @@ ORDER_ORCHESTRATION_STRATEGY = env_str(
 # settings (they mark orders paid without money, and print secrets): `check --deploy`
 # refuses them unless this says the deployment is a demo on purpose.
 ALLOW_DEMO_SERVICES = env_bool("DJANGO_ALLOW_DEMO_SERVICES", default=False)
+
+# Unpaid orders give their stock back after this many minutes, by how the customer chose
+# to pay (orders/services/expiry.py; 0 or absent: never). Pay later (online, after
+# checkout): an hour. A payment link: a day, as long as a link lives (a live link keeps
+# the order). Pay in store (collected and paid at the counter): a week.
+ORDER_UNPAID_EXPIRY_MINUTES = {
+    "pay_later": env_int("ORDER_UNPAID_PAY_LATER_MINUTES", default=60),
+    "payment_link": env_int("ORDER_UNPAID_PAYMENT_LINK_MINUTES", default=24 * 60),
+    "pay_in_store": env_int("ORDER_UNPAID_PAY_IN_STORE_MINUTES", default=7 * 24 * 60),
+}
 
 # --- Payments (payments/conf.py, docs/payments.md): the gateway of remote methods.
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
@@ -292,12 +311,22 @@ RATE_LIMITS = {
     name: env_str(f"RATE_LIMIT_{name.upper()}", default=rate)
     for name, rate in _RATE_LIMIT_DEFAULTS.items()
 }
+# Reservations through the API: how long a channel's key may hold stock (seconds), and how
+# many units a publishable (storefront) key may hold at once. Staff may hold until released.
+RESERVATION_MAX_SECONDS = {
+    "storefront": env_int("RESERVATION_STOREFRONT_MAX_SECONDS", default=30 * 60),
+    "integration": env_int("RESERVATION_INTEGRATION_MAX_SECONDS", default=14 * 24 * 3600),
+}
+RESERVATION_STOREFRONT_MAX_QUANTITY = env_int("RESERVATION_STOREFRONT_MAX_QUANTITY", default=10)
 # Where SMS may go (ISO 3166 regions of the number): France and its overseas regions
 # and collectivities by default.
 SMS_ALLOWED_REGIONS = env_list(
     "SMS_ALLOWED_REGIONS",
     default=["FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC"],
 )
+# How long a web process trusts the Django permissions it read for a member of staff
+# (unicommerce/access/perms.py; 0: every request reads them).
+ACCESS_PERMISSION_CACHE_SECONDS = env_float("ACCESS_PERMISSION_CACHE_SECONDS", default=5.0)
 # How many proxies in front of the web processes append to X-Forwarded-For (0: none, the
 # client is the peer address). Per-IP limits count by the address this yields.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
@@ -310,6 +339,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "pos:login"
+# django-axes: a username and address that fail AXES_FAILURE_LIMIT log-ins in a row wait
+# AXES_COOLOFF_MINUTES (admin and POS alike); counted in the Redis cache, so no table of
+# addresses and usernames to prune. The address is the client's (TRUSTED_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "unicommerce.access.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "unicommerce.access.lockout.lockout_client_ip"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "pos:home"
 LOGOUT_REDIRECT_URL = "pos:login"
 
@@ -337,9 +381,12 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "catalog.api.authentication.ApiKeyAuthentication",
+        "customers.api.authentication.CustomerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every view asks the one permission table, and counts its rate limits.
+    "DEFAULT_PERMISSION_CLASSES": ["unicommerce.access.drf.TablePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["unicommerce.access.drf.TableThrottle"],
     "DEFAULT_PAGINATION_CLASS": "unicommerce.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -361,6 +408,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its UI are public, but through the one permission table too.
+    "SERVE_PERMISSIONS": ["unicommerce.access.drf.TablePermission"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -401,6 +450,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},  # one line per webhook call otherwise
+        "axes": {"level": "WARNING"},  # a line per log-in otherwise
     },
 }
 

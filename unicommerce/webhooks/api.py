@@ -24,7 +24,7 @@ from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
-from unicommerce.api.permissions import channel_of, staff_with
+from unicommerce.api.permissions import channel_of
 from unicommerce.webhooks import services
 from unicommerce.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -171,21 +171,8 @@ NO_ENDPOINT = "No such endpoint for this caller (another channel's is not shown)
 NO_DELIVERY = "No such delivery for this caller (another channel's is not shown)."
 
 
-class WebhooksPermissions:
-    # A channel key always passes (its queries are limited to its channel); staff need the
-    # permission named for the method in ``required``, on ``permission_model``. (A comment,
-    # not a docstring: the schema would show it as every view's description.)
-
-    permission_model = "webhookendpoint"
-    required = {"GET": "view", "POST": "change", "PATCH": "change", "DELETE": "delete"}
-
-    def get_permissions(self):
-        method = getattr(self.request, "method", "GET")
-        action = self.required.get(method, "view")
-        perm = f"webhooks.{action}_{self.permission_model}"
-        return [staff_with(perm, allow_channels=True)()]
-
-
+# Who may call each view: unicommerce/access/table.py (a channel's secret key, for its
+# own channel's endpoints; staff with the webhooks permissions).
 def _endpoints(request):
     endpoints = WebhookEndpoint.objects.select_related("channel")
     channel = channel_of(request)
@@ -263,7 +250,7 @@ class NewestFirst(CursorPagination):
         },
     ),
 )
-class EndpointListView(WebhooksPermissions, generics.ListAPIView):
+class EndpointListView(generics.ListAPIView):
     """A channel key lists and creates its own channel's endpoints; staff name the channel
     by its `channel` code. Keep the `secret` of the answer: it verifies the deliveries."""
 
@@ -297,7 +284,7 @@ class EndpointListView(WebhooksPermissions, generics.ListAPIView):
         return _with_secret(request, endpoint, status.HTTP_201_CREATED)
 
 
-class EndpointDetailView(WebhooksPermissions, APIView):
+class EndpointDetailView(APIView):
     """The `secret` is shown to the owning channel's key and to staff who may change
     endpoints; to staff who may only read them it is null."""
 
@@ -338,7 +325,7 @@ class EndpointDetailView(WebhooksPermissions, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class EndpointActionView(WebhooksPermissions, APIView):
+class EndpointActionView(APIView):
     required = {"POST": "change"}
 
 
@@ -403,8 +390,7 @@ class EndpointDisableView(EndpointActionView):
         **_errors(invalid="Unknown status, or a malformed cursor.", not_found=NO_ENDPOINT),
     },
 )
-class EndpointDeliveryListView(WebhooksPermissions, generics.ListAPIView):
-    permission_model = "webhookdelivery"
+class EndpointDeliveryListView(generics.ListAPIView):
     serializer_class = DeliveryOutputSerializer
     filterset_class = DeliveryFilter
     pagination_class = NewestFirst
@@ -429,8 +415,7 @@ class EndpointDeliveryListView(WebhooksPermissions, generics.ListAPIView):
         ),
     },
 )
-class DeliveryRedeliverView(WebhooksPermissions, APIView):
-    permission_model = "webhookdelivery"
+class DeliveryRedeliverView(APIView):
     required = {"POST": "change"}
 
     @idempotent

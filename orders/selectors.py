@@ -1,0 +1,82 @@
+"""Reads of orders shared by several faces: which orders, returns and carts a member of
+staff may see (store scoping).
+
+Store staff (sellers, store managers, a warehouse team) see what concerns the locations
+they are staff of; head office (``inventory.all_locations``) sees everything
+(``inventory.selectors.staff_location_ids``). An order concerns a location when it was
+checked out on a store channel that location feeds (sold at its tills), or when one of
+its lines is fulfilled there (taken now, collected, or shipped from it). A return
+concerns the location that received it, and the locations of its order.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from catalog.models import SalesChannel
+from inventory.selectors import staff_location_ids
+from orders.models import Cart, Order, OrderLine, Return
+
+
+def store_channel_ids(location_ids) -> list[int]:
+    """The store channels these locations sell on (their tills' channel)."""
+    return list(
+        SalesChannel.objects.filter(
+            kind=SalesChannel.Kind.STORE, locations__in=location_ids
+        ).values_list("pk", flat=True)
+    )
+
+
+def order_scope_q(location_ids) -> Q:
+    """A filter on orders keeping those concerning these locations (rows pointing at an
+    order filter with ``order__in=orders_visible_to(…)``)."""
+    fulfilled_there = OrderLine.objects.filter(
+        order_id=OuterRef("pk"), location_id__in=location_ids
+    )
+    return Q(channel_id__in=store_channel_ids(location_ids)) | Q(Exists(fulfilled_there))
+
+
+def orders_visible_to(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """The orders this member of staff may see (all for head office)."""
+    queryset = Order.objects.all() if queryset is None else queryset
+    location_ids = staff_location_ids(user)
+    if location_ids is None:
+        return queryset
+    if not location_ids:
+        return queryset.none()
+    return queryset.filter(order_scope_q(location_ids))
+
+
+def order_visible_to(user, order: Order) -> bool:
+    """May this member of staff see (and, with the permission, act on) this order?"""
+    if staff_location_ids(user) is None:
+        return True
+    return orders_visible_to(user, Order.objects.filter(pk=order.pk)).exists()
+
+
+def returns_visible_to(user, queryset: QuerySet[Return] | None = None) -> QuerySet[Return]:
+    """Returns received at the user's locations, or of orders they may see."""
+    queryset = Return.objects.all() if queryset is None else queryset
+    location_ids = staff_location_ids(user)
+    if location_ids is None:
+        return queryset
+    if not location_ids:
+        return queryset.none()
+    fulfilled_there = OrderLine.objects.filter(
+        order_id=OuterRef("order_id"), location_id__in=location_ids
+    )
+    return queryset.filter(
+        Q(location_id__in=location_ids)
+        | Q(order__channel_id__in=store_channel_ids(location_ids))
+        | Q(Exists(fulfilled_there))
+    )
+
+
+def carts_visible_to(user, queryset: QuerySet[Cart] | None = None) -> QuerySet[Cart]:
+    """Carts on the store channels of the user's locations (a customer's own carts of
+    other channels are reached at the till by finding the customer, not listed)."""
+    queryset = Cart.objects.all() if queryset is None else queryset
+    location_ids = staff_location_ids(user)
+    if location_ids is None:
+        return queryset
+    return queryset.filter(channel_id__in=store_channel_ids(location_ids))
