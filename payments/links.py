@@ -396,6 +396,7 @@ def _sms_queue(link: PaymentLink, token: str) -> Message:
         reference=link.order.reference,
         dedup_key=f"payment-link:{link.pk}:{link.sends}",
         redact_after_send=True,  # the token must not outlive the SMS in our database
+        sender=link.channel.code if link.channel_id else "",
     )
     link.message_id = message.pk
     link.save(update_fields=["sends", "message_id"])

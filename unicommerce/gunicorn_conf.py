@@ -16,19 +16,10 @@ or fill that cart, so it never reaches a log file; it is written ``***``.
 
 import multiprocessing
 import os
-import re
 
 from gunicorn.glogging import Logger
 
-# The URLs whose path segment is a bearer secret, and query parameters that carry one.
-_SECRET_PATH = re.compile(r"(/pay/|/api/v1/carts/)[^/?#\s\"]+")
-_SECRET_QUERY = re.compile(r"(?i)\b(token|cart|code)=[^&#\s\"]*")
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` (a request line, a path, a referer…) with its URL secrets as ``***``."""
-    text = _SECRET_PATH.sub(r"\1***", text)
-    return _SECRET_QUERY.sub(r"\1=***", text)
+from unicommerce.logsafe import mask_secrets
 
 
 class TokenMaskingLogger(Logger):

@@ -92,3 +92,16 @@ def test_other_paths_are_logged_as_they_are(access_log):
 
     assert '"GET /api/v1/carts/?page=2 HTTP/1.1" 200' in line
     assert "/api/v1/orders/R-1/" in _line(access_log, "/api/v1/orders/R-1/")
+
+
+def test_djangos_own_request_log_masks_tokens_too():
+    import logging
+
+    from unicommerce.logsafe import SecretMaskingFilter
+
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/pay/abcDEF123/",), None
+    )
+    SecretMaskingFilter().filter(record)
+
+    assert record.getMessage() == "Not Found: /pay/***/"
