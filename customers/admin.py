@@ -450,14 +450,14 @@ class CustomerAdmin(admin.ModelAdmin):
         extra_context = dict(extra_context or {})
         customer = self.get_object(request, object_id)
         if customer is not None:
-            extra_context["panels"] = self._panels(customer)
+            extra_context["panels"] = self._panels(customer, request.user)
             extra_context["consents_now"] = customer_consents(customer)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _panels(self, customer: Customer) -> list[dict]:
+    def _panels(self, customer: Customer, viewer) -> list[dict]:
         shown = []
         for panel in customer_panels():
-            rendered = panel.function(customer)
+            rendered = panel.function(customer, viewer)
             if rendered is None:
                 continue
             template, context = rendered

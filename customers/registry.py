@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 ExportFunction = Callable[[Any], Any]
-PanelFunction = Callable[[Any], tuple[str, dict] | None]
+# ``func(customer, viewer)``: ``viewer`` is the member of staff looking (what they see of
+# other apps' records is limited to their stores).
+PanelFunction = Callable[[Any, Any], tuple[str, dict] | None]
 
 _export_sections: dict[str, ExportFunction] = {}
 _panels: dict[str, Panel] = {}
@@ -50,7 +52,7 @@ def export_sections() -> dict[str, ExportFunction]:
 
 
 def customer_panel(title: Any, order: int = 100) -> Callable[[PanelFunction], PanelFunction]:
-    """Register ``func(customer) -> (template, context) | None`` as a 360° panel."""
+    """Register ``func(customer, viewer) -> (template, context) | None`` as a 360° panel."""
 
     def register(func: PanelFunction) -> PanelFunction:
         key = f"{func.__module__}.{func.__qualname__}"

@@ -33,6 +33,7 @@ from customers.registry import customer_panel, export_section
 from customers.segments import RfmSegment
 from customers.signals import customer_erased, customer_merging
 from orders.models import Cart, CartEvent, Order, OrderEvent, Return
+from orders.selectors import orders_visible_to
 from orders.services.checkout import ORDER_PLACED
 from unicommerce.events.registry import mergeable, subscribe
 from unicommerce.exceptions import DomainError
@@ -68,18 +69,21 @@ class CustomerOverview:
     returns: list[Return]
 
 
-def customer_overview(customer: Customer) -> CustomerOverview:
+def customer_overview(customer: Customer, *, viewer=None) -> CustomerOverview:
     """Everything orders knows about a customer, live (not the nightly figures), for all
-    channels, in a handful of queries."""
+    channels, in a handful of queries. With a ``viewer`` (a member of staff), the orders
+    listed are those of their stores (``orders.selectors``); the figures stay whole."""
     returned = (
         Return.objects.filter(order=OuterRef("pk"))
         .values("order")
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    listed = Order.objects.filter(customer=customer)
+    if viewer is not None:
+        listed = orders_visible_to(viewer, listed)
     orders = list(
-        Order.objects.filter(customer=customer)
-        .select_related("channel", "origin_channel")
+        listed.select_related("channel", "origin_channel")
         .annotate(
             returned_amount=Coalesce(
                 Subquery(returned, output_field=_MONEY), Value(0), output_field=_MONEY
@@ -141,8 +145,9 @@ def _counted_statuses() -> list[str]:
 
 
 @customer_panel(_("Orders, carts and returns"), order=10)
-def orders_panel(customer: Customer) -> tuple[str, dict[str, Any]]:
-    return "admin/customers/panels/orders.html", {"overview": customer_overview(customer)}
+def orders_panel(customer: Customer, viewer) -> tuple[str, dict[str, Any]]:
+    overview = customer_overview(customer, viewer=viewer)
+    return "admin/customers/panels/orders.html", {"overview": overview}
 
 
 # --- Figures and segments -------------------------------------------------------------

@@ -330,3 +330,17 @@ def test_a_storefront_key_holds_stock_briefly_and_in_small_quantities(world, sto
     assert fine.status_code == 201
     assert code_of(sold) == (403, "permission_denied")  # selling is for the back end
     assert Reservation.objects.filter(status="active").count() == 1
+
+
+def test_the_customer_360_page_lists_a_store_managers_own_orders_only(world, lyon_order, client):
+    from django.urls import reverse
+
+    page = reverse("admin:customers_customer_change", args=[world.customer.pk])
+    client.force_login(world.callers["store_manager"].user)
+    mine = client.get(page)
+    client.force_login(world.callers["head_office"].user)
+    everything = client.get(page)
+
+    assert mine.status_code == everything.status_code == 200
+    assert lyon_order.reference not in mine.content.decode()
+    assert lyon_order.reference in everything.content.decode()
