@@ -107,7 +107,12 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
     """
     from unicommerce.messaging.services import message_send
 
+    from unicommerce.messaging.services import sms_destination_check
+
     contact = _contact_key(email, phone)
+    if phone:
+        # Before anyone is looked up: a number we do not text is refused for everyone.
+        sms_destination_check(contact)
     rate_limit_hit("login_code_request_global", "all")
     rate_limit_hit("login_code_request_per_contact", contact)
     customer = customer_find(email=email, phone=phone)

@@ -212,12 +212,16 @@ def test_asking_codes_for_one_person_is_limited_whoever_asks(world):
     assert unknown.status_code == 202  # another contact is not affected
 
 
-def test_a_code_to_a_number_abroad_is_refused_as_invalid_input(world):
-    response = world.callers["storefront"].api.post(
-        "/api/v1/auth/code/", {"phone": "+447911123456"}, format="json"
-    )
+def test_a_code_to_a_number_abroad_is_refused_whether_or_not_someone_has_it(world):
+    CustomerFactory(phone="+447911123456")
+    api = world.callers["storefront"].api
 
-    assert response.status_code in (202, 400)
+    known = api.post("/api/v1/auth/code/", {"phone": "+447911123456"}, format="json")
+    unknown = api.post("/api/v1/auth/code/", {"phone": "+447911654321"}, format="json")
+
+    assert known.status_code == unknown.status_code == 400
+    assert known.json()["error"]["code"] == unknown.json()["error"]["code"]
+    assert known.json()["error"]["code"] == "sms_destination_not_allowed"
     assert not Message.objects.exists()
 
 
