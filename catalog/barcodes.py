@@ -13,7 +13,7 @@ def gs1_check_digit(body: str) -> int:
 
 def barcode_problem(code: str) -> str | None:
     """None when ``code`` is a valid EAN-13/EAN-8/UPC-A, else what is wrong with it."""
-    if not code.isdigit():
+    if not (code.isascii() and code.isdecimal()):  # "٤" and "²" are digits to isdigit()
         return "a barcode has digits only"
     if len(code) not in GS1_LENGTHS:
         return "a barcode has 8 (EAN-8), 12 (UPC-A) or 13 (EAN-13) digits"

@@ -46,6 +46,7 @@ from customers.services import (
     email_normalised,
     tags_normalised,
 )
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 from unicommerce.spreadsheets import SpreadsheetWriter
 
@@ -569,7 +570,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def _ids(self, request) -> list[int]:
         raw = request.POST.get("ids") or request.GET.get("ids") or ""
-        return [int(part) for part in raw.split(",") if part.strip().isdigit()]
+        ids = (whole_number(part.strip(), minimum=1) for part in raw.split(","))
+        return [number for number in ids if number is not None]
 
     def duplicates_view(self, request):
         if not self.has_change_permission(request):

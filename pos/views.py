@@ -57,6 +57,7 @@ from pos.selectors import (
     registers_for,
 )
 from pos.services import cart_open_at_register, sale_complete
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import parse_amount
 
@@ -98,9 +99,10 @@ def _live(response: HttpResponse) -> HttpResponse:
 def _ids(text: str) -> list[int]:
     """ "12,15" → [12, 15]; [] for anything else (or for too many)."""
     parts = text.split(",")
-    if len(parts) > LIVE_IDS_MAX or not all(part.isdigit() for part in parts):
+    ids = [whole_number(part, minimum=1) for part in parts[: LIVE_IDS_MAX + 1]]
+    if len(parts) > LIVE_IDS_MAX or None in ids:
         return []
-    return [int(part) for part in parts]
+    return ids
 
 
 def _stock_unchanged(request: HttpRequest) -> bool:
@@ -310,9 +312,10 @@ def _search(request, register: Register, text: str) -> HttpResponse:
 def _stock(variant_id: str) -> dict:
     """Where a variant is, in every location (empty when the seller closes the panel),
     with the fingerprint the open panel polls with."""
-    if not variant_id.isdigit():
+    pk = whole_number(variant_id, minimum=1)
+    if pk is None:
         return {}
-    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+    variant = Variant.objects.select_related("product").filter(pk=pk).first()
     if variant is None:
         return {}
     fingerprint = stock_fingerprint(variant_ids=[variant.pk])  # before the figures
@@ -552,15 +555,14 @@ def _fulfilment(request, register: Register, cart: Cart):
     """Taken now, click & collect at another store (``collect:<store id>``), or shipped
     home (``ship``: endless aisle, from wherever orchestration picks)."""
     choice = request.POST.get("fulfilment", "")
-    try:
-        line_id = int(request.POST.get("line", ""))
-    except ValueError:
-        raise InvalidInput(_("Choose a line of the cart.")) from None
+    line_id = whole_number(request.POST.get("line", ""), minimum=1)
+    if line_id is None:
+        raise InvalidInput(_("Choose a line of the cart."))
     location = None
     if choice.startswith("collect:"):
-        store_id = choice.partition(":")[2]
+        store_id = whole_number(choice.partition(":")[2], minimum=1)
         location = Location.objects.filter(
-            pk=store_id if store_id.isdigit() else None, kind=Location.Kind.STORE, is_active=True
+            pk=store_id, kind=Location.Kind.STORE, is_active=True
         ).first()
         if location is None:
             raise InvalidInput(_("Choose the store the customer collects from."))

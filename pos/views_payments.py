@@ -52,6 +52,7 @@ from pos.selectors import order_id_of, payment_fingerprint, payment_panel
 from pos.services import NothingDue, till_card_record, till_cash_take, till_link_send
 from pos.views import _live, _register, seller_login_required
 from unicommerce.access.pos import pos_limits_count
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format, parse_amount
 from unicommerce.ratelimit import RateLimited
@@ -218,10 +219,8 @@ def _link(request, register, order: Order):
 
 
 def _order_link(request, order: Order) -> PaymentLink:
-    link_id = request.POST.get("link", "")
-    link = PaymentLink.objects.filter(
-        pk=int(link_id) if link_id.isdigit() else None, order=order
-    ).first()
+    link_id = whole_number(request.POST.get("link", ""), minimum=1)
+    link = PaymentLink.objects.filter(pk=link_id, order=order).first()
     if link is None:
         raise InvalidInput(_("Choose one of the order's payment links."), field="link")
     return link

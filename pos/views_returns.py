@@ -33,6 +33,7 @@ from pos.selectors import (
 )
 from pos.services import CASH, till_return_settle
 from pos.views import _register, seller_login_required
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format
 
@@ -119,7 +120,8 @@ def _confirm(request, register, order: Order, context) -> Return:
         raw, reason = typed[row.line.pk], chosen[row.line.pk]
         if raw in ("", "0"):
             continue
-        if not raw.isdigit():
+        quantity = whole_number(raw)
+        if quantity is None:
             raise InvalidInput(
                 _("Quantity must be a whole number (line %(sku)s).") % {"sku": row.line.sku}
             )
@@ -128,7 +130,7 @@ def _confirm(request, register, order: Order, context) -> Return:
         lines.append(
             {
                 "order_line": row.line.pk,
-                "quantity": int(raw),
+                "quantity": quantity,
                 "reason": reason,
                 "restock_location": restock,
             }
@@ -149,8 +151,8 @@ def _confirm(request, register, order: Order, context) -> Return:
 def _settle(request, register) -> HttpResponse:
     """Settle the receipt's return (``till_return_settle``) and show the receipt again,
     with what was settled or the refusal inline."""
-    raw = request.POST.get("return", "")
-    ret = return_receipt(return_id=int(raw)) if raw.isascii() and raw.isdigit() else None
+    return_id = whole_number(request.POST.get("return", ""), minimum=1)
+    ret = return_receipt(return_id=return_id) if return_id is not None else None
     # Money leaves this store's drawer or account: only for returns received here.
     if ret is None or ret.location_id != register.location_id:
         raise Http404(_("No such return."))

@@ -34,6 +34,7 @@ from orders.models import Order
 from payments.gateways import Declined, Gateway, GatewayResult, gateway_register
 from payments.models import Payment
 from payments.refund_methods import refund_method_register
+from unicommerce.converters import whole_number
 
 STORE_CREDIT = "store_credit"
 
@@ -65,9 +66,10 @@ def _store_credit_refund(
 
 def _entry_of(reference: str) -> StoreCreditEntry:
     prefix, _, pk = reference.partition("_")
-    if prefix != "sc" or not pk.isdigit():
+    entry_id = whole_number(pk, minimum=1)
+    if prefix != "sc" or entry_id is None:
         raise Declined("store_credit_reference_unknown", f"Unknown store credit {reference!r}.")
-    entry = StoreCreditEntry.objects.filter(pk=int(pk)).first()
+    entry = StoreCreditEntry.objects.filter(pk=entry_id).first()
     if entry is None:
         raise Declined("store_credit_reference_unknown", f"Unknown store credit {reference!r}.")
     return entry

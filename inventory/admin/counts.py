@@ -29,6 +29,7 @@ from inventory.services.counts import (
     count_variance,
 )
 from unicommerce.access.admin import LocationScopedAdmin
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 
 SEPARATORS = re.compile(r"[\s,;]+")
@@ -286,8 +287,9 @@ class StockCountAdmin(LocationScopedAdmin, DocumentAdmin):
                 return HttpResponseRedirect(self.document_url("scan", count, last=line.variant_id))
         lines = list(count.lines.select_related("variant__product").order_by("variant__sku"))
         last = None
-        if request.GET.get("last", "").isdigit():
-            last = next((ln for ln in lines if ln.variant_id == int(request.GET["last"])), None)
+        last_id = whole_number(request.GET.get("last", ""))
+        if last_id is not None:
+            last = next((ln for ln in lines if ln.variant_id == last_id), None)
         context = self._context(
             request,
             count,

@@ -46,6 +46,7 @@ from inventory.services.purchasing import (
 )
 from inventory.services.replenishment import replenishment_check
 from unicommerce.access.admin import LocationScopedAdmin
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -440,9 +441,9 @@ class PurchaseOrderAdmin(LocationScopedAdmin, DocumentAdmin):
     def get_search_results(self, request, queryset, search_term):
         """ "PO000012" (or "12") finds that order, besides supplier, SKU and note."""
         results, duplicates = super().get_search_results(request, queryset, search_term)
-        digits = search_term.strip().upper().removeprefix("PO")
-        if digits.isdigit():
-            results = results | queryset.filter(pk=int(digits))
+        number = whole_number(search_term.strip().upper().removeprefix("PO"), minimum=1)
+        if number is not None:
+            results = results | queryset.filter(pk=number)
         return results, duplicates
 
     # -- columns and fields

@@ -11,6 +11,7 @@ from inventory.models import ChannelStock, Location, StockLevel, StockMovement
 from inventory.selectors import levels_with_availability, stock_fingerprint
 from inventory.services.locations import location_channels_set
 from unicommerce.access.admin import LocationScopedAdmin
+from unicommerce.converters import whole_number
 
 LIVE_IDS_MAX = 1000  # stock levels one live poll may ask about
 
@@ -104,10 +105,10 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
             raise PermissionDenied
         text = request.GET.get("ids", "")
         parts = text.split(",") if text else []
-        if len(parts) > LIVE_IDS_MAX or not all(part.isdigit() for part in parts):
+        ids = [whole_number(part, minimum=1) for part in parts[: LIVE_IDS_MAX + 1]]
+        if len(parts) > LIVE_IDS_MAX or None in ids:
             message = gettext("Give up to %(max)s stock level ids, separated by commas.")
             return JsonResponse({"error": message % {"max": LIVE_IDS_MAX}}, status=400)
-        ids = [int(part) for part in parts]
         fingerprint = stock_fingerprint(level_ids=ids)  # before the figures
         if fingerprint == request.GET.get("since"):
             response = HttpResponse(status=204)

@@ -29,6 +29,7 @@ from inventory.services.transfers import (
     transfer_ship,
 )
 from unicommerce.access.admin import LocationScopedAdmin
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 
 # --------------------------------------------------------------------------- forms
@@ -43,7 +44,8 @@ def parse_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
         parts = [p for p in SEPARATORS.split(raw.replace("*", " ")) if p]
         if not parts:
             continue
-        if len(parts) > 2 or (len(parts) == 2 and not parts[1].lstrip("-").isdigit()):
+        quantity = _quantity(parts[1]) if len(parts) == 2 else 1
+        if len(parts) > 2 or quantity is None:
             problems.append(
                 _("Line %(number)s: write a code, then a whole number (“%(line)s”).")
                 % {"number": number, "line": raw.strip()}
@@ -56,8 +58,20 @@ def parse_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
                 _("Line %(number)s: %(message)s") % {"number": number, "message": error.message}
             )
             continue
-        pairs.append((variant.pk, int(parts[1]) if len(parts) == 2 else 1))
+        pairs.append((variant.pk, quantity))
     return pairs, problems
+
+
+MAX_LINE_QUANTITY = 1_000_000  # as the API's (inventory/api/transfers.py)
+
+
+def _quantity(text: str) -> int | None:
+    """A whole number in ASCII digits, at most ``MAX_LINE_QUANTITY`` either way: a
+    negative or zero one is read, for the service to say why it is refused."""
+    number = whole_number(text.removeprefix("-"), maximum=MAX_LINE_QUANTITY)
+    if number is None:
+        return None
+    return -number if text.startswith("-") else number
 
 
 def _active_places():

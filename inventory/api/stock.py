@@ -38,6 +38,7 @@ from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.converters import whole_number
 from unicommerce.exceptions import InvalidInput
 
 
@@ -284,11 +285,8 @@ class StockChangesView(APIView):
             channel = SalesChannel.objects.filter(code=code).first()
             if channel is None:
                 raise exceptions.NotFound(f"No sales channel with the code {code!r}.")
-        try:
-            limit = int(params.get("limit", 500))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 1000:
+        limit = whole_number(params.get("limit", "500"), minimum=1, maximum=1000)
+        if limit is None:
             raise exceptions.ValidationError({"limit": ["A whole number from 1 to 1000."]})
         page = channel_stock_changes(
             channel_id=channel.pk, cursor=params.get("cursor", ""), limit=limit

@@ -95,7 +95,8 @@ class SkuField(serializers.SlugRelatedField):
 
 class TransferLineInputSerializer(serializers.Serializer):
     sku = SkuField()
-    quantity = serializers.IntegerField(min_value=1)
+    # Bounded as a stock receipt's (inventory/api/serializers.py): goods that move.
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
 class TransferCreateInputSerializer(serializers.Serializer):

@@ -33,6 +33,7 @@ from inventory.selectors import stock_at_locations
 from inventory.storefront import storefront_page
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.permissions import channel_of
+from unicommerce.converters import whole_number
 
 JSON_RENDERER = JSONRenderer()
 FAST_ACCEPT = frozenset({"*/*", "application/json"})
@@ -93,9 +94,10 @@ def _page_size(request) -> int:
     raw = request.query_params.get("page_size", "")
     if not raw:
         return 20
-    if not raw.isdigit() or int(raw) < 1:
+    size = whole_number(raw, minimum=1)
+    if size is None:
         raise exceptions.ValidationError({"page_size": ["A whole number from 1 to 100."]})
-    return min(int(raw), 100)
+    return min(size, 100)
 
 
 def _cursor(request) -> tuple[int | None, int | None]:

@@ -53,6 +53,7 @@ from inventory.services.stock import stock_receive_many, stock_safety_set, stock
 from inventory.tasks import import_run_task
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS, minor_unit
+from unicommerce.spreadsheets import spreadsheet_value
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -327,12 +328,16 @@ def sheet_read(*, text: str, kind: str) -> Sheet:
 
 
 def _values(sheet: Sheet, number: int, cells: list[str], errors: list[dict]) -> dict[str, str]:
-    """{column: trimmed value} of one row; a value outside the named columns is an error."""
+    """{column: trimmed value} of one row; a value outside the named columns is an error.
+
+    A cell our exports quoted so that a spreadsheet does not run it ("'=SUM(…)",
+    ``unicommerce.spreadsheets``) is read without that quote: an export imported back
+    gives the values it was written from."""
     values = {name: "" for name in sheet.columns if name}
     for index, cell in enumerate(cells):
         name = sheet.columns[index] if index < len(sheet.columns) else ""
         if name:
-            values[name] = cell.strip()
+            values[name] = spreadsheet_value(cell.strip()).strip()
         elif cell.strip():
             errors.append(
                 _row_error(

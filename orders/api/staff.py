@@ -25,6 +25,7 @@ from inventory.models import Location
 from inventory.selectors import staff_acts_at
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
 from orders.selectors import orders_visible_to, returns_visible_to
+from orders.services.carts import MAX_LINE_QUANTITY
 from orders.services.fulfilment import (
     SHIPMENT_OPEN,
     order_cancel,
@@ -43,6 +44,7 @@ from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
 from unicommerce.api.permissions import acting_user
+from unicommerce.converters import whole_number
 
 OPEN_ORDER_STATUSES = [
     Order.Status.PLACED,
@@ -265,7 +267,9 @@ class CancelInputSerializer(ActionInputSerializer):
 
 
 class QuantityInputSerializer(ActionInputSerializer):
-    quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=MAX_LINE_QUANTITY, help_text="0 removes the line."
+    )
 
 
 class RelocateInputSerializer(ActionInputSerializer):
@@ -584,9 +588,10 @@ class ReturnListCreateView(generics.ListAPIView):
         returns = returns_visible_to(self.request.user, self.returns())
         params = self.request.query_params
         if order := params.get("order"):
-            if not order.isdigit():
+            order_id = whole_number(order, minimum=1)
+            if order_id is None:
                 raise serializers.ValidationError({"order": ["An order id."]})
-            returns = returns.filter(order_id=int(order))
+            returns = returns.filter(order_id=order_id)
         if channel := params.get("channel"):
             returns = returns.filter(channel__code=channel)
         if (cross := params.get("cross_channel")) is not None:

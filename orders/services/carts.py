@@ -38,6 +38,7 @@ from orders.exceptions import (
     InvalidFulfilment,
 )
 from orders.models import Cart, CartEvent, CartLine, Fulfilment
+from unicommerce.exceptions import InvalidInput
 from unicommerce.money import money_round, vat_included_split
 
 if TYPE_CHECKING:
@@ -415,6 +416,7 @@ def _touch(
     data: dict[str, Any] | None = None,
     set_fields: dict[str, Any] | None = None,
     where_customer_is_null: bool = False,
+    guard: tuple[str, list] | None = None,
     then: tuple[str, list] | None = None,
 ) -> tuple | None:
     """One statement: if the cart is still open, push its expiry, set ``set_fields``
@@ -422,13 +424,15 @@ def _touch(
     parameters; its first row is returned); otherwise raise ``CartClosed`` (the caller's
     transaction rolls back whatever it already wrote). It locks the cart row until the
     caller commits, so a checkout of this cart waits for the write, or the write sees
-    the checkout."""
+    the checkout. ``guard``: one more condition (SQL starting with AND, its parameters)
+    for the cart to be written to; when it fails, nothing is written either."""
     set_fields = set_fields or {}
     if not set_fields.keys() <= _SETTABLE:
         raise ValueError(f"cannot set {sorted(set_fields.keys() - _SETTABLE)}")
     expires_at = timezone.now() + cart_ttl()
     assignments = "".join(f", {name} = %s" for name in set_fields)
     extra_where = " AND customer_id IS NULL" if where_customer_is_null else ""
+    guard_sql, guard_params = guard or ("", [])
     channel_id = channel.pk if channel is not None else cart.channel_id
     event = f"""
         INSERT INTO {_EVENT} (cart_id, kind, channel_id, variant_id, quantity, data, at)
@@ -444,7 +448,7 @@ def _touch(
             f"""
             WITH touched AS (
                 UPDATE {_CART} SET updated_at = now(), expires_at = %s{assignments}
-                 WHERE id = %s AND status = 'open'{extra_where}
+                 WHERE id = %s AND status = 'open'{extra_where}{guard_sql}
                 RETURNING id
             )
             {tail}
@@ -453,6 +457,7 @@ def _touch(
                 expires_at,
                 *set_fields.values(),
                 cart.pk,
+                *guard_params,
                 kind,
                 channel_id,
                 variant_id,
@@ -516,6 +521,23 @@ def _check_fulfilment(fulfilment: str, location: Location | None) -> None:
         )
 
 
+# At most this many of one item on a cart line, whatever the face (the API's serializers,
+# the till's form and any other caller): far above any basket, far below what the
+# quantity column holds, however many times a line is added to.
+MAX_LINE_QUANTITY = 9999
+
+
+class LineQuantityTooLarge(InvalidQuantity):
+    def __init__(self, quantity: int) -> None:
+        InvalidInput.__init__(
+            self,
+            _("At most %(maximum)s of an item on one line (got %(quantity)s).")
+            % {"maximum": MAX_LINE_QUANTITY, "quantity": quantity},
+            quantity=str(quantity),
+            maximum=MAX_LINE_QUANTITY,
+        )
+
+
 def _check_quantity(quantity: object, *, zero_allowed: bool = False) -> int:
     if (
         isinstance(quantity, bool)
@@ -524,6 +546,8 @@ def _check_quantity(quantity: object, *, zero_allowed: bool = False) -> int:
         or (quantity == 0 and not zero_allowed)
     ):
         raise InvalidQuantity(quantity)
+    if quantity > MAX_LINE_QUANTITY:
+        raise LineQuantityTooLarge(quantity)
     return quantity
 
 
@@ -584,7 +608,8 @@ def cart_line_add(
     """Add ``quantity`` of a variant; an existing line grows instead of doubling. A
     fulfilment choice given here replaces the line's (none given: the line's is kept).
 
-    One statement (atomic on its own): the cart's expiry, the event and the line."""
+    One statement (atomic on its own): the cart's expiry, the event and the line. A line
+    that would pass ``MAX_LINE_QUANTITY`` is refused, and then nothing is written."""
     _check_quantity(quantity)
     _check_fulfilment(fulfilment, location)
     _open(cart)
@@ -598,17 +623,38 @@ def cart_line_add(
                location_id = CASE WHEN %s THEN EXCLUDED.location_id ELSE {_LINE}.location_id END
         RETURNING id, quantity, fulfilment, location_id, added_at
     """  # noqa: S608 - table names come from the models, values are parameters
-    line_id, total, chosen_fulfilment, location_id, added_at = _touch(
-        cart,
-        kind=Kind.LINE_ADDED,
-        channel=channel,
-        variant_id=variant.pk,
-        quantity=quantity,
-        then=(
-            upsert,
-            [variant.pk, quantity, fulfilment, location.pk if location else None, chosen, chosen],
-        ),
-    )
+    # The line has room for ``quantity`` more: else the cart is not written to at all.
+    room = f"""
+        AND NOT EXISTS (SELECT 1 FROM {_LINE}
+                         WHERE cart_id = %s AND variant_id = %s AND quantity > %s)
+    """  # noqa: S608 - table names come from the models, values are parameters
+    try:
+        line_id, total, chosen_fulfilment, location_id, added_at = _touch(
+            cart,
+            kind=Kind.LINE_ADDED,
+            channel=channel,
+            variant_id=variant.pk,
+            quantity=quantity,
+            guard=(room, [cart.pk, variant.pk, MAX_LINE_QUANTITY - quantity]),
+            then=(
+                upsert,
+                [
+                    variant.pk,
+                    quantity,
+                    fulfilment,
+                    location.pk if location else None,
+                    chosen,
+                    chosen,
+                ],
+            ),
+        )
+    except CartClosed:
+        # The cart is closed, or the line is too full (the guard): only now is it read.
+        lines = CartLine.objects.filter(cart=cart, variant=variant)
+        held = lines.values_list("quantity", flat=True).first()
+        if held is not None and held + quantity > MAX_LINE_QUANTITY:
+            raise LineQuantityTooLarge(held + quantity) from None
+        raise
     line = CartLine(
         id=line_id,
         cart=cart,

@@ -18,6 +18,7 @@ from orders.models import OrderEvent, Return
 from orders.selectors import returns_visible_to
 from payments.api.views import IDEMPOTENCY_KEY, _key, _valid, post_errors
 from payments.returns import SETTLED_EVENT, return_settle
+from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 from unicommerce.api.permissions import acting_user
 from unicommerce.exceptions import NotFound
 
@@ -114,5 +115,5 @@ class ReturnSettleView(APIView):
 
 
 urlpatterns = [
-    path("returns/<int:pk>/settle/", ReturnSettleView.as_view(), name="api-return-settle"),
+    path("returns/<id:pk>/settle/", ReturnSettleView.as_view(), name="api-return-settle"),
 ]
