@@ -2,7 +2,11 @@
 no server), once per kind of caller: no answer is a 5xx, and every answer is one the
 schema documents (its status code, content type and body).
 
-The callers are one list, ``PRINCIPALS``: a new kind of key or token is one more entry.
+The callers are one list, ``PRINCIPALS``, with valid credentials of every principal of
+the permission table: anonymous, a publishable (storefront) and a secret (integration)
+channel key, a signed-in customer, a seller of one store and head office. A new kind of
+key, token or role is one more entry.
+
 Each operation gets a few derandomized examples (the same requests on every run) in both
 of schemathesis's modes, valid requests and requests the schema says are invalid (which
 must be refused with a 4xx); half of them aim at objects that exist (``World``: a cart,
@@ -20,7 +24,6 @@ from datetime import timedelta
 import hypothesis
 import pytest
 import schemathesis
-from django.contrib.auth.models import Permission
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
@@ -55,10 +58,10 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# A few examples per operation, caller and mode keep the module to a couple of minutes
-# on one core; derandomized so a failure comes back on the next run.
+# A few examples per operation, caller and mode keep the module to about two minutes on
+# one core (six callers, two modes); derandomized so a failure comes back on the next run.
 FUZZ_SETTINGS = hypothesis.settings(
-    max_examples=8,
+    max_examples=7,
     derandomize=True,
     database=None,
     deadline=None,
@@ -168,8 +171,15 @@ def _anonymous(world: World) -> dict[str, str]:
     return {}
 
 
-def _channel_key(world: World) -> dict[str, str]:
-    _, raw_key = api_key_create(channel=world.shop.web, name="fuzz front end")
+def _storefront_key(world: World) -> dict[str, str]:
+    """The web store's publishable key, as its pages in a browser hold it."""
+    _, raw_key = api_key_create(channel=world.shop.web, name="fuzz front end", kind="publishable")
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+def _integration_key(world: World) -> dict[str, str]:
+    """The web store's secret key, as its own back end holds it."""
+    _, raw_key = api_key_create(channel=world.shop.web, name="fuzz back end", kind="secret")
     return {"Authorization": f"Bearer {raw_key}"}
 
 
@@ -181,21 +191,31 @@ def _customer_token(world: World) -> dict[str, str]:
     return {"Authorization": f"Customer {raw_token}"}
 
 
-def _staff_key(world: World) -> dict[str, str]:
-    """A staff member holding every permission and working in every location."""
-    user = UserFactory(username="fuzz-staff", is_staff=True)
-    user.user_permissions.set(Permission.objects.all())
-    for location in (world.shop.store, world.shop.warehouse):
-        location.staff.add(user)
-    _, raw_key = api_key_create(user=user, name="fuzz script")
+def _seller_key(world: World) -> dict[str, str]:
+    """A seller of the Paris store (the seller role, staff of that store only): the
+    world's web order, shipped from the warehouse, is out of their reach."""
+    user = UserFactory(username="fuzz-seller", role="seller")
+    world.shop.store.staff.add(user)
+    _, raw_key = api_key_create(user=user, name="fuzz seller script")
     return {"Authorization": f"Bearer {raw_key}"}
 
 
+def _head_office_key(world: World) -> dict[str, str]:
+    """Head office: every permission, every location (``inventory.all_locations``)."""
+    user = UserFactory(username="fuzz-head-office", role="head_office", is_staff=True)
+    _, raw_key = api_key_create(user=user, name="fuzz head office script")
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+# Every principal of the permission table (unicommerce/access/principals.py), staff by
+# the roles at both ends of their reach (unicommerce/access/roles.py).
 PRINCIPALS = [
     Principal("anonymous", _anonymous),
-    Principal("channel-key", _channel_key),
-    Principal("customer-token", _customer_token),
-    Principal("staff-key", _staff_key),
+    Principal("storefront", _storefront_key),
+    Principal("integration", _integration_key),
+    Principal("customer", _customer_token),
+    Principal("seller", _seller_key),
+    Principal("head-office", _head_office_key),
 ]
 
 
