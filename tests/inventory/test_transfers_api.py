@@ -416,7 +416,7 @@ def test_every_transfer_endpoint_documents_its_errors_in_the_schema(db):
     }
     assert documented == {
         ("/api/v1/transfers/", "get"): ["200", "400", "401", "403"],
-        ("/api/v1/transfers/", "post"): ["201", "400", "401", "403", "422"],
+        ("/api/v1/transfers/", "post"): ["201", "400", "401", "403", "415", "422"],
         ("/api/v1/transfers/{id}/", "get"): ["200", "400", "401", "403", "404"],
         ("/api/v1/transfers/{id}/ship/", "post"): ["200", "400", "401", "403", "404", "409", "422"],
         ("/api/v1/transfers/{id}/receive/", "post"): [
@@ -426,6 +426,7 @@ def test_every_transfer_endpoint_documents_its_errors_in_the_schema(db):
             "403",
             "404",
             "409",
+            "415",
             "422",
         ],
         ("/api/v1/transfers/{id}/close/", "post"): [
@@ -435,6 +436,7 @@ def test_every_transfer_endpoint_documents_its_errors_in_the_schema(db):
             "403",
             "404",
             "409",
+            "415",
             "422",
         ],
         ("/api/v1/transfers/{id}/cancel/", "post"): [
