@@ -202,6 +202,7 @@ def main() -> None:
                 "concurrency": CONCURRENCY,
                 "seconds": SECONDS,
                 "data_generated_seconds": data["seconds"],
+                "caller": "a channel key through the permission table, limits on as shipped",
             },
             figures=figures,
             targets={"rps": ">= 300", "p99_ms": "<= 50", "errors": "<= 0"},

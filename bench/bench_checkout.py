@@ -368,6 +368,9 @@ def main() -> None:
                 "sellout": f"then the same buyers on a variant with {SELLOUT} units, until "
                 "each is refused",
                 "queries_counted": "one journey in-process (test client), all statements",
+                "caller": "the channel's secret key (a storefront's back end), through the "
+                "permission table; every rate limit on as shipped (cart and identify "
+                "counted per key on Redis)",
             },
             figures=figures,
             targets={
