@@ -105,9 +105,7 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
     is looked up, so it says nothing about whether the customer exists; an unknown but
     well-formed address sends nothing and returns ``CodeSent(None)``.
     """
-    from unicommerce.messaging.services import message_send
-
-    from unicommerce.messaging.services import sms_destination_check
+    from unicommerce.messaging.services import message_send, sms_destination_check
 
     contact = _contact_key(email, phone)
     if phone:

@@ -75,7 +75,7 @@ from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.messaging.models import Message
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_format, money_round
-from unicommerce.ratelimit import rate_limit_check, rate_limit_hit
+from unicommerce.ratelimit import rate_limit_hit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -513,7 +513,9 @@ def payment_link_resend(
     new expiry, optionally to another ``phone``. Only a payable link can be resent, and
     only ``payment_link_send_per_link`` times (each send is an SMS: ``RateLimited``)."""
     new_phone = phone_e164(phone) if phone else None
-    rate_limit_check("payment_link_send_per_link", link.pk)
+    # Counted before any lock is taken (no Redis call under a row lock); a refused resend
+    # counts too, as any attempt to send does.
+    rate_limit_hit("payment_link_send_per_link", link.pk)
     with _link_lock(link.pk), transaction.atomic():
         locked = _link_row_lock(link.pk)
         payment_link_refresh(locked)
@@ -527,7 +529,6 @@ def payment_link_resend(
             locked.phone = new_phone
         locked.save(update_fields=["token_hash", "status", "sent_at", "expires_at", "phone"])
         _sms_queue(locked, token)
-        rate_limit_hit("payment_link_send_per_link", link.pk)
         order_event_record(
             order=locked.order,
             kind="payment_link_resent",
