@@ -345,19 +345,22 @@ def test_the_schema_documents_every_webhook_operation_and_its_errors(db):
     }
     base = "/api/v1/webhooks/endpoints/"
     retried = ["200", "400", "401", "403", "404", "422"]
-    assert documented == {
-        (base, "get"): ["200", "400", "401", "403"],
-        (base, "post"): ["201", "400", "401", "403", "415", "422"],
-        (base + "{id}/", "get"): ["200", "400", "401", "403", "404"],
-        (base + "{id}/", "patch"): ["200", "400", "401", "403", "404", "415"],
-        (base + "{id}/", "delete"): ["204", "400", "401", "403", "404"],
-        (base + "{id}/rotate-secret/", "post"): retried,
-        (base + "{id}/enable/", "post"): retried,
-        (base + "{id}/disable/", "post"): [*retried[:5], "415", "422"],  # takes a reason
-        (base + "{id}/deliveries/", "get"): ["200", "400", "401", "403", "404"],
-        ("/api/v1/webhooks/deliveries/{id}/redeliver/", "post"): [*retried[:5], "409", "422"],
-        ("/api/v1/webhooks/event-types/", "get"): ["200", "400", "401", "403"],
-    }
+    assert (
+        documented
+        == {
+            (base, "get"): ["200", "400", "401", "403"],
+            (base, "post"): ["201", "400", "401", "403", "415", "422"],
+            (base + "{id}/", "get"): ["200", "400", "401", "403", "404"],
+            (base + "{id}/", "patch"): ["200", "400", "401", "403", "404", "415"],
+            (base + "{id}/", "delete"): ["204", "400", "401", "403", "404"],
+            (base + "{id}/rotate-secret/", "post"): retried,
+            (base + "{id}/enable/", "post"): retried,
+            (base + "{id}/disable/", "post"): [*retried[:5], "415", "422"],  # takes a reason
+            (base + "{id}/deliveries/", "get"): ["200", "400", "401", "403", "404"],
+            ("/api/v1/webhooks/deliveries/{id}/redeliver/", "post"): [*retried[:5], "409", "422"],
+            ("/api/v1/webhooks/event-types/", "get"): ["200", "400", "401", "403"],
+        }
+    )
     error = paths[base]["post"]["responses"]["400"]
     assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     created = paths[base]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
