@@ -190,6 +190,7 @@ def main() -> None:
             )
         figures["queries_per_request"] = queries
         figures["ceiling_rps"] = ceiling["rps"]
+        figures["ceiling_errors"] = ceiling["errors"]  # a refused ceiling is no ceiling
         figures["ratio_to_ceiling"] = round(figures["rps"] / ceiling["rps"], 3)
         report(
             "catalog_list",
@@ -205,7 +206,12 @@ def main() -> None:
                 "caller": "a channel key through the permission table, limits on as shipped",
             },
             figures=figures,
-            targets={"rps": ">= 300", "p99_ms": "<= 50", "errors": "<= 0"},
+            targets={
+                "rps": ">= 300",
+                "p99_ms": "<= 50",
+                "errors": "<= 0",
+                "ceiling_errors": "<= 0",
+            },
         )
 
 
