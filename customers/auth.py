@@ -179,29 +179,14 @@ def login_code_exchange(
     code = (code or "").strip()
     now = timezone.now()
     with transaction.atomic():
-        login_code = (
-            LoginCode.objects.select_for_update()
-            .filter(
-                customer=customer,
-                channel=channel,
-                purpose=LoginCode.Purpose.SIGN_IN,
-                used_at__isnull=True,
-                expires_at__gt=now,
-                attempts__lt=LOGIN_CODE_MAX_ATTEMPTS,
-            )
-            .order_by("-created_at", "-id")
-            .first()
+        login_code = _pending_code(
+            now=now, customer=customer, channel=channel, purpose=LoginCode.Purpose.SIGN_IN
         )
         if login_code is None:
             raise LoginCodeInvalid()
-        given = _code_hash(code, customer_id=customer.pk, channel_id=channel.pk)
-        if not hmac.compare_digest(login_code.code_hash, given):
-            LoginCode.objects.filter(pk=login_code.pk).update(attempts=F("attempts") + 1)
-            wrong = True
-        else:
-            login_code.used_at = now
-            login_code.save(update_fields=["used_at"])
-            wrong = False
+        wrong = not _code_right(login_code, code)
+        if not wrong:
+            LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
     if wrong:
         # Outside the atomic block so the counted attempt is kept.
         raise LoginCodeInvalid()
@@ -213,6 +198,33 @@ def login_code_exchange(
         expires_at=now + ACCESS_TOKEN_TTL,
     )
     return token, raw
+
+
+def _pending_code(*, now, **filters) -> LoginCode | None:
+    """The latest live code of this kind (not used, not expired, tries left), locked."""
+    return (
+        LoginCode.objects.select_for_update()
+        .filter(
+            used_at__isnull=True,
+            expires_at__gt=now,
+            attempts__lt=LOGIN_CODE_MAX_ATTEMPTS,
+            **filters,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _code_right(row: LoginCode, code: str) -> bool:
+    """Does ``code`` match this row? A wrong one counts against it (the caller raises
+    outside its transaction, so the count is kept)."""
+    given = _code_hash(
+        code, customer_id=row.customer_id, channel_id=row.channel_id, target=row.target
+    )
+    if hmac.compare_digest(row.code_hash, given):
+        return True
+    LoginCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    return False
 
 
 def access_token_authenticate(*, raw_token: str) -> AccessToken | None:
@@ -334,27 +346,11 @@ def contact_change_confirm(*, customer: Customer, code: str) -> Customer:
     code = (code or "").strip()
     now = timezone.now()
     with transaction.atomic():
-        change = (
-            LoginCode.objects.select_for_update()
-            .filter(
-                customer=customer,
-                purpose=LoginCode.Purpose.CONTACT_CHANGE,
-                used_at__isnull=True,
-                expires_at__gt=now,
-                attempts__lt=LOGIN_CODE_MAX_ATTEMPTS,
-            )
-            .order_by("-created_at", "-id")
-            .first()
-        )
+        change = _pending_code(now=now, customer=customer, purpose=LoginCode.Purpose.CONTACT_CHANGE)
         if change is None:
             raise LoginCodeInvalid()
-        given = _code_hash(
-            code, customer_id=customer.pk, channel_id=change.channel_id, target=change.target
-        )
-        wrong = not hmac.compare_digest(change.code_hash, given)
-        if wrong:
-            LoginCode.objects.filter(pk=change.pk).update(attempts=F("attempts") + 1)
-        else:
+        wrong = not _code_right(change, code)
+        if not wrong:
             field = "email" if "@" in change.target else "phone"
             customer = customer_update(customer=customer, **{field: change.target})
             LoginCode.objects.filter(pk=change.pk).update(used_at=now)

@@ -89,48 +89,34 @@ def _identifiers(name: str, parts: tuple[object, ...]) -> tuple[str, ...]:
 def rate_limit_hit(name: str, *parts: object, cost: int = 1) -> None:
     """Count ``cost`` hits of limit ``name`` for ``parts``; raise RateLimited (nothing
     counted) when that would go over. An empty rate in the settings turns the limit off."""
-    item = _rate(name)
-    if item is None:
-        return
-    identifiers = _identifiers(name, parts)
-    try:
-        limiter = _limiter(settings.REDIS_URL)
-        if limiter.hit(item, *identifiers, cost=cost):
-            return
-        reset_at, _remaining = limiter.get_window_stats(item, *identifiers)
-    except Exception:
-        logger.exception("rate limit %s not checked: the counter store did not answer", name)
-        return
-    raise RateLimited(limit=name, retry_after=math.ceil(reset_at - time.time()))
+    _ask(name, parts, count=True, cost=cost)
 
 
 def rate_limit_check(name: str, *parts: object) -> None:
     """Raise RateLimited if limit ``name`` is already used up for ``parts``, counting
-    nothing (for a check before work whose failure alone should count)."""
+    nothing (for a check before work whose success alone should count)."""
+    _ask(name, parts, count=False)
+
+
+def _ask(name: str, parts: tuple[object, ...], *, count: bool, cost: int = 1) -> None:
     item = _rate(name)
     if item is None:
         return
     identifiers = _identifiers(name, parts)
     try:
         limiter = _limiter(settings.REDIS_URL)
-        if limiter.test(item, *identifiers):
+        allowed = (
+            limiter.hit(item, *identifiers, cost=cost)
+            if count
+            else limiter.test(item, *identifiers)
+        )
+        if allowed:
             return
         reset_at, _remaining = limiter.get_window_stats(item, *identifiers)
     except Exception:
         logger.exception("rate limit %s not checked: the counter store did not answer", name)
         return
     raise RateLimited(limit=name, retry_after=math.ceil(reset_at - time.time()))
-
-
-def rate_limit_reset(name: str, *parts: object) -> None:
-    """Forget the hits of ``name`` for ``parts`` (a right code clears the wrong ones)."""
-    item = _rate(name)
-    if item is None:
-        return
-    try:
-        _limiter(settings.REDIS_URL).clear(item, *_identifiers(name, parts))
-    except Exception:
-        logger.exception("rate limit %s not reset: the counter store did not answer", name)
 
 
 def client_ip(request) -> str:
