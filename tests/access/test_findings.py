@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from customers.models import LoginCode
 from inventory.models import Reservation, StockLevel
@@ -344,3 +345,60 @@ def test_the_customer_360_page_lists_a_store_managers_own_orders_only(world, lyo
     assert mine.status_code == everything.status_code == 200
     assert lyon_order.reference not in mine.content.decode()
     assert lyon_order.reference in everything.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, "contact_change_one"),
+        ({"email": "a@example.com", "phone": "0781234501"}, "contact_change_one"),
+        ({"email": "not-an-email"}, "invalid_email"),
+        ({"phone": "06 12"}, "invalid_phone"),
+        ({"phone": "+447911123456"}, "sms_destination_not_allowed"),
+        ({"email": "CAMILLE@example.com"}, "contact_unchanged"),
+    ],
+)
+def test_a_contact_change_with_bad_input_is_refused_and_sends_nothing(world, body, expected):
+    response = world.callers["customer"].api.post("/api/v1/me/contact-change/", body, format="json")
+
+    assert code_of(response) == (400, expected)
+    assert not LoginCode.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_a_contact_change_is_limited_per_customer(world):
+    me = world.callers["customer"].api
+    answers = [
+        me.post("/api/v1/me/contact-change/", {"email": f"new{i}@example.com"}, format="json")
+        for i in range(6)
+    ]
+
+    assert [a.status_code for a in answers] == [202] * 5 + [429]  # 5 an hour
+
+
+def test_the_payments_and_stock_admins_list_a_store_managers_own_only(
+    world, lyon_order, stocked_variant, client
+):
+    from django.urls import reverse
+
+    from inventory.services import stock_receive
+
+    Payment.objects.create(
+        order=lyon_order, method="cash", status="captured", amount=1, currency="EUR"
+    )
+    variant = stocked_variant(sku="ONLY-IN-LYON")
+    stock_receive(variant_id=variant.pk, location_id=world.lyon.pk, quantity=4)
+    manager = world.callers["store_manager"].user
+    manager.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_payment", "view_stocklevel"])
+    )
+    client.force_login(manager)
+
+    payments = client.get(reverse("admin:payments_payment_changelist")).content.decode()
+    levels = client.get(reverse("admin:inventory_stocklevel_changelist")).content.decode()
+
+    assert lyon_order.reference not in payments
+    assert "ONLY-IN-LYON" not in levels
+    client.force_login(world.callers["head_office"].user)
+    assert lyon_order.reference in client.get(reverse("admin:payments_payment_changelist")).text
+    assert "ONLY-IN-LYON" in client.get(reverse("admin:inventory_stocklevel_changelist")).text

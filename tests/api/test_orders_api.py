@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from customers.models import AccessToken
 from inventory.models import StockLevel
 from orders.models import Cart, Order
+from tests.access.conftest import customer_token_client as customer_client
 from tests.api.conftest import client_with_key
 from tests.factories import CustomerFactory, LocationFactory, SalesChannelFactory
 
 pytestmark = pytest.mark.django_db
 
 ADDRESS = {"line1": "1 rue de Rivoli", "postal_code": "75001", "city": "Paris", "country": "FR"}
-
-
-def customer_client(customer, channel):
-    raw = "ucc_" + secrets.token_urlsafe(24)
-    AccessToken.objects.create(
-        customer=customer,
-        channel=channel,
-        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
-        expires_at=timezone.now() + timedelta(days=1),
-    )
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Customer {raw}", HTTP_ACCEPT_LANGUAGE="en")
-    return client
 
 
 def new_cart(api) -> dict:
