@@ -18,7 +18,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 # Static files are collected at build time; the secret is a build-only placeholder.
 RUN DJANGO_SETTINGS_MODULE=unicommerce.settings.production \
-    DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build \
+    DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build PUBLIC_BASE_URL=https://build.invalid \
     DATABASE_URL=postgresql://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput -v 0
 

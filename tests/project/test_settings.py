@@ -109,6 +109,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "unicommerce.settings.production",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-with-enough-entropy-0123456789",
     "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    "PUBLIC_BASE_URL": "https://shop.example.com",
     "PAYMENT_GATEWAY": "stripe",
     "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
     "STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
@@ -162,7 +163,9 @@ def test_production_refuses_the_simulated_gateway_unless_a_demo_and_stripe_witho
     assert "payments.E001" in keyless.stdout + keyless.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "PUBLIC_BASE_URL"]
+)
 def test_production_secrets_have_no_default(missing):
     env = {**os.environ, **PRODUCTION_ENV}
     del env[missing]
@@ -178,6 +181,29 @@ def test_production_secrets_have_no_default(missing):
 
     assert result.returncode != 0
     assert f"Set the {missing} environment variable." in result.stderr
+
+
+def _public_base_url(**env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "PORT")}
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.PUBLIC_BASE_URL)"],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "unicommerce.settings.local", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_payment_links_point_at_the_port_the_server_runs_on():
+    # The SMS sent from `PORT=8042 make run` must open the page served on 8042.
+    assert _public_base_url() == "http://127.0.0.1:8000"
+    assert _public_base_url(PORT="8042") == "http://127.0.0.1:8042"
+    assert _public_base_url(PORT="8042", PUBLIC_BASE_URL="https://shop.example/") == (
+        "https://shop.example"
+    )
 
 
 def test_migrations_match_the_models():

@@ -250,8 +250,11 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
-# Where customers open payment links (the pay page's absolute URL in the SMS).
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Where customers open payment links (the pay page's absolute URL in the SMS). By default
+# the address `make run` serves on, whatever its PORT; production has no default.
+PUBLIC_BASE_URL = env_str(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env_int('PORT', default=8000)}"
+).rstrip("/")
 PAYMENT_LINK_TTL_MINUTES = env_int("PAYMENT_LINK_TTL_MINUTES", default=24 * 60)
 
 # --- Provider webhooks (payments/webhook_views.py): bodies over this size answer 413
