@@ -1,9 +1,14 @@
+import secrets
 from decimal import Decimal
+from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from catalog.barcodes import barcode_problem
@@ -120,6 +125,10 @@ class Variant(models.Model):
             models.CheckConstraint(
                 condition=Q(price_amount__gte=0), name="variant_price_not_negative"
             ),
+        ]
+        indexes = [
+            # What a scanner sends, whatever its case (``sku__iexact``): the exact fast path.
+            models.Index(Upper("sku"), name="variant_sku_upper_idx"),
         ]
 
     def __str__(self) -> str:
@@ -340,3 +349,93 @@ class CatalogChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.product_id}"
+
+
+class VariantSearch(models.Model):
+    """The search document of one variant: the lexemes of its product's name (weight A),
+    its SKU and barcodes (B), its brand and attribute values (C) and its categories' names
+    (D), accent-folded and lower-cased, hyphenated words both split and joined (see
+    ``catalog.search``). Written only by the database triggers of migration 0005, on every
+    write of a variant, its product, its barcodes or a category, whatever the path."""
+
+    variant = models.OneToOneField(
+        Variant,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search",
+        editable=False,
+    )
+    document = SearchVectorField(editable=False)
+
+    class Meta:
+        verbose_name = _("variant search document")
+        verbose_name_plural = _("variant search documents")
+        indexes = [GinIndex(fields=["document"], name="variant_search_document_idx")]
+
+    def __str__(self) -> str:
+        return str(self.document)
+
+
+def product_image_upload_to(image: "ProductImage", filename: str) -> str:
+    """``products/<product id>/<random>.<ext>``: the name never comes from the uploader
+    (no path, no guessable or clashing names); the extension is the one the service set
+    from the format Pillow read (``catalog.images``)."""
+    suffix = PurePosixPath(filename).suffix.lower()
+    if suffix not in {".jpg", ".png", ".webp"}:
+        suffix = ""
+    return f"products/{image.product_id}/{secrets.token_hex(12)}{suffix}"
+
+
+class ProductImage(models.Model):
+    """A picture of a product, or of one of its variants (a colour), in the default
+    storage (a folder in development, S3-compatible storage in production: every read
+    goes through ``storage.url()``). Thumbnails are made after commit by a worker
+    (``catalog.images.product_image_thumbnails_make``); until then the original is used."""
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="images"
+    )
+    variant = models.ForeignKey(
+        Variant,
+        verbose_name=_("variant"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="images",
+        help_text=_("Only for this variant (a colour, say); empty for the whole product."),
+    )
+    image = models.ImageField(_("image"), upload_to=product_image_upload_to, max_length=255)
+    width = models.PositiveIntegerField(_("width"), default=0, editable=False)
+    height = models.PositiveIntegerField(_("height"), default=0, editable=False)
+    alt = models.CharField(
+        _("alternative text"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the picture shows, for screen readers and when it cannot load."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    # {"160": storage name, …}: only the widths smaller than the original are made.
+    thumbnails = models.JSONField(_("thumbnails"), default=dict, blank=True, editable=False)
+    thumbnails_made_at = models.DateTimeField(
+        _("thumbnails made at"), null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["product_id", "position", "id"]
+        indexes = [
+            # A page's pictures in order, read by the storefront statement per product.
+            models.Index(fields=["product", "position", "id"], name="product_image_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.variant_id and self.product_id and self.variant.product_id != self.product_id:
+            raise ValidationError(
+                {"variant": _("This variant belongs to another product.")}, code="other_product"
+            )
