@@ -247,7 +247,7 @@ def sell(request: HttpRequest) -> HttpResponse:
             return _search(request, register, request.GET["code"])
         if "stock" in request.GET:
             context = {"register": register, **_stock(request.GET["stock"])}
-            return _live(render(request, "pos/sell.html#stock", context))
+            return _live(render(request, "pos/_catalog.html#stock", context))
         if "lines" in request.GET:
             return _live(_line_stock_refresh(request, register))
     cart = _cart(request, register)
@@ -306,7 +306,7 @@ def _search(request, register: Register, text: str) -> HttpResponse:
     variants = variant_search(text=text, limit=12)
     free = free_here(variant_ids=[v.pk for v in variants], location_id=register.location_id)
     results = [(v, free.get(v.pk, 0)) for v in variants]
-    return render(request, "pos/sell.html#results", {"results": results, "query": text.strip()})
+    return render(request, "pos/_catalog.html#results", {"results": results, "query": text.strip()})
 
 
 def _stock(variant_id: str) -> dict:
