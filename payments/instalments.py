@@ -52,11 +52,14 @@ from payments.exceptions import (
     PaymentInProgress,
     PaymentStateInvalid,
 )
-from payments.models import Instalment, InstalmentPlan, Payment
+from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
 from payments.operations import (
     _amount_check,
+    _payment_lock,
+    _payment_update,
     _token_check,
     order_outstanding_amount,
+    order_payment_recompute,
     payment_charge,
     payment_key_lock,
     payment_mandate_record,
@@ -441,8 +444,9 @@ def _plan_status_refresh(plan: InstalmentPlan) -> None:
     again once the late part is paid. Defaulted and cancelled are final."""
     if plan.status in (PlanStatus.DEFAULTED, PlanStatus.CANCELLED):
         return
-    statuses = set(plan.parts.values_list("status", flat=True))
-    if statuses == {PartStatus.PAID}:
+    # Parts cancelled in a running plan were taken off by a return (nothing to collect).
+    statuses = set(plan.parts.values_list("status", flat=True)) - {PartStatus.CANCELLED}
+    if statuses <= {PartStatus.PAID}:
         status = PlanStatus.COMPLETED
     elif PartStatus.RETRYING in statuses:
         status = PlanStatus.LATE
@@ -479,6 +483,84 @@ def instalment_plan_cancel(
                 user=user,
             )
     return InstalmentPlan.objects.select_related("payment").get(pk=plan.pk)
+
+
+def instalment_plan_reducible(plan: InstalmentPlan) -> Decimal:
+    """What a running plan may still be relieved of: its parts not yet charged nor being
+    charged (scheduled, or waiting for a retry)."""
+    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.LATE):
+        return Decimal(0)
+    return sum(
+        plan.parts.filter(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING]).values_list(
+            "amount", flat=True
+        ),
+        Decimal(0),
+    )
+
+
+def instalment_plan_reduce(
+    *,
+    plan: InstalmentPlan,
+    amount: Decimal,
+    reason: str,
+    user: AbstractBaseUser | None = None,
+) -> PaymentOperation | None:
+    """Take up to ``amount`` off what a running plan still has to collect (goods
+    returned before they were paid for), from the last part backwards: a part reduced to
+    nothing is cancelled, the next one is lowered. Nothing is charged or given back; the
+    plan's payment asks that much less (a succeeded void operation of the amount taken
+    off, carrying ``reason``), and ends captured (or voided) once nothing is left to
+    collect. Parts already paid or being charged are never touched. Returns the void
+    operation, or None when there was nothing to take off. Runs in the caller's
+    transaction if there is one (the order, then the payment, then the plan are locked).
+    """
+    with transaction.atomic():
+        order = order_lock(plan.payment.order_id)
+        payment = _payment_lock(plan.payment_id)
+        locked = InstalmentPlan.objects.select_for_update().get(pk=plan.pk)
+        if locked.status not in (PlanStatus.ACTIVE, PlanStatus.LATE) or amount <= 0:
+            return None
+        left = amount
+        parts = locked.parts.filter(
+            status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING]
+        ).order_by("-number")
+        for part in parts:
+            if left <= 0:
+                break
+            if part.amount <= left:
+                left -= part.amount
+                part.status, part.next_attempt_at = PartStatus.CANCELLED, None
+                part.save(update_fields=["status", "next_attempt_at"])
+            else:
+                part.amount -= left
+                left = Decimal(0)
+                part.save(update_fields=["amount"])
+        taken_off = amount - left
+        if taken_off <= 0:
+            return None
+        operation = PaymentOperation.objects.create(
+            payment=payment,
+            kind=PaymentOperation.Kind.VOID,
+            status=PaymentOperation.Status.SUCCEEDED,
+            amount=taken_off,
+            currency=payment.currency,
+            reason=reason[:255],
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        still_due = locked.parts.filter(
+            status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING, PartStatus.PROCESSING]
+        ).exists()
+        if still_due:
+            _payment_update(payment, amount=payment.amount - taken_off)
+        elif payment.captured_amount > 0:
+            _payment_update(payment, amount=payment.captured_amount, status=Payment.Status.CAPTURED)
+        else:  # a deferred plan relieved of everything: nothing was ever taken
+            _payment_update(payment, status=Payment.Status.VOIDED)
+            locked.status = PlanStatus.CANCELLED
+            locked.save(update_fields=["status"])
+        _plan_status_refresh(locked)
+        order_payment_recompute(order, actor=user)
+    return operation
 
 
 # --- collecting the parts that are due

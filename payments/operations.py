@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from orders.locks import order_lock
@@ -107,6 +107,10 @@ PART_CHARGED = frozenset({Payment.Method.INSTALMENT})
 OPEN = frozenset({PS.PENDING, PS.AUTHORISED})
 SETTLED = frozenset({PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED})
 FINAL = (OPS.SUCCEEDED, OPS.FAILED)
+# The reason of the operations that give money back for a return ("return R…", written
+# by payments.returns): refunds, and the voids that take a returned amount off what an
+# instalment plan still had to collect (``payments.instalments.instalment_plan_reduce``).
+RETURN_REASON_PREFIX = "return "
 
 
 # --- helpers
@@ -479,9 +483,18 @@ def order_payment_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
     """(captured, refunded, in flight) over the order's payments, from the operations
     ledger (payments recorded without operations, cash at the till, count as the row says).
     """
+    return _order_sums(order)[:3]
+
+
+def _order_sums(order: Order) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(captured, refunded, in flight, taken off plans by returns): see
+    ``order_payment_totals`` and ``order_returns_taken_off_plans``."""
     sums = dict(
         Op.objects.filter(
-            payment__order=order, status=OPS.SUCCEEDED, kind__in=[K.CAPTURE, K.REFUND]
+            Q(kind__in=[K.CAPTURE, K.REFUND])
+            | Q(kind=K.VOID, reason__startswith=RETURN_REASON_PREFIX),
+            payment__order=order,
+            status=OPS.SUCCEEDED,
         )
         .order_by()
         .values_list("kind")
@@ -501,7 +514,7 @@ def order_payment_totals(order: Order) -> tuple[Decimal, Decimal, Decimal]:
     in_flight = Payment.objects.filter(order=order, status__in=OPEN).aggregate(
         total=Sum(F("amount") - F("captured_amount"))
     )["total"] or Decimal(0)
-    return captured, refunded, in_flight
+    return captured, refunded, in_flight, sums.get(K.VOID) or Decimal(0)
 
 
 def order_outstanding_amount(order: Order) -> Decimal:
@@ -535,16 +548,25 @@ def _committed_by_plans(order: Order) -> Decimal:
     ).aggregate(total=Sum(F("amount") - F("captured_amount")))["total"] or Decimal(0)
 
 
+def order_returns_taken_off_plans(order: Order) -> Decimal:
+    """What returns took off what instalment plans still had to collect (the customer
+    owes that much less: given back without money moving)."""
+    return _order_sums(order)[3]
+
+
 def order_payment_status_derived(order: Order) -> tuple[str, Decimal]:
     """paid / partially paid / unpaid / (partially) refunded, from the ledger. An order
     covered by what was captured plus what running instalment plans will collect is paid
-    (paid in instalments); ``net`` is what was actually captured, net of refunds."""
-    captured, refunded, _ = order_payment_totals(order)
+    (paid in instalments); ``net`` is what was actually captured, net of refunds. A
+    return taken off a plan's parts still due counts as given back, like a refund: the
+    order is (partially) refunded, not short of money."""
+    captured, refunded, _, taken_off = _order_sums(order)
     net = captured - refunded
     S = Order.PaymentStatus
-    if refunded > 0:
-        return (S.REFUNDED if net <= 0 else S.PARTIALLY_REFUNDED), net
-    covered = net + _committed_by_plans(order)
+    committed = _committed_by_plans(order)
+    if refunded > 0 or taken_off > 0:
+        return (S.REFUNDED if net + committed <= 0 else S.PARTIALLY_REFUNDED), net
+    covered = net + committed
     if covered >= order.total_amount and (covered > 0 or order.total_amount == 0):
         return S.PAID, net
     if net > 0:

@@ -3,9 +3,12 @@
 ``orders.services.returns.return_create`` records a return with its outcome and a
 pending settlement; ``return_settle`` moves the money and marks it settled:
 
-- ``refund``: back to the order's original payments, newest captured first, each for
-  what it can still give back, until the return's amount is covered
-  (``payments.operations.payment_refund``); or, with ``method`` (cash or a card terminal
+- ``refund``: back to the order's original payments: first taken off what a running
+  instalment plan still has to collect (its last parts first,
+  ``payments.instalments.instalment_plan_reduce``: the customer owes less and no money
+  moves), then refunded to the captured payments, newest first, each for what it can
+  still give back (an instalment plan: what it charged), until the return's amount is
+  covered (``payments.operations.payment_refund``); or, with ``method`` (cash or a card terminal
   at the till, e.g. a web order returned in a store), by that method
   (``payments.refund_methods.refund_to_method``);
 - ``store_credit``: ``refund_to_method(method="store_credit")``, crediting the order's
@@ -23,19 +26,22 @@ answers the settled return; another key on a settled return is refused
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from orders.locks import order_lock
 from orders.models import Order, OrderEvent, Return
 from orders.states import order_event_record
 from payments.exceptions import RefundExceedsPaid
-from payments.models import Payment, PaymentOperation
+from payments.instalments import instalment_plan_reduce, instalment_plan_reducible
+from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
 from payments.operations import (
+    RETURN_REASON_PREFIX,
     order_refundable_amount,
     payment_key_lock,
     payment_refund,
@@ -76,15 +82,16 @@ class ReturnSettleMethodInvalid(InvalidInput):
 
 def _tag(ret: Return) -> str:
     """The reason written on the return's refunds (how they are found again)."""
-    return f"return {ret}"
+    return f"{RETURN_REASON_PREFIX}{ret}"
 
 
 def _refunded_for(ret: Return) -> Decimal:
     """What was already given back for this return: its refund claims (and refunds to
-    another method, which are one succeeded row), less those that failed."""
+    another method, which are one succeeded row), less those that failed, and what it
+    took off instalments still due (a succeeded void)."""
     return Op.objects.filter(
         payment__order_id=ret.order_id,
-        kind=K.REFUND,
+        kind__in=[K.REFUND, K.VOID],
         resolves__isnull=True,
         reason=_tag(ret),
     ).exclude(status=OPS.FAILED).exclude(outcomes__status=OPS.FAILED).aggregate(
@@ -100,29 +107,96 @@ def _settle_event(ret: Return) -> OrderEvent | None:
     )
 
 
+def _running_plans(order_id: int) -> list[InstalmentPlan]:
+    """The order's instalment plans still collecting, newest first."""
+    return list(
+        InstalmentPlan.objects.select_related("payment")
+        .filter(
+            payment__order_id=order_id,
+            payment__status__in=[Payment.Status.PENDING, Payment.Status.AUTHORISED],
+            status__in=[InstalmentPlan.Status.ACTIVE, InstalmentPlan.Status.LATE],
+        )
+        .order_by("-payment__created_at", "-payment_id")
+    )
+
+
+def _refundable_payments(order_id: int, plans: list[InstalmentPlan]) -> list[Payment]:
+    """The payments money can go back to, newest first: those captured, and the
+    instalment plans that will be once relieved of their parts still due (not one being
+    charged right now: its outcome is not known yet)."""
+    plan_payments = {
+        plan.payment_id
+        for plan in plans
+        if not plan.parts.filter(status=Instalment.Status.PROCESSING).exists()
+    }
+    return list(
+        Payment.objects.filter(order_id=order_id)
+        .filter(
+            Q(status__in=[Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED])
+            | Q(pk__in=plan_payments, captured_amount__gt=0)
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class OriginalPayments:
+    """What the order's own payments can give back for a return: ``taken_off`` the
+    instalments still due (the customer owes less: nothing moves) then ``refundable``
+    (money back to the payments captured)."""
+
+    taken_off: Decimal
+    refundable: Decimal
+    currency: str
+
+    @property
+    def total(self) -> Decimal:
+        return self.taken_off + self.refundable
+
+
+def original_payments_capacity(order: Order) -> OriginalPayments:
+    """How much a return of ``order`` can be given back to its original payments (see
+    ``_to_original_payments``): the till offers that way first when it covers the return."""
+    plans = _running_plans(order.pk)
+    payments = _refundable_payments(order.pk, plans)
+    taken_off = sum((instalment_plan_reducible(plan) for plan in plans), Decimal(0))
+    room = sum((p.refundable_amount - _in_flight(p) for p in payments), Decimal(0))
+    refundable = max(min(room, order_refundable_amount(order)), Decimal(0))
+    return OriginalPayments(taken_off=taken_off, refundable=refundable, currency=order.currency)
+
+
+def return_original_payments_cover(ret: Return) -> bool:
+    """Whether what is left to give back for ``ret`` can go to the order's own payments."""
+    left = ret.amount - _refunded_for(ret)
+    return left > 0 and original_payments_capacity(ret.order).total >= left
+
+
 def _to_original_payments(
     *, ret: Return, amount: Decimal, user, key: str
 ) -> list[PaymentOperation]:
-    """``amount`` back to the order's captured payments, newest first, partial as needed."""
-    payments = list(
-        Payment.objects.filter(
-            order_id=ret.order_id,
-            status__in=[Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED],
-        ).order_by("-created_at", "-id")
-    )
-    room = {p.pk: p.refundable_amount - _in_flight(p) for p in payments}
-    order_room = order_refundable_amount(ret.order)
-    if amount > min(sum(room.values(), Decimal(0)), order_room):
+    """``amount`` back to the order's own payments. First taken off what running
+    instalment plans still have to collect (their last parts first: the customer owes
+    less, no money moves), then refunded to the captured payments, newest first, each for
+    what it can still give back (an instalment plan for what it has charged), partial as
+    needed. Checked whole before anything changes."""
+    capacity = original_payments_capacity(ret.order)
+    if amount > capacity.total:
         # Checked before any money moves: a return the payments cannot cover is refused
         # whole (settle it by another method, e.g. cash at the till).
-        raise RefundExceedsPaid(
-            amount=amount,
-            refundable=max(min(sum(room.values(), Decimal(0)), order_room), Decimal(0)),
-            currency=ret.currency,
-        )
+        raise RefundExceedsPaid(amount=amount, refundable=capacity.total, currency=ret.currency)
     operations, left = [], amount
+    for plan in _running_plans(ret.order_id):
+        if left <= 0:
+            break
+        void = instalment_plan_reduce(plan=plan, amount=left, reason=_tag(ret), user=user)
+        if void is not None:
+            operations.append(void)
+            left -= void.amount
+    if left <= 0:
+        return operations
+    payments = _refundable_payments(ret.order_id, [])
     for payment in payments:
-        part = min(left, room[payment.pk])
+        part = min(left, payment.refundable_amount - _in_flight(payment))
         if part <= 0:
             continue
         operations.append(
@@ -208,6 +282,8 @@ def _settled(
     operations: list[PaymentOperation],
     key: str,
 ) -> Return:
+    taken_off = sum((op.amount for op in operations if op.kind == K.VOID), Decimal(0))
+    refunded = sum((op.amount for op in operations if op.kind == K.REFUND), Decimal(0))
     with transaction.atomic():
         order: Order = order_lock(ret.order_id)
         locked = Return.objects.select_for_update().get(pk=ret.pk)
@@ -223,6 +299,15 @@ def _settled(
             message = _("Return %(return)s settled: %(amount)s given as store credit.") % {
                 "return": str(locked),
                 "amount": locked.amount,
+            }
+        elif taken_off > 0:
+            message = _(
+                "Return %(return)s settled: %(taken_off)s taken off the instalments still "
+                "due, %(refunded)s refunded."
+            ) % {
+                "return": str(locked),
+                "taken_off": taken_off,
+                "refunded": refunded,
             }
         else:
             message = _("Return %(return)s settled: %(amount)s refunded.") % {
@@ -240,6 +325,7 @@ def _settled(
                 "currency": locked.currency,
                 "method": method or "",
                 "operations": [op.pk for op in operations],
+                "taken_off": str(taken_off),
                 "payments": sorted({op.payment_id for op in operations}),
                 "idempotency_key": key,
             },
@@ -248,4 +334,11 @@ def _settled(
     return locked
 
 
-__all__ = ["ReturnAlreadySettled", "ReturnSettleMethodInvalid", "return_settle"]
+__all__ = [
+    "OriginalPayments",
+    "ReturnAlreadySettled",
+    "ReturnSettleMethodInvalid",
+    "original_payments_capacity",
+    "return_original_payments_cover",
+    "return_settle",
+]
