@@ -35,3 +35,15 @@ def on_stock_changed_replenish(event) -> None:
         variant_ids=event.payload.get("variant_ids", []),
         location_ids=event.payload.get("location_ids", []),
     )
+
+
+@subscribe(STOCK_CHANGED)
+def on_stock_changed_below_zero(event) -> None:
+    """Resolve the "below zero: count it" alerts of touched levels back at zero or above
+    (the count was posted, the goods were received)."""
+    from inventory.services.unbooked import below_zero_alerts_resolve
+
+    below_zero_alerts_resolve(
+        variant_ids=event.payload.get("variant_ids", []),
+        location_ids=event.payload.get("location_ids", []),
+    )

@@ -79,3 +79,22 @@ class LocationNotYours(Forbidden):
             location=location_code,
             action=what,
         )
+
+
+class UnbookedSaleRefused(Forbidden):
+    """Selling an item the books say is not here is not allowed here, or not by this
+    person (the store's policy, another store, a seller approving their own sale)."""
+
+    code = "unbooked_sale_refused"
+
+    def __init__(self, message: str, **details) -> None:
+        super().__init__(message, **details)
+
+
+class UnbookedSaleInvalid(InvalidInput):
+    """The override asked for is incomplete (no reason, nothing missing from the books)."""
+
+    code = "unbooked_sale_invalid"
+
+    def __init__(self, message: str, **details) -> None:
+        super().__init__(message, **details)

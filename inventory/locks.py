@@ -79,6 +79,40 @@ def stock_level_take(
     return LevelChange(variant_id, location_id, -quantity, row[0])
 
 
+def stock_level_take_unbooked(
+    *, variant_id: int, location_id: int, quantity: int, allowance: int
+) -> LevelChange | None:
+    """Take ``quantity`` from on_hand if what is free here (on hand less reserved, never
+    counted below zero) plus ``allowance`` — the units an approved unbooked sale may sell
+    beyond the books — covers it: on_hand may go below zero by up to ``allowance``, and
+    never further. A level the books never had is created at zero first. None when it
+    does not cover it: nothing changed. The caller has used the approval in this
+    transaction (the stock trigger checks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_LEVEL} (variant_id, location_id, on_hand, reserved, incoming, safety,
+                                  updated_at)
+            VALUES (%s, %s, 0, 0, 0, 0, now())
+            ON CONFLICT (variant_id, location_id) DO NOTHING
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [variant_id, location_id],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {_LEVEL} SET on_hand = on_hand - %s, updated_at = now()
+             WHERE variant_id = %s AND location_id = %s
+               AND GREATEST(on_hand - reserved, 0) + %s >= %s
+            RETURNING on_hand
+            """,  # noqa: S608 - table names come from the models, values are parameters
+            [quantity, variant_id, location_id, allowance, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LevelChange(variant_id, location_id, -quantity, row[0])
+
+
 def lock_order(lines: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """(variant_id, quantity) lines merged per variant and sorted in lock order."""
     merged: dict[int, int] = {}

@@ -45,6 +45,26 @@ class Location(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
+    class UnbookedSalePolicy(models.TextChoices):
+        """May a till sell an item the books say is not here (it is in the seller's
+        hand)? See ``inventory.services.unbooked``."""
+
+        REFUSE = "refuse", _("refused")
+        REASON = "reason", _("allowed with a reason")
+        APPROVAL = "approval", _("allowed with a reason and a manager's approval")
+
+    unbooked_sale_policy = models.CharField(
+        _("selling what the books say is not here"),
+        max_length=10,
+        choices=UnbookedSalePolicy.choices,
+        default=UnbookedSalePolicy.APPROVAL,
+        help_text=_(
+            "When the customer hands over an item the stock says this store does not "
+            "have: refuse the sale, allow it with the seller's reason, or also ask a "
+            "manager of the store to approve it at the till."
+        ),
+    )
+
     class Meta:
         verbose_name = _("location")
         verbose_name_plural = _("locations")
@@ -53,6 +73,10 @@ class Location(models.Model):
             # Without it, a member of staff sees and acts for the locations they are
             # staff of (``staff``) only: their stores, their warehouse.
             ("all_locations", _("Can see and act for every store and warehouse (head office)")),
+            (
+                "approve_unbooked_sale",
+                _("Can approve selling an item the books say is not here (their stores)"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +88,11 @@ class StockLevel(models.Model):
 
     ``on_hand`` is a cached balance of the ledger (StockMovement), changed only in the
     transaction that writes the ledger row. ``available = on_hand - reserved - safety``.
+
+    ``on_hand`` goes below zero only by an approved unbooked sale (the item was in the
+    customer's hand, the books said it was not here: ``UnbookedSale``): a database
+    trigger (migration 0008) refuses any other statement that takes it below zero, or
+    that reserves more than is on hand.
     """
 
     variant = models.ForeignKey(
@@ -83,12 +112,8 @@ class StockLevel(models.Model):
         verbose_name_plural = _("stock levels")
         constraints = [
             models.UniqueConstraint(fields=["variant", "location"], name="stock_level_unique"),
-            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
             models.CheckConstraint(
                 condition=Q(reserved__gte=0), name="stock_reserved_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"
             ),
             models.CheckConstraint(
                 condition=Q(incoming__gte=0), name="stock_incoming_not_negative"
@@ -144,6 +169,15 @@ class StockMovement(models.Model):
         ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     source_id = models.CharField(_("source document"), max_length=64, blank=True)
+    unbooked_sale = models.ForeignKey(
+        "UnbookedSale",
+        verbose_name=_("sold though not in the books"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="movements",
+        help_text=_("The seller's reason and the manager's approval of this sale."),
+    )
 
     class Meta:
         verbose_name = _("stock movement")
@@ -154,8 +188,14 @@ class StockMovement(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="ledger_quantity_not_zero"),
+            # Below zero: only an approved unbooked sale takes stock there; what comes
+            # in, or reserved units handed over, may leave it there for a while.
             models.CheckConstraint(
-                condition=Q(on_hand_after__gte=0), name="ledger_after_not_negative"
+                condition=Q(on_hand_after__gte=0)
+                | Q(unbooked_sale__isnull=False)
+                | Q(quantity__gt=0)
+                | Q(reason="sale"),
+                name="ledger_below_zero_explained",
             ),
         ]
 
@@ -593,10 +633,46 @@ class ReplenishmentRule(models.Model):
 
 
 class StockAlert(models.Model):
-    """Low stock against a replenishment rule. At most one open alert per rule."""
+    """Something about a level a manager must act on: low stock against a replenishment
+    rule (at most one open alert per rule), or stock below zero after an item was sold
+    though not in the books (at most one open alert per variant and location: count it).
+    """
 
+    class Kind(models.TextChoices):
+        LOW_STOCK = "low_stock", _("low stock")
+        BELOW_ZERO = "below_zero", _("below zero: count it")
+
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.LOW_STOCK,
+        db_default="low_stock",
+    )
     rule = models.ForeignKey(
-        ReplenishmentRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts"
+        ReplenishmentRule,
+        verbose_name=_("rule"),
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        null=True,
+        blank=True,
+    )
+    variant = models.ForeignKey(
+        Variant,
+        verbose_name=_("variant"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Of an alert without a rule (below zero)."),
+    )
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     available = models.IntegerField(_("available when raised"))
     purchase_order = models.ForeignKey(
@@ -621,9 +697,21 @@ class StockAlert(models.Model):
                 condition=Q(resolved_at__isnull=True),
                 name="one_open_alert_per_rule",
             ),
+            models.UniqueConstraint(
+                fields=["variant", "location"],
+                condition=Q(resolved_at__isnull=True, kind="below_zero"),
+                name="one_open_below_zero_alert_per_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="low_stock", rule__isnull=False)
+                | Q(kind="below_zero", variant__isnull=False, location__isnull=False),
+                name="stock_alert_says_what",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.rule_id is None:
+            return f"{self.variant_id} @ {self.location_id}: {self.available}"
         return f"{self.rule}: {self.available}"
 
 
@@ -674,3 +762,94 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class UnbookedSale(models.Model):
+    """A seller's override for one cart line at their till: the customer holds an item
+    the books say is not here, and the store's policy lets it be sold anyway with a
+    reason (and, if it asks, a manager's approval typed on the till).
+
+    ``quantity`` is how many units may be sold beyond what the books have free here;
+    the checkout consumes the override once (``status`` used) and the sale's ledger row
+    points at it. More units than approved need a new override, which voids this one.
+    """
+
+    class Reason(models.TextChoices):
+        NOT_COUNTED = "not_counted", _("not counted")
+        MISPLACED = "misplaced", _("misplaced")
+        DELIVERY_NOT_BOOKED = "delivery_not_booked", _("delivery not booked")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", _("approved, not sold yet")
+        USED = "used", _("sold")
+        VOID = "void", _("replaced or withdrawn")
+
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("units not in the books"))
+    reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices)
+    note = models.CharField(_("details"), max_length=255, blank=True)
+    reference = models.CharField(
+        _("for"), max_length=100, help_text=_("The cart line it was given for.")
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("seller"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the store's policy asks for a reason only."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.GRANTED
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    used_at = models.DateTimeField(_("sold at"), null=True, blank=True)
+    used_xid = models.BigIntegerField(
+        _("sold in transaction"),
+        null=True,
+        blank=True,
+        help_text=_("Lets the database check that stock goes below zero only with it."),
+    )
+
+    class Meta:
+        verbose_name = _("sale not in the books")
+        verbose_name_plural = _("sales not in the books")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["variant", "location", "used_xid"], name="unbooked_sale_used_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="unbooked_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(approver=F("seller")), name="unbooked_not_self_approved"
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(note=""), name="unbooked_other_says_why"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="used", used_at__isnull=False)
+                | (~Q(status="used") & Q(used_at__isnull=True)),
+                name="unbooked_used_when_sold",
+            ),
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(status="granted"),
+                name="one_granted_unbooked_sale_per_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id} @ {self.location_id} ({self.status})"

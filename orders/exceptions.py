@@ -1,4 +1,5 @@
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from unicommerce.exceptions import DomainError, InvalidInput, NotFound
 
@@ -112,6 +113,17 @@ class CheckoutUnavailable(DomainError):
                     "requested": line["requested"],
                 }
             )
+            if line.get("unbooked_approved"):
+                sentences.append(
+                    ngettext(
+                        "%(n)s unit not in the books was approved: ask for a new approval "
+                        "to sell more.",
+                        "%(n)s units not in the books were approved: ask for a new approval "
+                        "to sell more.",
+                        line["unbooked_approved"],
+                    )
+                    % {"n": line["unbooked_approved"]}
+                )
         super().__init__(" ".join(sentences), lines=lines)
         self.lines = lines
 

@@ -4,7 +4,7 @@ a ``stock.changed`` event in the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -16,7 +16,19 @@ from catalog.models import SalesChannel, Variant
 from inventory import locks
 from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InsufficientStock, InvalidQuantity, InvalidReason
-from inventory.models import ChannelStock, Location, Reservation, StockLevel, StockMovement
+from inventory.models import (
+    ChannelStock,
+    Location,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    UnbookedSale,
+)
+from inventory.services.unbooked import (
+    below_zero_alerts_raise,
+    unbooked_note,
+    unbooked_sales_use,
+)
 from unicommerce.events.services import event_publish
 from unicommerce.webhooks.services import WebhookItem, webhooks_publish
 
@@ -59,8 +71,12 @@ def _write_ledger(
     user: AbstractBaseUser | None,
     source: models.Model | None,
     note: str,
+    unbooked: Mapping[int, UnbookedSale] | None = None,
 ) -> list[StockMovement]:
+    """One ledger row per change; a row sold under an unbooked-sale override points at
+    it and says why in its note."""
     fields = _source_fields(source)
+    unbooked = unbooked or {}
     movements = StockMovement.objects.bulk_create(
         StockMovement(
             variant_id=change.variant_id,
@@ -68,8 +84,13 @@ def _write_ledger(
             quantity=change.quantity,
             on_hand_after=change.on_hand_after,
             reason=reason,
-            note=note[:255],
+            note=(
+                unbooked_note(unbooked[change.variant_id])
+                if change.variant_id in unbooked
+                else note[:255]
+            ),
             created_by=user if user and user.is_authenticated else None,
+            unbooked_sale=unbooked.get(change.variant_id),
             **fields,
         )
         for change in changes
@@ -151,30 +172,42 @@ def stock_adjust(
 
 
 def take_lines(
-    *, location_id: int, lines: Sequence[tuple[int, int]], keep_safety: bool
+    *,
+    location_id: int,
+    lines: Sequence[tuple[int, int]],
+    keep_safety: bool,
+    allowances: Mapping[int, int] | None = None,
 ) -> list[locks.LevelChange]:
     """Take (variant_id, quantity) lines out of one location's on_hand, all or none.
 
     Each line is one conditional UPDATE, in variant order. When a line falls short,
     reservations of that level whose time is up are released and the line is tried once
     more: an expired reservation never blocks a sale, even before the expiry task runs.
+    A variant with an allowance (``{variant_id: units}``: an approved unbooked sale) may
+    take that many units beyond what is free, on_hand going below zero; the others never.
     Must run inside the caller's transaction.
     """
+    allowances = allowances or {}
     changes = []
     for variant_id, quantity in locks.lock_order([(v, _check_quantity(q)) for v, q in lines]):
-        arguments = {
-            "variant_id": variant_id,
-            "location_id": location_id,
-            "quantity": quantity,
-            "keep_safety": keep_safety,
-        }
-        change = locks.stock_level_take(**arguments)
+        arguments = {"variant_id": variant_id, "location_id": location_id, "quantity": quantity}
+        if variant_id in allowances:
+            take, arguments["allowance"] = locks.stock_level_take_unbooked, allowances[variant_id]
+        else:
+            take, arguments["keep_safety"] = locks.stock_level_take, keep_safety
+        change = take(**arguments)
         if change is None and locks.reservations_expire_due(
             variant_id=variant_id, location_id=location_id
         ):
-            change = locks.stock_level_take(**arguments)
+            change = take(**arguments)
         if change is None:
-            raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
+            raise _insufficient(
+                variant_id,
+                location_id,
+                quantity,
+                keep_safety=keep_safety,
+                allowance=allowances.get(variant_id, 0),
+            )
         changes.append(change)
     return changes
 
@@ -192,13 +225,31 @@ def stock_take(
     source: models.Model | None = None,
     note: str = "",
     keep_safety: bool = False,
+    unbooked_sale_ids: Mapping[int, int] | None = None,
 ) -> list[StockMovement]:
     """Take (variant_id, quantity) lines out of ``location_id``, all or none, never
-    touching reserved units; one ledger row per line."""
+    touching reserved units; one ledger row per line. ``unbooked_sale_ids``
+    (``{variant_id: UnbookedSale id}``, sales only) lets those lines go below the books
+    by the approved units (``inventory.services.unbooked``)."""
     if reason not in TAKE_REASONS:
         raise InvalidReason(reason, sorted(TAKE_REASONS))
-    changes = take_lines(location_id=location_id, lines=lines, keep_safety=keep_safety)
-    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)
+    unbooked = {}
+    if unbooked_sale_ids:
+        if reason != Reason.SALE:
+            raise InvalidReason(reason, [Reason.SALE])
+        unbooked = unbooked_sales_use(sale_ids=unbooked_sale_ids, location_id=location_id)
+    changes = take_lines(
+        location_id=location_id,
+        lines=lines,
+        keep_safety=keep_safety,
+        allowances={variant_id: sale.quantity for variant_id, sale in unbooked.items()},
+    )
+    movements = _write_ledger(
+        changes, reason=reason, user=user, source=source, note=note, unbooked=unbooked
+    )
+    if unbooked:
+        below_zero_alerts_raise(changes)
+    return movements
 
 
 def stock_sell(
@@ -208,12 +259,15 @@ def stock_sell(
     user: AbstractBaseUser | None = None,
     source: models.Model | None = None,
     keep_safety: bool = False,
+    unbooked_sale_ids: Mapping[int, int] | None = None,
 ) -> list[StockMovement]:
     """Take the lines out of ``location_id`` for a sale: all or none.
 
     Concurrent sales of the last unit from any channel end with exactly one winner and
     never deadlock. A sale at the till (the customer holds the item) may dip into safety
-    stock; channels that sell at a distance pass ``keep_safety=True``.
+    stock; channels that sell at a distance pass ``keep_safety=True``. At the till, a
+    line with an approved unbooked sale (``unbooked_sale_ids``: ``{variant_id: id}``) may
+    take stock below zero by the approved units, under the same locks.
     """
     return stock_take(
         location_id=location_id,
@@ -222,6 +276,7 @@ def stock_sell(
         user=user,
         source=source,
         keep_safety=keep_safety,
+        unbooked_sale_ids=unbooked_sale_ids,
     )
 
 
@@ -255,12 +310,15 @@ def stock_safety_set(*, variant_id: int, location_id: int, safety: int) -> Stock
 
 
 def _insufficient(
-    variant_id: int, location_id: int, requested: int, *, keep_safety: bool
+    variant_id: int, location_id: int, requested: int, *, keep_safety: bool, allowance: int = 0
 ) -> InsufficientStock:
     level = StockLevel.objects.filter(variant_id=variant_id, location_id=location_id).first()
-    available = 0
+    available = allowance
     if level is not None:
-        available = level.available if keep_safety else max(level.on_hand - level.reserved, 0)
+        if keep_safety and not allowance:
+            available = level.available
+        else:
+            available += max(level.on_hand - level.reserved, 0)
     return InsufficientStock(
         sku=Variant.objects.only("sku").get(pk=variant_id).sku,
         location=Location.objects.only("name").get(pk=location_id).name,

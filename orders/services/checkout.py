@@ -25,10 +25,11 @@ from catalog.models import SalesChannel
 from customers.phones import phone_e164
 from customers.services import email_normalised
 from inventory.exceptions import InsufficientStock
-from inventory.models import Location
+from inventory.models import Location, UnbookedSale
 from inventory.selectors import staff_acts_at
 from inventory.services import stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.unbooked import unbooked_sales_granted
 from orders.conf import cart_ttl, orchestration_strategy
 from orders.exceptions import (
     CartClosed,
@@ -48,6 +49,7 @@ from orders.services.carts import (
     cart_price,
     stock_levels_for,
 )
+from orders.services.unbooked import cart_line_reference
 from unicommerce.events.services import event_insert_sql, event_relay_after_commit
 from unicommerce.exceptions import InPersonOnly
 from unicommerce.money import money_round
@@ -230,6 +232,7 @@ class _Take:
     location_id: int
     quantity: int
     line: _Line
+    unbooked: UnbookedSale | None = None  # taken now though not in the books, approved
 
 
 def _plan(
@@ -258,6 +261,7 @@ def _plan(
     takes: list[_Take] = []
     short: list[dict] = []
     orchestrated: list[_Line] = []
+    unbooked: list[tuple[_Line, int]] = []  # short taken-now lines: approved overrides?
     for line in lines:
         if line.fulfilment == Fulfilment.SHIP and line.location is None:
             orchestrated.append(line)
@@ -268,10 +272,14 @@ def _plan(
             available = max(row["on_hand"] - row["reserved_now"], 0) if row else 0
         else:
             available = row["available_now"] if row else 0
-        if available < line.quantity:
+        if available < line.quantity and line.fulfilment == Fulfilment.TAKEN_NOW:
+            unbooked.append((line, available))
+        elif available < line.quantity:
             short.append(_short(line, available))
         else:
             takes.append(_Take(line.variant_id, line.location.pk, line.quantity, line))
+    if unbooked:
+        _plan_unbooked(unbooked, takes=takes, short=short)
     if orchestrated:
         ship_lines = [ShipLine(line.variant_id, line.quantity) for line in orchestrated]
         try:
@@ -297,6 +305,30 @@ def _plan(
         short.sort(key=lambda s: s["line_id"])
         raise CheckoutUnavailable(short)
     return takes
+
+
+def _plan_unbooked(
+    lines: list[tuple[_Line, int]], *, takes: list[_Take], short: list[dict]
+) -> None:
+    """Short taken-now lines (all at the till's store): those with an override granted
+    for them (``orders.services.unbooked``) covering what the books lack are taken with
+    it, the others are short. Read only when a taken-now line is short: one query."""
+    location_id = lines[0][0].location.pk
+    granted = unbooked_sales_granted(
+        references=[cart_line_reference(line.priced.line.pk) for line, _free in lines],
+        location_id=location_id,
+    )
+    for line, available in lines:
+        sale = granted.get(cart_line_reference(line.priced.line.pk))
+        if sale is not None and sale.variant_id != line.variant_id:
+            sale = None
+        if sale is not None and available + sale.quantity >= line.quantity:
+            takes.append(_Take(line.variant_id, location_id, line.quantity, line, sale))
+            continue
+        entry = _short(line, available + (sale.quantity if sale else 0))
+        if sale is not None:
+            entry["unbooked_approved"] = sale.quantity
+        short.append(entry)
 
 
 def _short(line: _Line, available: int) -> dict:
@@ -336,6 +368,7 @@ def _take_stock(
                     lines=[(t.variant_id, t.quantity) for t in run],
                     user=user,
                     source=order,
+                    unbooked_sale_ids={t.variant_id: t.unbooked.pk for t in run if t.unbooked},
                 )
                 index += len(run)
                 continue
@@ -351,6 +384,8 @@ def _take_stock(
         except InsufficientStock as error:
             line = take.line
             short = _short(line, error.available)
+            if take.unbooked is not None:
+                short["unbooked_approved"] = take.unbooked.quantity
             if line.location is None:  # orchestrated: say where the race was lost
                 short["location_name"] = error.location
             raise _RaceLost([short]) from error
@@ -654,6 +689,8 @@ def _order_create(
     Shipment.objects.bulk_create(groups.values())
     # Stock last: the hot stock rows stay locked for as little as possible.
     reservations = _take_stock(takes, order=order, channel=channel, user=actor)
+    if any(take.unbooked for take in takes):
+        _unbooked_timeline(takes, order=order, channel=channel, actor=actor, locations=locations)
     order_lines = []
     for take in takes:
         priced, is_taken = take.line.priced, take.line.fulfilment == Fulfilment.TAKEN_NOW
@@ -683,6 +720,60 @@ def _order_create(
     if method is not None:
         method.handoff(order=order, channel=channel, user=actor, params=payment_params)
     return order
+
+
+def _unbooked_timeline(
+    takes: list[_Take],
+    *,
+    order: Order,
+    channel: SalesChannel,
+    actor: AbstractBaseUser | None,
+    locations: dict[int, Location],
+) -> None:
+    """One timeline entry per line sold though not in the books: what, why, who sold,
+    who approved (the ledger row says the same, with the order as its source)."""
+    events = []
+    for take in takes:
+        sale = take.unbooked
+        if sale is None:
+            continue
+        values = {
+            "quantity": sale.quantity,
+            "sku": take.line.priced.line.variant.sku,
+            "store": locations[take.location_id].name,
+            "reason": sale.get_reason_display(),
+            "approver": sale.approver.get_username() if sale.approver_id else "",
+        }
+        if sale.approver_id:
+            message = _(
+                "Sold though not in the books: %(quantity)s × %(sku)s at %(store)s "
+                "(%(reason)s), approved by %(approver)s."
+            )
+        else:
+            message = _(
+                "Sold though not in the books: %(quantity)s × %(sku)s at %(store)s (%(reason)s)."
+            )
+        events.append(
+            OrderEvent(
+                order=order,
+                kind="unbooked_sale",
+                message=(message % values)[:255],
+                channel=channel,
+                actor=actor,
+                data={
+                    "unbooked_sale_id": sale.pk,
+                    "variant_id": take.variant_id,
+                    "sku": values["sku"],
+                    "location": locations[take.location_id].code,
+                    "units_not_in_books": sale.quantity,
+                    "reason": sale.reason,
+                    "note": sale.note,
+                    "seller": sale.seller.get_username(),
+                    "approver": values["approver"],
+                },
+            )
+        )
+    OrderEvent.objects.bulk_create(events)
 
 
 def _known(queryset, *, rows=None, bulk_create=None):
