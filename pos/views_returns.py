@@ -12,7 +12,10 @@ inline on the receipt (422) and changes nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,9 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
-from orders.models import Order, Return, ReturnLine
-from orders.selectors import order_visible_to
+from orders.models import Order, OrderEvent, Return, ReturnLine
+from orders.selectors import order_visible_to, returns_visible_to
 from orders.services.returns import return_create
+from payments.returns import original_payments_capacity, return_original_payments_cover
 from pos.forms import REASONS, ReturnOptionsForm
 from pos.selectors import (
     order_by_reference,
@@ -38,6 +42,7 @@ from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format
 
 SESSION_LAST_RETURN = "pos_last_return"
+PENDING_SHOWN = 20
 
 
 @seller_login_required
@@ -55,7 +60,17 @@ def returns(request: HttpRequest) -> HttpResponse:
         "reference": request.GET.get("order", request.POST.get("order", "")).strip(),
     }
     if request.method == "GET" and "done" in request.GET:
-        context["done"] = return_receipt(return_id=request.session.get(SESSION_LAST_RETURN) or 0)
+        context.update(
+            _done(return_receipt(return_id=request.session.get(SESSION_LAST_RETURN) or 0))
+        )
+        return _render(request, context, partial="done" if request.htmx else None)
+    if request.method == "GET" and "return" in request.GET:
+        # A return recorded here and not settled yet, opened again from the list.
+        return_id = whole_number(request.GET.get("return", ""), minimum=1)
+        ret = _pending_here(request, register).filter(pk=return_id).first() if return_id else None
+        if ret is None:
+            raise Http404(_("No such return."))
+        context.update(_done(return_receipt(return_id=ret.pk)))
         return _render(request, context, partial="done" if request.htmx else None)
     status = 200
     order = None
@@ -85,14 +100,42 @@ def returns(request: HttpRequest) -> HttpResponse:
                 request.session[SESSION_LAST_RETURN] = done.pk
                 if not request.htmx:
                     return redirect(f"{request.path}?done=1")
-                context["done"] = return_receipt(return_id=done.pk)
+                context.update(_done(return_receipt(return_id=done.pk)))
                 return _render(request, context, partial="done")
     elif request.method == "POST" and not context.get("error"):
         context["error"] = _("Type the order's reference.")
         status = 422
+    elif not context["reference"]:
+        context["pending"] = list(
+            _pending_here(request, register)
+            .select_related("order")
+            .order_by("-created_at", "-id")[:PENDING_SHOWN]
+        )
     if request.method == "POST" and not request.htmx:
         return _render(request, context, status=status)
     return _render(request, context, status=status, partial="order" if request.htmx else None)
+
+
+def _pending_here(request, register) -> QuerySet[Return]:
+    """The returns received at this register's store (and the seller may see) that are
+    still to be settled."""
+    return returns_visible_to(
+        request.user,
+        Return.objects.filter(
+            location_id=register.location_id, settlement=Return.Settlement.PENDING
+        ),
+    )
+
+
+def _done(ret: Return | None) -> dict:
+    """The receipt of ``ret``, and how a refund can go: to the order's own payments
+    (the default when they can take it all back) or in cash."""
+    context: dict = {"done": ret}
+    pending = ret is not None and ret.settlement == Return.Settlement.PENDING
+    if pending and ret.outcome == Return.Outcome.REFUND:
+        context["original"] = original_payments_capacity(ret.order)
+        context["original_covers"] = return_original_payments_cover(ret)
+    return context
 
 
 def _render(request, context, *, status: int = 200, partial: str | None = None):
@@ -157,7 +200,7 @@ def _settle(request, register) -> HttpResponse:
     if ret is None or ret.location_id != register.location_id:
         raise Http404(_("No such return."))
     method = request.POST.get("method", "").strip() or None
-    context = {"register": register, "done": ret}
+    context = {"register": register, **_done(ret)}
     status = 200
     try:
         settled = till_return_settle(
@@ -172,7 +215,7 @@ def _settle(request, register) -> HttpResponse:
         status = 422
     else:
         context["settled"] = _settled_message(settled, method)
-        context["done"] = return_receipt(return_id=ret.pk)
+        context.update(_done(return_receipt(return_id=ret.pk)))
     if not request.htmx:
         request.session[SESSION_LAST_RETURN] = ret.pk
         if status == 200:
@@ -193,4 +236,18 @@ def _settled_message(ret: Return, method: str | None) -> str:
         }
     if method == CASH:
         return _("Settled: %(amount)s refunded in cash.") % {"amount": amount}
+    event = (
+        OrderEvent.objects.filter(order_id=ret.order_id, kind="return_settled", data__return=ret.pk)
+        .order_by("-id")
+        .first()
+    )
+    taken_off = Decimal(event.data.get("taken_off") or 0) if event is not None else Decimal(0)
+    if taken_off > 0:
+        return _(
+            "Settled: %(taken_off)s taken off the instalments still to pay, "
+            "%(refunded)s refunded to the original payment."
+        ) % {
+            "taken_off": money_format(taken_off, ret.currency, get_language() or "en"),
+            "refunded": money_format(ret.amount - taken_off, ret.currency, get_language() or "en"),
+        }
     return _("Settled: %(amount)s refunded to the original payment.") % {"amount": amount}
