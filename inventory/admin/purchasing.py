@@ -163,12 +163,15 @@ class AlertStatusFilter(admin.SimpleListFilter):
 
 @admin.register(StockAlert)
 class StockAlertAdmin(LocationScopedAdmin, admin.ModelAdmin):
-    scope_location_fields = ("rule__location",)
+    scope_location_fields = ("rule__location", "location")
 
-    """Low stock against the replenishment rules, raised and resolved by the check."""
+    """Low stock against the replenishment rules, raised and resolved by the check; and
+    stock below zero after a sale not in the books (inventory.services.unbooked), raised
+    by the sale and resolved when the level is back at zero or above (a count)."""
 
     list_display = [
         "created_at",
+        "kind",
         "variant",
         "location",
         "available",
@@ -178,15 +181,24 @@ class StockAlertAdmin(LocationScopedAdmin, admin.ModelAdmin):
         "note",
         "resolved_at",
     ]
-    list_filter = [AlertStatusFilter, "rule__location", "rule__supplier"]
-    search_fields = ["rule__variant__sku", "rule__variant__product__name", "note"]
+    list_filter = [AlertStatusFilter, "kind", "rule__location", "location", "rule__supplier"]
+    search_fields = [
+        "rule__variant__sku",
+        "rule__variant__product__name",
+        "variant__sku",
+        "variant__product__name",
+        "note",
+    ]
     list_select_related = [
         "rule__variant__product",
         "rule__location",
+        "variant__product",
+        "location",
         "purchase_order__supplier",
     ]
     date_hierarchy = "created_at"
     fields = [
+        "kind",
         "variant",
         "location",
         "minimum",
@@ -210,24 +222,24 @@ class StockAlertAdmin(LocationScopedAdmin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": _("Low stock alerts"), **(extra_context or {})}
+            request, {"title": _("Stock alerts"), **(extra_context or {})}
         )
 
     @admin.display(description=gettext_lazy("variant"), ordering="rule__variant__sku")
     def variant(self, alert: StockAlert):
-        return alert.rule.variant
+        return alert.rule.variant if alert.rule_id else alert.variant
 
     @admin.display(description=gettext_lazy("location"), ordering="rule__location__name")
     def location(self, alert: StockAlert):
-        return alert.rule.location
+        return alert.rule.location if alert.rule_id else alert.location
 
     @admin.display(description=gettext_lazy("minimum"))
-    def minimum(self, alert: StockAlert) -> int:
-        return alert.rule.minimum
+    def minimum(self, alert: StockAlert) -> int | str:
+        return alert.rule.minimum if alert.rule_id else "—"
 
     @admin.display(description=gettext_lazy("maximum"))
-    def maximum(self, alert: StockAlert) -> int:
-        return alert.rule.maximum
+    def maximum(self, alert: StockAlert) -> int | str:
+        return alert.rule.maximum if alert.rule_id else "—"
 
     @admin.display(description=gettext_lazy("purchase order"), ordering="purchase_order_id")
     def order_link(self, alert: StockAlert) -> str:

@@ -4,10 +4,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, strip_tags
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from inventory.models import ChannelStock, Location, StockLevel, StockMovement
+from inventory.models import ChannelStock, Location, StockLevel, StockMovement, UnbookedSale
 from inventory.selectors import levels_with_availability, stock_fingerprint
 from inventory.services.locations import location_channels_set
 from unicommerce.access.admin import LocationScopedAdmin
@@ -31,8 +32,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "city", "is_active"]
-    list_filter = ["kind", "is_active", "channels"]
+    list_display = ["code", "name", "kind", "city", "unbooked_sale_policy", "is_active"]
+    list_filter = ["kind", "is_active", "unbooked_sale_policy", "channels"]
     search_fields = ["code", "name", "city"]
     filter_horizontal = ["channels", "staff"]
 
@@ -73,6 +74,13 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return levels_with_availability(super().get_queryset(request))
+
+    @admin.display(description=_("on hand"), ordering="on_hand")
+    def on_hand(self, level: StockLevel):
+        """Below zero (an item sold though not in the books) in red: count it."""
+        if level.on_hand < 0:
+            return format_html('<span class="stock-negative">{}</span>', level.on_hand)
+        return level.on_hand
 
     @admin.display(description=_("reserved"), ordering="reserved_now")
     def reserved_now(self, level: StockLevel) -> int:
@@ -127,7 +135,7 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
         empty = self.get_empty_value_display()
         field, attr, value = lookup_field(name, level, self)
         if field is None:
-            return str(display_for_value(value, empty, getattr(attr, "boolean", False)))
+            return strip_tags(display_for_value(value, empty, getattr(attr, "boolean", False)))
         return str(display_for_field(value, field, empty))
 
 
@@ -147,6 +155,29 @@ class StockMovementAdmin(LocationScopedAdmin, ReadOnlyAdmin):
     list_filter = ["reason", "location"]
     search_fields = ["variant__sku", "variant__barcodes__code", "source_id", "note"]
     list_select_related = ["variant__product", "location", "created_by", "source_type"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(UnbookedSale)
+class UnbookedSaleAdmin(LocationScopedAdmin, ReadOnlyAdmin):
+    """Items sold though the books said they were not here: who sold, why, who approved;
+    the ledger rows point here (inventory.services.unbooked)."""
+
+    list_display = [
+        "created_at",
+        "variant",
+        "location",
+        "quantity",
+        "reason",
+        "note",
+        "seller",
+        "approver",
+        "status",
+        "used_at",
+    ]
+    list_filter = ["status", "reason", "location"]
+    search_fields = ["variant__sku", "variant__product__name", "note", "reference"]
+    list_select_related = ["variant__product", "location", "seller", "approver"]
     date_hierarchy = "created_at"
 
 

@@ -151,7 +151,7 @@ def unbooked_sales_use(*, sale_ids: Mapping[int, int], location_id: int) -> dict
         return {}
     sales = {
         sale.pk: sale
-        for sale in UnbookedSale.objects.select_for_update()
+        for sale in UnbookedSale.objects.select_for_update(of=("self",))
         .filter(pk__in=sorted(sale_ids.values()))
         .select_related("approver", "seller")
         .order_by("pk")

@@ -19,6 +19,14 @@
     var base = source.getAttribute("data-url") + "?ids=" + ids.join(",");
     var since = "";  // the first answer always carries the figures
 
+    // On hand below zero (sold though not in the books) is shown in red.
+    function markNegative(cell) {
+      if (cell.classList.contains("field-on_hand")) {
+        cell.classList.toggle("stock-negative", /^\s*[-\u2212]/.test(cell.textContent));
+      }
+    }
+    Array.prototype.forEach.call(table.querySelectorAll("td.field-on_hand"), markNegative);
+
     function update(answer) {
       since = answer.fingerprint;
       Object.keys(answer.rows).forEach(function (id) {
@@ -29,6 +37,7 @@
           var cell = row.querySelector("td.field-" + column);
           if (!cell || cell.textContent === cells[column]) { return; }
           cell.textContent = cells[column];
+          markNegative(cell);
           cell.classList.remove("live-changed");
           void cell.offsetWidth;  // restart the highlight if it is still running
           cell.classList.add("live-changed");
