@@ -26,6 +26,12 @@ map, frozen in the migration; a test checks that both agree. Then:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F, Func, TextField
+
+from catalog.models import Barcode, Product, Variant, VariantSearch
 
 # Upper-case ASCII, then every Latin letter with diacritics that NFKD folds to one ASCII
 # letter (U+00C0–U+024F), then letters NFKD leaves alone, then punctuation and spaces.
@@ -50,7 +56,16 @@ FOLD_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _LATIN_FROM + _OTHER_FROM + _SPACES +
 FOLD_TO = (
     "abcdefghijklmnopqrstuvwxyz" + _LATIN_TO + _OTHER_TO + " " * len(_SPACES) + "-" * len(_DASHES)
 )
-FOLD_MULTI = {"Œ": "oe", "œ": "oe", "Æ": "ae", "æ": "ae", "ß": "ss", "ẞ": "ss", "Þ": "th", "þ": "th"}
+FOLD_MULTI = {
+    "Œ": "oe",
+    "œ": "oe",
+    "Æ": "ae",
+    "æ": "ae",
+    "ß": "ss",
+    "ẞ": "ss",
+    "Þ": "th",
+    "þ": "th",
+}
 
 _TABLE = {ord(a): b for a, b in zip(FOLD_FROM, FOLD_TO, strict=True)} | {
     ord(a): b for a, b in FOLD_MULTI.items()
@@ -100,3 +115,117 @@ def tsquery(terms: list[str], *, weights: str = "") -> str:
     quoting below is complete. ``weights`` ("A") restricts the match to those parts of
     the document (the product's name)."""
     return " & ".join(f"'{term}':*{weights}" for term in terms)
+
+
+# --------------------------------------------------------------------------- queries
+
+_SEARCH_SQL = """
+WITH exact AS (
+    SELECT b.variant_id AS id FROM {barcode} b WHERE b.code = %(raw)s
+    UNION
+    SELECT v.id FROM {variant} v WHERE upper(v.sku) = upper(%(raw)s)
+), hits AS (
+    SELECT v.id, v.product_id,
+           CASE WHEN v.id IN (SELECT id FROM exact) THEN 0
+                WHEN s.document @@ %(name)s::tsquery THEN 1
+                ELSE 2 END AS tier
+      FROM {search} s
+      JOIN {variant} v ON v.id = s.variant_id
+     WHERE s.document @@ %(query)s::tsquery AND v.is_active
+), products AS (
+    SELECT h.product_id, min(h.tier) AS tier, count(*) AS matched,
+           (array_agg(h.id ORDER BY h.tier, h.id))[1:%(per_product)s] AS variant_ids,
+           catalog_search_fold(p.name) AS name
+      FROM hits h JOIN {product} p ON p.id = h.product_id
+     WHERE p.is_active
+     GROUP BY h.product_id, p.name
+     ORDER BY min(h.tier), catalog_search_fold(p.name), h.product_id
+     LIMIT %(limit)s
+)
+SELECT g.product_id, g.matched, g.variant_ids,
+       (SELECT count(*) FROM {variant} x WHERE x.product_id = g.product_id AND x.is_active)
+  FROM products g
+ ORDER BY g.tier, g.name, g.product_id
+"""
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    """A product a search found: the variants to show (those that matched first, an
+    exact SKU or barcode before the others), how many matched, how many it has."""
+
+    product: Product
+    variants: list[Variant]
+    matched: int
+    total: int
+
+    @property
+    def more(self) -> int:
+        """Its active variants not shown."""
+        return max(self.total - len(self.variants), 0)
+
+
+def _search_sql() -> str:
+    return _SEARCH_SQL.format(
+        barcode=Barcode._meta.db_table,
+        variant=Variant._meta.db_table,
+        search=VariantSearch._meta.db_table,
+        product=Product._meta.db_table,
+    )
+
+
+def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[ProductMatch]:
+    """The active products whose active variants match every word of ``text`` as a
+    prefix (name, SKU, barcode, brand, attribute values, category names; accents, case
+    and hyphens aside), grouped by product: an exact SKU or barcode first, then the
+    products whose name matches, then the others; by name within each, accents aside
+    ("Écharpe" among the E). Three queries
+    (the matches, their variants, their barcodes), whatever the catalogue's size."""
+    terms = query_terms(text)
+    if not terms:
+        return []
+    params = {
+        "raw": text.strip()[:MAX_TERM_LENGTH],
+        "query": tsquery(terms),
+        "name": tsquery(terms, weights="A"),
+        "per_product": per_product,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_search_sql(), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    wanted = [pk for row in rows for pk in row[2]]
+    variants = {
+        v.pk: v
+        for v in Variant.objects.filter(pk__in=wanted)
+        .select_related("product")
+        .prefetch_related("barcodes")
+    }
+    matches = []
+    for _product_id, matched, variant_ids, total in rows:
+        shown = [variants[pk] for pk in variant_ids if pk in variants]
+        if shown:
+            matches.append(ProductMatch(shown[0].product, shown, matched, total))
+    return matches
+
+
+def product_variants(*, product_id: int) -> ProductMatch | None:
+    """An active product with all its active variants (the "more" of a search result
+    or a grid tile with several variants). Two queries."""
+    variants = list(
+        Variant.objects.filter(product_id=product_id, is_active=True, product__is_active=True)
+        .select_related("product")
+        .prefetch_related("barcodes")
+        .order_by("id")
+    )
+    if not variants:
+        return None
+    return ProductMatch(variants[0].product, variants, len(variants), len(variants))
+
+
+def name_order(field: str = "name") -> Func:
+    """An ORM expression ordering by a name as a reader expects, accents and case aside
+    ("Écharpe" among the E, not after the Z)."""
+    return Func(F(field), function="catalog_search_fold", output_field=TextField())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from catalog.exceptions import UnknownCode
-from catalog.models import Barcode, Category, SalesChannel, Variant
+from catalog.models import Category, SalesChannel, Variant
+from catalog.search import product_search
 
 
 def variant_by_code(*, code: str) -> Variant:
@@ -20,22 +19,13 @@ def variant_by_code(*, code: str) -> Variant:
 
 
 def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
-    """Variants whose product name, SKU or barcode contains ``text``."""
-    text = text.strip()
-    if not text:
-        return []
-    matching = Variant.objects.filter(
-        Q(product__name__icontains=text)
-        | Q(sku__icontains=text)
-        | Q(product__brand__icontains=text)
-        | Q(pk__in=Barcode.objects.filter(code__startswith=text).values("variant_id"))
-    )
-    return list(
-        matching.filter(is_active=True, product__is_active=True)
-        .select_related("product")
-        .prefetch_related("barcodes")
-        .order_by("product__name", "id")[:limit]
-    )
+    """Active variants matching every word of ``text`` (``catalog.search``: name, SKU,
+    barcode, brand, attributes, categories, as prefixes, accents and hyphens aside),
+    best first: an exact SKU or barcode, then name matches."""
+    found: list[Variant] = []
+    for match in product_search(text=text, limit=limit, per_product=limit):
+        found.extend(match.variants)
+    return found[:limit]
 
 
 def channel_list() -> list[SalesChannel]:

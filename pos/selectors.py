@@ -9,11 +9,15 @@ from django.db import connection
 from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Now
 
+from catalog.models import Category, Product, Variant
+from catalog.search import name_order, product_search, product_variants
+from catalog.selectors import product_thumbnails
 from customers.models import Customer
 from inventory.models import Location, StockLevel
 from inventory.selectors import (
     available_by_level,
     levels_with_availability,
+    stock_at_locations,
     stock_fingerprint,
 )
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
@@ -432,3 +436,175 @@ def payment_panel(*, order_id: int) -> PaymentPanel | None:
         in_flight=in_flight,
         due=max(order.total_amount - paid - in_flight, Decimal(0)),
     )
+
+
+# --- The left side of the till: the product grid, search results, the stock panel -------
+
+GRID_PAGE = 24  # tiles of the product grid per page
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    variant: Variant
+    free: int  # units the till may sell here (as on the cart's lines)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A product on the left side of the till: its picture (or none), its variants to
+    tap (a search: those that matched; the grid: all of them), how many are not shown."""
+
+    product: Product
+    choices: list[VariantChoice]
+    more: int = 0
+    picture: str = ""
+
+    @property
+    def free(self) -> int:
+        return sum(choice.free for choice in self.choices)
+
+    @property
+    def single(self) -> VariantChoice | None:
+        """The one variant of a product that has only one (a tap adds it)."""
+        return self.choices[0] if len(self.choices) == 1 and not self.more else None
+
+    @property
+    def price_low(self) -> Decimal:
+        return min(choice.variant.price_amount for choice in self.choices)
+
+    @property
+    def price_high(self) -> Decimal:
+        return max(choice.variant.price_amount for choice in self.choices)
+
+    @property
+    def currency(self) -> str:
+        return self.choices[0].variant.currency
+
+
+def _tiles(rows: list[tuple[Product, list[Variant], int]], *, location_id: int) -> list[Tile]:
+    """Tiles with their figures here and their pictures: two queries for all of them."""
+    variant_ids = [v.pk for _product, variants, _more in rows for v in variants]
+    free = free_here(variant_ids=variant_ids, location_id=location_id)
+    pictures = product_thumbnails([p.pk for p, _v, _m in rows], variant_ids=variant_ids)
+    return [
+        Tile(
+            product=product,
+            choices=[VariantChoice(v, free.get(v.pk, 0)) for v in variants],
+            more=more,
+            picture=pictures.get(product.pk, ""),
+        )
+        for product, variants, more in rows
+    ]
+
+
+def catalog_search_tiles(*, text: str, location_id: int, limit: int = 12) -> list[Tile]:
+    """What the seller typed, as one tile per product with its matching variants
+    (catalog.search.product_search), their figures here and the product's picture."""
+    matches = product_search(text=text, limit=limit)
+    rows = [(m.product, m.variants, m.more) for m in matches]
+    return _tiles(rows, location_id=location_id)
+
+
+def catalog_product_tile(*, product_id: int, location_id: int) -> Tile | None:
+    """One product with all its active variants (a tile's "more")."""
+    match = product_variants(product_id=product_id)
+    if match is None:
+        return None
+    return _tiles([(match.product, match.variants, 0)], location_id=location_id)[0]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The product grid: the category chips, the one chosen, a page of tiles."""
+
+    categories: list[Category]  # the chips: the top level, and the chosen one's children
+    category: Category | None
+    parent: Category | None  # the chosen one's parent (a chip back up)
+    tiles: list[Tile]
+    page: int
+    has_next: bool
+
+
+def catalog_grid(*, location_id: int, slug: str = "", page: int = 1) -> Grid | None:
+    """A page of the active products that have an active variant, by name (accents
+    aside), in a
+    category and its descendants (every category: ``slug`` empty); None for an unknown
+    category. Five queries: the categories, the products, their variants, the figures
+    here, the pictures."""
+    categories = list(Category.objects.order_by("position", "name", "pk"))
+    chosen = next((c for c in categories if c.slug == slug), None) if slug else None
+    if slug and chosen is None:
+        return None
+    products = Product.objects.filter(
+        is_active=True,
+        pk__in=Variant.objects.filter(is_active=True).values("product_id"),
+    )
+    if chosen is not None:
+        products = products.filter(category_id__in=_subtree(categories, chosen.pk))
+    start = (page - 1) * GRID_PAGE
+    found = list(products.order_by(name_order(), "pk")[start : start + GRID_PAGE + 1])
+    has_next = len(found) > GRID_PAGE
+    found = found[:GRID_PAGE]
+    variants: dict[int, list[Variant]] = {p.pk: [] for p in found}
+    for variant in Variant.objects.filter(product__in=found, is_active=True).order_by("id"):
+        variants[variant.product_id].append(variant)
+    by_id = {p.pk: p for p in found}
+    for of_product in variants.values():
+        for variant in of_product:
+            variant.product = by_id[variant.product_id]
+    tiles = _tiles([(p, variants[p.pk], 0) for p in found], location_id=location_id)
+    chips = [c for c in categories if c.parent_id is None]
+    if chosen is not None:
+        chips += [c for c in categories if c.parent_id == chosen.pk]
+    parent = next((c for c in categories if chosen and c.pk == chosen.parent_id), None)
+    return Grid(chips, chosen, parent, tiles, page, has_next)
+
+
+def _subtree(categories: list[Category], root_id: int) -> list[int]:
+    children: dict[int | None, list[int]] = {}
+    for category in categories:
+        children.setdefault(category.parent_id, []).append(category.pk)
+    found, stack, seen = [], [root_id], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:  # a cycle left by hand in the database: walk it once
+            continue
+        seen.add(node)
+        found.append(node)
+        stack.extend(children.get(node, []))
+    return found
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One location's figures for the stock panel (zeros where it never had any)."""
+
+    location: Location
+    on_hand: int
+    reserved_now: int
+    available_now: int
+    incoming: int
+
+    @property
+    def location_id(self) -> int:
+        return self.location.pk
+
+
+def stock_panel_rows(*, variant_id: int, location_id: int) -> list[StockRow]:
+    """Where a variant is: this store first, always (with zeros when it never had any:
+    "none here" is what the seller needs to see), then every other active location with
+    a level. Two queries at most."""
+    levels = stock_at_locations(variant_id=variant_id)
+    rows = [
+        StockRow(
+            level.location, level.on_hand, level.reserved_now, level.available_now, level.incoming
+        )
+        for level in levels
+    ]
+    here = [row for row in rows if row.location_id == location_id]
+    others = [row for row in rows if row.location_id != location_id]
+    if not here:
+        location = Location.objects.filter(pk=location_id).first()
+        if location is not None:
+            here = [StockRow(location, 0, 0, 0, 0)]
+    return here + others

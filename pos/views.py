@@ -38,7 +38,7 @@ from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
 from customers.services import customer_find
 from inventory.models import Location
-from inventory.selectors import stock_at_locations, stock_fingerprint, stock_level
+from inventory.selectors import stock_fingerprint, stock_level
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, Fulfilment, Order
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
@@ -49,12 +49,15 @@ from pos.models import Register
 from pos.selectors import (
     CartStock,
     PaymentPanel,
+    catalog_grid,
+    catalog_product_tile,
+    catalog_search_tiles,
     collect_stores,
     customer_panel,
-    free_here,
     order_receipt,
     payment_panel,
     registers_for,
+    stock_panel_rows,
 )
 from pos.services import cart_open_at_register, sale_complete
 from unicommerce.converters import whole_number
@@ -246,16 +249,21 @@ def sell(request: HttpRequest) -> HttpResponse:
         if "code" in request.GET:
             return _search(request, register, request.GET["code"])
         if "stock" in request.GET:
-            context = {"register": register, **_stock(request.GET["stock"])}
+            context = {"register": register, **_stock(request.GET["stock"], register)}
             return _live(render(request, "pos/_catalog.html#stock", context))
+        if "product" in request.GET:
+            return _product_tile(request, register, request.GET["product"])
+        if "browse" in request.GET:
+            return render(request, "pos/_catalog.html#grid", _browse(request, register))
         if "lines" in request.GET:
             return _live(_line_stock_refresh(request, register))
     cart = _cart(request, register)
 
     if request.method == "GET":
         context = _context(request, register, cart)
+        context.update(_browse(request, register))
         if "stock" in request.GET:
-            context.update(_stock(request.GET["stock"]))
+            context.update(_stock(request.GET["stock"], register))
         return render(request, "pos/sell.html", context)
 
     action = request.POST.get("action", "")
@@ -302,16 +310,38 @@ def _respond(request, register, cart, *, error: str = "", status: int = 200, **e
 
 
 def _search(request, register: Register, text: str) -> HttpResponse:
-    """Matches, each with what the till may sell of it here (as on the cart's lines)."""
-    variants = variant_search(text=text, limit=12)
-    free = free_here(variant_ids=[v.pk for v in variants], location_id=register.location_id)
-    results = [(v, free.get(v.pk, 0)) for v in variants]
-    return render(request, "pos/_catalog.html#results", {"results": results, "query": text.strip()})
+    """Matches, one tile per product with its matching variants, each with what the till
+    may sell of it here (as on the cart's lines). Nothing typed: nothing, and the
+    product grid shows again."""
+    tiles = catalog_search_tiles(text=text, location_id=register.location_id)
+    context = {"tiles": tiles, "query": text.strip()}
+    return render(request, "pos/_catalog.html#results", context)
 
 
-def _stock(variant_id: str) -> dict:
-    """Where a variant is, in every location (empty when the seller closes the panel),
-    with the fingerprint the open panel polls with."""
+def _product_tile(request, register: Register, product_id: str) -> HttpResponse:
+    """A tile's "more": the product with all its variants."""
+    pk = whole_number(product_id, minimum=1)
+    tile = catalog_product_tile(product_id=pk, location_id=register.location_id) if pk else None
+    if tile is None:
+        return HttpResponse(_("This product is no longer sold."), status=404)
+    return render(request, "pos/_catalog.html#tile", {"tile": tile, "expanded": True})
+
+
+def _browse(request, register: Register) -> dict:
+    """The product grid: ``?browse=<category slug>`` (empty: every category), ``&page=``.
+    An unknown category shows every product."""
+    page = whole_number(request.GET.get("page", "1"), minimum=1, maximum=10_000) or 1
+    slug = request.GET.get("browse", "")[:100]
+    grid = catalog_grid(location_id=register.location_id, slug=slug, page=page)
+    if grid is None:
+        grid = catalog_grid(location_id=register.location_id, page=page)
+    return {"grid": grid}
+
+
+def _stock(variant_id: str, register: Register) -> dict:
+    """Where a variant is: this store first, even at 0, then every other location
+    (empty when the seller closes the panel), with the fingerprint the open panel polls
+    with."""
     pk = whole_number(variant_id, minimum=1)
     if pk is None:
         return {}
@@ -321,7 +351,7 @@ def _stock(variant_id: str) -> dict:
     fingerprint = stock_fingerprint(variant_ids=[variant.pk])  # before the figures
     return {
         "stock_variant": variant,
-        "stock_levels": stock_at_locations(variant_id=variant.pk),
+        "stock_levels": stock_panel_rows(variant_id=variant.pk, location_id=register.location_id),
         "stock_fingerprint": fingerprint,
     }
 
