@@ -115,6 +115,7 @@ def _totals_rows(totals: list[dashboard.Totals]) -> list[dict]:
             "totals": t,
             "label": t.label,
             "count": t.count,
+            "refunds": t.refunds,
             "captured": _money(t.captured, t.currency),
             "refunded": _money(t.refunded, t.currency),
             "net": _money(t.net, t.currency),
@@ -164,13 +165,17 @@ def _instalment_rows(today, channel_id: int | None) -> dict:
 
 
 def _payment_rows(payments) -> list[dict]:
+    """The rows of the list (``payments`` from ``dashboard.payments_with_refunds``): a
+    refund made another way (cash at the till…) shows what it gave back, not a payment
+    of nothing."""
     return [
         {
             "payment": p,
+            "is_refund": p.is_refund,
             "channel": p.channel or p.order.channel,
-            "amount": _money(p.amount, p.currency),
-            "captured": _money(p.captured_amount, p.currency),
-            "refunded": _money(p.refunded_amount, p.currency),
+            "amount": "—" if p.is_refund else _money(p.amount, p.currency),
+            "captured": "—" if p.is_refund else _money(p.captured_amount, p.currency),
+            "refunded": _money(p.refunded_total, p.currency),
             "url": _url("payments_payment_change", p.pk),
         }
         for p in payments
@@ -182,7 +187,9 @@ def dashboard_context(request: HttpRequest) -> dict:
     form = DashboardForm(_initial_query(request))
     filters = form.filters()
     payments = dashboard.payments_filtered(filters)
-    page = Paginator(payments, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(dashboard.payments_with_refunds(payments), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     today = timezone.localdate()
     funnel = dashboard.payment_link_funnel(filters)
     by_method = dashboard.payment_totals_by_method(payments)

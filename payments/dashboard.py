@@ -12,6 +12,9 @@ What the figures mean:
 - The date range is on the payment's creation date (the local day, inclusive at both
   ends). **Captured** is what the payment took so far (all of it, or the parts of an
   instalment plan already charged), **refunded** what went back, **net** the difference.
+  A refund made another way than the original payment (cash at the till for a card
+  payment, store credit) is a refund of its method, never a payment: it is not counted
+  among the payments, and its amount is refunded under its method (and channel).
 - Instalment parts **due** are those still scheduled within the next ``days`` days;
   **late** are those past their due date and not paid, or whose charge failed (retrying
   or failed), whatever their date.
@@ -26,10 +29,23 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
-from payments.models import Instalment, InstalmentPlan, Payment, PaymentLink
+from payments.models import Instalment, InstalmentPlan, Payment, PaymentLink, PaymentOperation
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 ZERO = Decimal("0.00")
@@ -59,9 +75,10 @@ class Totals:
     key: str | int | None
     label: str
     currency: str
-    count: int
+    count: int  # payments (refunds made another way are not payments)
     captured: Decimal
-    refunded: Decimal
+    refunded: Decimal  # refunds to the payments and refunds made by this method
+    refunds: int = 0  # refunds made by this method (cash at the till…), not payments
 
     @property
     def net(self) -> Decimal:
@@ -131,15 +148,63 @@ def payments_filtered(filters: DashboardFilters) -> QuerySet[Payment]:
     return payments.order_by("-created_at", "-id")
 
 
+#: A refund made another way than the original payment (cash or a card terminal at the
+#: till, store credit: ``payments.refund_methods``) is recorded as a payment row of that
+#: method that took nothing (amount 0) and carries the refund as its one operation. It is
+#: a refund, not a payment: not counted among the payments, its amount among the refunds.
+REFUND_ROW = Q(amount=0, status=Payment.Status.REFUNDED)
+
+
+def _refund_row_amount() -> Subquery:
+    """What a refund row gave back (its succeeded refund operations)."""
+    return Subquery(
+        PaymentOperation.objects.filter(
+            payment=OuterRef("pk"),
+            kind=PaymentOperation.Kind.REFUND,
+            status=PaymentOperation.Status.SUCCEEDED,
+        )
+        .order_by()
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total")[:1],
+        output_field=DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES),
+    )
+
+
+def _refunded_expression() -> Case:
+    """What a payment row gave back: its refunds, or the refund it carries (a refund
+    row, whose cached ``refunded_amount`` stays 0)."""
+    return Case(
+        When(REFUND_ROW, then=Coalesce(_refund_row_amount(), Value(ZERO))),
+        default=F("refunded_amount"),
+        output_field=DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES),
+    )
+
+
+def payments_with_refunds(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    """``payments`` with ``refunded_total`` (what each row gave back, see
+    ``_refunded_expression``) and ``is_refund`` (a refund row): one subquery per row, in
+    the same query."""
+    return payments.annotate(
+        refunded_total=_refunded_expression(),
+        is_refund=Case(
+            When(REFUND_ROW, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
 def _totals(payments: QuerySet[Payment], *group: str, **named) -> list[dict]:
     return list(
         payments.order_by()
         .annotate(**named)
         .values(*group, *named, "currency")
         .annotate(
-            payments=Count("pk"),
+            payments=Count("pk", filter=~REFUND_ROW),
+            refunds=Count("pk", filter=REFUND_ROW),
             captured=_money_sum("captured_amount"),
-            refunded=_money_sum("refunded_amount"),
+            refunded=_money_sum(_refunded_expression()),
         )
     )
 
@@ -156,6 +221,7 @@ def payment_totals_by_method(payments: QuerySet[Payment]) -> list[Totals]:
             count=row["payments"],
             captured=row["captured"],
             refunded=row["refunded"],
+            refunds=row["refunds"],
         )
         for row in rows
     ]
@@ -178,6 +244,7 @@ def payment_totals_by_channel(payments: QuerySet[Payment]) -> list[Totals]:
             count=row["payments"],
             captured=row["captured"],
             refunded=row["refunded"],
+            refunds=row["refunds"],
         )
         for row in rows
     ]
@@ -194,6 +261,7 @@ def payment_totals_by_currency(payments: QuerySet[Payment]) -> list[Totals]:
             count=row["payments"],
             captured=row["captured"],
             refunded=row["refunded"],
+            refunds=row["refunds"],
         )
         for row in sorted(_totals(payments), key=lambda r: r["currency"])
     ]
