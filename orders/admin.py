@@ -12,15 +12,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from babel import Locale, UnknownLocaleError
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from customers.phones import phone_display
 from orders.models import (
     Cart,
     CartLine,
@@ -32,6 +39,7 @@ from orders.models import (
     ReturnLine,
     Shipment,
 )
+from orders.payment_methods import payment_methods_by_code
 from orders.selectors import carts_visible_to, orders_visible_to, returns_visible_to
 from orders.services.fulfilment import (
     SHIPMENT_ALLOWED,
@@ -44,6 +52,7 @@ from orders.services.fulfilment import (
 )
 from unicommerce.access.admin import StoreScopedAdmin
 from unicommerce.exceptions import DomainError
+from unicommerce.money import money_format
 
 REFERENCE = re.compile(r"^UC0*(\d+)$", re.IGNORECASE)
 
@@ -61,6 +70,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
+    verbose_name = gettext_lazy("order line")
+    verbose_name_plural = gettext_lazy("order lines")
     fields = [
         "sku",
         "name",
@@ -93,11 +104,108 @@ class ShipmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+#: The timeline's entries in words (``OrderEvent.kind`` is a code for programs). A kind
+#: missing here is shown with its underscores turned into spaces.
+EVENT_KINDS = {
+    "placed": pgettext_lazy("order timeline", "Placed"),
+    "status": pgettext_lazy("order timeline", "Status"),
+    "payment": pgettext_lazy("order timeline", "Payment"),
+    "awaiting_payment": gettext_lazy("Awaiting payment"),
+    "shipment_picking": gettext_lazy("Picking started"),
+    "shipment_packed": pgettext_lazy("order timeline", "Packed"),
+    "shipment_shipped": pgettext_lazy("order timeline", "Shipped"),
+    "shipment_ready": gettext_lazy("Ready for pickup"),
+    "shipment_collected": pgettext_lazy("order timeline", "Collected"),
+    "cancelled": pgettext_lazy("order timeline", "Cancelled"),
+    "order_unpaid_cancelled": gettext_lazy("Cancelled: not paid in time"),
+    "line_quantity_changed": gettext_lazy("Line quantity changed"),
+    "line_removed": gettext_lazy("Line removed"),
+    "line_relocated": gettext_lazy("Line moved to another location"),
+    "return": pgettext_lazy("order timeline", "Return"),
+    "return_settled": gettext_lazy("Return settled"),
+    "payment_link_sent": gettext_lazy("Payment link sent"),
+    "payment_link_resent": gettext_lazy("Payment link sent again"),
+    "payment_link_cancelled": gettext_lazy("Payment link cancelled"),
+}
+
+
+#: Entries that record a move from one status to another (the others say it in words).
+TRANSITION_KINDS = {"status", "payment"}
+
+
+def event_kind_label(kind: str) -> str:
+    """``"partially_fulfilled"``-style codes never reach the page."""
+    label = EVENT_KINDS.get(kind)
+    if label is not None:
+        return str(label)
+    if kind.startswith("shipment_") and kind[9:] in Shipment.Status.values:
+        return capfirst(str(Shipment.Status(kind[9:]).label))
+    return capfirst(kind.replace("_", " "))
+
+
+def status_label(kind: str, status: str) -> str:
+    """A status code of a timeline entry as its label: the payment statuses for a
+    ``payment`` entry, the order's statuses otherwise."""
+    choices = Order.PaymentStatus if kind == "payment" else Order.Status
+    if status in choices.values:
+        return capfirst(str(choices(status).label))
+    return capfirst(status.replace("_", " "))
+
+
+def event_description(event: OrderEvent) -> str:
+    """ "Status: Processing → Partially fulfilled", "Shipped", …"""
+    what = event_kind_label(event.kind)
+    if event.kind in TRANSITION_KINDS and (event.from_status or event.to_status):
+        before = status_label(event.kind, event.from_status) if event.from_status else "—"
+        after = status_label(event.kind, event.to_status) if event.to_status else "—"
+        return f"{what}: {before} → {after}"
+    return what
+
+
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     verbose_name_plural = gettext_lazy("timeline")
-    fields = ["at", "kind", "from_status", "to_status", "message", "channel", "actor"]
+    fields = ["at", "what", "message", "channel", "actor"]
     readonly_fields = fields
+
+    @admin.display(description=pgettext_lazy("order timeline", "what"))
+    def what(self, event: OrderEvent) -> str:
+        return event_description(event)
+
+
+def postal_address(address: dict | None) -> str:
+    """The order's address snapshot as a label would print it: name, street lines,
+    postal code and city, the country by name (in the page's language), the phone."""
+    if not address:
+        return "—"
+    name = " ".join(filter(None, (address.get("first_name"), address.get("last_name"))))
+    town = " ".join(filter(None, (address.get("postal_code"), address.get("city"))))
+    country = address.get("country") or ""
+    phone = address.get("phone") or ""
+    lines = [
+        name,
+        address.get("line1") or "",
+        address.get("line2") or "",
+        town,
+        country_name(country),
+        phone_display(phone) if phone else "",
+    ]
+    return format_html(
+        '<address class="postal-address">{}</address>',
+        format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line)),
+    )
+
+
+def country_name(code: str) -> str:
+    """ "FR" → "France" (fr) / "France" (en), "BE" → "Belgique" / "Belgium"; an unknown
+    code stays as it is."""
+    if not code:
+        return ""
+    try:
+        locale = Locale.parse((get_language() or "en").replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        locale = Locale("en")
+    return locale.territories.get(code.upper(), code)
 
 
 class FulfilmentKindFilter(admin.SimpleListFilter):
@@ -153,34 +261,37 @@ STEP_SERVICES: dict[str, tuple[Callable, str]] = {
 class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     store_scope = staticmethod(orders_visible_to)  # their stores' orders (head office: all)
 
+    # Seven narrow columns, so the list fits beside the filters at 1366 px: the channel
+    # says where the cart was filled only when that was elsewhere; the total carries its
+    # currency.
     list_display = [
-        "reference",
-        "created_at",
-        "channel",
-        "origin_channel",
-        "customer",
+        "order_reference",
+        "created_short",
+        "customer_shown",
+        "channels_shown",
         "status",
-        "total_amount",
-        "currency",
+        "payment_status",
+        "total_shown",
     ]
-    list_filter = ["status", "channel", "origin_channel", FulfilmentKindFilter]
+    list_display_links = ["order_reference"]
+    list_filter = ["status", "payment_status", "channel", "origin_channel", FulfilmentKindFilter]
     search_fields = ["email", "phone", "customer__email", "customer__phone", "lines__sku"]
     search_help_text = gettext_lazy("Reference (UC…), e-mail, phone or SKU.")
     date_hierarchy = "created_at"
     list_select_related = ["channel", "origin_channel", "customer"]
     readonly_fields = [
-        "reference",
+        "order_reference",
         "channel",
         "origin_channel",
         "customer",
-        "cart",
+        "cart_shown",
         "status",
-        "currency",
-        "total_amount",
-        "payment_method",
+        "payment_status",
+        "total_shown",
+        "payment_method_shown",
         "email",
         "phone",
-        "shipping_address",
+        "shipping_address_shown",
         "created_at",
         "created_by",
     ]
@@ -200,6 +311,57 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
         if match:
             return queryset.filter(pk=int(match.group(1))), False
         return super().get_search_results(request, queryset, search_term)
+
+    # --- What the list and the page show ----------------------------------------------
+
+    @admin.display(description=gettext_lazy("reference"), ordering="id")
+    def order_reference(self, order: Order) -> str:
+        return order.reference
+
+    @admin.display(description=gettext_lazy("created at"), ordering="created_at")
+    def created_short(self, order: Order) -> str:
+        return date_format(timezone.localtime(order.created_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=gettext_lazy("customer"), ordering="customer__last_name")
+    def customer_shown(self, order: Order) -> str:
+        if order.customer_id is not None:
+            return str(order.customer)
+        return order.email or (phone_display(order.phone) if order.phone else "—")
+
+    @admin.display(description=gettext_lazy("channel"), ordering="channel__name")
+    def channels_shown(self, order: Order) -> str:
+        if order.origin_channel_id in (None, order.channel_id):
+            return str(order.channel)
+        return format_html(
+            '{}<br><small class="quiet">{}</small>',
+            order.channel,
+            _("cart filled on %(channel)s") % {"channel": order.origin_channel},
+        )
+
+    @admin.display(description=gettext_lazy("total incl. VAT"), ordering="total_amount")
+    def total_shown(self, order: Order) -> str:
+        return money_format(order.total_amount, order.currency, get_language() or "en")
+
+    @admin.display(description=gettext_lazy("cart"))
+    def cart_shown(self, order: Order) -> str:
+        if order.cart_id is None:
+            return "—"
+        url = reverse("admin:orders_cart_change", args=[order.cart_id])
+        return format_html('<a href="{}">{}</a>', url, order.cart)
+
+    @admin.display(description=gettext_lazy("payment method"))
+    def payment_method_shown(self, order: Order) -> str:
+        """The method's label ("Pay in store"), never its code."""
+        if not order.payment_method:
+            return "—"
+        method = payment_methods_by_code().get(order.payment_method)
+        if method is None:
+            return capfirst(order.payment_method.replace("_", " "))
+        return str(method.label)
+
+    @admin.display(description=gettext_lazy("shipping address"))
+    def shipping_address_shown(self, order: Order) -> str:
+        return postal_address(order.shipping_address)
 
     # --- Running services -----------------------------------------------------------
 
