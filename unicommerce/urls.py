@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from unicommerce.api.errors import json_not_found
-from unicommerce.views import healthz
+from unicommerce.views import favicon, healthz
 
 api_v1 = [
     path("", include("inventory.api.urls")),
@@ -25,6 +25,7 @@ handler500 = "unicommerce.api.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("pos/", include("pos.urls")),

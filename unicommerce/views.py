@@ -1,13 +1,14 @@
-"""Cross-cutting views: health."""
+"""Cross-cutting views: health, the icon."""
 
 from __future__ import annotations
 
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_GET, require_safe
 
 
 def _check_database() -> str:
@@ -48,3 +49,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if _is_staff(request):
         body.update(checks)
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@cache_control(max_age=86400, public=True)
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """``/favicon.ico``, which browsers and bookmarks ask for whatever the page links: the
+    icon in the static files (served with a long cache by WhiteNoise)."""
+    return HttpResponsePermanentRedirect(static("brand/favicon.ico"))

@@ -105,6 +105,7 @@ TABLE: dict[str, Rule] = {
     # --- public pages ---------------------------------------------------------------
     "healthz GET": rule(*EVERYONE, staff=ANY_STAFF, note="details for staff only"),
     "home GET": rule(*EVERYONE, staff=ANY_STAFF),
+    "favicon GET": rule(*EVERYONE, staff=ANY_STAFF),
     "set_language POST": rule(*EVERYONE, staff=ANY_STAFF),
     "pay:page GET": rule(*EVERYONE, staff=ANY_STAFF, scope="token"),
     "pay:page POST": rule(*EVERYONE, staff=ANY_STAFF, scope="token"),
