@@ -122,6 +122,12 @@ class AddressInputSerializer(serializers.Serializer):
     """Checked by checkout: line1, postal_code, city and country are required when a
     line is shipped."""
 
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The recipient as written on the parcel (else first_name and last_name).",
+    )
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     line1 = serializers.CharField(required=False, allow_blank=True, max_length=255)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 ORDER_PLACED = "order.placed"
 ADDRESS_REQUIRED = ("line1", "postal_code", "city", "country")
 ADDRESS_FIELDS = (
+    "name",  # the recipient as written on the parcel (the till's form has one field)
     "first_name",
     "last_name",
     "line1",
@@ -113,6 +114,9 @@ def shipping_address_clean(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         name: str(raw.get(name) or "").strip()[:255] for name in ADDRESS_FIELDS
     }
     address["country"] = address["country"].upper()
+    if not address["name"]:
+        # One line for the parcel, the receipt and the admin, whichever form was used.
+        address["name"] = f"{address['first_name']} {address['last_name']}".strip()
     missing = [name for name in ADDRESS_REQUIRED if not address[name]]
     if address["country"] and len(address["country"]) != 2:
         missing.append("country")
