@@ -4,7 +4,8 @@ product, price or publication lands in the edit history."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from catalog import services
@@ -18,7 +19,9 @@ from catalog.models import (
     SalesChannel,
     Variant,
 )
+from unicommerce.admin_widgets import AttributesField
 from unicommerce.exceptions import DomainError
+from unicommerce.money import money_format
 
 
 def _saved_through_services(formset) -> None:
@@ -46,8 +49,33 @@ class HistoryInline(ReadOnlyInline):
     verbose_name_plural = _("edit history")
 
 
+class VariantForm(forms.ModelForm):
+    """A variant's attributes as name/value rows (size, colour…), not raw JSON."""
+
+    attributes = AttributesField(
+        label=_("attributes"),
+        required=False,
+        help_text=_("One row per attribute; a row left empty is removed."),
+    )
+
+    class Meta:
+        model = Variant
+        fields = ["product", "sku", "attributes", "price_amount", "currency", "is_active"]
+
+
+def barcodes_shown(variant: Variant) -> str:
+    """One barcode per line, never broken inside a code."""
+    if not variant.pk:
+        return ""
+    return format_html(
+        '<ul class="barcode-list">{}</ul>',
+        format_html_join("", "<li>{}</li>", ((b.code,) for b in variant.barcodes.all())),
+    )
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantForm
     extra = 0
     can_delete = False
     fields = ["sku", "attributes", "price_amount", "is_active", "barcode_list"]
@@ -56,7 +84,7 @@ class VariantInline(admin.TabularInline):
 
     @admin.display(description=_("barcodes"))
     def barcode_list(self, variant: Variant) -> str:
-        return ", ".join(b.code for b in variant.barcodes.all()) if variant.pk else ""
+        return barcodes_shown(variant)
 
 
 class CategoryForm(forms.ModelForm):
@@ -191,14 +219,14 @@ class VariantAdmin(admin.ModelAdmin):
         "product",
         "label",
         "barcode_list",
-        "price_amount",
-        "currency",
+        "price_shown",
         "is_active",
     ]
     list_filter = ["is_active", "product__category", "product__vat_rate"]
     search_fields = ["sku", "barcodes__code", "product__name"]
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
+    form = VariantForm
     fields = ["product", "sku", "attributes", "price_amount", "currency", "is_active"]
     inlines = [BarcodeInline, ChannelPriceInline]
 
@@ -210,7 +238,11 @@ class VariantAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("barcodes"))
     def barcode_list(self, variant: Variant) -> str:
-        return format_html_join(", ", "{}", ((b.code,) for b in variant.barcodes.all()))
+        return barcodes_shown(variant)
+
+    @admin.display(description=_("price incl. VAT"), ordering="price_amount")
+    def price_shown(self, variant: Variant) -> str:
+        return money_format(variant.price_amount, variant.currency, get_language() or "en")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
