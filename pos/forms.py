@@ -59,6 +59,20 @@ class ShippingAddressForm(forms.Form):
         return {key: str(value).strip() for key, value in self.cleaned_data.items() if value}
 
 
+class CustomerNameForm(forms.Form):
+    """The customer named at the till: their names (optional) and at least one contact
+    (phone or email, checked by the customers service)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        too_long = _("At most %(max)s characters.") % {"max": 100}
+        for field in self.fields.values():
+            field.error_messages["max_length"] = too_long
+
+
 def _line_quantity_messages() -> tuple[dict, dict]:
     choose = _("Choose a line of the cart.")
     whole = _("Quantity must be a whole number from 0 to %(max)s.") % {"max": MAX_LINE_QUANTITY}

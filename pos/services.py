@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from customers.phones import phone_e164
 from orders.locks import order_lock
 from orders.models import Cart, Order, Return
 from orders.services.carts import cart_get, cart_open, cart_price
@@ -23,12 +24,13 @@ from payments.operations import order_outstanding_amount, payment_start
 from payments.returns import return_settle
 from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
 from pos.models import Register
-from unicommerce.exceptions import InvalidInput
+from unicommerce.exceptions import DomainError, InvalidInput
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 CASH = "cash"
+LINK = "payment_link"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class SaleResult:
     order: Order
     payment: Payment | None  # None: the order waits for its payment (pay in store)
     change_amount: Decimal | None
+    card: Payment | None = None  # the part on the card terminal (card, cash + card)
+    link: PaymentLink | None = None  # the payment link sent by SMS
 
 
 def cart_open_at_register(*, register: Register, token: str) -> Cart:
@@ -213,6 +217,156 @@ def till_link_send(
         idempotency_key=f"pos-link-{_form_key(idempotency_key)}",
     )
     return link
+
+
+# --- The sale screen's tenders: the sale and its payment in one action ----------------
+
+
+class SalePaymentNotRecorded(DomainError):
+    """The order was placed but its payment could not be recorded after it (the payment
+    services run after the checkout's transaction, as they must): the order waits for
+    its payment in the payment panel, where the seller finishes it."""
+
+    code = "sale_payment_not_recorded"
+
+    def __init__(self, *, order: Order, error: DomainError) -> None:
+        super().__init__(
+            _(
+                "Order %(reference)s is placed, but its payment could not be recorded: "
+                "%(reason)s Finish it in the payment panel below."
+            )
+            % {"reference": order.reference, "reason": error.message},
+            order=order.reference,
+            reason=error.code,
+        )
+        self.order = order
+        self.error = error
+
+
+def _after_checkout(order: Order, record):
+    """Run a payment step on an order just placed; a refusal keeps the order (its
+    payment panel takes over) and says so."""
+    try:
+        return record()
+    except DomainError as error:
+        raise SalePaymentNotRecorded(order=order, error=error) from error
+
+
+def sale_pay_card(
+    *,
+    register: Register,
+    cart: Cart,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+    shipping_address: dict[str, Any] | None = None,
+) -> SaleResult:
+    """The card terminal approved the cart's total: check the cart out at this register
+    and record the terminal's approval (``till_card_record``), in one action. The
+    checkout commits first (a payment is never recorded inside a transaction); the card
+    is then recorded once per form key."""
+    key = _form_key(idempotency_key)
+    placed = sale_complete(
+        register=register,
+        cart=cart,
+        payment_method="pay_in_store",
+        seller=seller,
+        shipping_address=shipping_address,
+    )
+    order = placed.order
+    card = _after_checkout(
+        order,
+        lambda: till_card_record(
+            order=order, amount=None, register=register, seller=seller, idempotency_key=key
+        ),
+    )
+    order.refresh_from_db()
+    return SaleResult(order=order, payment=None, change_amount=None, card=card)
+
+
+def sale_pay_split(
+    *,
+    register: Register,
+    cart: Cart,
+    seller: AbstractBaseUser,
+    cash: Decimal,
+    idempotency_key: str,
+    shipping_address: dict[str, Any] | None = None,
+) -> SaleResult:
+    """Part in cash, the rest on the card terminal: the cash part first, any remainder
+    on the card. Cash covering the whole total is a cash sale (the change comes only
+    ever from cash); no cash at all is refused before anything is checked out."""
+    key = _form_key(idempotency_key)
+    if cash <= 0:
+        raise InvalidInput(_("Type the cash part, e.g. 20 or 20.50."), field="tendered")
+    pricing = cart_price(cart=cart, channel=register.channel)
+    if cash >= pricing.total_amount:
+        return sale_complete(
+            register=register,
+            cart=cart,
+            payment_method=CASH,
+            tendered=cash,
+            seller=seller,
+            shipping_address=shipping_address,
+        )
+    placed = sale_complete(
+        register=register,
+        cart=cart,
+        payment_method="pay_in_store",
+        seller=seller,
+        shipping_address=shipping_address,
+    )
+    order = placed.order
+    taken = _after_checkout(
+        order,
+        lambda: till_cash_take(
+            order=order, tendered=cash, register=register, seller=seller, idempotency_key=key
+        ),
+    )
+    card = _after_checkout(
+        order,
+        lambda: till_card_record(
+            order=order, amount=None, register=register, seller=seller, idempotency_key=key
+        ),
+    )
+    order.refresh_from_db()
+    return SaleResult(
+        order=order, payment=taken.payment, change_amount=taken.change_amount, card=card
+    )
+
+
+@transaction.atomic
+def sale_pay_link(
+    *,
+    register: Register,
+    cart: Cart,
+    seller: AbstractBaseUser,
+    phone: str,
+    language: str,
+    idempotency_key: str,
+    shipping_address: dict[str, Any] | None = None,
+) -> SaleResult:
+    """Place the order and send the customer a payment link for its total by SMS
+    (the worker sends it after commit). All or nothing: a bad phone checks nothing out
+    and sends nothing."""
+    key = _form_key(idempotency_key)
+    phone_e164(phone)  # refused before the checkout
+    placed = sale_complete(
+        register=register,
+        cart=cart,
+        payment_method=LINK,
+        seller=seller,
+        shipping_address=shipping_address,
+    )
+    link = till_link_send(
+        order=placed.order,
+        amount=None,
+        phone=phone,
+        language=language,
+        register=register,
+        seller=seller,
+        idempotency_key=key,
+    )
+    return SaleResult(order=placed.order, payment=None, change_amount=None, link=link)
 
 
 # --- Settling a return at the till ------------------------------------------------------

@@ -48,6 +48,7 @@ from payments.links import payment_link_cancel, payment_link_resend
 from payments.models import PaymentLink
 from payments.operations import order_outstanding_amount
 from payments.services import cash_change
+from pos.messages import seller_message
 from pos.selectors import order_id_of, payment_fingerprint, payment_panel
 from pos.services import NothingDue, till_card_record, till_cash_take, till_link_send
 from pos.views import _live, _register, seller_login_required
@@ -107,12 +108,12 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
         fields = ERROR_FIELDS.get(action, {})
         field = fields.get(error.code, fields.get("*", ""))
         if action == "change":
-            return _change_response(request, error=error.message)
+            return _change_response(request, error=seller_message(error))
         return _render(
             request,
             register,
             order_id,
-            error=error.message,
+            error=seller_message(error),
             error_field=field,
             posted=request.POST,
             status=429 if isinstance(error, RateLimited) else 422,

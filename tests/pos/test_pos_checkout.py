@@ -129,7 +129,10 @@ def test_a_shipped_line_without_an_address_is_refused_and_nothing_changes(
     response = till.post(SELL, {"action": "complete", "tendered": "100"}, **HX)
 
     assert response.status_code == 422
-    assert "A shipped line needs a shipping address" in response.content.decode()
+    page = response.content.decode()
+    # The seller's sentence, not the checkout's field codes (the API keeps those).
+    assert "save the customer’s full shipping address" in page
+    assert "line1" not in page.split('id="pos-message"')[1].split("</div>")[0]
     assert not Order.objects.exists()
     assert not Reservation.objects.exists()
     assert till.session["pos_cart_token"] == web_cart.token
