@@ -1,14 +1,20 @@
 """Back-office for the catalog. Saves go through catalog.services so every change of a
 product, price or publication lands in the edit history."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from catalog import services
+from catalog import images, services
+from catalog.exceptions import InvalidImage
 from catalog.models import (
     ApiKey,
     Barcode,
@@ -16,6 +22,7 @@ from catalog.models import (
     Category,
     ChannelPrice,
     Product,
+    ProductImage,
     SalesChannel,
     Variant,
 )
@@ -87,6 +94,58 @@ class VariantInline(admin.TabularInline):
         return barcodes_shown(variant)
 
 
+def _picture(name: str | None, thumbnails: dict | None, size: int) -> str:
+    """A small preview, through the storage (``storage.url()``), or nothing."""
+    if not name:
+        return ""
+    url = images.thumbnail_url(name, thumbnails or {}, 160)
+    return format_html(
+        '<img src="{}" alt="" width="{}" style="height:auto;max-height:{}px;object-fit:contain">',
+        url,
+        size,
+        size,
+    )
+
+
+class ProductImageForm(forms.ModelForm):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "variant", "alt", "position"]
+
+    def clean_image(self):
+        file = self.cleaned_data.get("image")
+        if isinstance(file, UploadedFile):  # a new file: the rules of catalog.images
+            try:
+                images.image_check(file)
+            except InvalidImage as error:
+                raise ValidationError(error.message, code=error.code) from None
+        return file
+
+
+class ProductImageFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        # Only this product's variants can be chosen (the services refuse the others too).
+        form.fields["variant"].queryset = Variant.objects.filter(product_id=self.instance.pk)
+
+
+class ProductImageInline(admin.TabularInline):
+    """Pictures, through catalog.images: checked, stored under random names, thumbnails
+    made by a worker after the save."""
+
+    model = ProductImage
+    form = ProductImageForm
+    formset = ProductImageFormSet
+    extra = 1
+    fields = ["preview", "image", "variant", "alt", "position"]
+    readonly_fields = ["preview"]
+    verbose_name_plural = _("pictures")
+
+    @admin.display(description=_("preview"))
+    def preview(self, image: ProductImage) -> str:
+        return _picture(image.image.name if image.pk else None, image.thumbnails, 80)
+
+
 class CategoryForm(forms.ModelForm):
     class Meta:
         model = Category
@@ -147,7 +206,37 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "category", "vat_rate", "channels", "brand"]
     search_fields = ["name", "brand", "variants__sku", "variants__barcodes__code"]
     list_select_related = ["category"]
-    inlines = [VariantInline, HistoryInline]
+    inlines = [VariantInline, ProductImageInline, HistoryInline]
+    actions = ["thumbnails_make_missing"]
+
+    def get_queryset(self, request):
+        # The list's preview: each product's first picture, in the same query.
+        first = ProductImage.objects.filter(product=OuterRef("pk")).order_by(
+            F("variant_id").asc(nulls_first=True), "position", "id"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                picture_name=Subquery(first.values("image")[:1]),
+                picture_thumbnails=Subquery(first.values("thumbnails")[:1]),
+            )
+        )
+
+    @admin.display(description=_("picture"))
+    def picture(self, product: Product) -> str:
+        return _picture(product.picture_name, product.picture_thumbnails, 48)
+
+    def get_list_display(self, request):
+        return ["picture", *super().get_list_display(request)]
+
+    @admin.action(description=_("Make the missing thumbnails of their pictures"))
+    def thumbnails_make_missing(self, request, queryset):
+        waiting = ProductImage.objects.filter(
+            product__in=queryset, thumbnails_made_at__isnull=True
+        ).values_list("pk", flat=True)
+        for image_id in waiting:
+            transaction.on_commit(partial(images.thumbnails_enqueue, image_id))
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -171,6 +260,8 @@ class ProductAdmin(admin.ModelAdmin):
         services.product_publish(product=obj, channels=data["published_on"], user=request.user)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is ProductImage:
+            return self._save_pictures(request, form.instance, formset)
         if formset.model is not Variant:
             return super().save_formset(request, form, formset, change)
         _saved_through_services(formset)
@@ -197,6 +288,37 @@ class ProductAdmin(admin.ModelAdmin):
                     user=request.user,
                 )
         return None
+
+    def _save_pictures(self, request, product: Product, formset) -> None:
+        _saved_through_services(formset)
+        for picture_form in formset.forms:
+            data = picture_form.cleaned_data
+            picture = picture_form.instance
+            if not data:
+                continue
+            if data.get("DELETE"):
+                if picture.pk:
+                    images.product_image_delete(image=picture, user=request.user)
+                continue
+            if not picture_form.has_changed():
+                continue
+            if picture.pk is None:
+                images.product_image_add(
+                    product=product,
+                    file=data["image"],
+                    variant=data.get("variant"),
+                    alt=data.get("alt") or "",
+                    position=data.get("position"),
+                    user=request.user,
+                )
+                continue
+            changed = picture_form.changed_data
+            images.product_image_update(
+                image=picture,
+                file=data["image"] if "image" in changed else None,
+                user=request.user,
+                **{f: data[f] for f in changed if f in images.UPDATABLE},
+            )
 
 
 class BarcodeInline(admin.TabularInline):

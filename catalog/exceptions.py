@@ -63,3 +63,24 @@ class CategoryCycle(InvalidInput):
             _("%(parent)s is inside %(category)s: a category cannot be moved under itself.")
             % {"category": category, "parent": parent}
         )
+
+
+class InvalidImage(InvalidInput):
+    """An uploaded file that is not a picture we keep (not an image, another format, too
+    heavy, too many pixels). Nothing was stored."""
+
+    code = "invalid_image"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, reason=reason)
+
+
+class VariantOfAnotherProduct(InvalidInput):
+    code = "variant_of_another_product"
+
+    def __init__(self, sku: str, product_id: int) -> None:
+        super().__init__(
+            _("The variant %(sku)s belongs to another product.") % {"sku": sku},
+            sku=sku,
+            product=product_id,
+        )

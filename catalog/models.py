@@ -310,6 +310,7 @@ class CatalogChange(models.Model):
         PRICE = "price", _("price changed")
         CHANNEL_PRICE = "channel_price", _("channel price changed")
         PUBLICATION = "publication", _("publication changed")
+        IMAGES = "images", _("pictures changed")
 
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="history"

@@ -26,19 +26,29 @@ plan, so it must not depend on the planner guessing right):
   the whole tree and scanning it for each product;
 - the SKU and barcode searches are uncorrelated ``IN`` subqueries, read at most once per
   statement (and not at all while names match), not once per product.
+
+Pictures: the statement writes each product's pictures with their storage names, and
+counts the products that have one. Only a page with pictures is then read by Python,
+which asks the storage for every address (``storage.url()``: a folder's URL, or an S3
+one, signed or not) and puts each variant's own pictures under it too; a page without
+pictures goes out as PostgreSQL wrote it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
 
+from catalog.images import image_payload
 from catalog.models import (
     Barcode,
     Category,
     ChannelPrice,
     Product,
+    ProductImage,
     Publication,
     SalesChannel,
     Variant,
@@ -71,11 +81,13 @@ def storefront_page(
     before: int | None = None,
     product_ids: list[int] | None = None,
     limit: int = 20,
+    absolute: Callable[[str], str] = str,
 ) -> Page:
     """One page of active products, ``after`` (or ``before``) a product id, in id order.
 
     ``channel`` restricts to the products published there and prices for it;
-    ``channels`` are those whose sellable quantities are shown.
+    ``channels`` are those whose sellable quantities are shown; ``absolute`` turns the
+    storage's picture addresses into absolute URLs (a folder's are relative).
     """
     variant, stock = Variant._meta.db_table, ChannelStock._meta.db_table
     limit = int(limit)  # written into the statement (see above), so an int for sure
@@ -151,6 +163,12 @@ def storefront_page(
         params["channel_ids"] = [c.pk for c in channels]
         params["channel_codes"] = [c.code for c in channels]
     category = Category._meta.db_table
+    image = ProductImage._meta.db_table
+    # A picture of the product, or of one of its active variants.
+    image_shown = (
+        f"(pi.variant_id IS NULL OR EXISTS (SELECT 1 FROM {variant} iv"  # noqa: S608
+        f" WHERE iv.id = pi.variant_id AND iv.is_active))"
+    )
     sql = f"""
         WITH RECURSIVE fetched AS (
             SELECT p.id, p.name, p.brand, p.description, p.vat_rate, p.category_id,
@@ -181,6 +199,8 @@ def storefront_page(
                min(f.id) FILTER (WHERE f.shown),
                max(f.id) FILTER (WHERE f.shown),
                count(*) FILTER (WHERE f.shown),
+               count(*) FILTER (WHERE f.shown AND EXISTS (
+                   SELECT 1 FROM {image} pi WHERE pi.product_id = f.id AND {image_shown})),
                COALESCE('[' || string_agg(
                    '{{"id" : ' || f.id
                    || ', "name" : ' || to_json(f.name::text)::text
@@ -203,12 +223,23 @@ def storefront_page(
                            || COALESCE(cp.price_amount, v.price_amount)
                            || '", "currency" : ' || to_json(v.currency::text)::text
                            || '}}, "availability" : ' || {availability}
-                           || '}}', ', ' ORDER BY v.id) || ']'
+                           || ', "images" : []}}', ', ' ORDER BY v.id) || ']'
                          FROM {variant} v
                          LEFT JOIN {ChannelPrice._meta.db_table} cp
                                 ON cp.variant_id = v.id AND cp.channel_id = %(channel)s
                          {sellable_join}
                         WHERE v.product_id = f.id AND v.is_active
+                   ), '[]')
+                   || ', "images" : ' || COALESCE((
+                       SELECT '[' || string_agg(
+                           '{{"name" : ' || to_json(pi.image::text)::text
+                           || ', "thumbnails" : ' || pi.thumbnails::text
+                           || ', "width" : ' || pi.width || ', "height" : ' || pi.height
+                           || ', "alt" : ' || to_json(pi.alt::text)::text
+                           || ', "variant" : ' || COALESCE(pi.variant_id::text, 'null')
+                           || '}}', ', ' ORDER BY pi.position, pi.id) || ']'
+                         FROM {image} pi
+                        WHERE pi.product_id = f.id AND {image_shown}
                    ), '[]')
                    || '}}', ', ' ORDER BY f.id) FILTER (WHERE f.shown) || ']', '[]')
           FROM fetched f
@@ -216,5 +247,30 @@ def storefront_page(
     """  # noqa: S608 - table names come from the models, values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        fetched, first_id, last_id, count, results = cursor.fetchone()
+        fetched, first_id, last_id, count, pictured, results = cursor.fetchone()
+    if pictured:
+        results = _with_picture_addresses(results, absolute)
     return Page(results, first_id, last_id, fetched > limit, count)
+
+
+def _with_picture_addresses(results_json: str, absolute: Callable[[str], str]) -> str:
+    """The page with each picture's storage name turned into its addresses (see the
+    module's docstring), and each variant's own pictures under the variant too."""
+    products = json.loads(results_json)
+    for product in products:
+        images = [
+            image_payload(
+                name=raw["name"],
+                thumbnails=raw["thumbnails"],
+                width=raw["width"],
+                height=raw["height"],
+                alt=raw["alt"],
+                variant=raw["variant"],
+                absolute=absolute,
+            )
+            for raw in product["images"]
+        ]
+        product["images"] = images
+        for variant in product["variants"]:
+            variant["images"] = [i for i in images if i["variant"] == variant["id"]]
+    return json.dumps(products, ensure_ascii=False)

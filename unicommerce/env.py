@@ -7,6 +7,7 @@ variable when it is missing or malformed. Production secrets are read with
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -68,6 +69,17 @@ def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:
     if isinstance(value, list):
         return value
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_json(name: str, default: Any = _MISSING) -> Any:
+    """A JSON value (``STORAGE_OPTIONS='{"bucket_name": "shop"}'``)."""
+    value = _raw(name, default)
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not valid JSON.") from None
 
 
 def parse_database_url(url: str, *, variable: str = "DATABASE_URL") -> dict[str, Any]:

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from unicommerce.api.errors import json_not_found
+from unicommerce.media import media_serve
 from unicommerce.views import favicon, healthz
 
 api_v1 = [
@@ -34,3 +36,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("unicommerce.home_urls")),
 ]
+
+if settings.SERVE_MEDIA and not settings.MEDIA_URL.startswith(("http://", "https://", "//")):
+    # Product images from the storage, where nothing else serves them (docs/media.md).
+    urlpatterns.insert(
+        -1, path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media_serve, name="media")
+    )

@@ -19,6 +19,25 @@ class CategoryRefSerializer(serializers.Serializer):
     path = serializers.ListField(child=serializers.CharField(), help_text="Root first.")
 
 
+class ImageOutputSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The original picture.")
+    alt = serializers.CharField(allow_blank=True, help_text="What it shows (for `alt=`).")
+    variant = serializers.IntegerField(
+        allow_null=True, help_text="The variant it shows (its id), or null for the product."
+    )
+    width = serializers.IntegerField(help_text="Of the original, in pixels.")
+    height = serializers.IntegerField(help_text="Of the original, in pixels.")
+    sizes = serializers.DictField(
+        child=serializers.URLField(),
+        help_text="A picture per width (`160`, `480`, `1024`): the thumbnail, or the "
+        "original while thumbnails are being made or when it is no wider.",
+    )
+    srcset = serializers.CharField(
+        help_text="For `<img srcset>`: each distinct picture once, with its width "
+        "(`… 160w, … 480w, … 1024w`)."
+    )
+
+
 class VariantOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     sku = serializers.CharField()
@@ -30,6 +49,7 @@ class VariantOutputSerializer(serializers.Serializer):
         help_text="Sellable quantity per sales channel code (only the caller's channel for "
         "a channel key, or the `channel` asked for).",
     )
+    images = ImageOutputSerializer(many=True, help_text="This variant's own pictures.")
 
 
 class ProductOutputSerializer(serializers.Serializer):
@@ -40,6 +60,9 @@ class ProductOutputSerializer(serializers.Serializer):
     category = CategoryRefSerializer(allow_null=True)
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1)
     variants = VariantOutputSerializer(many=True)
+    images = ImageOutputSerializer(
+        many=True, help_text="In order: the product's and its variants' pictures."
+    )
 
 
 class StoreAvailabilitySerializer(serializers.Serializer):

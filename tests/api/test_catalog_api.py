@@ -59,8 +59,10 @@ def test_a_channel_key_sees_its_prices_and_what_it_may_sell(web_api, shop, tee):
                 "attributes": {"size": "M"},
                 "price": {"amount": "24.90", "currency": "EUR"},
                 "availability": {"web": 10},  # 3 - 1 reserved in store, 10 - 2 in warehouse
+                "images": [],
             }
         ],
+        "images": [],
     }
     assert ProductOutputSerializer(data=product).is_valid(), "the schema documents this shape"
     assert ProductPageSerializer(data=response.json()).is_valid()

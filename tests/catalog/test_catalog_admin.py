@@ -38,6 +38,7 @@ def product_form(product, **changes) -> dict:
         "vat_rate": str(product.vat_rate),
         "is_active": "on",
         **inline_management("variants", 0, 0),
+        **inline_management("images", 0, 0),
         **inline_management("history", 0, 0),
     }
     data.update(changes)

@@ -107,6 +107,7 @@ TABLE: dict[str, Rule] = {
     "home GET": rule(*EVERYONE, staff=ANY_STAFF),
     "favicon GET": rule(*EVERYONE, staff=ANY_STAFF),
     "set_language POST": rule(*EVERYONE, staff=ANY_STAFF),
+    "media GET": rule(*EVERYONE, staff=ANY_STAFF, note="product images; when SERVE_MEDIA is on"),
     "pay:page GET": rule(*EVERYONE, staff=ANY_STAFF, scope="token"),
     "pay:page POST": rule(*EVERYONE, staff=ANY_STAFF, scope="token"),
     "pay:status GET": rule(*EVERYONE, staff=ANY_STAFF, scope="token"),

@@ -7,7 +7,15 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from unicommerce.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
+from unicommerce.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_str,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -379,6 +387,26 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# --- Media: uploaded files (product images) through Django's storage API (docs/media.md).
+# A folder by default. S3-compatible storage by naming a backend and its options, e.g.
+# STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages, installed by that
+# deployment) and STORAGE_OPTIONS='{"bucket_name": "…", "custom_domain": "…"}'. Web and
+# workers must share it (workers write the thumbnails).
+MEDIA_ROOT = env_str("MEDIA_ROOT", default=str(BASE_DIR / ".devdata" / "media"))
+MEDIA_URL = env_str("MEDIA_URL", default="/media/")
+STORAGES["default"] = {
+    "BACKEND": env_str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": env_json("STORAGE_OPTIONS", default={}),
+}
+# Django itself answers MEDIA_URL (development, tests, a one-machine demo); in production
+# the storage's own server or CDN does.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", default=False)
+# Uploads refused above these (a decompression bomb is small on disk, huge in memory).
+PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
+# Widths of the thumbnails made of each picture (WebP), for srcset.
+PRODUCT_IMAGE_THUMBNAIL_WIDTHS = (160, 480, 1024)
 
 # --- REST API
 REST_FRAMEWORK = {

@@ -9,11 +9,13 @@ from unicommerce.settings.base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, R
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Uploaded files in memory (per process): a test never writes into the repository.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+SERVE_MEDIA = True  # through the storage, so a browser test sees the pictures
 WHITENOISE_AUTOREFRESH = True
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
