@@ -2,6 +2,7 @@
 these). Shapes only: normalising phones and emails, uniqueness and the rest are the
 services' job, so the API, the admin and the POS answer the same."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.models import Consent
@@ -18,7 +19,7 @@ class IdentityInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("email", "").strip() and not attrs.get("phone", "").strip():
-            raise serializers.ValidationError("Give an email address or a phone number.")
+            raise serializers.ValidationError(_("Give an email address or a phone number."))
         return attrs
 
 

@@ -46,7 +46,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", "The request is not valid.", details)
+        response.data = error_body("invalid", _("The request is not valid."), details)
     elif isinstance(exc, exceptions.Throttled):
         # The same code as a service's RateLimited; Retry-After is already a header.
         wait = max(int(exc.wait or 1), 1)
@@ -76,7 +76,7 @@ def json_error(status: int, code: str, message: str, details: Any = None) -> Jso
 # make one exist (without the exemption a POST would get Django's CSRF page instead).
 @csrf_exempt
 def json_not_found(request, exception=None) -> JsonResponse:
-    return json_error(404, "not_found", "No API endpoint at this address.")
+    return json_error(404, "not_found", _("No API endpoint at this address."))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "", **kwargs) -> HttpResponse:

@@ -16,6 +16,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
@@ -59,7 +60,8 @@ def idempotent(view_method):
             return view_method(self, request, *args, **kwargs)
         if len(key) > 255:
             return Response(
-                error_body("invalid", "The Idempotency-Key is longer than 255 characters."), 400
+                error_body("invalid", _("The Idempotency-Key is longer than 255 characters.")),
+                400,
             )
         owner, fingerprint = _owner(request), _fingerprint(request)
         with transaction.atomic():
@@ -81,7 +83,7 @@ def idempotent(view_method):
                     return Response(
                         error_body(
                             "idempotency_key_reused",
-                            "This Idempotency-Key was used for a different request.",
+                            _("This Idempotency-Key was used for a different request."),
                         ),
                         422,
                     )

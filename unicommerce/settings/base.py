@@ -55,10 +55,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Django's language choice for pages; under /api/ Accept-Language only, else English
+    # (first, so every refusal below speaks the caller's language).
+    "unicommerce.api.locale.LocaleMiddleware",
     # A NUL character anywhere in a request: 400 before anything reads it (PostgreSQL).
     "unicommerce.api.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
