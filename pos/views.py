@@ -17,6 +17,7 @@ has, the answer is the partial, rendered afresh with its new fingerprint.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property, wraps
 
@@ -37,12 +38,18 @@ from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
 from customers.services import customer_find
-from inventory.models import Location
+from inventory.models import Location, UnbookedSale
 from inventory.selectors import stock_fingerprint, stock_level
+from inventory.services.unbooked import APPROVE_PERMISSION
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, Fulfilment, Order
 from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
 from orders.services.carts import cart_identify, cart_line_fulfilment_set
+from orders.services.unbooked import (
+    cart_line_unbooked_approve,
+    cart_line_unbooked_check,
+    cart_unbooked_sales,
+)
 from payments.services import cash_change
 from pos.forms import LineQuantityForm, ShippingAddressForm
 from pos.models import Register
@@ -60,6 +67,7 @@ from pos.selectors import (
     stock_panel_rows,
 )
 from pos.services import cart_open_at_register, sale_complete
+from unicommerce.access.approval import manager_approval
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import parse_amount
@@ -178,6 +186,11 @@ def _context(request, register: Register, cart: Cart, *, pricing=None, **extra) 
         "Fulfilment": Fulfilment,
     }
     context.update(extra)
+    context["unbooked"] = unbooked = _LazyUnbooked(
+        register, context["cart_stock"], extra.get("unbooked_form")
+    )
+    if unbooked.error_elsewhere:
+        context["error"] = unbooked.error_elsewhere
     if context["ships"] and "address_form" not in extra:
         customer = cart.customer
         name = f"{customer.first_name} {customer.last_name}".strip() if customer else ""
@@ -631,6 +644,120 @@ def _edit_address(request, register: Register, cart: Cart):
     request.session.pop(SESSION_ADDRESS, None)
 
 
+# --- Selling an item the books say is not here (issue 12) -------------------------------
+
+
+@dataclass(frozen=True)
+class UnbookedState:
+    """A taken-now line the books lack units of here, as its "Sell anyway" shows it."""
+
+    line_id: int
+    missing: int  # units the books lack here for this line now
+    approval: UnbookedSale | None  # granted for this line, not yet sold
+    error: str = ""  # the refusal of the last attempt, said in the line's form
+    reason: str = ""
+    note: str = ""
+
+    @property
+    def covered(self) -> bool:
+        return self.approval is not None and self.approval.quantity >= self.missing
+
+
+class _LazyUnbooked:
+    """The store's policy and, per short taken-now line, the override granted for it
+    (one query, read only if the cart has such a line)."""
+
+    def __init__(self, register: Register, cart_stock: CartStock, form: dict | None) -> None:
+        self.register = register
+        self.cart_stock = cart_stock
+        self.form = form or {}
+
+    @property
+    def policy(self) -> str:
+        return self.register.location.unbooked_sale_policy
+
+    @property
+    def allowed(self) -> bool:
+        return self.policy != Location.UnbookedSalePolicy.REFUSE
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.policy == Location.UnbookedSalePolicy.APPROVAL
+
+    reasons = UnbookedSale.Reason.choices
+
+    @property
+    def error_elsewhere(self) -> str:
+        """A refusal whose line shows no "Sell anyway" form (the store refuses, or the
+        books have enough after all): said in the sale's message area instead."""
+        error, line_id = self.form.get("error", ""), self.form.get("line")
+        if not error or any(state.line_id == line_id for state in self.states):
+            return ""
+        return error
+
+    @cached_property
+    def states(self) -> list[UnbookedState]:
+        if not self.allowed:
+            return []
+        short = [row for row in self.cart_stock.rows if row.where == "here" and row.short]
+        if not short:
+            return []
+        granted = cart_unbooked_sales(
+            line_ids=[row.priced.line.pk for row in short],
+            location_id=self.register.location_id,
+        )
+        states = []
+        for row in short:
+            line = row.priced.line
+            form = self.form if self.form.get("line") == line.pk else {}
+            states.append(
+                UnbookedState(
+                    line_id=line.pk,
+                    missing=line.quantity - row.free,
+                    approval=granted.get(line.pk),
+                    error=form.get("error", ""),
+                    reason=form.get("reason", ""),
+                    note=form.get("note", ""),
+                )
+            )
+        return states
+
+
+def _unbooked(request, register: Register, cart: Cart):
+    """The "Sell anyway" of a short taken-now line: the seller's reason and, when the store
+    asks for it, a manager's username and password typed on this till (checked on the
+    server; the seller stays logged in). Everything but the password is checked first,
+    so a wrong reason never costs a password attempt. A refusal is said in the line's
+    own form, which stays open with what was typed (never the password)."""
+    line_id = whole_number(request.POST.get("line", ""), minimum=1)
+    reason, note = request.POST.get("reason", ""), request.POST.get("note", "")
+    location = register.location
+    try:
+        if line_id is None:
+            raise InvalidInput(_("Choose a line of the cart."))
+        common = {"cart": cart, "line_id": line_id, "location": location, "seller": request.user}
+        cart_line_unbooked_check(**common, reason=reason, note=note)
+        approver = None
+        if location.unbooked_sale_policy == Location.UnbookedSalePolicy.APPROVAL:
+            approver = manager_approval(
+                username=request.POST.get("manager", ""),
+                password=request.POST.get("password", ""),
+                permission=APPROVE_PERMISSION,
+                location=location,
+                request=request,
+            )
+        sale = cart_line_unbooked_approve(**common, reason=reason, note=note, approver=approver)
+    except DomainError as error:
+        return _respond(
+            request,
+            register,
+            cart,
+            unbooked_form={"line": line_id, "error": error.message, "reason": reason, "note": note},
+            status=429 if error.http_status == 429 else 422,
+        )
+    return {"unbooked_approved": sale}
+
+
 ACTIONS = {
     "scan": _scan,
     "add": _add_by_id,
@@ -645,4 +772,5 @@ ACTIONS = {
     "fulfilment": _fulfilment,
     "address": _ship_address,
     "edit_address": _edit_address,
+    "unbooked": _unbooked,
 }

@@ -4,7 +4,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.cache import add_never_cache_headers
-from django.utils.html import format_html, strip_tags
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +50,8 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
 
     The change list is live: a small script (static/inventory/live_stock.js) asks
     ``live_view`` every second whether the levels shown changed, and updates the
-    changed cells in place. Reserved and available are counted as every read counts
+    changed cells in place; it shows on hand below zero (an item sold though not in the
+    books) in red. Reserved and available are counted as every read counts
     them: units of a reservation past its time are free at once, before the expiry task
     releases them.
     """
@@ -74,13 +74,6 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return levels_with_availability(super().get_queryset(request))
-
-    @admin.display(description=_("on hand"), ordering="on_hand")
-    def on_hand(self, level: StockLevel):
-        """Below zero (an item sold though not in the books) in red: count it."""
-        if level.on_hand < 0:
-            return format_html('<span class="stock-negative">{}</span>', level.on_hand)
-        return level.on_hand
 
     @admin.display(description=_("reserved"), ordering="reserved_now")
     def reserved_now(self, level: StockLevel) -> int:
@@ -135,7 +128,7 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
         empty = self.get_empty_value_display()
         field, attr, value = lookup_field(name, level, self)
         if field is None:
-            return strip_tags(display_for_value(value, empty, getattr(attr, "boolean", False)))
+            return str(display_for_value(value, empty, getattr(attr, "boolean", False)))
         return str(display_for_field(value, field, empty))
 
 

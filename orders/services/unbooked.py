@@ -103,9 +103,9 @@ def cart_line_unbooked_approve(
     )
 
 
-def cart_unbooked_sales(*, cart: Cart, location_id: int) -> dict[int, UnbookedSale]:
-    """{line id: its override granted and not yet sold} for this cart at this store."""
-    line_ids = list(CartLine.objects.filter(cart=cart).values_list("pk", flat=True))
+def cart_unbooked_sales(*, line_ids: list[int], location_id: int) -> dict[int, UnbookedSale]:
+    """{line id: its override granted and not yet sold} for these cart lines at this
+    store (one query)."""
     granted = unbooked_sales_granted(
         references=[cart_line_reference(pk) for pk in line_ids], location_id=location_id
     )

@@ -98,6 +98,7 @@ SELL_ACTIONS = (
     "fulfilment",
     "address",
     "edit_address",
+    "unbooked",
 )
 PAYMENT_ACTIONS = ("cash", "change", "card", "link", "resend", "cancel")
 
@@ -293,6 +294,11 @@ TABLE: dict[str, Rule] = {
     "pos:home POST": _pos(note="one of the registers of their stores"),
     "pos:sell GET": _pos(),
     **{f"pos:sell POST {action}": _pos() for action in SELL_ACTIONS},
+    "pos:sell POST unbooked": _pos(
+        note="sold though not in the books, per the store's policy; a manager's password "
+        "typed on the till is locked out like log-ins and limited per seller "
+        "(manager_approval_per_caller)"
+    ),
     "pos:returns GET": _pos("orders.add_return"),
     "pos:returns POST": _pos("orders.add_return", note="received at this register's store"),
     "pos:returns POST settle": _pos(
