@@ -3,7 +3,16 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from catalog.barcodes import barcode_problem
-from catalog.models import ApiKey, Barcode, Category, Product, Publication, SalesChannel, Variant
+from catalog.models import (
+    ApiKey,
+    Barcode,
+    Category,
+    Product,
+    ProductImage,
+    Publication,
+    SalesChannel,
+    Variant,
+)
 from customers.models import Customer
 from inventory.models import Location, StockLevel, StockMovement
 from pos.selectors import registers_for
@@ -13,14 +22,23 @@ from unicommerce.demo.accounts import DEMO_ACCOUNTS
 
 def test_demo_data_is_worth_looking_at_and_loads_idempotently(db, capsys):
     call_command("demo_load")
-    counts = (Product.objects.count(), Variant.objects.count(), StockMovement.objects.count())
+    counts = (
+        Product.objects.count(),
+        Variant.objects.count(),
+        StockMovement.objects.count(),
+        ProductImage.objects.count(),
+    )
     call_command("demo_load")
 
     assert (
         Product.objects.count(),
         Variant.objects.count(),
         StockMovement.objects.count(),
+        ProductImage.objects.count(),
     ) == counts
+    # A picture per product, drawn at load time, its thumbnail made (the till's grid).
+    assert counts[3] == counts[0]
+    assert not ProductImage.objects.filter(thumbnails_made_at__isnull=True).exists()
     assert 190 <= counts[0] <= 220
     assert counts[1] > 3 * counts[0]
     kinds = set(Location.objects.values_list("kind", flat=True))

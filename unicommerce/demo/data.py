@@ -43,6 +43,7 @@ from unicommerce.demo.accounts import (
     DEMO_WEB_PUBLISHABLE_KEY,
     DEMO_WEB_SECRET_KEY,
 )
+from unicommerce.demo.pictures import demo_pictures
 
 SIZES = ["XS", "S", "M", "L", "XL"]
 SHOE_SIZES = ["38", "39", "40", "41", "42", "43"]
@@ -367,10 +368,12 @@ def demo_load() -> dict[str, int]:
     _suppliers(locations)
     stocked = _stock(locations)
     _customers({c.code: c for c in SalesChannel.objects.all()})
+    pictures = demo_pictures()  # drawn with Pillow, thumbnails made at once
     channel_stock_rebuild()  # the first API call already sees every channel's figures
     return {
         "variants_created": len(created),
         "stock_levels_seeded": stocked,
+        "pictures_created": pictures,
         "products": Product.objects.count(),
         "variants": Variant.objects.count(),
     }
