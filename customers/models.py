@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import SalesChannel
+from customers.phones import phone_display
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 
@@ -89,6 +91,19 @@ class Customer(models.Model):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.phone or f"#{self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        """What a seller can say aloud: the full name, else the phone as it is written at
+        home (``06 12 34 56 78``), else the e-mail, else "Customer 42"."""
+        name = f"{self.first_name} {self.last_name}".strip()
+        if name:
+            return name
+        if self.phone:
+            return phone_display(self.phone)
+        if self.email:
+            return self.email
+        return gettext("Customer %(number)s") % {"number": self.pk}
 
 
 class Address(models.Model):

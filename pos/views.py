@@ -76,6 +76,8 @@ SESSION_REGISTER = "pos_register_id"
 SESSION_CART = "pos_cart_token"
 SESSION_LAST_SALE = "pos_last_sale"
 SESSION_ADDRESS = "pos_ship_address"  # {"cart": token, "address": {...}}
+SESSION_SCANS = "pos_scans"  # the latest scan ids counted (pos.js's queue retries with them)
+SCANS_REMEMBERED = 50
 CASH_NOTES = [10, 20, 50, 100]
 LIVE_IDS_MAX = 200  # variant ids one live poll may ask about
 
@@ -383,10 +385,19 @@ def _line_stock_refresh(request, register: Register) -> HttpResponse:
 
 def _scan(request, register: Register, cart: Cart):
     """Enter in the scan field: an exact barcode or SKU adds one unit; otherwise the only
-    search match does; otherwise the seller is told what went wrong."""
+    search match does; otherwise the seller is told what went wrong.
+
+    The till's queue (pos.js) sends each scan with an id and sends it again when no answer
+    came back: a scan already counted (its answer lost on the way) is not counted twice."""
     code = request.POST.get("code", "").strip()
     if not code:
         raise DomainError(_("Scan a barcode or type a product name."))
+    scan_id = request.POST.get("scan", "")
+    if not re.fullmatch(r"[0-9a-f]{16,64}", scan_id):
+        scan_id = ""
+    counted = request.session.get(SESSION_SCANS, [])
+    if scan_id and scan_id in counted:
+        return {"clear_results": True}
     try:
         variant = variant_by_code(code=code)
     except UnknownCode:
@@ -402,7 +413,10 @@ def _scan(request, register: Register, cart: Cart):
                 _("No product has the barcode or SKU “%(code)s”.") % {"code": code}
             ) from None
         variant = matches[0]
-    return _add(request, register, cart, variant)
+    result = _add(request, register, cart, variant)
+    if scan_id:
+        request.session[SESSION_SCANS] = [*counted, scan_id][-SCANS_REMEMBERED:]
+    return result
 
 
 def _add_by_id(request, register: Register, cart: Cart):
