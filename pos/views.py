@@ -37,7 +37,9 @@ from django_htmx.http import HttpResponseClientRefresh, retarget
 from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code, variant_search
+from customers.phones import phone_e164
 from customers.services import customer_find
+from customers.services.identity import email_normalised
 from inventory.models import Location, UnbookedSale
 from inventory.selectors import stock_fingerprint, stock_level
 from inventory.services.unbooked import APPROVE_PERMISSION
@@ -51,7 +53,8 @@ from orders.services.unbooked import (
     cart_unbooked_sales,
 )
 from payments.services import cash_change
-from pos.forms import LineQuantityForm, ShippingAddressForm
+from pos.forms import CustomerNameForm, LineQuantityForm, ShippingAddressForm
+from pos.messages import seller_message
 from pos.models import Register
 from pos.selectors import (
     CartStock,
@@ -66,11 +69,22 @@ from pos.selectors import (
     registers_for,
     stock_panel_rows,
 )
-from pos.services import cart_open_at_register, sale_complete
+from pos.services import (
+    SalePaymentNotRecorded,
+    SaleResult,
+    cart_open_at_register,
+    sale_complete,
+    sale_pay_card,
+    sale_pay_link,
+    sale_pay_split,
+)
+from pos.tenders import DEFAULT_TENDER, TENDERS
 from unicommerce.access.approval import manager_approval
+from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import parse_amount
+from unicommerce.ratelimit import RateLimited
 
 SESSION_REGISTER = "pos_register_id"
 SESSION_CART = "pos_cart_token"
@@ -186,6 +200,8 @@ def _context(request, register: Register, cart: Cart, *, pricing=None, **extra) 
         "shipping_address": _address(request, cart),
         "ships": any(p.line.fulfilment == Fulfilment.SHIP for p in pricing.lines),
         "Fulfilment": Fulfilment,
+        "tenders": TENDERS,
+        "tender": DEFAULT_TENDER,
     }
     context.update(extra)
     context["unbooked"] = unbooked = _LazyUnbooked(
@@ -287,6 +303,10 @@ def sell(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("Unknown action."), status=400)
     try:
         result = handler(request, register, cart)
+    except SalePaymentNotRecorded as error:
+        # The order is placed: its receipt and payment panel, where the seller finishes.
+        _sale_done(request, SaleResult(error.order, None, None), TENDER_OF_ACTION[action])
+        return _respond(request, register, cart, error=seller_message(error), status=422)
     except DomainError as error:
         lines = _error_lines(error)
         message = _("These lines are not available in the quantity asked for:")
@@ -294,13 +314,31 @@ def sell(request: HttpRequest) -> HttpResponse:
             request,
             register,
             cart,
-            error=message if lines else error.message,
+            error=message if lines else seller_message(error),
             error_lines=lines,
-            status=422,
+            status=429 if isinstance(error, RateLimited) else 422,
+            **_tender_kept(request, action, error),
         )
     if isinstance(result, HttpResponse):
         return result
     return _respond(request, register, cart, **(result or {}))
+
+
+def _tender_kept(request, action: str, error: DomainError) -> dict:
+    """A tender refused: the pay area shows it again, with what was typed and the field
+    the error is about."""
+    if action not in TENDER_OF_ACTION:
+        return {}
+    field = error.details.get("field") or ""
+    if not field and error.code in ("insufficient_tender", "tender_missing"):
+        field = "tendered"
+    if not field and error.code == "invalid_phone":
+        field = "phone"
+    return {
+        "tender": TENDER_OF_ACTION[action],
+        "tender_field": field,
+        "posted": request.POST,
+    }
 
 
 def _error_lines(error: DomainError) -> list[str]:
@@ -451,25 +489,39 @@ def _quantity(request, register: Register, cart: Cart):
     )
 
 
-def _tendered(request, pricing) -> Decimal:
+def _tendered(request, pricing, *, part: bool = False) -> Decimal:
+    """The cash typed (``part``: the cash part of cash + card)."""
     try:
         return parse_amount(request.POST.get("tendered", ""), pricing.currency)
     except ValueError:
-        raise DomainError(_("Type the cash received, e.g. 50 or 20.50.")) from None
+        if part:
+            message = _("Type the cash part, e.g. 20 or 20.50.")
+        else:
+            message = _("Type the cash received, e.g. 50 or 20.50.")
+        raise InvalidInput(message, field="tendered") from None
 
 
 def _change(request, register: Register, cart: Cart):
+    """What the cash typed so far gives back (cash), or how the total splits between the
+    cash part and the card (cash + card): nothing is recorded."""
     pricing = cart_price(cart=cart, channel=register.channel)
     context = _context(request, register, cart, pricing=pricing)
+    split = request.POST.get("tender") == "split"
     try:
-        tendered = _tendered(request, pricing)
+        tendered = _tendered(request, pricing, part=split)
         context["tendered"] = tendered
-        context["change"] = cash_change(
-            due=pricing.total_amount, tendered=tendered, currency=pricing.currency
-        )
+        if split and Decimal(0) < tendered < pricing.total_amount:
+            context["card_part"] = pricing.total_amount - tendered
+        elif split and tendered <= 0:
+            raise DomainError(_("Type the cash part, e.g. 20 or 20.50."))
+        else:
+            context["change"] = cash_change(
+                due=pricing.total_amount, tendered=tendered, currency=pricing.currency
+            )
     except DomainError as error:
-        context["change_error"] = error.message
-    return TemplateResponse(request, "pos/sell.html#change", context)
+        context["change_error"] = seller_message(error)
+    partial = "split_preview" if split else "change"
+    return TemplateResponse(request, f"pos/_tenders.html#{partial}", context)
 
 
 def _complete(request, register: Register, cart: Cart):
@@ -487,18 +539,74 @@ def _complete(request, register: Register, cart: Cart):
         seller=request.user,
         shipping_address=_address(request, cart),
     )
-    payment = result.payment
+    _sale_done(request, result, "cash" if method == "cash" else "pay_in_store")
+    return {"clear_customer": True}
+
+
+def _sale_done(request, result: SaleResult, tender: str) -> None:
+    """The sale is checked out: its receipt (``tender``: how it was paid, or
+    ``pay_in_store``), and the register starts a new cart."""
+    payment, card = result.payment, result.card
     request.session[SESSION_LAST_SALE] = {
         "order_id": result.order.pk,
         "reference": result.order.reference,
         "total": str(result.order.total_amount),
-        "method": method,
-        "tendered": str(payment.tendered_amount) if payment else "",
-        "change": str(result.change_amount) if payment else "",
+        "method": tender,
+        "tendered": str(payment.tendered_amount or payment.amount) if payment else "",
+        "change": str(result.change_amount or 0) if payment else "",
+        "card": str(card.amount) if card else "",
         "currency": result.order.currency,
     }
     request.session.pop(SESSION_CART, None)
     request.session.pop(SESSION_ADDRESS, None)
+
+
+# --- The other tenders of the pay area (pos/tenders.py): one action each -------------
+
+
+def _pay_card(request, register: Register, cart: Cart):
+    """Card on the terminal: the terminal approved the total; the sale is checked out and
+    the approval recorded, in one action."""
+    result = sale_pay_card(
+        register=register,
+        cart=cart,
+        seller=request.user,
+        idempotency_key=request.POST.get("key", ""),
+        shipping_address=_address(request, cart),
+    )
+    _sale_done(request, result, "card")
+    return {"clear_customer": True}
+
+
+def _pay_split(request, register: Register, cart: Cart):
+    """Cash + card: the cash part first, the remainder on the card terminal."""
+    pricing = cart_price(cart=cart, channel=register.channel)
+    result = sale_pay_split(
+        register=register,
+        cart=cart,
+        seller=request.user,
+        cash=_tendered(request, pricing, part=True),
+        idempotency_key=request.POST.get("key", ""),
+        shipping_address=_address(request, cart),
+    )
+    _sale_done(request, result, "split" if result.card else "cash")
+    return {"clear_customer": True}
+
+
+def _pay_link(request, register: Register, cart: Cart):
+    """Payment link: the order is placed and the customer gets a link by SMS; the receipt
+    follows the link's status live."""
+    pos_limits_count(request)  # an SMS: the permission table's limit, refused inline
+    result = sale_pay_link(
+        register=register,
+        cart=cart,
+        seller=request.user,
+        phone=request.POST.get("phone", ""),
+        language=request.POST.get("language", "fr"),
+        idempotency_key=request.POST.get("key", ""),
+        shipping_address=_address(request, cart),
+    )
+    _sale_done(request, result, "link")
     return {"clear_customer": True}
 
 
@@ -586,16 +694,52 @@ def _open_by_token(request, register: Register, token: str):
 
 
 def _identify(request, register: Register, cart: Cart):
-    """Attach the till's cart to the customer with this phone (created if new); if they
-    already have an open cart, the till's lines merge into it and it becomes current."""
-    phone = request.POST.get("phone", "").strip()
-    if not phone:
-        raise InvalidInput(_("Type the customer's phone number."))
-    # The seller sees the customer at the till: their details are verified, and the
-    # till's lines may join the customer's own open cart.
-    surviving = cart_identify(cart=cart, phone=phone, channel=register.channel, verified=True)
+    """Name the customer of the till's cart: first name, last name, phone, email (one
+    contact at least). The customer with this phone (else email) is found, their name
+    left as it is, or created; the cart becomes theirs, and if they already have an open
+    cart, the till's lines merge into it and it becomes current. Bad input is shown in
+    the form, and nothing changes."""
+    form = CustomerNameForm(request.POST)
+    phone, email = request.POST.get("phone", "").strip(), request.POST.get("email", "").strip()
+    try:
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            raise InvalidInput(errors[0], field=field)
+        if not phone and not email:
+            raise InvalidInput(_("Type the customer's phone number or email."), field="phone")
+        for field, value, check in (
+            ("phone", phone, phone_e164),
+            ("email", email, email_normalised),
+        ):
+            try:
+                if value:
+                    check(value)
+            except DomainError as error:
+                raise InvalidInput(error.message, field=field) from None
+        known = customer_find(phone=phone, email=email)
+        names = {} if known else form.cleaned_data
+        # The seller sees the customer at the till: their details are verified, and the
+        # till's lines may join the customer's own open cart.
+        surviving = cart_identify(
+            cart=cart,
+            phone=phone,
+            email=email,
+            channel=register.channel,
+            verified=True,
+            **names,
+        )
+    except DomainError as error:
+        return _respond(
+            request,
+            register,
+            cart,
+            identify_error=seller_message(error),
+            identify_field=error.details.get("field") or "",
+            posted=request.POST,
+            status=422,
+        )
     request.session[SESSION_CART] = surviving.token
-    return {"identified": surviving.customer}
+    return {"identified": surviving.customer, "identified_known": known is not None}
 
 
 def _release(request, register: Register, cart: Cart):
@@ -778,6 +922,9 @@ ACTIONS = {
     "quantity": _quantity,
     "change": _change,
     "complete": _complete,
+    "pay_card": _pay_card,
+    "pay_split": _pay_split,
+    "pay_link": _pay_link,
     "new": _new_sale,
     "find": _find,
     "open": _open,
@@ -788,3 +935,6 @@ ACTIONS = {
     "edit_address": _edit_address,
     "unbooked": _unbooked,
 }
+
+# Each tender of the pay area is taken by one action (pos/tenders.py).
+TENDER_OF_ACTION = {tender.action: tender.code for tender in TENDERS}

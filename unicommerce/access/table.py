@@ -90,6 +90,9 @@ SELL_ACTIONS = (
     "quantity",
     "change",
     "complete",
+    "pay_card",
+    "pay_split",
+    "pay_link",
     "new",
     "find",
     "open",
@@ -293,7 +296,8 @@ TABLE: dict[str, Rule] = {
     "pos:home GET": _pos(),
     "pos:home POST": _pos(note="one of the registers of their stores"),
     "pos:sell GET": _pos(),
-    **{f"pos:sell POST {action}": _pos() for action in SELL_ACTIONS},
+    **{f"pos:sell POST {action}": _pos() for action in SELL_ACTIONS if action != "pay_link"},
+    "pos:sell POST pay_link": _pos(limits=(Limit("payment_link_send", per=("caller",)),)),
     "pos:sell POST unbooked": _pos(
         note="sold though not in the books, per the store's policy; a manager's password "
         "typed on the till is locked out like log-ins and limited per seller "
