@@ -318,7 +318,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
     def order_reference(self, order: Order) -> str:
         return order.reference
 
-    @admin.display(description=gettext_lazy("created at"), ordering="created_at")
+    @admin.display(description=gettext_lazy("Date"), ordering="created_at")
     def created_short(self, order: Order) -> str:
         return date_format(timezone.localtime(order.created_at), "SHORT_DATETIME_FORMAT")
 
@@ -338,7 +338,7 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
             _("cart filled on %(channel)s") % {"channel": order.origin_channel},
         )
 
-    @admin.display(description=gettext_lazy("total incl. VAT"), ordering="total_amount")
+    @admin.display(description=gettext_lazy("Total"), ordering="total_amount")
     def total_shown(self, order: Order) -> str:
         return money_format(order.total_amount, order.currency, get_language() or "en")
 

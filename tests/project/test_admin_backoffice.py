@@ -4,6 +4,7 @@ in the header (also on the log-in page), the icon on every face and at /favicon.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -54,9 +55,12 @@ def test_the_language_switch_turns_the_admin_french_and_back(client, manager):
     client.post(reverse("set_language"), {"language": "en", "next": admin_index})
     english = client.get(admin_index, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
-    assert switched.status_code == 302 and switched["Location"] == admin_index
-    assert "Tableau de bord" in french and '<html lang="fr"' in french
-    assert "Dashboard" in english and '<html lang="en"' in english
+    assert switched.status_code == 302
+    assert switched["Location"] == admin_index
+    assert "Tableau de bord" in french
+    assert '<html lang="fr"' in french
+    assert "Dashboard" in english
+    assert '<html lang="en"' in english
 
 
 def test_the_admin_log_in_page_has_the_switch_and_the_icon(client):
@@ -93,7 +97,7 @@ def test_favicon_ico_is_answered_for_anyone(client):
 def test_the_icons_are_in_the_static_files():
     from django.contrib.staticfiles import finders
 
-    svg = finders.find("brand/favicon.svg")
-    png = finders.find("brand/favicon-32.png")
-    assert svg and open(svg).read().startswith("<svg")
-    assert png and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    svg = Path(finders.find("brand/favicon.svg"))
+    png = Path(finders.find("brand/favicon-32.png"))
+    assert svg.read_text().startswith("<svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
