@@ -440,7 +440,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "One API for every sales channel: catalog, stock, carts, orders, payments. "
         "Channels authenticate with `Authorization: Bearer <channel API key>`. "
-        'Every error has the shape `{"error": {"code", "message", "details"}}`.'
+        'Every error has the shape `{"error": {"code", "message", "details"}}`; the '
+        "message is in French when `Accept-Language` asks for `fr`, in English otherwise, "
+        "and the code is the same in every language."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
