@@ -183,3 +183,41 @@ def test_a_named_customer_is_created_at_the_till(
     # The link tender offers the customer's phone.
     page.locator("label[for=pay-with-link]").click()
     expect(page.locator("#link-phone")).to_have_value("07 81 22 33 44")
+
+
+def test_a_link_sale_keeps_the_links_status_in_view_and_new_sale_apart(
+    live_server, page, screenshot, shop, stocked_variant, settings
+):
+    from payments.models import PaymentLink
+    from tests.conftest import wait_until
+    from unicommerce.messaging import backends
+    from unicommerce.messaging.models import Message
+    from unicommerce.messaging.services import message_deliver
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    backends.outbox.clear()
+    tee = stocked_variant(store=5, sku="TEE-NAVY-M", price_amount=Decimal("19.90"))
+    log_in_at_till_1(page, live_server)
+    add_lines(page, live_server, [tee, tee])
+    page.evaluate("window.__noReload = true")
+
+    page.locator("label[for=pay-with-link]").click()
+    page.locator("#link-phone").fill("06 12 34 56 78")
+    page.get_by_role("button", name="Send the link").click()
+
+    receipt = page.locator(".receipt")
+    expect(receipt).to_contain_text("placed")
+    row = receipt.locator(".links .link")
+    expect(row).to_have_attribute("data-status", "created")
+    # The worker sends the SMS; the receipt follows by itself.
+    message = wait_until(lambda: Message.objects.filter(to="+33612345678").first(), what="SMS")
+    assert message_deliver(message_id=message.pk) == "sent"
+    expect(row.locator(".sms-status")).to_have_text("SMS: sent")
+    screenshot("pay-screen-link-sent")
+    # "New sale" sits at the receipt's head, well apart from the panel's "Send the link".
+    new_sale = page.get_by_role("button", name="New sale").bounding_box()
+    send = receipt.get_by_role("button", name="Send the link").bounding_box()
+    assert new_sale["y"] + new_sale["height"] + 100 < send["y"]
+    assert page.evaluate("window.__noReload") is True
+    assert PaymentLink.objects.get().amount == Decimal("39.80")
+    backends.outbox.clear()

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Customer
+from inventory.models import StockLevel
 from orders.models import Cart, Order
 from payments.gateways import simulated
 from payments.models import Payment, PaymentLink
@@ -88,7 +89,7 @@ def test_every_tender_of_the_list_is_on_the_pay_area_with_its_action(till, baske
 # --- card: one action -------------------------------------------------------------------
 
 
-def test_a_card_sale_is_one_action_and_its_receipt_says_paid(till, shop, basket):
+def test_a_card_sale_is_one_action_and_its_receipt_says_paid(till, shop, basket, tee):
     form_key = key(page(till), "pay_card")
 
     response = till.post(SELL, {"action": "pay_card", "key": form_key}, **HX)
@@ -109,6 +110,9 @@ def test_a_card_sale_is_one_action_and_its_receipt_says_paid(till, shop, basket)
     assert '<h3 class="paid-title">Paid</h3>' in html
     assert 'class="paid-card">€68.80<' in html
     assert till.session["pos_cart_token"] != basket.token  # the register starts a new cart
+    # Paid in full: the goods taken now left the store's stock, nothing stays reserved.
+    level = StockLevel.objects.get(variant=tee, location=shop.store)
+    assert (level.on_hand, level.reserved) == (3, 0)
 
 
 def test_a_second_click_on_card_records_nothing_more(till, basket):
@@ -409,3 +413,29 @@ def test_an_unknown_payment_method_is_said_without_codes(till, basket):
     assert "This way of paying is not available at this till." in html
     assert "use one of" not in html
     nothing_changed(till, basket)
+
+
+def test_a_card_not_recorded_after_checkout_leaves_the_order_to_its_payment_panel(
+    till, basket, monkeypatch
+):
+    from payments.exceptions import PaymentGatewayUnavailable
+    from pos import services
+
+    def unavailable(**kwargs):
+        raise PaymentGatewayUnavailable(gateway="manual", key=kwargs["idempotency_key"])
+
+    monkeypatch.setattr(services, "till_card_record", unavailable)
+
+    response = till.post(SELL, {"action": "pay_card", "key": key(page(till), "pay_card")}, **HX)
+
+    assert response.status_code == 422
+    order = Order.objects.get()
+    assert order.payment_status == Order.PaymentStatus.UNPAID
+    assert not Payment.objects.exists()
+    html = response.content.decode()
+    assert f"Order {order.reference} is placed, but its payment could not be recorded" in html
+    assert "The payment provider is not answering: try again in a moment." in html
+    assert "idempotency key" not in html
+    # The seller finishes it in the payment panel, on the receipt.
+    assert f'data-order="{order.reference}"' in html
+    assert 'name="action" value="card"' in html
