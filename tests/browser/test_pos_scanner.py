@@ -288,3 +288,10 @@ def test_an_empty_enter_posts_nothing_and_an_unknown_code_is_answered(till, tee)
     expect(page.locator("#pos-message .error")).to_contain_text("No product has the barcode")
     expect(page.locator(QUEUE)).to_be_hidden()
     assert page.posted == ["4006381333931"]
+    # The Add button goes through the same queue as Enter.
+    page.locator("#scan").fill(tee.sku)
+    page.locator("#scan-form").get_by_role("button", name="Add").click()
+    expect_cart(page, [("TEE-NAVY-M", "1")])
+    expect(page.locator("#scan")).to_have_value("")
+    expect(page.locator("#scan")).to_be_focused()
+    assert page.posted == ["4006381333931", tee.sku]
