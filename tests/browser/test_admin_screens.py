@@ -136,3 +136,23 @@ def test_the_language_switch_turns_the_order_page_french(
 
     page.locator('#logout-form button[type="submit"]').click()
     expect(page).to_have_url(f"{live_server.url}/admin/login/")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_list_of_the_back_office_is_cut_off_at_1366(
+    live_server, page, orders, manager, language
+):
+    """Every list beside its filters and the menu: no table wider than its box."""
+    from django.contrib import admin
+    from django.urls import reverse
+
+    log_in(page, live_server, language)
+    clipped = {}
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        page.goto(live_server.url + url)
+        found = page.evaluate(CLIPPED)
+        if found:
+            clipped[url] = found
+
+    assert clipped == {}
