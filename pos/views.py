@@ -528,6 +528,10 @@ def _complete(request, register: Register, cart: Cart):
     """Check the cart out at this register: cash now (the default), or "pay in store"
     for an order paid later (a line shipped home or collected elsewhere, for instance)."""
     method = request.POST.get("method") or "cash"
+    if method not in ("cash", "pay_in_store"):
+        # The other tenders have their own action (a link is sent, a card recorded):
+        # never an order waiting for a payment nobody started.
+        raise InvalidInput(_("Choose how the customer pays."))
     tendered = None
     if method == "cash":
         tendered = _tendered(request, cart_price(cart=cart, channel=register.channel))

@@ -405,14 +405,32 @@ def test_a_phone_and_an_email_of_two_customers_are_refused_in_words_a_seller_rea
 # --- developer wording out of the till ------------------------------------------------
 
 
-def test_an_unknown_payment_method_is_said_without_codes(till, basket):
-    response = till.post(SELL, {"action": "complete", "method": "bitcoin"}, **HX)
+@pytest.mark.parametrize("method", ["bitcoin", "payment_link", "pay_later"])
+def test_completing_with_another_method_is_refused_without_codes(till, basket, method):
+    response = till.post(SELL, {"action": "complete", "method": method}, **HX)
 
     assert response.status_code == 422
     html = response.content.decode()
-    assert "This way of paying is not available at this till." in html
+    assert "Choose how the customer pays." in html
     assert "use one of" not in html
     nothing_changed(till, basket)
+
+
+def test_the_tills_sentences_replace_the_services_developer_wording():
+    from orders.exceptions import InvalidShippingAddress, UnknownPaymentMethod
+    from payments.exceptions import CardNumberRefused, OrderNotPayable
+    from pos.messages import seller_message
+
+    address = seller_message(InvalidShippingAddress(["line1", "postal_code"]))
+    assert "line1" not in address
+    assert "postal code" in address
+    method = seller_message(UnknownPaymentMethod("bitcoin", ["cash", "pay_in_store"]))
+    assert method == "This way of paying is not available at this till."
+    assert "token" not in seller_message(CardNumberRefused())
+    cancelled = seller_message(OrderNotPayable(order="UC1", status="cancelled"))
+    assert cancelled == "Order UC1 is cancelled: it can no longer be paid."
+    # The API keeps the services' own words and codes.
+    assert "line1, postal_code" in InvalidShippingAddress(["line1", "postal_code"]).message
 
 
 def test_a_card_not_recorded_after_checkout_leaves_the_order_to_its_payment_panel(
