@@ -222,7 +222,7 @@ class StockAlertAdmin(LocationScopedAdmin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(
-            request, {"title": _("Stock alerts"), **(extra_context or {})}
+            request, {"title": _("Low stock alerts"), **(extra_context or {})}
         )
 
     @admin.display(description=gettext_lazy("variant"), ordering="rule__variant__sku")

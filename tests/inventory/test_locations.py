@@ -27,6 +27,7 @@ def test_when_a_location_starts_feeding_a_channel_the_channel_may_sell_its_stock
             "kind": "warehouse",
             "city": "",
             "channels": [shop.web.pk, shop.store_channel.pk],
+            "unbooked_sale_policy": "approval",
             "is_active": "on",
         },
     )
