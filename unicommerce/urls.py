@@ -8,6 +8,7 @@ from unicommerce.media import media_serve
 from unicommerce.views import favicon, healthz
 
 api_v1 = [
+    path("", include("catalog.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("orders.api.urls")),

@@ -4,6 +4,7 @@ from these)."""
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from catalog.api.serializers import ImageOutputSerializer
 from catalog.models import Variant
 from inventory.models import Location, Reservation, StockLevel, StockMovement
 
@@ -17,25 +18,6 @@ class CategoryRefSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
     path = serializers.ListField(child=serializers.CharField(), help_text="Root first.")
-
-
-class ImageOutputSerializer(serializers.Serializer):
-    url = serializers.URLField(help_text="The original picture.")
-    alt = serializers.CharField(allow_blank=True, help_text="What it shows (for `alt=`).")
-    variant = serializers.IntegerField(
-        allow_null=True, help_text="The variant it shows (its id), or null for the product."
-    )
-    width = serializers.IntegerField(help_text="Of the original, in pixels.")
-    height = serializers.IntegerField(help_text="Of the original, in pixels.")
-    sizes = serializers.DictField(
-        child=serializers.URLField(),
-        help_text="A picture per width (`160`, `480`, `1024`): the thumbnail, or the "
-        "original while thumbnails are being made or when it is no wider.",
-    )
-    srcset = serializers.CharField(
-        help_text="For `<img srcset>`: each distinct picture once, with its width "
-        "(`… 160w, … 480w, … 1024w`)."
-    )
 
 
 class VariantOutputSerializer(serializers.Serializer):

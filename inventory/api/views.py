@@ -25,6 +25,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api.views import absolute_builder
 from catalog.models import SalesChannel, Variant
 from catalog.selectors import category_subtree_ids, channel_list
 from inventory.api.serializers import ProductOutputSerializer, VariantStoresSerializer
@@ -143,18 +144,6 @@ def _links(request) -> Callable[[str, int], str]:
     return link
 
 
-def _absolute(request) -> Callable[[str], str]:
-    """The storage's relative picture addresses (a folder's ``/media/…``) made absolute
-    on this host; absolute ones (S3, a CDN) as they are."""
-
-    def absolute(url: str) -> str:
-        if url.startswith("/") and not url.startswith("//"):
-            return f"{request.scheme}://{request.get_host()}{url}"
-        return url
-
-    return absolute
-
-
 def _filters(request) -> dict:
     category_ids = None
     if slug := request.query_params.get("category"):
@@ -216,7 +205,7 @@ class ProductListView(APIView):
             after=after,
             before=before,
             limit=_page_size(request),
-            absolute=_absolute(request),
+            absolute=absolute_builder(request),
             **_filters(request),
         )
         link = _links(request)
@@ -257,7 +246,7 @@ class ProductDetailView(APIView):
             channel=channel,
             product_ids=[pk],
             limit=1,
-            absolute=_absolute(request),
+            absolute=absolute_builder(request),
         )
         if not page.count:
             raise exceptions.NotFound("No such product on this channel.")

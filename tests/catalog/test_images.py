@@ -22,7 +22,7 @@ from catalog.tasks import image_thumbnails_task
 from inventory.api.serializers import ProductOutputSerializer
 from tests.api.conftest import client_with_key
 from tests.catalog.test_catalog_admin import inline_management, product_form
-from tests.factories import ProductFactory, VariantFactory
+from tests.factories import ProductFactory, UserFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -555,3 +555,99 @@ def test_media_are_served_from_the_storage_with_their_type(client, storage):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
     for missing in ("products/1/nothing.png", "products/../settings.py", "products/x.html"):
         assert client.get(f"/media/{missing}").status_code == 404
+
+
+# --------------------------------------------------------------------------- upload API
+
+
+@pytest.fixture
+def catalog_api(db):
+    """A back-office script's client: a staff key of someone who may add pictures."""
+    user = UserFactory(permissions=["catalog.add_productimage"])
+    _, raw_key = api_key_create(user=user, name="PIM sync")
+    client = client_with_key(raw_key)
+    client.user = user
+    return client
+
+
+def test_a_picture_uploaded_through_the_api_is_stored_and_answered_with_its_sizes(
+    catalog_api, storage, queued, django_capture_on_commit_callbacks
+):
+    product = ProductFactory()
+    navy = VariantFactory(product=product, sku="TEE-NAVY")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = catalog_api.post(
+            f"/api/v1/products/{product.pk}/images/",
+            {"image": upload(picture_bytes()), "alt": "Navy", "variant": "tee-navy"},
+            format="multipart",
+            HTTP_HOST="localhost",
+        )
+
+    assert response.status_code == 201, response.json()
+    image = ProductImage.objects.get()
+    original = "http://localhost" + storage.url(image.image.name)
+    assert response.json() == {
+        "url": original,
+        "alt": "Navy",
+        "variant": navy.pk,
+        "width": 1200,
+        "height": 800,
+        "sizes": {"160": original, "480": original, "1024": original},
+        "srcset": f"{original} 1200w",
+    }
+    assert image.variant == navy
+    assert queued == [image.pk]
+    assert CatalogChange.objects.get(kind="images").created_by == catalog_api.user
+
+
+@pytest.mark.parametrize(
+    ("form", "code", "details"),
+    [
+        ({"image": upload(b"%PDF-1.4 not a picture", name="x.jpg")}, "invalid_image", None),
+        ({"image": upload(picture_bytes("GIF", mode="P"), name="x.gif")}, "invalid_image", None),
+        (
+            {"image": upload(picture_bytes()), "variant": "OTHER-1"},
+            "variant_of_another_product",
+            None,
+        ),
+        (
+            {"image": upload(picture_bytes()), "variant": "NO-SUCH"},
+            "invalid",
+            {"variant": ["No variant has this SKU."]},
+        ),
+        ({"alt": "no file"}, "invalid", {"image": ["No file was submitted."]}),
+    ],
+    ids=["pdf", "gif", "other-product", "unknown-sku", "no-file"],
+)
+def test_a_refused_upload_is_a_400_in_the_api_shape_and_nothing_is_stored(
+    catalog_api, storage, queued, form, code, details
+):
+    product = ProductFactory()
+    VariantFactory(sku="OTHER-1")
+
+    response = catalog_api.post(f"/api/v1/products/{product.pk}/images/", form, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    if details is not None:
+        assert response.json()["error"]["details"] == details
+    assert not ProductImage.objects.exists()
+    assert stored_files(storage) == []
+    assert queued == []
+
+
+def test_only_staff_allowed_to_add_pictures_may_upload(web_api, catalog_api, storage):
+    product = ProductFactory()
+    url = f"/api/v1/products/{product.pk}/images/"
+
+    refused = web_api.post(url, {"image": upload(picture_bytes())}, format="multipart")
+    missing = catalog_api.post(
+        "/api/v1/products/999999/images/", {"image": upload(picture_bytes())}, format="multipart"
+    )
+    as_json = catalog_api.post(url, {"alt": "x"}, format="json")
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "permission_denied")
+    assert missing.status_code == 404
+    assert as_json.status_code == 415
+    assert stored_files(storage) == []

@@ -129,6 +129,7 @@ TABLE: dict[str, Rule] = {
     # --- catalogue and stock --------------------------------------------------------
     "product-list GET": rule(*KEYS, staff="catalog.view_product", scope="channel"),
     "product-detail GET": rule(*KEYS, staff="catalog.view_product", scope="channel"),
+    "product-images POST": rule(staff="catalog.add_productimage", note="multipart upload"),
     "variant-stores GET": rule(*KEYS, staff="catalog.view_product", scope="channel"),
     "stock-receipt POST": rule(staff="inventory.add_stockmovement", scope="store"),
     "stock-adjustment POST": rule(staff="inventory.add_stockmovement", scope="store"),
