@@ -126,6 +126,7 @@ EVENT_KINDS = {
     "payment_link_sent": gettext_lazy("Payment link sent"),
     "payment_link_resent": gettext_lazy("Payment link sent again"),
     "payment_link_cancelled": gettext_lazy("Payment link cancelled"),
+    "unbooked_sale": gettext_lazy("Sold though not in the books"),
 }
 
 

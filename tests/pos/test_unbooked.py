@@ -102,7 +102,9 @@ def test_the_refuse_policy_hides_the_button_and_the_server_refuses_it(till, shop
     assert not UnbookedSale.objects.exists()
 
 
-def test_a_manager_approves_on_the_till_and_the_sale_goes_below_zero(till, shop, lamp, manager):
+def test_a_manager_approves_on_the_till_and_the_sale_goes_below_zero(
+    till, shop, lamp, manager, admin_client
+):
     line = add(till, lamp)
 
     response = approve(
@@ -146,6 +148,10 @@ def test_a_manager_approves_on_the_till_and_the_sale_goes_below_zero(till, shop,
         "manon",
         "delivery_not_booked",
     )
+    # The back office's order page shows it in the timeline.
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "Sold though not in the books<" in page  # the entry's kind, in words
+    assert "1 × LAMP-BRASS at Paris (delivery not booked), approved by manon." in page
 
 
 def test_a_wrong_password_says_so_in_the_form_and_changes_nothing(till, shop, lamp, manager):
