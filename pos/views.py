@@ -910,6 +910,8 @@ def _unbooked(request, register: Register, cart: Cart):
             )
         sale = cart_line_unbooked_approve(**common, reason=reason, note=note, approver=approver)
     except DomainError as error:
+        if not request.htmx:  # the full page: the message above the sale
+            return _respond(request, register, cart, error=error.message)
         return _respond(
             request,
             register,

@@ -340,3 +340,17 @@ def test_two_tills_and_the_last_unit_one_with_an_approval_never_both_sell(
         assert level == 0
         assert UnbookedSale.objects.get().status == "granted"
         assert "ask for a new approval" in losses[0].message
+
+
+def test_without_javascript_a_refusal_is_said_above_the_sale(till, shop, lamp, manager):
+    line = add(till, lamp)
+
+    response = till.post(
+        SELL,
+        {"action": "unbooked", "line": line.pk, "reason": "misplaced", "manager": "manon"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [("/pos/sell/", 302)]
+    assert "The manager types their username and password." in response.content.decode()
+    assert not UnbookedSale.objects.exists()
