@@ -80,3 +80,26 @@ def carts_visible_to(user, queryset: QuerySet[Cart] | None = None) -> QuerySet[C
     if location_ids is None:
         return queryset
     return queryset.filter(channel_id__in=store_channel_ids(location_ids))
+
+
+#: What an order still waiting for its money has as payment status.
+AWAITING_PAYMENT = (Order.PaymentStatus.UNPAID, Order.PaymentStatus.PARTIALLY_PAID)
+
+
+def orders_awaiting_payment(queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """The live orders not paid in full (unpaid or partly paid, not cancelled), oldest
+    first: the till's "waiting for payment" list and the admin's payment-status filter.
+    An order paid by a running instalment plan is paid; a (partly) refunded one is not
+    waiting."""
+    queryset = Order.objects.all() if queryset is None else queryset
+    return (
+        queryset.filter(payment_status__in=AWAITING_PAYMENT)
+        .exclude(status=Order.Status.CANCELLED)
+        .order_by("created_at", "id")
+    )
+
+
+def orders_awaiting_payment_at(location_id: int, queryset: QuerySet[Order] | None = None):
+    """Those of one store: checked out at its tills, or with a line fulfilled there (the
+    goods held at its till, collected there)."""
+    return orders_awaiting_payment(queryset).filter(order_scope_q([location_id]))

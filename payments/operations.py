@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from orders.locks import order_lock
 from orders.models import Order
+from orders.services.fulfilment import order_paid_hand_over
 from orders.states import order_payment_status_set
 from payments.conf import setting
 from payments.exceptions import (
@@ -589,6 +590,8 @@ def order_payment_recompute(
         order=order, status=status, paid_amount=net, actor=_actor(actor), channel=channel
     )
     if status == Order.PaymentStatus.PAID and previous != status:
+        # Goods held at the till for this payment leave with the customer now.
+        order_paid_hand_over(order=order, user=_actor(actor), channel=channel)
         event_publish(
             topic=ORDER_PAID,
             payload={

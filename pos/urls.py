@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos import views, views_payments, views_returns
+from pos import views, views_payments, views_returns, views_unpaid
 
 app_name = "pos"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sell/", views.sell, name="sell"),
     path("returns/", views_returns.returns, name="returns"),
+    path("unpaid/", views_unpaid.unpaid, name="unpaid"),
     path("orders/<str:reference>/payment/", views_payments.payment, name="payment"),
 ]

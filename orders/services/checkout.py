@@ -4,10 +4,14 @@
 that every line can be had (all short lines are reported together, nothing changed),
 then takes the stock: lines taken now are sold at the till, click & collect lines are
 reserved at their store, shipped lines at the locations orchestration chose
-(``orders.orchestration``). Stock rows are always touched in (variant, location) order,
-so concurrent checkouts never deadlock, and by conditional statements, so the last unit
-is never sold twice. It ends by handing the order over to the chosen payment method
-(``orders.payment_methods``).
+(``orders.orchestration``). Goods never leave unpaid: when the order is not paid right
+there (the till's cash, or the caller taking payment in the same transaction), its
+taken-now lines are reserved at the till instead, and handed over once the order is paid
+in full (``orders.services.fulfilment.order_paid_hand_over``, called by whichever payment
+makes it paid), or given back by the unpaid-order expiry. Stock rows are always
+touched in (variant, location) order, so concurrent checkouts never deadlock, and by
+conditional statements, so the last unit is never sold twice. It ends by handing the
+order over to the chosen payment method (``orders.payment_methods``).
 """
 
 from __future__ import annotations
@@ -349,17 +353,25 @@ def _short(line: _Line, available: int) -> dict:
 
 
 def _take_stock(
-    takes: list[_Take], *, order: Order, channel: SalesChannel, user: AbstractBaseUser | None
+    takes: list[_Take],
+    *,
+    order: Order,
+    channel: SalesChannel,
+    user: AbstractBaseUser | None,
+    hold_taken_now: bool = False,
 ) -> dict[tuple[int, int], int]:
     """Sell and reserve in (variant, location) order; a loser of a race raises
-    _RaceLost (the caller retries). Returns {(variant_id, location_id): reservation id}."""
+    _RaceLost (the caller retries). Returns {(variant_id, location_id): reservation id}.
+    With ``hold_taken_now`` (the order is not paid yet), taken-now lines are reserved at
+    the till, safety stock included (the item is in the customer's hand), not sold."""
     ordered = sorted(takes, key=lambda t: (t.variant_id, t.location_id))
     reservations: dict[tuple[int, int], int] = {}
     index = 0
     while index < len(ordered):
         take = ordered[index]
+        held = hold_taken_now and take.line.fulfilment == Fulfilment.TAKEN_NOW
         try:
-            if take.line.fulfilment == Fulfilment.TAKEN_NOW:
+            if take.line.fulfilment == Fulfilment.TAKEN_NOW and not held:
                 # A run of taken-now lines (all at the till) is one sale, still in order.
                 run = [take]
                 while (
@@ -384,6 +396,7 @@ def _take_stock(
                 channel=channel,
                 reference=order.reference,
                 user=user,
+                keep_safety=not held,
             )
         except InsufficientStock as error:
             line = take.line
@@ -494,6 +507,7 @@ def order_checkout(
             channel=channel,
             pricing_total=pricing.total_amount,
             takes=takes,
+            hold_taken_now=_paid_later(method, pricing.total_amount),
             method_code=method.code if method else "",
             method=method,
             email=email,
@@ -616,6 +630,13 @@ def _order_insert(*, order: Order, placed: OrderEvent, cart: Cart, channel: Sale
     cart.status, cart.checked_out_at, cart.expires_at = Cart.Status.CHECKED_OUT, now, expires_at
 
 
+def _paid_later(method, total: Decimal) -> bool:
+    """Whether the order leaves checkout unpaid: any method but an in-person one (cash at
+    the till, settled in checkout's transaction) and the caller's own (``None``: the
+    till takes payment in the same transaction). A free order is never unpaid."""
+    return method is not None and not method.in_person and total > 0
+
+
 def _order_create(
     *,
     cart: Cart,
@@ -624,6 +645,7 @@ def _order_create(
     pricing_total: Decimal,
     takes: list[_Take],
     method_code: str,
+    hold_taken_now: bool = False,
     method,
     email: str,
     phone: str,
@@ -633,7 +655,10 @@ def _order_create(
     locations: dict[int, Location],
 ) -> Order:
     now = timezone.now()
-    taken_now = [t.line.fulfilment == Fulfilment.TAKEN_NOW for t in takes]
+    # Taken-now lines leave now only when the order is paid now (else they are held).
+    taken_now = [t.line.fulfilment == Fulfilment.TAKEN_NOW and not hold_taken_now for t in takes]
+    if hold_taken_now:
+        _unbooked_refuse_unpaid(takes)
     if all(taken_now):
         status = Order.Status.FULFILLED
     elif any(taken_now):
@@ -656,6 +681,7 @@ def _order_create(
         created_by=actor,
     )
     kinds = sorted({t.line.fulfilment for t in takes})
+    held = hold_taken_now and Fulfilment.TAKEN_NOW in kinds
     if origin.pk != channel.pk:
         message = _("Cart filled on %(origin)s, checked out on %(channel)s.") % {
             "origin": origin.name,
@@ -674,6 +700,7 @@ def _order_create(
             "origin_channel": origin.code,
             "fulfilment": kinds,
             "payment_method": method_code,
+            **({"handed_over_when_paid": True} if held else {}),
         },
     )
     _order_insert(order=order, placed=placed, cart=cart, channel=channel, now=now)
@@ -682,7 +709,7 @@ def _order_create(
     for take in takes:
         key = (take.line.fulfilment, take.location_id)
         if key not in groups:
-            is_taken = take.line.fulfilment == Fulfilment.TAKEN_NOW
+            is_taken = take.line.fulfilment == Fulfilment.TAKEN_NOW and not hold_taken_now
             groups[key] = Shipment(
                 order=order,
                 kind=take.line.fulfilment,
@@ -692,12 +719,15 @@ def _order_create(
             )
     Shipment.objects.bulk_create(groups.values())
     # Stock last: the hot stock rows stay locked for as little as possible.
-    reservations = _take_stock(takes, order=order, channel=channel, user=actor)
+    reservations = _take_stock(
+        takes, order=order, channel=channel, user=actor, hold_taken_now=hold_taken_now
+    )
     if any(take.unbooked for take in takes):
         _unbooked_timeline(takes, order=order, channel=channel, actor=actor, locations=locations)
     order_lines = []
     for take in takes:
-        priced, is_taken = take.line.priced, take.line.fulfilment == Fulfilment.TAKEN_NOW
+        priced = take.line.priced
+        is_taken = take.line.fulfilment == Fulfilment.TAKEN_NOW and not hold_taken_now
         variant = priced.line.variant
         order_lines.append(
             OrderLine(
@@ -778,6 +808,21 @@ def _unbooked_timeline(
             )
         )
     OrderEvent.objects.bulk_create(events)
+
+
+def _unbooked_refuse_unpaid(takes: list[_Take]) -> None:
+    """An item the books do not have here (sold anyway, approved) leaves with the
+    customer at once: it cannot be held for a payment to come."""
+    for take in takes:
+        if take.unbooked is not None and take.line.fulfilment == Fulfilment.TAKEN_NOW:
+            raise InvalidFulfilment(
+                _(
+                    "%(sku)s is not in the books here: sold anyway, it must be paid now, "
+                    "at the till."
+                )
+                % {"sku": take.line.priced.line.variant.sku},
+                sku=take.line.priced.line.variant.sku,
+            )
 
 
 def _known(queryset, *, rows=None, bulk_create=None):

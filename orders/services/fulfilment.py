@@ -560,6 +560,52 @@ def shipment_collect(
     return shipment
 
 
+# --- Handing over what was paid for at the till -----------------------------------------
+
+
+def order_paid_hand_over(
+    *,
+    order: Order,
+    user: AbstractBaseUser | None = None,
+    channel: SalesChannel | None = None,
+) -> list[OrderLine]:
+    """The order is paid in full: its taken-now lines held at the till for the payment
+    (checkout with a method paid later: "pay in store", a payment link…) are handed over
+    now: their reservations become sales, the lines are fulfilled, their shipment is
+    taken, the timeline says so. Called by the payments app in the transaction that makes
+    the order paid, whatever paid it (the till's payment panel, a link, the API, the
+    admin); the caller holds the order's row lock. Returns the lines handed over (none:
+    nothing was waiting)."""
+    if order.payment_status != Order.PaymentStatus.PAID:
+        raise InvalidInput(
+            _("Order %(reference)s is not paid: its goods stay in the store.")
+            % {"reference": order.reference}
+        )
+    lines = list(
+        OrderLine.objects.filter(order=order, fulfilment=Fulfilment.TAKEN_NOW, status=LS.OPEN)
+        .select_related("location")
+        .order_by("variant_id", "location_id", "id")
+    )
+    if not lines:
+        return []
+    _lines_fulfil(order=order, lines=lines, user=user)
+    now = timezone.now()
+    shipment_ids = {line.shipment_id for line in lines if line.shipment_id}
+    Shipment.objects.filter(pk__in=shipment_ids, status=SS.PENDING).update(
+        status=SS.TAKEN, collected_at=now
+    )
+    _finish(
+        order=order,
+        kind="handed_over",
+        message=_("Paid: the goods waiting at %(store)s are handed over.")
+        % {"store": lines[0].location.name},
+        data={"lines": [line.pk for line in lines], "shipments": sorted(shipment_ids)},
+        user=_actor(user),
+        channel=channel,
+    )
+    return lines
+
+
 # --- Cancelling and editing --------------------------------------------------------------
 
 

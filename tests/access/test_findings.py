@@ -209,7 +209,10 @@ def test_a_seller_sells_from_their_own_shelves_only(world, stocked_variant):
 
     assert code_of(elsewhere) == (403, "in_person_only")
     assert here.status_code == 201, here.json()
-    assert StockLevel.objects.get(variant=variant, location=world.shop.store).on_hand == 1
+    # Off the Paris shelf for this order: held for it until it is paid (goods never
+    # leave unpaid), then handed over.
+    level = StockLevel.objects.get(variant=variant, location=world.shop.store)
+    assert (level.on_hand, level.reserved) == (2, 1)
 
 
 # --- 4. sellers scoped to their store -------------------------------------------------------

@@ -143,7 +143,10 @@ def test_at_the_till_lines_are_taken_now_and_the_order_is_fulfilled(shop, stocke
     cart = cart_create(channel=shop.store_channel)
     cart_line_add(cart=cart, variant=variant, quantity=2)
 
-    order = checkout(cart, shop.store_channel, till_location=shop.store, user=shop.seller)
+    # The till takes the payment itself (no method): paid now, the goods leave now.
+    order = checkout(
+        cart, shop.store_channel, till_location=shop.store, user=shop.seller, payment_method=None
+    )
 
     assert order.status == "fulfilled"
     assert order.created_by == shop.seller
@@ -175,6 +178,7 @@ def test_a_mixed_basket_takes_collects_and_ships_each_from_the_right_place(
         till_location=shop.store,
         shipping_address=ADDRESS,
         user=shop.seller,
+        payment_method=None,  # paid at the till now: the carried item leaves now
     )
 
     assert order.status == "partially_fulfilled"
@@ -268,7 +272,9 @@ def test_a_cart_filled_on_the_web_and_checked_out_in_the_store_shows_both_channe
     cart_line_add(cart=cart, variant=variant, quantity=1)
     cart = cart_identify(cart=cart, phone="0655555555", channel=shop.web)
 
-    order = checkout(cart, shop.store_channel, till_location=shop.store, user=shop.seller)
+    order = checkout(
+        cart, shop.store_channel, till_location=shop.store, user=shop.seller, payment_method=None
+    )
 
     assert (order.channel_id, order.origin_channel_id) == (shop.store_channel.pk, shop.web.pk)
     placed = order.events.get(kind="placed")

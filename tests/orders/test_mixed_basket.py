@@ -14,6 +14,7 @@ from orders.services.fulfilment import (
     shipment_ship,
 )
 from orders.services.returns import return_create
+from payments.services import payment_take_cash
 from tests.orders.conftest import ADDRESS
 from tests.orders.fixtures_fulfilment import level, sales
 from unicommerce.messaging.models import Message
@@ -47,12 +48,18 @@ def test_mixed_basket_reserves_and_fulfils_each_line_from_its_place(
     order = Order.objects.get(pk=order.pk)  # a fresh read, as another request would
 
     by_kind = {s.kind: s for s in order.shipments.select_related("location")}
+    # Not paid yet: the scarf the customer holds waits at the till for the payment.
     assert {k: (s.location.code, s.status) for k, s in by_kind.items()} == {
-        "taken_now": ("paris", "taken"),
+        "taken_now": ("paris", "pending"),
         "collect": ("lyon", "pending"),
         "ship": ("warehouse", "pending"),
     }
-    assert level(scarf, shop.store) == (2, 0)  # sold at the till
+    assert level(scarf, shop.store) == (3, 1)
+    assert order.status == Order.Status.PLACED
+    payment_take_cash(order=order, tendered=order.total_amount, channel=shop.store_channel)
+    by_kind["taken_now"].refresh_from_db()
+    assert by_kind["taken_now"].status == "taken"
+    assert level(scarf, shop.store) == (2, 0)  # paid: sold at the till, handed over
     assert sales(scarf, shop.store) == [("receipt", 3), ("sale", -1)]
     assert level(boots, chain.lyon) == (2, 1)  # held in Lyon
     assert level(coat, shop.warehouse) == (4, 2)  # held in the warehouse

@@ -15,6 +15,7 @@ from inventory.models import Reservation, StockLevel
 from orders.models import Order, OrderEvent
 from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
 from orders.services.expiry import orders_unpaid_expire
+from orders.services.fulfilment import shipment_collect, shipment_ready
 from orders.tasks import unpaid_expire_task
 from payments.models import Payment
 from unicommerce.messaging.models import Message
@@ -107,16 +108,22 @@ def test_an_order_being_paid_is_kept(shop, web_order):
 
 
 def test_an_order_with_goods_already_handed_over_is_left_to_a_person(shop, stocked_variant):
+    # Collected in the store before anyone took its payment: the goods are gone, a
+    # person decides (taken-now goods of an unpaid order are never handed over: see
+    # test_unpaid_till_orders).
     variant = stocked_variant(store=2)
-    cart = cart_create(channel=shop.store_channel)
-    cart_line_add(cart=cart, variant=variant, quantity=1)
+    cart = cart_create(channel=shop.web)
+    cart_line_add(cart=cart, variant=variant, quantity=1, channel=shop.web)
     order = order_checkout(
         cart=cart,
-        channel=shop.store_channel,
+        channel=shop.web,
         payment_method="pay_in_store",
-        till_location=shop.store,
-        user=shop.seller,
+        default_choice=LineChoice("collect", shop.store),
     )
+    shipment = order.shipments.get()
+    shipment_ready(shipment=shipment)
+    shipment.refresh_from_db()
+    shipment_collect(shipment=shipment, code=shipment.pickup_code)
 
     assert unpaid_expire_task.apply().get() == 0
     assert orders_unpaid_expire(now=later(60 * 24 * 8)) == 0

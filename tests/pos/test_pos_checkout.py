@@ -98,20 +98,23 @@ def test_a_mixed_basket_is_placed_and_paid_in_store_later(
     fragment = response.content.decode()
     assert "click &amp; collect at Lyon" in fragment
     assert "shipped from" in fragment
-    assert "taken now" in fragment
+    assert "handed over once paid" in fragment  # the cap: not paid yet, so not taken yet
     assert "to be paid in store" in fragment
     order = Order.objects.get()
     assert order.payment_method == "pay_in_store"
     assert order.shipping_address["line1"] == "3 rue de la Paix"
-    assert order.status == Order.Status.PARTIALLY_FULFILLED  # the cap left with the customer
+    # Goods never leave unpaid: the cap waits here for the payment (test_pos_unpaid).
+    assert order.status == Order.Status.PLACED
     lines = {line.sku: line for line in OrderLine.objects.filter(order=order)}
     assert (lines["CAP-GREY"].fulfilment, lines["CAP-GREY"].location) == ("taken_now", shop.store)
+    assert lines["CAP-GREY"].status == OrderLine.Status.OPEN
     assert (lines["TEE-NAVY-M"].fulfilment, lines["TEE-NAVY-M"].location) == ("collect", lyon)
     assert lines["SCARF-RED"].fulfilment == "ship"
     assert not Payment.objects.exists()  # nothing is faked as paid
     assert OrderEvent.objects.filter(order=order, kind="awaiting_payment").exists()
-    # The cap left Paris now; the tees are held in Lyon, the scarf where it ships from.
-    assert on_hand(cap, shop.store) == 1
+    # The cap is held in Paris; the tees are held in Lyon, the scarf where it ships from.
+    assert on_hand(cap, shop.store) == 2
+    assert Reservation.objects.get(variant=cap, location=shop.store).quantity == 1
     collect = Reservation.objects.get(variant=tee, location=lyon)
     assert (collect.quantity, collect.status) == (2, Reservation.Status.ACTIVE)
     shipped = Reservation.objects.get(variant=scarf)

@@ -309,6 +309,7 @@ TABLE: dict[str, Rule] = {
     "pos:returns POST settle": _pos(
         "orders.add_return", "payments.add_payment", note="returns received at this store"
     ),
+    "pos:unpaid GET": _pos(note="orders of this register's store not paid in full"),
     "pos:payment GET": _pos(note="orders of this register's store"),
     **{
         f"pos:payment POST {action}": _pos(note="orders of this register's store")

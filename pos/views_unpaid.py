@@ -1,0 +1,45 @@
+"""The till's "waiting for payment" list: this store's orders not paid in full (placed
+to be paid in store later, by a payment link not paid yet, partly paid), oldest first,
+each opening the order's payment panel. Goods taken at the till for such an order stay
+in the store until it is paid (``orders.services.checkout``): the list is where the
+seller finds them again. Read only; the payment panel takes the money."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRefresh
+
+from orders.models import Fulfilment, OrderLine
+from orders.selectors import orders_awaiting_payment_at, orders_visible_to
+from pos.views import _register, seller_login_required
+
+SHOWN = 50
+
+
+@seller_login_required
+@require_GET
+def unpaid(request: HttpRequest) -> HttpResponse:
+    register = _register(request)
+    if register is None:
+        return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+    orders = list(
+        orders_visible_to(request.user, orders_awaiting_payment_at(register.location_id))
+        .select_related("customer", "channel")
+        .order_by("created_at", "id")[:SHOWN]
+    )
+    held = set(
+        OrderLine.objects.filter(
+            order__in=orders,
+            fulfilment=Fulfilment.TAKEN_NOW,
+            status=OrderLine.Status.OPEN,
+            location_id=register.location_id,
+        ).values_list("order_id", flat=True)
+    )
+    for order in orders:
+        order.goods_held_here = order.pk in held
+    return TemplateResponse(
+        request, "pos/unpaid.html", {"register": register, "orders": orders, "shown": SHOWN}
+    )
