@@ -111,5 +111,5 @@ def test_the_page_shows_the_cash_refund_as_a_refund(refunded_in_cash, client):
         "—",
         "€19.90",
     )
-    assert "cash · <span class=\"refund\">refund</span>" in html
+    assert 'cash · <span class="refund">refund</span>' in html
     assert Payment.objects.count() == 2

@@ -73,9 +73,7 @@ def refunds(order) -> list[Decimal]:
     )
 
 
-def test_a_return_is_taken_off_the_instalments_still_due_without_refusing(
-    instalment_order, shop
-):
+def test_a_return_is_taken_off_the_instalments_still_due_without_refusing(instalment_order, shop):
     order, jacket, _shirt, bring_back = instalment_order
     ret = bring_back(jacket, 1)  # 59.90, more than the 39.90 charged so far
     assert original_payments_capacity(order).total == D("119.70")
@@ -111,9 +109,7 @@ def test_a_return_is_taken_off_the_instalments_still_due_without_refusing(
     assert InstalmentPlan.objects.get(payment=payment).status == "completed"
 
 
-def test_beyond_what_is_still_due_the_charged_part_is_refunded_never_more(
-    instalment_order, shop
-):
+def test_beyond_what_is_still_due_the_charged_part_is_refunded_never_more(instalment_order, shop):
     order, jacket, shirt, bring_back = instalment_order
     return_settle(ret=bring_back(jacket, 1), user=shop.seller, idempotency_key="s1")
     ret = bring_back(shirt, 2)  # 59.80: 19.90 still due, then 39.90 refunded
@@ -137,9 +133,7 @@ def test_beyond_what_is_still_due_the_charged_part_is_refunded_never_more(
     assert InstalmentPlan.objects.get(payment=payment).status == "completed"
 
 
-def test_a_return_the_payments_cannot_cover_is_refused_and_nothing_changes(
-    instalment_order, shop
-):
+def test_a_return_the_payments_cannot_cover_is_refused_and_nothing_changes(instalment_order, shop):
     order, jacket, _shirt, bring_back = instalment_order
     ret = bring_back(jacket, 1)
     # The second part is being charged right now: its outcome is not known, so only the
