@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 
 from catalog.exceptions import UnknownCode
 from catalog.images import thumbnail_url
@@ -64,21 +64,28 @@ def product_thumbnails(
     one (the POS grid and search results), in one query.
 
     The picture is the first (by position) of, in this order of preference: the pictures
-    of one of ``variant_ids`` (the variants a search matched: the navy tee shows navy),
-    the product's own pictures, those of its other active variants. ``width`` is one of
-    PRODUCT_IMAGE_THUMBNAIL_WIDTHS; the original stands in until the thumbnail exists.
+    of one of ``variant_ids`` when they single out some of the product's variants (those
+    a search matched: the navy tee shows navy), the product's own pictures, those of its
+    active variants. ``width`` is one of PRODUCT_IMAGE_THUMBNAIL_WIDTHS; the original
+    stands in until the thumbnail exists.
     """
     product_ids, variant_ids = list(product_ids), list(variant_ids)
     if not product_ids:
         return {}
+    others_not_asked = Exists(
+        Variant.objects.filter(product_id=OuterRef("product_id"), is_active=True).exclude(
+            pk__in=variant_ids
+        )
+    )
     preference = Case(
-        When(variant_id__in=variant_ids, then=Value(0)),
+        When(Q(variant_id__in=variant_ids) & Q(others_not_asked=True), then=Value(0)),
         When(variant__isnull=True, then=Value(1)),
         default=Value(2),
     )
     rows = (
         ProductImage.objects.filter(product_id__in=product_ids)
         .filter(Q(variant__isnull=True) | Q(variant__is_active=True))
+        .alias(others_not_asked=others_not_asked)
         .order_by("product_id", preference, "position", "id")
         .distinct("product_id")
         .values_list("product_id", "image", "thumbnails")

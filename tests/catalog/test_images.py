@@ -540,6 +540,9 @@ def test_product_thumbnails_prefer_the_asked_variants_then_the_product_in_one_qu
         mug.pk: storage.url(of_mug.image.name),  # a variant's, the original until made
     }
     assert asked == {tee.pk: storage.url(of_navy.image.name)}
+    # every variant asked (a grid tile lists them all): nothing singled out
+    every = product_thumbnails([tee.pk], variant_ids=[navy.pk, sand.pk])
+    assert every == {tee.pk: storage.url(whole.thumbnails["160"])}
     assert product_thumbnails([]) == {}
 
 
@@ -651,3 +654,21 @@ def test_only_staff_allowed_to_add_pictures_may_upload(web_api, catalog_api, sto
     assert missing.status_code == 404
     assert as_json.status_code == 415
     assert stored_files(storage) == []
+
+
+def test_the_till_shows_the_product_picture_on_the_grid_and_the_matched_variant_in_search(
+    client, shop, storage
+):
+    tee = ProductFactory(name="Organic tee")
+    navy = VariantFactory(product=tee, sku="TEE-NAVY", attributes={"colour": "Navy"})
+    VariantFactory(product=tee, sku="TEE-SAND", attributes={"colour": "Sand"})
+    whole = images.product_image_add(product=tee, file=upload(picture_bytes()))
+    of_navy = images.product_image_add(product=tee, file=upload(picture_bytes()), variant=navy)
+    client.force_login(shop.seller)
+    client.post("/pos/", {"register": shop.register.pk})
+
+    grid = client.get("/pos/sell/").content.decode()
+    found = client.get("/pos/sell/", {"code": "tee navy"}, HTTP_HX_REQUEST="true")
+
+    assert f'<img src="{storage.url(whole.image.name)}"' in grid
+    assert f'<img src="{storage.url(of_navy.image.name)}"' in found.content.decode()
