@@ -356,8 +356,9 @@ class VariantSearch(models.Model):
     """The search document of one variant: the lexemes of its product's name (weight A),
     its SKU and barcodes (B), its brand and attribute values (C) and its categories' names
     (D), accent-folded and lower-cased, hyphenated words both split and joined (see
-    ``catalog.search``). Written only by the database triggers of migration 0005, on every
-    write of a variant, its product, its barcodes or a category, whatever the path."""
+    ``catalog.search``). Written only by the database triggers of migrations 0005 and 0007,
+    on every write of a variant, its product, its barcodes or a category, whatever the
+    path."""
 
     variant = models.OneToOneField(
         Variant,
@@ -367,6 +368,19 @@ class VariantSearch(models.Model):
         editable=False,
     )
     document = SearchVectorField(editable=False)
+    # Its product, folded name and whether it is on sale (0007): a search checks the
+    # variants of its first products through this table alone.
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    sort_name = models.TextField(default="", editable=False)  # the name, folded
+    active = models.BooleanField(default=True, editable=False)  # variant and product
+    name_document = SearchVectorField(null=True, editable=False)  # the name's lexemes
 
     class Meta:
         verbose_name = _("variant search document")
@@ -440,3 +454,27 @@ class ProductImage(models.Model):
             raise ValidationError(
                 {"variant": _("This variant belongs to another product.")}, code="other_product"
             )
+
+
+class ProductSearch(models.Model):
+    """A product's search document: its name, brand and categories and the SKUs,
+    barcodes and attribute values of all its active variants. A search finds and orders
+    products here first (a tenth of the rows of the variants'), then checks which of the
+    first products' variants match (``catalog.search``). Written only by the database
+    triggers of migration 0007."""
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="search", editable=False
+    )
+    sort_name = models.TextField(default="", editable=False)  # the name, folded
+    active = models.BooleanField(default=True, editable=False)  # on sale, with a variant on sale
+    name_document = SearchVectorField(null=True, editable=False)
+    document = SearchVectorField(editable=False)
+
+    class Meta:
+        verbose_name = _("product search document")
+        verbose_name_plural = _("product search documents")
+        indexes = [GinIndex(fields=["document"], name="product_search_document_idx")]
+
+    def __str__(self) -> str:
+        return str(self.document)

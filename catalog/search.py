@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import F, Func, TextField
 
-from catalog.models import Barcode, Product, Variant, VariantSearch
+from catalog.models import Barcode, Product, ProductSearch, Variant, VariantSearch
 
 # Upper-case ASCII, then every Latin letter with diacritics that NFKD folds to one ASCII
 # letter (U+00C0–U+024F), then letters NFKD leaves alone, then punctuation and spaces.
@@ -119,34 +119,39 @@ def tsquery(terms: list[str], *, weights: str = "") -> str:
 
 # --------------------------------------------------------------------------- queries
 
+# Products first: the active products whose document matches, an exact SKU or barcode's
+# product first, then those whose name matches, then the others, by name; one page of
+# candidates. Then, for each candidate, its active variants that match (an exact one
+# first) and how many it has. A product matches when its variants together hold every
+# word; it is shown when one variant holds them all (``t-shirt ecru xs`` is not the
+# écru M and the navy XS), so a page may hold candidates that are dropped.
 _SEARCH_SQL = """
-WITH exact AS (
+WITH exact AS MATERIALIZED (
     SELECT b.variant_id AS id FROM {barcode} b WHERE b.code = %(raw)s
     UNION
     SELECT v.id FROM {variant} v WHERE upper(v.sku) = upper(%(raw)s)
-), hits AS (
-    SELECT v.id, v.product_id,
-           CASE WHEN v.id IN (SELECT id FROM exact) THEN 0
-                WHEN s.document @@ %(name)s::tsquery THEN 1
+), candidates AS (
+    SELECT ps.product_id, ps.sort_name,
+           CASE WHEN ps.product_id IN (SELECT v.product_id FROM {variant} v
+                                        WHERE v.id IN (SELECT id FROM exact)) THEN 0
+                WHEN ps.name_document @@ %(query)s::tsquery THEN 1
                 ELSE 2 END AS tier
-      FROM {search} s
-      JOIN {variant} v ON v.id = s.variant_id
-     WHERE s.document @@ %(query)s::tsquery AND v.is_active
-), products AS (
-    SELECT h.product_id, min(h.tier) AS tier, count(*) AS matched,
-           (array_agg(h.id ORDER BY h.tier, h.id))[1:%(per_product)s] AS variant_ids,
-           catalog_search_fold(p.name) AS name
-      FROM hits h JOIN {product} p ON p.id = h.product_id
-     WHERE p.is_active
-     GROUP BY h.product_id, p.name
-     ORDER BY min(h.tier), catalog_search_fold(p.name), h.product_id
-     LIMIT %(limit)s
+      FROM {product_search} ps
+     WHERE ps.document @@ %(query)s::tsquery AND ps.active
+     ORDER BY tier, ps.sort_name, ps.product_id
+     LIMIT %(candidates)s OFFSET %(offset)s
 )
-SELECT g.product_id, g.matched, g.variant_ids,
-       (SELECT count(*) FROM {variant} x WHERE x.product_id = g.product_id AND x.is_active)
-  FROM products g
- ORDER BY g.tier, g.name, g.product_id
+SELECT c.product_id,
+       ARRAY(SELECT s.variant_id FROM {search} s
+              WHERE s.product_id = c.product_id AND s.active
+                AND s.document @@ %(query)s::tsquery
+              ORDER BY s.variant_id IN (SELECT id FROM exact) DESC, s.variant_id),
+       (SELECT count(*) FROM {variant} x WHERE x.product_id = c.product_id AND x.is_active)
+  FROM candidates c
+ ORDER BY c.tier, c.sort_name, c.product_id
 """
+CANDIDATES = 40  # products read per round; more rounds only if too many are dropped
+MAX_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -170,33 +175,40 @@ def _search_sql() -> str:
         barcode=Barcode._meta.db_table,
         variant=Variant._meta.db_table,
         search=VariantSearch._meta.db_table,
-        product=Product._meta.db_table,
+        product_search=ProductSearch._meta.db_table,
     )
 
 
 def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[ProductMatch]:
-    """The active products whose active variants match every word of ``text`` as a
+    """The active products with an active variant matching every word of ``text`` as a
     prefix (name, SKU, barcode, brand, attribute values, category names; accents, case
     and hyphens aside), grouped by product: an exact SKU or barcode first, then the
     products whose name matches, then the others; by name within each, accents aside
-    ("Écharpe" among the E). Three queries
-    (the matches, their variants, their barcodes), whatever the catalogue's size."""
+    ("Écharpe" among the E). Three queries (the matches, their variants, their
+    barcodes), whatever the catalogue's size; a round more only when many products hold
+    the words across different variants only."""
     terms = query_terms(text)
     if not terms:
         return []
     params = {
         "raw": text.strip()[:MAX_TERM_LENGTH],
         "query": tsquery(terms),
-        "name": tsquery(terms, weights="A"),
-        "per_product": per_product,
-        "limit": limit,
+        "candidates": max(CANDIDATES, limit),
+        "offset": 0,
     }
+    rows: list[tuple[int, list[int], int]] = []
     with connection.cursor() as cursor:
-        cursor.execute(_search_sql(), params)
-        rows = cursor.fetchall()
+        for _round in range(MAX_ROUNDS):
+            cursor.execute(_search_sql(), params)
+            page = cursor.fetchall()
+            rows += [(product_id, ids, total) for product_id, ids, total in page if ids]
+            if len(rows) >= limit or len(page) < params["candidates"]:
+                break
+            params["offset"] += params["candidates"]
+    rows = rows[:limit]
     if not rows:
         return []
-    wanted = [pk for row in rows for pk in row[2]]
+    wanted = [pk for _product_id, ids, _total in rows for pk in ids[:per_product]]
     variants = {
         v.pk: v
         for v in Variant.objects.filter(pk__in=wanted)
@@ -204,10 +216,10 @@ def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[
         .prefetch_related("barcodes")
     }
     matches = []
-    for _product_id, matched, variant_ids, total in rows:
-        shown = [variants[pk] for pk in variant_ids if pk in variants]
+    for _product_id, ids, total in rows:
+        shown = [variants[pk] for pk in ids[:per_product] if pk in variants]
         if shown:
-            matches.append(ProductMatch(shown[0].product, shown, matched, total))
+            matches.append(ProductMatch(shown[0].product, shown, len(ids), total))
     return matches
 
 

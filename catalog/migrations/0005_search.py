@@ -75,10 +75,10 @@ CREATE FUNCTION catalog_search_documents(ids bigint[])
                   FROM jsonb_each_text(CASE WHEN jsonb_typeof(v.attributes) = 'object'
                                             THEN v.attributes ELSE '{}'::jsonb END) a)), 'C')
         || catalog_search_vector(t.names, 'D')
-      FROM catalog_variant v
+      FROM (SELECT DISTINCT id FROM unnest(ids) AS i(id)) AS i
+      JOIN catalog_variant v ON v.id = i.id
       JOIN catalog_product p ON p.id = v.product_id
       LEFT JOIN tree t ON t.id = p.category_id
-     WHERE v.id = ANY(ids)
 $f$;
 
 -- Insert or refresh (a new or changed variant).

@@ -199,17 +199,63 @@ def test_the_search_is_three_queries_whatever_it_finds(catalogue, django_assert_
     assert len(found) == 4
 
 
-def test_the_search_can_use_the_gin_index(catalogue):
-    """With sequential scans priced out the plan reads the index: the query is written
-    so that the index applies (no function around the document)."""
+def test_the_search_uses_the_gin_index(catalogue):
+    """With sequential scans priced out the search's own plan reads the products'
+    index: the query is written so that the index applies (no function around the
+    document)."""
+    from catalog.search import _search_sql, tsquery
+
+    params = {"raw": "chem lin", "query": tsquery(["chem", "lin"]), "candidates": 40}
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN SELECT variant_id FROM catalog_variantsearch WHERE document @@ %s::tsquery",
-            ["'chem':* & 'lin':*"],
-        )
+        cursor.execute("EXPLAIN " + _search_sql(), {**params, "offset": 0})
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "variant_search_document_idx" in plan
+    assert "product_search_document_idx" in plan
+
+
+def test_a_product_is_shown_only_if_one_variant_holds_every_word(catalogue):
+    """The tee has an écru S and M and a navy M: "écru m" is its écru M; "navy écru",
+    none (its variants hold both words, no variant holds the two)."""
+    [tee] = product_search(text="t-shirt ecru m")
+    assert skus(tee) == ["TSH-ECR-M"]
+    assert product_search(text="navy ecru") == []
+
+
+def test_more_products_than_a_round_of_candidates(db):
+    """Candidates come by pages; those whose variants hold the words only together are
+    dropped and the next page is read."""
+    vat = Decimal("20.0")
+    for n in range(45):  # "Pull 00" … "Pull 44": a red S and a blue M each, no red M
+        pull = services.product_create(name=f"Pull {n:02d}", vat_rate=vat)
+        for size, colour in [("S", "Rouge"), ("M", "Bleu")]:
+            services.variant_create(
+                product=pull,
+                sku=f"P{n}-{size}",
+                price_amount=Decimal("30"),
+                attributes={"taille": size, "couleur": colour},
+            )
+    services.variant_create(
+        product=Product.objects.get(name="Pull 44"),
+        sku="P44-M-R",
+        price_amount=Decimal("30"),
+        attributes={"taille": "M", "couleur": "Rouge"},
+    )
+
+    [found] = product_search(text="pull rouge m")
+
+    assert (found.product.name, skus(found)) == ("Pull 44", ["P44-M-R"])
+
+
+def test_product_documents_follow_their_variants(catalogue):
+    from catalog.models import ProductSearch
+
+    scarf = catalogue["scarf"]
+    assert ProductSearch.objects.get(product=scarf).active
+    services.variant_update(variant=Variant.objects.get(sku="ECH-LAI-ROU"), is_active=False)
+    assert not ProductSearch.objects.get(product=scarf).active
+    assert product_search(text="echarpe") == []
+    services.variant_update(variant=Variant.objects.get(sku="ECH-LAI-ROU"), is_active=True)
+    assert names(product_search(text="echarpe")) == ["Écharpe laine"]
 
 
 def test_variant_search_lists_variants_best_first(catalogue):
