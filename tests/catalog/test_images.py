@@ -672,3 +672,22 @@ def test_the_till_shows_the_product_picture_on_the_grid_and_the_matched_variant_
 
     assert f'<img src="{storage.url(whole.image.name)}"' in grid
     assert f'<img src="{storage.url(of_navy.image.name)}"' in found.content.decode()
+
+
+def test_the_list_action_queues_the_pictures_still_without_thumbnails(
+    admin_client, storage, queued, django_capture_on_commit_callbacks
+):
+    tee, mug = ProductFactory(), ProductFactory()
+    done = images.product_image_add(product=tee, file=upload(picture_bytes()))
+    images.product_image_thumbnails_make(image_id=done.pk)
+    waiting = images.product_image_add(product=tee, file=upload(picture_bytes()))
+    images.product_image_add(product=mug, file=upload(picture_bytes()))  # not selected
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:catalog_product_changelist"),
+            {"action": "thumbnails_make_missing", "_selected_action": [tee.pk]},
+        )
+
+    assert response.status_code == 302
+    assert queued == [waiting.pk]
