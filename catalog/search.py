@@ -29,7 +29,6 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Func, TextField
 
 from catalog.models import Barcode, Product, ProductSearch, Variant, VariantSearch
 
@@ -235,9 +234,3 @@ def product_variants(*, product_id: int) -> ProductMatch | None:
     if not variants:
         return None
     return ProductMatch(variants[0].product, variants, len(variants), len(variants))
-
-
-def name_order(field: str = "name") -> Func:
-    """An ORM expression ordering by a name as a reader expects, accents and case aside
-    ("Écharpe" among the E, not after the Z)."""
-    return Func(F(field), function="catalog_search_fold", output_field=TextField())

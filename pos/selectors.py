@@ -10,7 +10,7 @@ from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Now
 
 from catalog.models import Category, Product, Variant
-from catalog.search import name_order, product_search, product_variants
+from catalog.search import product_search, product_variants
 from catalog.selectors import product_thumbnails
 from customers.models import Customer
 from inventory.models import Location, StockLevel
@@ -535,14 +535,12 @@ def catalog_grid(*, location_id: int, slug: str = "", page: int = 1) -> Grid | N
     chosen = next((c for c in categories if c.slug == slug), None) if slug else None
     if slug and chosen is None:
         return None
-    products = Product.objects.filter(
-        is_active=True,
-        pk__in=Variant.objects.filter(is_active=True).values("product_id"),
-    )
+    # On sale with a variant on sale, and the name folded: the products' search rows.
+    products = Product.objects.filter(search__active=True)
     if chosen is not None:
         products = products.filter(category_id__in=_subtree(categories, chosen.pk))
     start = (page - 1) * GRID_PAGE
-    found = list(products.order_by(name_order(), "pk")[start : start + GRID_PAGE + 1])
+    found = list(products.order_by("search__sort_name", "pk")[start : start + GRID_PAGE + 1])
     has_next = len(found) > GRID_PAGE
     found = found[:GRID_PAGE]
     variants: dict[int, list[Variant]] = {p.pk: [] for p in found}
