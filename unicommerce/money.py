@@ -5,6 +5,7 @@ Rounding happens here and only here: half-up to the currency's minor unit.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
@@ -25,6 +26,9 @@ def money_round(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+
+
 def parse_amount(text: str, currency: str) -> Decimal:
     """A user-typed amount ("12,5", "12.50", " 12 ") as a rounded Decimal.
 
@@ -33,6 +37,10 @@ def parse_amount(text: str, currency: str) -> Decimal:
     cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
     if not cleaned:
         raise ValueError("empty amount")
+    # Plain ASCII digits with one optional decimal point: Decimal alone would also take
+    # "1e3", "Infinity", "+5" and other scripts' digits.
+    if not _AMOUNT.fullmatch(cleaned):
+        raise ValueError(f"{text!r} is not an amount")
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

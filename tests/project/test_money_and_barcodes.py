@@ -33,6 +33,15 @@ def test_typed_amounts_are_read_in_either_notation(text, expected):
     assert parse_amount(text, "EUR") == Decimal(expected)
 
 
+@pytest.mark.parametrize(
+    "text", ["1e3", "1E-2", "Infinity", "NaN", "+5", "-5", "\u0661\u0662", "12.5.0", "5€", "."]
+)
+def test_anything_but_a_plain_amount_is_refused(text):
+    # "1e3" typed in the cash field must not become €1,000.00.
+    with pytest.raises(ValueError, match="not an amount"):
+        parse_amount(text, "EUR")
+
+
 def test_amounts_are_written_as_the_locale_writes_them():
     assert money_format(Decimal("1234.5"), "EUR", "fr") == "1\u202f234,50\u00a0€"
     assert money_format(Decimal("1234.5"), "EUR", "en") == "€1,234.50"

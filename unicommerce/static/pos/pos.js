@@ -200,7 +200,13 @@
       var find = document.getElementById("find");
       if (find) { find.focus(); find.select(); }
     } else if (event.key === "F2") {
+      // Cash: pick the cash tender first (another one may be showing), then its field.
       event.preventDefault();
+      var cash = document.getElementById("pay-with-cash");
+      if (cash && !cash.checked && !cash.disabled) {
+        cash.checked = true;
+        cash.dispatchEvent(new Event("change", { bubbles: true }));
+      }
       var field = tendered();
       if (field && !field.disabled) { field.focus(); field.select(); }
     } else if (event.key === "Escape") {
