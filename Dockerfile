@@ -9,7 +9,8 @@ ENV PYTHONUNBUFFERED=1 \
     PATH="/opt/venv/bin:$PATH"
 
 RUN pip install --no-cache-dir uv==0.13.9 \
-    && useradd --system --create-home --home-dir /app unicommerce
+    && useradd --system --create-home --home-dir /app unicommerce \
+    && mkdir -p /srv/media && chown unicommerce /srv/media
 WORKDIR /app
 
 COPY pyproject.toml uv.lock ./
