@@ -242,6 +242,10 @@ def _settled_message(ret: Return, method: str | None) -> str:
         .first()
     )
     taken_off = Decimal(event.data.get("taken_off") or 0) if event is not None else Decimal(0)
+    if taken_off >= ret.amount:
+        return _(
+            "Settled: %(amount)s taken off the instalments still to pay; nothing to refund."
+        ) % {"amount": amount}
     if taken_off > 0:
         return _(
             "Settled: %(taken_off)s taken off the instalments still to pay, "

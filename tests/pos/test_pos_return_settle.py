@@ -108,10 +108,7 @@ def test_an_order_paid_by_instalments_is_refunded_to_its_original_payments(till,
 
     fragment = response.content.decode()
     assert response.status_code == 200, fragment
-    assert (
-        "Settled: €59.70 taken off the instalments still to pay, "
-        "€0.00 refunded to the original payment." in fragment
-    )
+    assert "Settled: €59.70 taken off the instalments still to pay; nothing to refund." in fragment
     ret.refresh_from_db()
     assert ret.settlement == "settled"
     plan = InstalmentPlan.objects.get(payment__order=web_order)
@@ -198,3 +195,26 @@ def test_another_stores_return_or_a_bad_id_is_not_found(till, web_order, other_s
     assert till.get(RETURNS, {"return": elsewhere.pk}, **HX).status_code == 404
     assert till.get(RETURNS, {"return": "١٢"}, **HX).status_code == 404
     assert till.get(RETURNS, {"return": "0"}).status_code == 404
+
+
+def test_beyond_the_instalments_still_due_the_card_is_refunded_and_the_till_says_both(
+    till, web_order
+):
+    _link, token = payment_link_create(order=web_order, phone="+33612345678")
+    payment_link_pay(token=token, choice="3x", card_token="sim_ok", idempotency_key="p2")
+    ret, receipt = bring_back(till, web_order, 5)  # 99.50: 79.60 still due, 19.90 charged
+
+    response = till.post(
+        RETURNS,
+        {"action": "settle", "return": ret.pk, "method": "", "key": settle_form_key(receipt)},
+        **HX,
+    )
+
+    assert (
+        "Settled: €79.60 taken off the instalments still to pay, "
+        "€19.90 refunded to the original payment." in response.content.decode()
+    )
+    (refund,) = PaymentOperation.objects.filter(kind="refund", status="succeeded")
+    assert (refund.payment.method, refund.amount) == ("instalment", D("19.90"))
+    web_order.refresh_from_db()
+    assert web_order.payment_status == Order.PaymentStatus.PARTIALLY_REFUNDED
