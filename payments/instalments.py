@@ -521,9 +521,13 @@ def instalment_plan_reduce(
         if locked.status not in (PlanStatus.ACTIVE, PlanStatus.LATE) or amount <= 0:
             return None
         left = amount
-        parts = locked.parts.filter(
-            status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING]
-        ).order_by("-number")
+        # Locked, and their status read again under the lock: a part a collector has
+        # just claimed (being charged) is left alone (its claim locks the part too).
+        parts = (
+            locked.parts.filter(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING])
+            .select_for_update()
+            .order_by("-number")
+        )
         for part in parts:
             if left <= 0:
                 break
