@@ -187,9 +187,9 @@ def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[
     prefix (name, SKU, barcode, brand, attribute values, category names; accents, case
     and hyphens aside), grouped by product: an exact SKU or barcode first, then the
     products whose name matches, then the others; by name within each, accents aside
-    ("Écharpe" among the E). Three queries (the matches, their variants, their
-    barcodes), whatever the catalogue's size; a round more only when many products hold
-    the words across different variants only."""
+    ("Écharpe" among the E). Two queries (the matches, their variants), whatever the
+    catalogue's size; a round more only when many products hold the words across
+    different variants only. Barcodes to show: ``first_barcodes``."""
     terms = query_terms(text)
     if not terms:
         return []
@@ -212,12 +212,7 @@ def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[
     if not rows:
         return []
     wanted = [pk for _product_id, ids, _total in rows for pk in ids[:per_product]]
-    variants = {
-        v.pk: v
-        for v in Variant.objects.filter(pk__in=wanted)
-        .select_related("product")
-        .prefetch_related("barcodes")
-    }
+    variants = {v.pk: v for v in Variant.objects.filter(pk__in=wanted).select_related("product")}
     matches = []
     for _product_id, ids, total in rows:
         shown = [variants[pk] for pk in ids[:per_product] if pk in variants]
@@ -228,13 +223,24 @@ def product_search(*, text: str, limit: int = 12, per_product: int = 6) -> list[
 
 def product_variants(*, product_id: int) -> ProductMatch | None:
     """An active product with all its active variants (the "more" of a search result
-    or a grid tile with several variants). Two queries."""
+    or a grid tile with several variants). One query."""
     variants = list(
         Variant.objects.filter(product_id=product_id, is_active=True, product__is_active=True)
         .select_related("product")
-        .prefetch_related("barcodes")
         .order_by("id")
     )
     if not variants:
         return None
     return ProductMatch(variants[0].product, variants, len(variants), len(variants))
+
+
+def first_barcodes(variant_ids: list[int]) -> dict[int, str]:
+    """{variant id: its first barcode} in one query (what a result shows under the SKU;
+    cheaper than prefetching every barcode of every variant shown)."""
+    rows = (
+        Barcode.objects.filter(variant_id__in=variant_ids)
+        .order_by("variant_id", "code")
+        .distinct("variant_id")
+        .values_list("variant_id", "code")
+    )
+    return dict(rows)

@@ -10,7 +10,7 @@ from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Now
 
 from catalog.models import Category, Product, Variant
-from catalog.search import product_search, product_variants
+from catalog.search import first_barcodes, product_search, product_variants
 from catalog.selectors import product_thumbnails
 from customers.models import Customer
 from inventory.models import Location, StockLevel
@@ -447,6 +447,7 @@ GRID_PAGE = 24  # tiles of the product grid per page
 class VariantChoice:
     variant: Variant
     free: int  # units the till may sell here (as on the cart's lines)
+    barcode: str = ""  # its first barcode
 
 
 @dataclass(frozen=True)
@@ -482,14 +483,16 @@ class Tile:
 
 
 def _tiles(rows: list[tuple[Product, list[Variant], int]], *, location_id: int) -> list[Tile]:
-    """Tiles with their figures here and their pictures: two queries for all of them."""
+    """Tiles with their barcodes, their figures here and their pictures: three queries
+    for all of them."""
     variant_ids = [v.pk for _product, variants, _more in rows for v in variants]
+    barcodes = first_barcodes(variant_ids)
     free = free_here(variant_ids=variant_ids, location_id=location_id)
     pictures = product_thumbnails([p.pk for p, _v, _m in rows], variant_ids=variant_ids)
     return [
         Tile(
             product=product,
-            choices=[VariantChoice(v, free.get(v.pk, 0)) for v in variants],
+            choices=[VariantChoice(v, free.get(v.pk, 0), barcodes.get(v.pk, "")) for v in variants],
             more=more,
             picture=pictures.get(product.pk, ""),
         )

@@ -193,8 +193,8 @@ def test_tsquery_syntax_in_what_is_typed_is_only_text(catalogue):
     assert names(product_search(text="t-shirt (été)")) == ["T-shirt Été"]
 
 
-def test_the_search_is_three_queries_whatever_it_finds(catalogue, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_the_search_is_two_queries_whatever_it_finds(catalogue, django_assert_num_queries):
+    with django_assert_num_queries(2):
         found = product_search(text="e")
     assert len(found) == 4
 
