@@ -500,10 +500,14 @@ def _tiles(rows: list[tuple[Product, list[Variant], int]], *, location_id: int) 
     ]
 
 
-def catalog_search_tiles(*, text: str, location_id: int, limit: int = 12) -> list[Tile]:
-    """What the seller typed, as one tile per product with its matching variants
+SEARCH_TILES = 12  # products a search shows
+SEARCH_CHOICES = 4  # variants shown per product; its "more" brings the others
+
+
+def catalog_search_tiles(*, text: str, location_id: int, limit: int = SEARCH_TILES) -> list[Tile]:
+    """What the seller typed, as one tile per product with its first matching variants
     (catalog.search.product_search), their figures here and the product's picture."""
-    matches = product_search(text=text, limit=limit)
+    matches = product_search(text=text, limit=limit, per_product=SEARCH_CHOICES)
     rows = [(m.product, m.variants, m.more) for m in matches]
     return _tiles(rows, location_id=location_id)
 
