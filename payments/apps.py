@@ -11,10 +11,20 @@ class PaymentsConfig(AppConfig):
         # cash received (orders.payment_methods; "pay in store" stays for paying later).
         from orders.payment_methods import payment_method_register
         from payments import checks  # noqa: F401 - registers the deployment checks
-        from payments.services import payment_cash_handoff
+        from payments.services import payment_card_terminal_handoff, payment_cash_handoff
 
         payment_method_register(
             "cash", _("Cash"), payment_cash_handoff, channel_kinds={"store"}, in_person=True
+        )
+        # The card terminal at the till: the terminal approved the charge before the sale is
+        # checked out, so the goods leave like a cash sale's; the till records the approval
+        # right after the checkout commits (a payment is recorded outside any transaction).
+        payment_method_register(
+            "card_terminal",
+            _("Card on the terminal"),
+            payment_card_terminal_handoff,
+            channel_kinds={"store"},
+            in_person=True,
         )
 
         # Payment link by SMS: checkout holds the stock and the order waits for the

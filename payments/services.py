@@ -111,6 +111,28 @@ def payment_cash_handoff(
     )
 
 
+def payment_card_terminal_handoff(
+    *,
+    order: Order,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Checkout's hand-over for "card_terminal": the external terminal has approved the
+    charge at the till, which records it (``pos.services.till_card_record``) once this
+    checkout has committed; until then the order says so on its timeline."""
+    from orders.states import order_event_record
+
+    order_event_record(
+        order=order,
+        kind="awaiting_payment",
+        message=_("Approved on the card terminal at the till; being recorded."),
+        data={"payment_method": order.payment_method},
+        channel=channel,
+        actor=user,
+    )
+
+
 def order_payment_in_flight(order_id: int) -> bool:
     """Is a payment of this order under way: a payment the provider has not settled yet
     (pending, or authorised and not captured), or a payment link the customer may be

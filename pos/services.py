@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 CASH = "cash"
+CARD_TERMINAL = "card_terminal"  # approved on the terminal before checkout (payments.apps)
 LINK = "payment_link"
 
 
@@ -261,14 +262,15 @@ def sale_pay_card(
     shipping_address: dict[str, Any] | None = None,
 ) -> SaleResult:
     """The card terminal approved the cart's total: check the cart out at this register
-    and record the terminal's approval (``till_card_record``), in one action. The
-    checkout commits first (a payment is never recorded inside a transaction); the card
-    is then recorded once per form key."""
+    with the "card_terminal" method (the goods leave as in a cash sale, an approved sale
+    not in the books included) and record the terminal's approval
+    (``till_card_record``), in one action. The checkout commits first (a payment is never
+    recorded inside a transaction); the card is then recorded once per form key."""
     key = _form_key(idempotency_key)
     placed = sale_complete(
         register=register,
         cart=cart,
-        payment_method="pay_in_store",
+        payment_method=CARD_TERMINAL,
         seller=seller,
         shipping_address=shipping_address,
     )
@@ -311,7 +313,7 @@ def sale_pay_split(
     placed = sale_complete(
         register=register,
         cart=cart,
-        payment_method="pay_in_store",
+        payment_method=CARD_TERMINAL,
         seller=seller,
         shipping_address=shipping_address,
     )

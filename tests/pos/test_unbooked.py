@@ -4,6 +4,7 @@ short taken-now line per the store's policy, a manager's approval typed on the t
 takes the stock below zero for the approved units only, its ledger row, alert and order
 timeline, and what the seller and the back office then see."""
 
+import re
 import threading
 from decimal import Decimal
 
@@ -152,6 +153,32 @@ def test_a_manager_approves_on_the_till_and_the_sale_goes_below_zero(
     page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert "Sold though not in the books<" in page  # the entry's kind, in words
     assert "1 × LAMP-BRASS at Paris (delivery not booked), approved by manon." in page
+
+
+@pytest.mark.parametrize("tender", ["pay_card", "pay_split"])
+def test_an_approved_line_is_paid_on_the_card_terminal_too(till, shop, lamp, manager, tender):
+    # The terminal approved the charge before the sale: the goods leave as in a cash sale.
+    line = add(till, lamp)
+    approve(till, line, manager="manon", password="secret-pass")
+    form_key = re.search(
+        rf'name="action" value="{tender}"><input type="hidden" name="key" value="(\w+)"',
+        till.get(SELL).content.decode(),
+    ).group(1)
+
+    data = {"action": tender, "key": form_key}
+    if tender == "pay_split":
+        data["tendered"] = "20"
+    response = till.post(SELL, data, **HX)
+
+    assert response.status_code == 200, response.content.decode()[:2000]
+    order = Order.objects.get()
+    assert (order.payment_method, order.payment_status, order.status) == (
+        "card_terminal",
+        Order.PaymentStatus.PAID,
+        Order.Status.FULFILLED,
+    )
+    assert on_hand(shop, lamp) == -1
+    assert UnbookedSale.objects.get().status == "used"
 
 
 def test_a_wrong_password_says_so_in_the_form_and_changes_nothing(till, shop, lamp, manager):
