@@ -104,30 +104,8 @@ class ShipmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-#: The timeline's entries in words (``OrderEvent.kind`` is a code for programs). A kind
-#: missing here is shown with its underscores turned into spaces.
-EVENT_KINDS = {
-    "placed": pgettext_lazy("order timeline", "Placed"),
-    "status": pgettext_lazy("order timeline", "Status"),
-    "payment": pgettext_lazy("order timeline", "Payment"),
-    "awaiting_payment": gettext_lazy("Awaiting payment"),
-    "shipment_picking": gettext_lazy("Picking started"),
-    "shipment_packed": pgettext_lazy("order timeline", "Packed"),
-    "shipment_shipped": pgettext_lazy("order timeline", "Shipped"),
-    "shipment_ready": gettext_lazy("Ready for pickup"),
-    "shipment_collected": pgettext_lazy("order timeline", "Collected"),
-    "cancelled": pgettext_lazy("order timeline", "Cancelled"),
-    "order_unpaid_cancelled": gettext_lazy("Cancelled: not paid in time"),
-    "line_quantity_changed": gettext_lazy("Line quantity changed"),
-    "line_removed": gettext_lazy("Line removed"),
-    "line_relocated": gettext_lazy("Line moved to another location"),
-    "return": pgettext_lazy("order timeline", "Return"),
-    "return_settled": gettext_lazy("Return settled"),
-    "payment_link_sent": gettext_lazy("Payment link sent"),
-    "payment_link_resent": gettext_lazy("Payment link sent again"),
-    "payment_link_cancelled": gettext_lazy("Payment link cancelled"),
-    "unbooked_sale": gettext_lazy("Sold though not in the books"),
-}
+#: The timeline's entries in words (kept with the model, which names itself with them).
+EVENT_KINDS = OrderEvent.KIND_LABELS
 
 
 #: Entries that record a move from one status to another (the others say it in words).

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import SalesChannel, Variant
 from customers.models import Customer
@@ -379,8 +380,37 @@ class OrderEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["order", "at"], name="order_event_order_idx")]
 
+    #: The timeline's entries in words (``kind`` is a code for programs); a kind missing
+    #: here is shown with its underscores turned into spaces.
+    KIND_LABELS = {
+        "placed": pgettext_lazy("order timeline", "Placed"),
+        "status": pgettext_lazy("order timeline", "Status"),
+        "payment": pgettext_lazy("order timeline", "Payment"),
+        "awaiting_payment": _("Awaiting payment"),
+        "shipment_picking": _("Picking started"),
+        "shipment_packed": pgettext_lazy("order timeline", "Packed"),
+        "shipment_shipped": pgettext_lazy("order timeline", "Shipped"),
+        "shipment_ready": _("Ready for pickup"),
+        "shipment_collected": pgettext_lazy("order timeline", "Collected"),
+        "cancelled": pgettext_lazy("order timeline", "Cancelled"),
+        "order_unpaid_cancelled": _("Cancelled: not paid in time"),
+        "line_quantity_changed": _("Line quantity changed"),
+        "line_removed": _("Line removed"),
+        "line_relocated": _("Line moved to another location"),
+        "return": pgettext_lazy("order timeline", "Return"),
+        "return_settled": _("Return settled"),
+        "payment_link_sent": _("Payment link sent"),
+        "payment_link_resent": _("Payment link sent again"),
+        "payment_link_cancelled": _("Payment link cancelled"),
+        "unbooked_sale": _("Sold though not in the books"),
+    }
+
     def __str__(self) -> str:
-        return self.kind
+        return self.kind_label
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.KIND_LABELS.get(self.kind, self.kind.replace("_", " ")))
 
 
 class Return(models.Model):

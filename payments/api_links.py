@@ -96,7 +96,7 @@ class PaymentLinkCreateInput(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         if ("order" in data) == ("cart" in data):
-            raise serializers.ValidationError("Give either `order` or `cart`.")
+            raise serializers.ValidationError(_("Give either `order` or `cart`."))
         return data
 
 
