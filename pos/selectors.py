@@ -15,8 +15,8 @@ from catalog.selectors import product_thumbnails
 from customers.models import Customer
 from inventory.models import Location, StockLevel
 from inventory.selectors import (
-    available_by_level,
     levels_with_availability,
+    sellable_here,
     stock_at_locations,
     stock_fingerprint,
 )
@@ -47,8 +47,8 @@ def registers_for(user) -> QuerySet[Register]:
 def free_here(*, variant_ids: list[int], location_id: int) -> dict[int, int]:
     """{variant_id: units the till may sell at this location}: on hand, less what is
     reserved now (a sale at the till may dip into safety stock). One query."""
-    levels = available_by_level(pairs=[(v, location_id) for v in variant_ids])
-    return {v: max(level.on_hand - level.reserved_now, 0) for (v, _), level in levels.items()}
+    sellable = sellable_here(variant_ids=variant_ids, location_id=location_id)
+    return {v: max(units, 0) for v, units in sellable.items()}
 
 
 @dataclass(frozen=True)

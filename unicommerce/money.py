@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -52,8 +53,11 @@ def parse_amount(text: str, currency: str) -> Decimal:
     return money_round(amount, currency)
 
 
+@lru_cache(maxsize=4096)
 def money_format(amount: Decimal, currency: str, language: str) -> str:
-    """An amount as the locale writes it: "12,50 €" in French, "€12.50" in English."""
+    """An amount as the locale writes it: "12,50 €" in French, "€12.50" in English.
+    Cached: a screen writes the same prices over and over, and Babel's formatting is the
+    dearest part of rendering a page of them."""
     locale = {"fr": "fr_FR", "en": "en_GB"}.get(language.split("-")[0], "en_GB")
     return format_currency(amount, currency, locale=locale)
 
