@@ -172,9 +172,13 @@ def test_on_a_tablet_a_mixed_basket_is_placed_and_paid_in_store_later(
     page.keyboard.press("Enter")
     expect(page.locator("#cart-owner")).to_contain_text("Cart filled on Web store")
 
-    page.locator(f'tr[data-sku="{tee.sku}"] select').select_option(label="Collect at Lyon")
+    page.locator(f'tr[data-sku="{tee.sku}"] select[name=fulfilment]').select_option(
+        label="Collect at Lyon"
+    )
     expect(page.locator(f'tr[data-sku="{tee.sku}"] .line-stock')).to_have_text("4 at Lyon")
-    page.locator(f'tr[data-sku="{scarf.sku}"] select').select_option(label="Ship home")
+    page.locator(f'tr[data-sku="{scarf.sku}"] select[name=fulfilment]').select_option(
+        label="Ship home"
+    )
     expect(page.locator(f'tr[data-sku="{scarf.sku}"] .line-stock')).to_have_text("6 to ship")
     address = page.locator("#ship-address")
     expect(address.get_by_label("Name")).to_have_value("Camille Martin")
