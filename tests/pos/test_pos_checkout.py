@@ -222,9 +222,10 @@ def test_the_receipt_partial_costs_a_fixed_number_of_queries(
     till.post(SELL, {"action": "open", "token": web_cart.token}, **HX)
     till.post(SELL, {"action": "complete", "tendered": "100"}, **HX)
 
-    # session, user, permissions (2), register, the register's cart, its (no) lines,
+    # user, register, the register's cart, its (no) lines (the session from Redis, the
+    # permissions remembered),
     # the receipt's order with both channels and customer, and its lines; the product
     # grid: categories, a page of products, their variants, barcodes, units here, pictures
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(12):
         response = till.get(SELL)
     assert "Cart filled on Web store, checked out on Paris store" in response.content.decode()

@@ -501,6 +501,9 @@ LOGGING = {
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 12  # one selling day
+# Sessions read from Redis (written through to PostgreSQL, which keeps them over a Redis
+# restart): every request of a till reads its session, its live panels every second.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Privacy: how long data is kept (docs/privacy.md; the beat jobs *_prune). The
 # defaults follow the CNIL's guidance for a French retailer: keep what serves a purpose

@@ -44,3 +44,6 @@ MESSAGING_CLAIM_TIMEOUT_SECONDS = 3.0
 MESSAGING_SWEEP_AFTER_SECONDS = 1.0
 # The simulated gateway's webhooks (the one remote gateway of the tests).
 PAYMENT_SIMULATED_WEBHOOK_SECRET = "whsec_simulated_tests_only"  # noqa: S105
+# Each test starts with the permission memory cleared (tests/conftest.py); within a test
+# it holds, so a query count never depends on how slow the machine is.
+ACCESS_PERMISSION_CACHE_SECONDS = 300
