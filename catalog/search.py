@@ -153,7 +153,7 @@ SELECT c.product_id,
   FROM candidates c
  ORDER BY c.tier, c.sort_name, c.product_id
 """
-CANDIDATES = 40  # products read per round; more rounds only if too many are dropped
+CANDIDATES = 20  # products read per round (12 shown); more rounds only if too many are dropped
 MAX_ROUNDS = 5
 
 
