@@ -280,6 +280,24 @@ def test_a_person_typing_a_name_still_gets_the_matches(till, tee, scarf):
     assert all("code=&" not in url and not url.endswith("code=") for url in page.searched)
 
 
+def test_a_scan_right_after_tapping_a_search_match_is_counted(till, tee, scarf):
+    # Found "wool" by hand and tapped the scarf: the next scans must not land behind the
+    # words of that search (they did: "wool2000…" was posted as one code, a scan lost).
+    page = till
+    page.locator("#scan").press_sequentially("wool", delay=90)
+    page.locator(f'#results .result-button[data-sku="{scarf.sku}"]').click()
+    expect(page.locator("#scan")).to_have_value("")
+    expect_cart(page, [("SCARF-RED", "1")])
+    expect(page.locator("#scan")).to_be_focused()
+
+    scanner(page, tee.barcode)
+    scanner(page, tee.barcode)
+
+    expect_cart(page, [("SCARF-RED", "1"), ("TEE-NAVY-M", "2")])
+    assert page.posted == [tee.barcode, tee.barcode]
+    assert cart_in_database(page) == [("SCARF-RED", 1), ("TEE-NAVY-M", 2)]
+
+
 def test_an_empty_enter_posts_nothing_and_an_unknown_code_is_answered(till, tee):
     page = till
     page.keyboard.press("Enter")

@@ -154,6 +154,18 @@
     document.addEventListener("DOMContentLoaded", resume);
   }
 
+  // A match tapped in the results: the search is done, so what was typed goes at once (a
+  // scan right after it must not land behind the words of the search).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var source = event.detail.elt;
+    if (!source || !source.closest || !source.closest("#results")) { return; }
+    var input = scan();
+    if (input && input.value) {
+      input.value = "";
+      cancelSearch();
+    }
+  });
+
   // ---- Search as you type (the scan field's hx-get listens for "pos:search") -------------
 
   function cancelSearch() {
