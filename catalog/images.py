@@ -158,8 +158,11 @@ def _store(image: ProductImage, file: IO[bytes], facts: ImageFacts) -> None:
 
 
 def _after_commit(image_id: int, *, thumbnails_now: bool) -> None:
+    """Thumbnails once the picture's row is committed: in this process (``thumbnails_now``,
+    the demo load) or by a worker; never inside the transaction that inserts it (reading
+    and writing files there would hold it open for the time of the resizing)."""
     if thumbnails_now:
-        product_image_thumbnails_make(image_id=image_id)
+        transaction.on_commit(partial(product_image_thumbnails_make, image_id=image_id))
     else:
         transaction.on_commit(partial(thumbnails_enqueue, image_id))
 

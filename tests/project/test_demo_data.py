@@ -20,8 +20,12 @@ from unicommerce.access.roles import GROUP_NAMES
 from unicommerce.demo.accounts import DEMO_ACCOUNTS
 
 
-def test_demo_data_is_worth_looking_at_and_loads_idempotently(db, capsys):
-    call_command("demo_load")
+def test_demo_data_is_worth_looking_at_and_loads_idempotently(
+    db, capsys, django_capture_on_commit_callbacks
+):
+    # The thumbnails are made once the pictures are committed (as `make run` commits).
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo_load")
     counts = (
         Product.objects.count(),
         Variant.objects.count(),
