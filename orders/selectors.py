@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog.models import SalesChannel
 from inventory.selectors import staff_location_ids
-from orders.models import Cart, Order, OrderLine, Return
+from orders.models import Cart, Fulfilment, Order, OrderLine, Return
 
 
 def store_channel_ids(location_ids) -> list[int]:
@@ -103,3 +103,16 @@ def orders_awaiting_payment_at(location_id: int, queryset: QuerySet[Order] | Non
     """Those of one store: checked out at its tills, or with a line fulfilled there (the
     goods held at its till, collected there)."""
     return orders_awaiting_payment(queryset).filter(order_scope_q([location_id]))
+
+
+def orders_holding_goods_at(*, order_ids: list[int], location_id: int) -> set[int]:
+    """Which of these orders have goods taken at this store's till and held there until
+    the order is paid (open taken-now lines), in one query."""
+    return set(
+        OrderLine.objects.filter(
+            order_id__in=order_ids,
+            fulfilment=Fulfilment.TAKEN_NOW,
+            status=OrderLine.Status.OPEN,
+            location_id=location_id,
+        ).values_list("order_id", flat=True)
+    )

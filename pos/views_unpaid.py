@@ -12,8 +12,11 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRefresh
 
-from orders.models import Fulfilment, OrderLine
-from orders.selectors import orders_awaiting_payment_at, orders_visible_to
+from orders.selectors import (
+    orders_awaiting_payment_at,
+    orders_holding_goods_at,
+    orders_visible_to,
+)
 from pos.views import _register, seller_login_required
 
 SHOWN = 50
@@ -30,13 +33,8 @@ def unpaid(request: HttpRequest) -> HttpResponse:
         .select_related("customer", "channel")
         .order_by("created_at", "id")[:SHOWN]
     )
-    held = set(
-        OrderLine.objects.filter(
-            order__in=orders,
-            fulfilment=Fulfilment.TAKEN_NOW,
-            status=OrderLine.Status.OPEN,
-            location_id=register.location_id,
-        ).values_list("order_id", flat=True)
+    held = orders_holding_goods_at(
+        order_ids=[order.pk for order in orders], location_id=register.location_id
     )
     for order in orders:
         order.goods_held_here = order.pk in held
