@@ -528,3 +528,12 @@ def test_a_products_export_imported_back_changes_nothing_though_cells_start_like
         == before
     )
     assert Product.objects.get().name == "=SUM(1,2) tee"
+
+
+def test_an_unreadable_accept_header_still_gets_the_documented_json(client):
+    # Found by the schema fuzzer: "Accept: 2-P$B[" answered an undocumented 406.
+    response = client.get("/api/v1/carts/nothing-here/", HTTP_ACCEPT="2-P$B[")
+
+    assert response.status_code != 406
+    assert response["Content-Type"].startswith("application/json")
+    assert "error" in response.json()

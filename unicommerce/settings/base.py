@@ -415,6 +415,7 @@ PRODUCT_IMAGE_THUMBNAIL_WIDTHS = (160, 480, 1024)
 
 # --- REST API
 REST_FRAMEWORK = {
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "unicommerce.api.negotiation.JsonFallbackNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "catalog.api.authentication.ApiKeyAuthentication",
         "customers.api.authentication.CustomerTokenAuthentication",
