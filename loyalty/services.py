@@ -27,6 +27,7 @@ from loyalty.exceptions import (
     StoreCreditReasonInvalid,
 )
 from loyalty.models import StoreCreditEntry
+from unicommerce.actors import acting_user
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -41,10 +42,6 @@ def _amount_check(amount: Decimal, currency: str) -> Decimal:
     if not amount.is_finite() or money_round(amount, currency) <= 0:
         raise StoreCreditAmountInvalid(amount=amount, currency=currency)
     return money_round(amount, currency)
-
-
-def _actor(user: AbstractBaseUser | None):
-    return user if user is not None and user.is_authenticated else None
 
 
 def store_credit_balance(*, customer: Customer, currency: str) -> Decimal:
@@ -97,7 +94,7 @@ def store_credit_add(
         reason=reason,
         reference=reference[:100],
         idempotency_key=idempotency_key,
-        created_by=_actor(user),
+        created_by=acting_user(user),
     )
 
 
@@ -135,7 +132,7 @@ def store_credit_spend(
         reason=reason,
         reference=reference[:100],
         idempotency_key=idempotency_key,
-        created_by=_actor(user),
+        created_by=acting_user(user),
     )
 
 
@@ -174,7 +171,7 @@ def store_credit_merge(
                     reason=Reason.MERGE,
                     reference=f"moved to customer #{survivor.pk}",
                     idempotency_key=f"{key}:out",
-                    created_by=_actor(user),
+                    created_by=acting_user(user),
                 ),
                 StoreCreditEntry(
                     customer_id=survivor.pk,
@@ -183,7 +180,7 @@ def store_credit_merge(
                     reason=Reason.MERGE,
                     reference=f"moved from customer #{duplicate.pk}",
                     idempotency_key=f"{key}:in",
-                    created_by=_actor(user),
+                    created_by=acting_user(user),
                 ),
             ]
         )

@@ -70,6 +70,7 @@ from payments.exceptions import (
 from payments.instalments import instalment_offers, instalment_plan_start
 from payments.models import InstalmentPlan, Payment, PaymentLink
 from payments.operations import order_outstanding_amount, payment_start
+from unicommerce.actors import acting_user
 from unicommerce.events.registry import subscribe
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.messaging.models import Message
@@ -166,10 +167,6 @@ class PaymentLinkChoiceInvalid(InvalidInput):
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _actor(user: AbstractBaseUser | None):
-    return user if user is not None and user.is_authenticated else None
 
 
 def _language(language: str | None) -> str:
@@ -487,7 +484,7 @@ def payment_link_create(
             language=language,
             expires_at=timezone.now() + ttl,
             channel=channel or order.channel,
-            created_by=_actor(user),
+            created_by=acting_user(user),
             idempotency_key=idempotency_key,
         )
         _sms_queue(link, token)

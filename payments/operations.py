@@ -76,6 +76,7 @@ from payments.gateways import (
     gateway_get,
 )
 from payments.models import Payment, PaymentOperation, ProviderEvent
+from unicommerce.actors import acting_user
 from unicommerce.events.services import event_publish
 from unicommerce.money import money_round
 
@@ -115,10 +116,6 @@ RETURN_REASON_PREFIX = "return "
 
 
 # --- helpers
-
-
-def _actor(user: AbstractBaseUser | None):
-    return user if user is not None and user.is_authenticated else None
 
 
 def _request_hash(**parts: Any) -> str:
@@ -587,11 +584,11 @@ def order_payment_recompute(
     status, net = order_payment_status_derived(order)
     previous = order.payment_status
     order_payment_status_set(
-        order=order, status=status, paid_amount=net, actor=_actor(actor), channel=channel
+        order=order, status=status, paid_amount=net, actor=acting_user(actor), channel=channel
     )
     if status == Order.PaymentStatus.PAID and previous != status:
         # Goods held at the till for this payment leave with the customer now.
-        order_paid_hand_over(order=order, user=_actor(actor), channel=channel)
+        order_paid_hand_over(order=order, user=acting_user(actor), channel=channel)
         event_publish(
             topic=ORDER_PAID,
             payload={
@@ -673,7 +670,7 @@ def payment_start(
                 provider_token=token,
                 channel=channel,
                 idempotency_key=key,
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
             return Op.objects.create(
                 payment=payment,
@@ -683,7 +680,7 @@ def payment_start(
                 currency=currency,
                 idempotency_key=key,
                 request_hash=request_hash,
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
 
     answer = _idempotent(key=key, request_hash=request_hash, claim=claim)
@@ -737,7 +734,7 @@ def payment_capture(
                 currency=locked.currency,
                 idempotency_key=key,
                 request_hash=request_hash,
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
 
     answer = _idempotent(key=key, request_hash=request_hash, claim=claim)
@@ -792,7 +789,7 @@ def payment_refund(
                 idempotency_key=key,
                 request_hash=request_hash,
                 reason=reason[:255],
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
 
     answer = _idempotent(key=key, request_hash=request_hash, claim=claim)
@@ -837,7 +834,7 @@ def payment_void(
                 currency=locked.currency,
                 idempotency_key=key,
                 request_hash=request_hash,
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
 
     answer = _idempotent(key=key, request_hash=request_hash, claim=claim)
@@ -897,7 +894,7 @@ def payment_charge(
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
                 reason=reason[:255],
-                created_by=_actor(user),
+                created_by=acting_user(user),
             )
 
     answer = _idempotent(key=idempotency_key, request_hash=request_hash, claim=claim)
@@ -927,7 +924,7 @@ def payment_mandate_record(
             amount=locked.amount,
             currency=locked.currency,
             reason=reason[:255],
-            created_by=_actor(user),
+            created_by=acting_user(user),
         )
         _payment_update(locked, status=PS.AUTHORISED)
         order_payment_recompute(order, actor=user)
@@ -954,7 +951,7 @@ def payment_remainder_release(
         amount=locked.amount - locked.captured_amount,
         currency=locked.currency,
         reason=reason[:255],
-        created_by=_actor(user),
+        created_by=acting_user(user),
     )
     _payment_update(locked, status=PS.CAPTURED if locked.captured_amount > 0 else PS.VOIDED)
     order_payment_recompute(order, actor=user)

@@ -47,3 +47,13 @@ register_converter(IdConverter, "id")
 # drf-spectacular describes a path parameter ``<id:…>`` with this schema (wired in
 # SPECTACULAR_SETTINGS["PATH_CONVERTER_OVERRIDES"]).
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
+
+
+def count_or_none(value: object, *, zero_allowed: bool = False) -> int | None:
+    """``value`` when it is a true ``int`` (not a bool) above zero, or zero when
+    ``zero_allowed``; None for anything else. Services raise their own error on None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if value < 0 or (value == 0 and not zero_allowed):
+        return None
+    return value

@@ -29,6 +29,7 @@ from inventory.services.unbooked import (
     unbooked_note,
     unbooked_sales_use,
 )
+from unicommerce.converters import count_or_none
 from unicommerce.events.services import event_publish
 from unicommerce.webhooks.services import WebhookItem, webhooks_publish
 
@@ -50,9 +51,9 @@ class ChannelFigure(NamedTuple):
 
 
 def _check_quantity(quantity: object) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if (count := count_or_none(quantity)) is None:
         raise InvalidQuantity(quantity)
-    return quantity
+    return count
 
 
 def _source_fields(source: models.Model | None) -> dict:

@@ -38,6 +38,7 @@ from orders.exceptions import (
     InvalidFulfilment,
 )
 from orders.models import Cart, CartEvent, CartLine, Fulfilment
+from unicommerce.converters import count_or_none
 from unicommerce.exceptions import InvalidInput
 from unicommerce.money import money_round, vat_included_split
 
@@ -539,16 +540,11 @@ class LineQuantityTooLarge(InvalidQuantity):
 
 
 def _check_quantity(quantity: object, *, zero_allowed: bool = False) -> int:
-    if (
-        isinstance(quantity, bool)
-        or not isinstance(quantity, int)
-        or quantity < 0
-        or (quantity == 0 and not zero_allowed)
-    ):
+    if (count := count_or_none(quantity, zero_allowed=zero_allowed)) is None:
         raise InvalidQuantity(quantity)
-    if quantity > MAX_LINE_QUANTITY:
-        raise LineQuantityTooLarge(quantity)
-    return quantity
+    if count > MAX_LINE_QUANTITY:
+        raise LineQuantityTooLarge(count)
+    return count
 
 
 def cart_create(

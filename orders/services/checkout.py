@@ -54,6 +54,7 @@ from orders.services.carts import (
     stock_levels_for,
 )
 from orders.services.unbooked import cart_line_reference
+from unicommerce.actors import acting_user
 from unicommerce.events.services import event_insert_sql, event_relay_after_commit
 from unicommerce.exceptions import InPersonOnly
 from unicommerce.money import money_round
@@ -97,17 +98,6 @@ class _Line:
     @property
     def quantity(self) -> int:
         return self.priced.line.quantity
-
-
-def _actor(user: Any) -> AbstractBaseUser | None:
-    """The staff user behind the checkout; None for a channel key or a customer token."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if getattr(user, "pk", None) is None or getattr(user, "channel", None) is not None:
-        return None
-    if getattr(user, "customer", None) is not None:
-        return None
-    return user
 
 
 def shipping_address_clean(raw: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -438,7 +428,7 @@ def order_checkout(
     (400), and nothing has changed. ``payment_params`` go to the method's hand-over
     (e.g. the cash tendered at the till).
     """
-    actor = _actor(user)
+    actor = acting_user(user)
     method = payment_method_get(payment_method, channel=channel) if payment_method else None
     email = email_normalised(contact_email) if contact_email else ""
     phone = phone_e164(contact_phone) if contact_phone else ""

@@ -43,6 +43,8 @@ from inventory.services.reservations import (
 from orders.locks import order_lock
 from orders.models import Fulfilment, Order, OrderLine, Shipment
 from orders.states import order_event_record, order_status_sync
+from unicommerce.actors import acting_user
+from unicommerce.converters import count_or_none
 from unicommerce.exceptions import DomainError, InvalidInput, InvalidTransition, NotFound
 from unicommerce.messaging.exceptions import MessageRecipientInvalid
 from unicommerce.messaging.services import message_send
@@ -211,10 +213,6 @@ def _check_action(shipment: Shipment, action: str) -> None:
         raise ShipmentActionRefused(shipment, action)
 
 
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
-
-
 def _lines_fulfil(
     *, order: Order, lines: Iterable[OrderLine], user: AbstractBaseUser | None
 ) -> None:
@@ -225,11 +223,11 @@ def _lines_fulfil(
     for line in sorted(lines, key=lambda item: (item.variant_id, item.location_id)):
         reservation = _reservation_held(line)
         if reservation is not None:
-            reservation_convert(reservation=reservation, user=_actor(user), source=order)
+            reservation_convert(reservation=reservation, user=acting_user(user), source=order)
         else:
             unreserved.setdefault(line.location_id, []).append((line.variant_id, line.quantity))
     for location_id, items in sorted(unreserved.items()):
-        stock_sell(location_id=location_id, lines=items, user=_actor(user), source=order)
+        stock_sell(location_id=location_id, lines=items, user=acting_user(user), source=order)
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(status=LS.FULFILLED)
     for line in lines:
         line.status = LS.FULFILLED
@@ -252,7 +250,7 @@ def _reservation_release_if_active(line: OrderLine, user: AbstractBaseUser | Non
     which releases it exactly once)."""
     reservation = _reservation_held(line)
     if reservation is not None:
-        reservation_release(reservation=reservation, user=_actor(user))
+        reservation_release(reservation=reservation, user=acting_user(user))
 
 
 def _order_totals_recompute(order: Order) -> None:
@@ -286,9 +284,9 @@ def _editable(line: OrderLine) -> None:
 
 
 def _check_quantity(quantity: object) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if (count := count_or_none(quantity)) is None:
         raise InvalidOrderQuantity(quantity)
-    return quantity
+    return count
 
 
 def _finish(
@@ -600,7 +598,7 @@ def order_paid_hand_over(
         message=_("Paid: the goods waiting at %(store)s are handed over.")
         % {"store": lines[0].location.name},
         data={"lines": [line.pk for line in lines], "shipments": sorted(shipment_ids)},
-        user=_actor(user),
+        user=acting_user(user),
         channel=channel,
     )
     return lines
@@ -656,7 +654,7 @@ def _reserve_again(
     old = _reservation_held(line)
     expires_at = old.expires_at if old is not None else None
     if old is not None:
-        reservation_release(reservation=old, user=_actor(user))
+        reservation_release(reservation=old, user=acting_user(user))
     return stock_reserve(
         variant_id=line.variant_id,
         location_id=line.location_id,
@@ -664,7 +662,7 @@ def _reserve_again(
         expires_at=expires_at,
         channel=order.channel,
         reference=order.reference,
-        user=_actor(user),
+        user=acting_user(user),
         keep_safety=old is None or quantity > old.quantity,
     )
 
@@ -779,10 +777,10 @@ def order_line_relocate(
         expires_at=old_reservation.expires_at if old_reservation is not None else None,
         channel=order.channel,
         reference=order.reference,
-        user=_actor(user),
+        user=acting_user(user),
     )
     if old_reservation is not None:
-        reservation_release(reservation=old_reservation, user=_actor(user))
+        reservation_release(reservation=old_reservation, user=acting_user(user))
     old_location, old_shipment = line.location, line.shipment
     target = (
         Shipment.objects.filter(
