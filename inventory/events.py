@@ -1,8 +1,16 @@
 """Inventory's events: what it publishes, and how it reacts."""
 
-from unicommerce.events.registry import mergeable, subscribe
+from unicommerce.events.registry import mergeable, subscribe, topic
 
-STOCK_CHANGED = "stock.changed"
+STOCK_CHANGED = topic(
+    "stock.changed",
+    payload={
+        "variant_ids": "ids of the variants whose stock moved",
+        "location_ids": "ids of the locations where it moved",
+        "reason": "why: sale, receipt, count, transfer, reservation_expired, merged…",
+    },
+    doc="Stock levels moved (ledger rows, reservations, a location's sellability).",
+)
 
 
 def _merge_stock_changed(payloads: list[dict]) -> dict:
