@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from customers.models import Customer
 from crm.selectors import customer_overview
 from crm.services.figures import customer_figures_refresh
 from crm.tasks import customer_figures_refresh_task
+from customers.models import Customer
 from orders.models import Order
 from tests.factories import SalesChannelFactory
 
