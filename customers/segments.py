@@ -1,6 +1,6 @@
 """The customer segments kept on ``Customer`` (``behaviour``, ``rfm_*``): their names,
 labels and rules. The figures are computed from orders by
-``orders.customer_view.customer_figures_refresh`` (orders sits above customers); this
+``crm.services.figures.customer_figures_refresh`` (crm sits above customers); this
 module only says what the values mean, so the admin can filter and label them.
 
 **RFM scores** (1 to 5), among live customers with at least one counted order:

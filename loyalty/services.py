@@ -33,6 +33,8 @@ from unicommerce.money import money_round
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from customers.services.gdpr import ErasedIdentity
+
 Reason = StoreCreditEntry.Reason
 
 
@@ -187,14 +189,26 @@ def store_credit_merge(
     return written
 
 
-def on_customer_merging(sender, *, survivor: Customer, duplicate: Customer, user=None, **kwargs):
-    """customers' ``customer_merging``: the ledger's rows stay with the duplicate
-    (``merge_rows_stay``), its balance follows the survivor by compensating entries, in
-    the merge's transaction."""
-    store_credit_merge(survivor=survivor, duplicate=duplicate, user=user)
+def loyalty_customer_reassign(
+    *, survivor: Customer, duplicate: Customer, user: AbstractBaseUser | None = None
+) -> list[StoreCreditEntry]:
+    """Loyalty's part of a merge (``crm.services.merging.customer_merge``): its ledgers
+    are append-only, so their rows stay with the duplicate and the balances follow the
+    survivor by compensating entries (``store_credit_merge``), in the merge's
+    transaction. Returns the new rows."""
+    return store_credit_merge(survivor=survivor, duplicate=duplicate, user=user)
+
+
+def loyalty_customer_erase(*, customer_ids: list[int], identity: ErasedIdentity) -> None:
+    """Loyalty's part of an erasure (``crm.services.erasure.customer_erase``): nothing to
+    blank. The store credit ledger holds amounts, reasons and references (an order's, or
+    "moved to customer #N"), never a name, an address or a number, and accounting keeps
+    it; it stays on the erased customer's row."""
 
 
 __all__ = [
+    "loyalty_customer_erase",
+    "loyalty_customer_reassign",
     "store_credit_add",
     "store_credit_balance",
     "store_credit_merge",

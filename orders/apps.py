@@ -5,10 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
-
-    def ready(self) -> None:
-        # The customer's 360° panel and GDPR export sections, and what orders does when
-        # customers merges or erases someone (customers cannot import orders).
-        from orders import customer_view
-
-        customer_view.connect()

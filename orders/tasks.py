@@ -4,15 +4,6 @@
 from celery import shared_task
 
 
-@shared_task(name="orders.customer_figures_refresh", time_limit=900, soft_time_limit=840)
-def customer_figures_refresh_task(customer_ids: list[int] | None = None) -> int:
-    """Recompute customers' order figures, channel behaviour and RFM segments (all
-    customers when ``customer_ids`` is None): three set-based statements."""
-    from orders.customer_view import customer_figures_refresh
-
-    return customer_figures_refresh(customer_ids=customer_ids)
-
-
 @shared_task(name="orders.carts_prune", time_limit=900, soft_time_limit=870)
 def carts_prune_task() -> int:
     """Beat, nightly: carts that never became an order, past ``CART_KEEP_DAYS``."""

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from payments.gateways import simulated
 from payments.operations import payment_claims_resume, provider_event_process
+from payments.privacy import provider_events_prune
 
 
 @shared_task(name="payments.simulated_webhook", time_limit=30, soft_time_limit=25)
@@ -51,3 +52,9 @@ def instalment_reminders_task() -> int:
     from payments.instalments import instalment_reminders_send
 
     return instalment_reminders_send()
+
+
+@shared_task(name="payments.provider_events_prune", time_limit=600, soft_time_limit=570)
+def provider_events_prune_task() -> int:
+    """Beat, daily: provider webhooks past their retention."""
+    return provider_events_prune()

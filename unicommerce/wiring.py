@@ -15,11 +15,6 @@ re-registers the same things (tests that swap a seam use it to put ours back).
   with the operation's idempotency key, so a replay (crash between the call and its
   record, ``payment_claims_resume``) answers the same row and never spends twice. A
   refund of such a payment gives the credit back to the same customer.
-
-And privacy (``privacy_wire``): customers' ``customer_erased`` reaches payments'
-``payments_customer_erase`` and the API's ``idempotency_records_erase`` (customers may
-import neither: both sit above it), and importing their modules registers their
-retention tasks (``payments.provider_events_prune``, ``api.idempotency_records_prune``).
 """
 
 from __future__ import annotations
@@ -133,29 +128,9 @@ def store_credit_wire() -> None:
     gateway_register(STORE_CREDIT, StoreCreditGateway)
 
 
-def _api_customer_erased(sender, *, customer, customer_ids=None, identity=None, **kwargs):
-    from unicommerce.api.idempotency import idempotency_records_erase
-
-    idempotency_records_erase(customer_ids=customer_ids or [customer.pk], identity=identity)
-
-
-def privacy_wire() -> None:
-    """Plug payments' and the API's parts of a customer's erasure into customers'
-    ``customer_erased``, and register their retention tasks."""
-    from customers.signals import customer_erased
-    from payments import privacy as payments_privacy
-    from unicommerce.api import idempotency  # noqa: F401 - registers its prune task
-
-    customer_erased.connect(
-        payments_privacy.on_customer_erased, sender=Customer, dispatch_uid="payments.erase"
-    )
-    customer_erased.connect(_api_customer_erased, sender=Customer, dispatch_uid="api.erase")
-
-
 def wire() -> None:
     """Everything this module plugs in (called from ``UnicommerceConfig.ready``)."""
     store_credit_wire()
-    privacy_wire()
 
 
-__all__ = ["StoreCreditGateway", "privacy_wire", "store_credit_wire", "wire"]
+__all__ = ["StoreCreditGateway", "store_credit_wire", "wire"]

@@ -3,13 +3,21 @@ the apps above customers call these; none of them writes customer models itself.
 
 - ``identity``: recognise or create a customer from an email and/or a phone
 - ``profile``: consents (append-only), addresses, notes, tags, names and contact details
-- ``merging``: possible duplicates, and merging two customers into one
-- ``gdpr``: the JSON export of everything kept, and erasure (anonymisation)
+- ``merging``: possible duplicates, and customers' part of a merge
+- ``gdpr``: customers' part of the GDPR export and of an erasure (anonymisation)
+
+Merging, erasing and exporting a customer involve every app: crm orchestrates them
+(``crm.services``, ``crm.selectors``) and calls the parts here first.
 
 Sign-in codes and customer tokens are in ``customers.auth``.
 """
 
-from customers.services.gdpr import ERASURE_SOURCE, customer_erase, customer_export
+from customers.services.gdpr import (
+    ERASURE_SOURCE,
+    Erasure,
+    customers_customer_erase,
+    customers_customer_export,
+)
 from customers.services.identity import (
     IdentityConflict,
     IdentityRequired,
@@ -24,7 +32,9 @@ from customers.services.merging import (
     MergeConflict,
     MergeRefused,
     customer_duplicates,
-    customer_merge,
+    customer_rows_reassign,
+    customers_customer_reassign,
+    customers_merge_lock,
 )
 from customers.services.profile import (
     ADDRESS_FIELDS,
@@ -56,6 +66,7 @@ __all__ = [
     "CustomerMerged",
     "DuplicateCandidate",
     "DuplicateReason",
+    "Erasure",
     "IdentityConflict",
     "IdentityRequired",
     "InvalidConsentKind",
@@ -69,14 +80,16 @@ __all__ = [
     "consent_record",
     "customer_consents",
     "customer_duplicates",
-    "customer_erase",
-    "customer_export",
     "customer_find",
     "customer_identify",
-    "customer_merge",
     "customer_note_add",
+    "customer_rows_reassign",
     "customer_tags_set",
     "customer_update",
+    "customers_customer_erase",
+    "customers_customer_export",
+    "customers_customer_reassign",
+    "customers_merge_lock",
     "email_normalised",
     "tags_normalised",
 ]

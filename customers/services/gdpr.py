@@ -1,5 +1,8 @@
-"""GDPR: export everything kept about a customer, and erase (anonymise) them while
-keeping what accounting must keep."""
+"""GDPR, customers' part: what customers keeps of a person for the export, and its part
+of an erasure (anonymise them, keep what accounting must keep). The export and the
+erasure themselves are crm's (``crm.selectors.customer_export``,
+``crm.services.erasure.customer_erase``): they call this module, then every other app's
+part."""
 
 from __future__ import annotations
 
@@ -18,9 +21,7 @@ from django.utils import timezone
 
 from customers.locks import customer_lock
 from customers.models import AccessToken, Address, Consent, Customer, CustomerNote, LoginCode
-from customers.registry import export_sections
 from customers.services.profile import ADDRESS_FIELDS, CustomerErased
-from customers.signals import customer_erased
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -35,11 +36,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def customer_export(customer: Customer) -> dict[str, Any]:
-    """Everything kept about the customer, JSON-able: the profile, addresses, the whole
-    consent history, notes, and the sections other apps register
-    (``customers.registry.export_section``: orders, payments, loyalty…)."""
-    data: dict[str, Any] = {
+def customers_customer_export(customer: Customer) -> dict[str, Any]:
+    """customers' part of the GDPR export, JSON-able: the profile, addresses, the whole
+    consent history and notes (``crm.selectors.customer_export`` adds the other apps')."""
+    return {
         "format": "unicommerce.customer_export.v1",
         "exported_at": timezone.now().isoformat(),
         "profile": {
@@ -91,9 +91,6 @@ def customer_export(customer: Customer) -> dict[str, Any]:
             for note in customer.notes.select_related("channel")
         ],
     }
-    for name, section in export_sections().items():
-        data[name] = section(customer)
-    return data
 
 
 ERASURE_SOURCE = "erasure"
@@ -233,68 +230,60 @@ def _change_message_scrubbed(message: str, identity: ErasedIdentity) -> str:
     return json.dumps(identity.scrub(document), ensure_ascii=False)
 
 
-def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) -> Customer:
-    """Anonymise a customer (the "right to erasure") and keep what accounting must keep.
+@dataclass(frozen=True)
+class Erasure:
+    """What customers' part of an erasure hands to the other apps' parts: the customer
+    (locked, blanked), every id erased (theirs and those of the customers once merged
+    into them) and what they were known by."""
+
+    customer: Customer
+    customer_ids: list[int]
+    identity: ErasedIdentity
+
+
+@transaction.atomic
+def customers_customer_erase(
+    *, customer: Customer, user: AbstractBaseUser | None = None
+) -> Erasure:
+    """customers' part of the right to erasure (``crm.services.erasure.customer_erase``
+    calls it first, then every other app's part, in one transaction).
 
     The row stays (orders, payments and returns point at it) with no name, email, phone
     or tags, and so do the rows of the customers once merged into it; addresses, notes,
-    sign-in codes and tokens are deleted; messages sent to any of them lose their
-    recipient and text (queued ones are not sent); the admin's history no longer names
-    them. Consents are *kept* as an anonymous history (the proof of what was allowed
-    when a message went out, which no longer names anyone), and a last "withdrawn" row
-    per kind is added so nothing ever contacts this record again.
-
-    ``customer_erased`` is then sent, with every id erased and what they were known by
-    (``ErasedIdentity``), so that apps above blank the copies they keep: orders'
-    contact copies, payments' phones and provider payloads, the API's kept answers.
-    """
-    from unicommerce.messaging.services import messages_customer_erase
-
-    with transaction.atomic():
-        customer = customer_lock(customer.pk)
-        if customer.erased_at is not None:
-            raise CustomerErased(customer)
-        merged_ids = _merged_ids(customer)
-        identity = erased_identity(customer, merged_ids=merged_ids)
-        customer_ids = [customer.pk, *merged_ids]
-        now = timezone.now()
-        customer.first_name = customer.last_name = ""
-        customer.email = customer.phone = None
-        customer.tags = []
-        customer.erased_at = now
-        customer.save(
-            update_fields=["first_name", "last_name", "email", "phone", "tags", "erased_at"]
-        )
-        Customer.objects.filter(pk__in=merged_ids).update(
-            first_name="", last_name="", email=None, phone=None, tags=[], erased_at=now
-        )
-        Address.objects.filter(customer_id__in=customer_ids).delete()
-        CustomerNote.objects.filter(customer_id__in=customer_ids).delete()
-        LoginCode.objects.filter(customer_id__in=customer_ids).delete()
-        AccessToken.objects.filter(customer_id__in=customer_ids).delete()
-        Consent.objects.bulk_create(
-            Consent(
-                customer=customer,
-                kind=kind,
-                granted=False,
-                source=ERASURE_SOURCE,
-                recorded_by=user if getattr(user, "pk", None) else None,
-                at=now,
-            )
-            for kind in Consent.Kind.values
-        )
-        messages_customer_erase(
-            customer_ids=customer_ids, recipients=[*identity.emails, *identity.phones]
-        )
-        admin_log_customer_erase(customer_ids=customer_ids, identity=identity)
-        customer_erased.send(
-            sender=Customer,
+    sign-in codes and tokens are deleted; the admin's history no longer names them.
+    Consents are *kept* as an anonymous history (the proof of what was allowed when a
+    message went out, which no longer names anyone), and a last "withdrawn" row per kind
+    is added so nothing ever contacts this record again. ``CustomerErased`` if it was."""
+    customer = customer_lock(customer.pk)
+    if customer.erased_at is not None:
+        raise CustomerErased(customer)
+    merged_ids = _merged_ids(customer)
+    identity = erased_identity(customer, merged_ids=merged_ids)
+    customer_ids = [customer.pk, *merged_ids]
+    now = timezone.now()
+    customer.first_name = customer.last_name = ""
+    customer.email = customer.phone = None
+    customer.tags = []
+    customer.erased_at = now
+    customer.save(update_fields=["first_name", "last_name", "email", "phone", "tags", "erased_at"])
+    Customer.objects.filter(pk__in=merged_ids).update(
+        first_name="", last_name="", email=None, phone=None, tags=[], erased_at=now
+    )
+    for model in (Address, CustomerNote, LoginCode, AccessToken):
+        model.objects.filter(customer_id__in=customer_ids).delete()
+    Consent.objects.bulk_create(
+        Consent(
             customer=customer,
-            user=user,
-            customer_ids=customer_ids,
-            identity=identity,
+            kind=kind,
+            granted=False,
+            source=ERASURE_SOURCE,
+            recorded_by=user if getattr(user, "pk", None) else None,
+            at=now,
         )
-    return customer
+        for kind in Consent.Kind.values
+    )
+    admin_log_customer_erase(customer_ids=customer_ids, identity=identity)
+    return Erasure(customer=customer, customer_ids=customer_ids, identity=identity)
 
 
 # --- Retention ------------------------------------------------------------------------

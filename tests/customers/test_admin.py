@@ -387,7 +387,8 @@ def test_duplicates_page_lists_pairs_with_reasons_and_a_merge_link(admin_client,
 
 
 def test_pages_of_merged_and_erased_customers_open_read_only(admin_client, make_customer):
-    from customers.services import customer_erase, customer_merge
+    from crm.services.erasure import customer_erase
+    from crm.services.merging import customer_merge
 
     keep, gone, erased = make_customer(), make_customer(), make_customer()
     customer_merge(survivor=keep, duplicate=gone)

@@ -216,7 +216,7 @@ def test_sign_in_needs_a_channel_key_and_the_account_a_customer_token(
 
 
 def test_an_erased_customers_token_stops_working(make_customer, customer_api):
-    from customers.services import customer_erase
+    from crm.services.erasure import customer_erase
 
     customer = make_customer()
     client = customer_api(customer)

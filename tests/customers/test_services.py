@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from crm.services.erasure import customer_erase
 from customers.models import Address, Consent, Customer
 from customers.phones import InvalidPhone, phone_e164
 from customers.services import (
@@ -24,7 +25,6 @@ from customers.services import (
     address_update,
     consent_record,
     customer_consents,
-    customer_erase,
     customer_find,
     customer_identify,
     customer_note_add,

@@ -16,14 +16,14 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from crm.services.erasure import customer_erase
+from crm.services.merging import customer_merge
 from customers.auth import login_code_exchange, login_code_send
 from customers.models import Customer
 from customers.services import (
     address_add,
     consent_record,
-    customer_erase,
     customer_identify,
-    customer_merge,
     customer_note_add,
 )
 from loyalty.services import store_credit_add, store_credit_balance

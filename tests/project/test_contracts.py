@@ -44,7 +44,7 @@ def test_the_layout_of_the_design_card():
         "unicommerce/asgi.py",
     ]:
         assert (ROOT / path).exists(), path
-    for app in ["catalog", "inventory", "orders", "customers", "payments", "loyalty", "pos"]:
+    for app in ["catalog", "inventory", "orders", "customers", "payments", "loyalty", "crm", "pos"]:
         assert (ROOT / app / "apps.py").is_file(), app
 
 
@@ -85,6 +85,7 @@ def test_every_domain_module_is_covered_by_the_no_face_contract():
         "customers",
         "payments",
         "loyalty",
+        "crm",
         "unicommerce/events",
         "unicommerce/webhooks",
         "unicommerce/messaging",

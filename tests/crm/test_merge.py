@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from crm.services.erasure import customer_erase
+from crm.services.merging import customer_merge
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.services import (
@@ -15,8 +17,6 @@ from customers.services import (
     consent_record,
     customer_consents,
     customer_duplicates,
-    customer_erase,
-    customer_merge,
     customer_note_add,
 )
 from orders.models import Cart, CartLine, Order

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from crm.selectors import customer_export
+from crm.services.erasure import customer_erase
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.models import Address, Consent, Customer, CustomerNote, LoginCode
 from customers.services import (
@@ -15,8 +17,6 @@ from customers.services import (
     address_add,
     consent_record,
     customer_consents,
-    customer_erase,
-    customer_export,
     customer_note_add,
 )
 from orders.models import Order, OrderLine
@@ -145,17 +145,19 @@ def test_erasing_twice_is_refused_and_orders_of_others_are_untouched(
     assert Order.objects.get(pk=kept.pk).customer == other
 
 
-def test_apps_above_customers_add_export_sections_through_the_registry(camille):
-    from customers import registry
+def test_the_export_has_customers_part_then_every_apps_section(camille, make_order):
+    make_order(camille, "10.00")
 
-    @registry.export_section("loyalty")
-    def loyalty_section(customer):
-        return {"points": 120, "customer": customer.pk}
+    data = customer_export(camille)
 
-    try:
-        data = customer_export(camille)
-    finally:
-        registry._export_sections.pop("loyalty")
-
-    assert data["loyalty"] == {"points": 120, "customer": camille.pk}
-    assert "loyalty" not in customer_export(camille)
+    assert list(data) == [
+        "format",
+        "exported_at",
+        "profile",
+        "addresses",
+        "consents",
+        "notes",
+        "orders",
+        "carts",
+    ]
+    assert len(data["orders"]) == 1

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from crm.selectors import customer_overview
+from crm.services.figures import customer_figures_refresh
+from crm.tasks import customer_figures_refresh_task
 from customers.models import Customer
-from orders.customer_view import customer_figures_refresh, customer_overview
 from orders.models import Order
-from orders.tasks import customer_figures_refresh_task
 from tests.factories import SalesChannelFactory
 
 pytestmark = pytest.mark.django_db
