@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 def stack() -> Iterator[dict]:
     """The embedded PostgreSQL + Redis of `make bench`, unless DATABASE_URL / REDIS_URL
     are set; the bench database migrated."""
-    from unicommerce.devstack import manage, services
+    from unicommerce.devstack import manage
+    from unicommerce.devstack_services import services
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):

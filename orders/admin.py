@@ -28,6 +28,7 @@ from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from customers.phones import phone_display
+from inventory.admin.scoping import StoreScopedAdmin
 from orders.models import (
     Cart,
     CartLine,
@@ -50,7 +51,6 @@ from orders.services.fulfilment import (
     shipment_ready,
     shipment_ship,
 )
-from unicommerce.access.admin import StoreScopedAdmin
 from unicommerce.exceptions import DomainError
 from unicommerce.money import money_format
 

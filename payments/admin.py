@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers.phones import InvalidPhone, phone_e164
+from inventory.admin.scoping import StoreScopedAdmin
 from inventory.selectors import staff_location_ids
 from orders.models import Order
 from orders.selectors import orders_visible_to
@@ -34,7 +35,6 @@ from payments.models import (
     PaymentOperation,
     ProviderEvent,
 )
-from unicommerce.access.admin import StoreScopedAdmin
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 

@@ -42,6 +42,7 @@ from customers.services import customer_find
 from customers.services.identity import email_normalised
 from inventory.models import Location, UnbookedSale
 from inventory.selectors import stock_fingerprint, stock_level
+from inventory.services.approval import manager_approval
 from inventory.services.unbooked import APPROVE_PERMISSION
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, Fulfilment, Order
@@ -79,7 +80,6 @@ from pos.services import (
     sale_pay_split,
 )
 from pos.tenders import DEFAULT_TENDER, TENDERS
-from unicommerce.access.approval import manager_approval
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput

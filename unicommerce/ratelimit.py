@@ -133,3 +133,16 @@ def client_ip(request) -> str:
     if len(forwarded) < proxies:
         return forwarded[0] if forwarded else peer
     return forwarded[-proxies]
+
+
+def caller_id(user) -> str:
+    """A stable name for who calls: an API key, a customer, a member of staff."""
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        return f"key:{api_key.pk}"
+    customer = getattr(user, "customer", None)
+    if customer is not None:
+        return f"customer:{customer.pk}"
+    if getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}"
+    return "anonymous"

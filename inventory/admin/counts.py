@@ -19,6 +19,7 @@ from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
 from inventory.admin.documents import DocumentAdmin
+from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import Location, StockCount, StockCountLine
 from inventory.services.counts import (
     count_can,
@@ -28,7 +29,6 @@ from inventory.services.counts import (
     count_start,
     count_variance,
 )
-from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from inventory.admin.documents import DocumentAdmin, ReceiveWithNoteForm
+from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import (
     Location,
     PurchaseOrder,
@@ -45,7 +46,6 @@ from inventory.services.purchasing import (
     purchase_order_send,
 )
 from inventory.services.replenishment import replenishment_check
-from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS

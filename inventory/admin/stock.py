@@ -7,10 +7,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import ChannelStock, Location, StockLevel, StockMovement, UnbookedSale
 from inventory.selectors import levels_with_availability, stock_fingerprint
 from inventory.services.locations import location_channels_set
-from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.converters import whole_number
 
 LIVE_IDS_MAX = 1000  # stock levels one live poll may ask about

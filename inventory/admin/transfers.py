@@ -16,6 +16,7 @@ from catalog.exceptions import UnknownCode
 from catalog.selectors import variant_by_code
 from inventory.admin.counts import SEPARATORS
 from inventory.admin.documents import DocumentAdmin, ReceiveLinesForm
+from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import Location, Transfer, TransferLine
 from inventory.services.transfers import (
     ReceiptExceedsOutstanding,
@@ -28,7 +29,6 @@ from inventory.services.transfers import (
     transfer_receive_all,
     transfer_ship,
 )
-from unicommerce.access.admin import LocationScopedAdmin
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 

@@ -71,7 +71,7 @@ def approver_check(
     *, approver: AbstractBaseUser | None, seller: AbstractBaseUser, location: Location
 ) -> None:
     """A manager of this store (or head office), active, allowed to approve, and not the
-    seller: ``UnbookedSaleRefused`` (403) otherwise. ``unicommerce.access.approval``
+    seller: ``UnbookedSaleRefused`` (403) otherwise. ``inventory.services.approval``
     checks the same at the till before this; the service checks again for every face."""
     if approver is None:
         raise UnbookedSaleRefused(

@@ -87,7 +87,7 @@ def cart_line_unbooked_approve(
 ) -> UnbookedSale:
     """Let this taken-now line be sold at ``location`` though the books lack units of it:
     as many as they lack now. ``approver`` is the manager who approved on the till (the
-    policy decides whether one is needed; ``unicommerce.access.approval`` checked their
+    policy decides whether one is needed; ``inventory.services.approval`` checked their
     password). A previous override of the line is replaced."""
     locked = cart_lock(cart.pk)  # the line and its quantity hold still while we decide
     line, missing = _missing(locked, line_id, location)

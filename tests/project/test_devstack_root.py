@@ -27,7 +27,12 @@ import psycopg
 import pytest
 import redis
 
-from unicommerce.devstack import SERVICE_USER, EmbeddedPostgres, EmbeddedRedis, ServiceUserAccess
+from unicommerce.devstack_services import (
+    SERVICE_USER,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    ServiceUserAccess,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PGINSTALL = Path(importlib.util.find_spec("pgserver").submodule_search_locations[0]) / "pginstall"
@@ -179,7 +184,7 @@ def test_an_entry_left_by_a_killed_stack_is_taken_back_by_the_next_one(private_h
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from unicommerce.devstack import EmbeddedPostgres\n"
+        "from unicommerce.devstack_services import EmbeddedPostgres\n"
         f"install = Path({str(install)!r})\n"
         f"p = EmbeddedPostgres(Path({str(data)!r}), durable=False, install=install)\n"
         "p.start('devstack_root')\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from unicommerce.devstack import check_database, check_redis
+from unicommerce.devstack_services import check_database, check_redis
 from unicommerce.env import env_bool, parse_database_url, redact_url
 
 ROOT = Path(__file__).resolve().parents[2]

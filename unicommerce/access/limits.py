@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from unicommerce.access.principals import ANONYMOUS, CUSTOMER, STOREFRONT, principal_of
 from unicommerce.access.table import Rule
-from unicommerce.ratelimit import client_ip, rate_limit_hit
+from unicommerce.ratelimit import caller_id, client_ip, rate_limit_hit
 
 # Per-address limits count the callers that may be anyone's browser. A secret key's
 # calls come from its channel's servers (one address for all its customers) and staff
 # are people we know: counting them by address would only stop real work.
 BY_ADDRESS = frozenset({ANONYMOUS, STOREFRONT, CUSTOMER})
-
-
-def caller_id(user) -> str:
-    """A stable name for who calls: an API key, a customer, a member of staff."""
-    api_key = getattr(user, "api_key", None)
-    if api_key is not None:
-        return f"key:{api_key.pk}"
-    customer = getattr(user, "customer", None)
-    if customer is not None:
-        return f"customer:{customer.pk}"
-    if getattr(user, "is_authenticated", False):
-        return f"user:{user.pk}"
-    return "anonymous"
 
 
 def request_limits_count(request, rule: Rule) -> None:

@@ -2,7 +2,7 @@
 page, provider webhooks, health, language): checked before the view runs. The REST API's
 views check it themselves (``unicommerce.access.drf``), after DRF has read the key or
 the customer token; the admin keeps Django's own permissions (and its store scoping,
-``unicommerce.access.admin``)."""
+``inventory.admin.scoping``)."""
 
 from __future__ import annotations
 

@@ -234,6 +234,12 @@ def _catalog(categories: dict[str, Category]) -> list[Variant]:
                     if serial % 10 == 0:  # an older packaging with its own barcode
                         codes.append(ean13_from(f"201{serial:09d}"))
                     new_variants.append((product, variant, codes))
+    return _catalog_save(new_variants)
+
+
+def _catalog_save(new_variants: list[tuple[Product, Variant, list[str]]]) -> list[Variant]:
+    """Write the new products (published on every channel), variants and barcodes, and a
+    web-only price on jeans; the variants created."""
     products = {id(p): p for p, _, _ in new_variants if p.pk is None}
     Product.objects.bulk_create(products.values())
     channels = list(SalesChannel.objects.all())

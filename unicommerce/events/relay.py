@@ -62,7 +62,10 @@ class Relay:
             self._thread.start()
 
     def _run(self) -> None:
-        from unicommerce.celery import app
+        # The project's Celery app, set as the default of every thread by
+        # unicommerce.celery (imported first by the package): the kernel does not import
+        # the project's wiring.
+        from celery import current_app as app
 
         producer = None
         while True:

@@ -146,6 +146,29 @@ def _content_check(
         raise MessageInvalid(_("A subject is one line of at most 200 characters."), field="subject")
 
 
+def _message_insert(values: list) -> int | None:
+    """Insert a queued message (``values``: channel, to, subject, body, redact_after_send,
+    kind, customer_id, reference, dedup_key); its id, or None when the dedup_key is
+    already taken."""
+    with connection.cursor() as cursor:
+        # ON CONFLICT rather than catching IntegrityError: no savepoint, and a concurrent
+        # insert of the same key waits for the other transaction instead of failing.
+        cursor.execute(
+            f"""
+            INSERT INTO {_TABLE} (channel, "to", subject, body, redact_after_send, kind,
+                                  customer_id, reference, dedup_key, status, attempts,
+                                  last_error, provider_id, created_at, next_attempt_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'queued', 0, '', '',
+                    statement_timestamp(), statement_timestamp())
+            ON CONFLICT (dedup_key) DO NOTHING
+            RETURNING id
+            """,  # noqa: S608 - the table name comes from the model, values are parameters
+            values,
+        )
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
+
+
 def message_send(
     *,
     channel: str,
@@ -189,36 +212,13 @@ def message_send(
             if already is not None:
                 return already
         _sms_limits_hit(to=to, sender=sender)
-    with connection.cursor() as cursor:
-        # ON CONFLICT rather than catching IntegrityError: no savepoint, and a concurrent
-        # insert of the same key waits for the other transaction instead of failing.
-        cursor.execute(
-            f"""
-            INSERT INTO {_TABLE} (channel, "to", subject, body, redact_after_send, kind,
-                                  customer_id, reference, dedup_key, status, attempts,
-                                  last_error, provider_id, created_at, next_attempt_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'queued', 0, '', '',
-                    statement_timestamp(), statement_timestamp())
-            ON CONFLICT (dedup_key) DO NOTHING
-            RETURNING id
-            """,  # noqa: S608 - the table name comes from the model, values are parameters
-            [
-                channel,
-                to,
-                subject,
-                body,
-                redact_after_send,
-                kind,
-                customer_id,
-                reference,
-                dedup_key,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    row_id = _message_insert(
+        [channel, to, subject, body, redact_after_send, kind, customer_id, reference, dedup_key]
+    )
+    if row_id is None:
         return Message.objects.get(dedup_key=dedup_key)
-    transaction.on_commit(partial(message_enqueue, row[0]))
-    return Message.objects.get(pk=row[0])
+    transaction.on_commit(partial(message_enqueue, row_id))
+    return Message.objects.get(pk=row_id)
 
 
 def message_enqueue(message_id: int, countdown: float = 0) -> None:

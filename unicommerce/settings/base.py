@@ -312,7 +312,7 @@ _RATE_LIMIT_DEFAULTS = {
     "login_code_attempt_global": "5000/hour",
     # A signed-in customer proving a new e-mail or phone.
     "contact_change_per_customer": "5/hour",
-    # A manager's password typed on a seller's till (unicommerce/access/approval.py), per
+    # A manager's password typed on a seller's till (inventory/services/approval.py), per
     # till session's user; failures also count towards the manager's log-in lock-out.
     "manager_approval_per_caller": "30/hour",
     # Payment links: each (re)send is an SMS to a number the caller chooses.

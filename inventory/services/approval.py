@@ -24,9 +24,8 @@ from django.utils.translation import ngettext
 
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
-from unicommerce.access.limits import caller_id
 from unicommerce.exceptions import DomainError, Forbidden
-from unicommerce.ratelimit import rate_limit_hit
+from unicommerce.ratelimit import caller_id, rate_limit_hit
 
 
 class ApprovalRefused(Forbidden):
