@@ -86,7 +86,7 @@ def shop_prepare(count: int) -> tuple[str, list[Pending]]:
     from payments.links import payment_link_create, payment_link_pay
     from pos.models import Register
     from pos.selectors import payment_fingerprint
-    from pos.views import SESSION_REGISTER
+    from pos.web.common import SESSION_REGISTER
 
     channel, _ = SalesChannel.objects.update_or_create(
         code=CODE, defaults={"name": "Benchmark confirm store", "kind": "store", "is_active": True}
