@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from common import django_setup, gunicorn, now_iso, percentile, report, stack
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-from bench_webhook_latency import CpuMeter, queues_purge, stop_on_sigterm
+from webhook_rig import CpuMeter, queues_purge, stop_on_sigterm
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "200"))
 WARMUP_ORDERS = int(os.environ.get("BENCH_WARMUP_ORDERS", "20"))

@@ -41,7 +41,7 @@ from pathlib import Path
 from common import django_setup, now_iso, percentile, report, stack
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-from bench_webhook_latency import (
+from webhook_rig import (
     WORKERS_DESCRIBED,
     CpuMeter,
     celery_workers,
