@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import ROOT, percentile
+from common import ROOT, percentile, relay_warm
 
 # Known before the project (and its Celery app) is imported: see bench_environment().
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -386,16 +386,6 @@ def active_channels() -> int:
     from catalog.models import SalesChannel
 
     return SalesChannel.objects.filter(is_active=True).count()
-
-
-def relay_warm() -> None:
-    """This process's broker connection and relay thread, ready before the gun."""
-    from unicommerce.celery import app
-    from unicommerce.events.relay import relay
-
-    app.producer_pool.acquire(block=True).release()
-    relay.submit("00000000-0000-0000-0000-000000000000")  # a no-op id for the worker
-    relay.flush()
 
 
 def stock_change(*, variant_id: int, location_id: int, step: int) -> int:
