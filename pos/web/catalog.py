@@ -86,7 +86,7 @@ def product_tile(request, register: Register, product_id: str) -> HttpResponse:
     return render(request, "pos/_catalog.html#tile", {"tile": tile, "expanded": True})
 
 
-def grid(request, register: Register) -> dict:
+def browse_grid(request, register: Register) -> dict:
     """The product grid: ``?browse=<category slug>`` (empty: every category), ``&page=``.
     An unknown category shows every product."""
     page = whole_number(request.GET.get("page", "1"), minimum=1, maximum=10_000) or 1

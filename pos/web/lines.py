@@ -107,7 +107,7 @@ def quantity(request, register: Register, cart: Cart):
 # --- Per-line fulfilment and the address of lines shipped home ---------------------------
 
 
-def fulfilment(request, register: Register, cart: Cart):
+def line_fulfilment(request, register: Register, cart: Cart):
     """Taken now, click & collect at another store (``collect:<store id>``), or shipped
     home (``ship``: endless aisle, from wherever orchestration picks)."""
     choice = request.POST.get("fulfilment", "")

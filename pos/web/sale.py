@@ -25,7 +25,7 @@ from pos.services import (
 from pos.tenders import TENDERS
 from pos.web import checkout, customers, lines
 from pos.web.catalog import (
-    grid,
+    browse_grid,
     line_stock_refresh,
     product_tile,
     search_results,
@@ -63,14 +63,14 @@ def sell(request: HttpRequest) -> HttpResponse:
         if "product" in request.GET:
             return product_tile(request, register, request.GET["product"])
         if "browse" in request.GET:
-            return render(request, "pos/_catalog.html#grid", grid(request, register))
+            return render(request, "pos/_catalog.html#grid", browse_grid(request, register))
         if "lines" in request.GET:
             return live(line_stock_refresh(request, register))
     cart = cart_current(request, register)
 
     if request.method == "GET":
         context = workspace_context(request, register, cart)
-        context.update(grid(request, register))
+        context.update(browse_grid(request, register))
         if "stock" in request.GET:
             context.update(stock_panel(request.GET["stock"], register))
         return render(request, "pos/sell.html", context)
@@ -141,7 +141,7 @@ ACTIONS = {
     "open": customers.open_cart,
     "identify": customers.identify,
     "release": customers.release,
-    "fulfilment": lines.fulfilment,
+    "fulfilment": lines.line_fulfilment,
     "address": lines.address_keep,
     "edit_address": lines.address_edit,
     "unbooked": lines.unbooked,
