@@ -15,7 +15,16 @@ import os
 import random
 import time
 
-from common import django_setup, gunicorn, load, now_iso, report, stack
+from common import (
+    django_setup,
+    gunicorn,
+    load,
+    now_iso,
+    report,
+    stack,
+    stock_opening_movements,
+    vacuum_analyze,
+)
 
 VARIANTS = int(os.environ.get("BENCH_VARIANTS", "100000"))
 VARIANTS_PER_PRODUCT = 5
@@ -31,82 +40,16 @@ def generate() -> dict:
     """Build the catalog and stock in SQL (idempotent: skipped when already there)."""
     from django.db import connection, transaction
 
-    from catalog.models import ApiKey, SalesChannel, Variant
-    from catalog.services import api_key_hash
-    from inventory.models import Location
+    from catalog.models import Variant
+    from inventory.services.locations import channel_stock_rebuild
 
     started = time.monotonic()
-    web, _ = SalesChannel.objects.get_or_create(
-        code="bench-web", defaults={"name": "Bench web", "kind": "web"}
-    )
-    if not ApiKey.objects.filter(key_hash=api_key_hash(KEY)).exists():
-        ApiKey.objects.create(
-            channel=web, name="bench", prefix=KEY[:12], key_hash=api_key_hash(KEY)
-        )
+    web = _web_channel()
     if Variant.objects.filter(sku__startswith="BV").count() >= VARIANTS:
         return {"generated": False, "seconds": 0}
-    products = VARIANTS // VARIANTS_PER_PRODUCT
     with transaction.atomic(), connection.cursor() as cursor:
-        channels = [web]
-        for code, kind in [("bench-app", "app"), ("bench-marketplace", "marketplace")]:
-            channels.append(
-                SalesChannel.objects.get_or_create(
-                    code=code, defaults={"name": code, "kind": kind}
-                )[0]
-            )
-        locations = []
-        for index in range(LOCATIONS):
-            kind = "warehouse" if index < 2 else "store"
-            location, _ = Location.objects.get_or_create(
-                code=f"bench-{index:02d}", defaults={"name": f"Bench {kind} {index}", "kind": kind}
-            )
-            if kind == "store":
-                store_channel, _ = SalesChannel.objects.get_or_create(
-                    code=f"bench-store-{index:02d}",
-                    defaults={"name": location.name, "kind": "store"},
-                )
-                location.channels.add(store_channel, web)
-            else:
-                location.channels.add(*channels)
-            locations.append(location)
-        cursor.execute(
-            """
-            INSERT INTO catalog_product (name, description, brand, vat_rate, is_active,
-                                         created_at, updated_at)
-            SELECT 'Bench product ' || g, 'Generated for the catalog benchmark.',
-                   'Brand ' || (g %% 50), 20.0, true, now(), now()
-              FROM generate_series(1, %s) AS g
-            RETURNING id
-            """,
-            [products],
-        )
-        product_ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            """
-            INSERT INTO catalog_publication (product_id, channel_id, published_at)
-            SELECT p, c, now() FROM unnest(%s::bigint[]) AS p CROSS JOIN unnest(%s::bigint[]) AS c
-            """,
-            [product_ids, [c.pk for c in SalesChannel.objects.all()]],
-        )
-        cursor.execute(
-            """
-            INSERT INTO catalog_variant (product_id, sku, attributes, price_amount, currency,
-                                         is_active)
-            SELECT p.id, 'BV' || lpad((p.ord * 10 + s)::text, 8, '0'),
-                   jsonb_build_object('size', (ARRAY['XS','S','M','L','XL'])[s]),
-                   19.90 + (p.ord %% 40), 'EUR', true
-              FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
-             CROSS JOIN generate_series(1, %s) AS s
-            """,
-            [product_ids, VARIANTS_PER_PRODUCT],
-        )
-        cursor.execute(
-            """
-            INSERT INTO catalog_barcode (variant_id, code, created_at)
-            SELECT id, '29' || lpad(id::text, 11, '0'), now()
-              FROM catalog_variant WHERE sku LIKE 'BV%%'
-            """
-        )
+        locations = _locations(web)
+        _catalog_insert(cursor, VARIANTS // VARIANTS_PER_PRODUCT)
         location_ids = [location.pk for location in locations]
         cursor.execute(
             """
@@ -118,23 +61,98 @@ def generate() -> dict:
             """,
             [location_ids],
         )
-        cursor.execute(
-            """
-            INSERT INTO inventory_stockmovement (variant_id, location_id, quantity,
-                                                 on_hand_after, reason, note, created_at,
-                                                 source_id)
-            SELECT variant_id, location_id, on_hand, on_hand, 'receipt', 'bench opening stock',
-                   now(), ''
-              FROM inventory_stocklevel WHERE on_hand > 0 AND location_id = ANY(%s)
-            """,
-            [location_ids],
-        )
-    from inventory.services.locations import channel_stock_rebuild
-
+        stock_opening_movements(cursor, location_ids)
     channel_stock_rebuild()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    vacuum_analyze()
     return {"generated": True, "seconds": round(time.monotonic() - started, 1)}
+
+
+def _web_channel():
+    """The web channel, with the key its front end calls with."""
+    from catalog.models import ApiKey, SalesChannel
+    from catalog.services import api_key_hash
+
+    web, _ = SalesChannel.objects.get_or_create(
+        code="bench-web", defaults={"name": "Bench web", "kind": "web"}
+    )
+    if not ApiKey.objects.filter(key_hash=api_key_hash(KEY)).exists():
+        ApiKey.objects.create(
+            channel=web, name="bench", prefix=KEY[:12], key_hash=api_key_hash(KEY)
+        )
+    return web
+
+
+def _locations(web) -> list:
+    """Two warehouses feeding the web, app and marketplace channels, and stores each
+    feeding its own store channel and the web."""
+    from catalog.models import SalesChannel
+    from inventory.models import Location
+
+    channels = [web]
+    for code, kind in [("bench-app", "app"), ("bench-marketplace", "marketplace")]:
+        channels.append(
+            SalesChannel.objects.get_or_create(code=code, defaults={"name": code, "kind": kind})[0]
+        )
+    locations = []
+    for index in range(LOCATIONS):
+        kind = "warehouse" if index < 2 else "store"
+        location, _ = Location.objects.get_or_create(
+            code=f"bench-{index:02d}", defaults={"name": f"Bench {kind} {index}", "kind": kind}
+        )
+        if kind == "store":
+            store_channel, _ = SalesChannel.objects.get_or_create(
+                code=f"bench-store-{index:02d}",
+                defaults={"name": location.name, "kind": "store"},
+            )
+            location.channels.add(store_channel, web)
+        else:
+            location.channels.add(*channels)
+        locations.append(location)
+    return locations
+
+
+def _catalog_insert(cursor, products: int) -> None:
+    """The products, published on every channel, their variants and barcodes."""
+    from catalog.models import SalesChannel
+
+    cursor.execute(
+        """
+        INSERT INTO catalog_product (name, description, brand, vat_rate, is_active,
+                                     created_at, updated_at)
+        SELECT 'Bench product ' || g, 'Generated for the catalog benchmark.',
+               'Brand ' || (g %% 50), 20.0, true, now(), now()
+          FROM generate_series(1, %s) AS g
+        RETURNING id
+        """,
+        [products],
+    )
+    product_ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute(
+        """
+        INSERT INTO catalog_publication (product_id, channel_id, published_at)
+        SELECT p, c, now() FROM unnest(%s::bigint[]) AS p CROSS JOIN unnest(%s::bigint[]) AS c
+        """,
+        [product_ids, [c.pk for c in SalesChannel.objects.all()]],
+    )
+    cursor.execute(
+        """
+        INSERT INTO catalog_variant (product_id, sku, attributes, price_amount, currency,
+                                     is_active)
+        SELECT p.id, 'BV' || lpad((p.ord * 10 + s)::text, 8, '0'),
+               jsonb_build_object('size', (ARRAY['XS','S','M','L','XL'])[s]),
+               19.90 + (p.ord %% 40), 'EUR', true
+          FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
+         CROSS JOIN generate_series(1, %s) AS s
+        """,
+        [product_ids, VARIANTS_PER_PRODUCT],
+    )
+    cursor.execute(
+        """
+        INSERT INTO catalog_barcode (variant_id, code, created_at)
+        SELECT id, '29' || lpad(id::text, 11, '0'), now()
+          FROM catalog_variant WHERE sku LIKE 'BV%%'
+        """
+    )
 
 
 def queries_per_request() -> int:

@@ -356,33 +356,37 @@ def main() -> None:
         }
         if run["errors"] or sellout["errors"]:
             print("errors:", (run["errors"] + sellout["errors"])[:5], file=sys.stderr)
-        report(
-            "checkout",
-            started_at=started_at,
-            workload={
-                "buyers": BUYERS,
-                "seconds": SECONDS,
-                "journey": "POST carts, POST lines, POST identify (new phone), "
-                "POST checkout (ship, pay_in_store, Idempotency-Key)",
-                "hot_variant_stock": STOCK,
-                "sellout": f"then the same buyers on a variant with {SELLOUT} units, until "
-                "each is refused",
-                "queries_counted": "one journey in-process (test client), all statements",
-                "caller": "the channel's secret key (a storefront's back end), through the "
-                "permission table; every rate limit on as shipped (cart and identify "
-                "counted per key on Redis)",
-            },
-            figures=figures,
-            targets={
-                "orders_per_s": ">= 50",
-                "p99_ms": "<= 500",
-                "queries_per_checkout": "<= 40",
-                "oversold": "<= 0",
-                "errors": "<= 0",
-                "sellout_orders": f"<= {SELLOUT}",
-                "sellout_available_after": "<= 0",
-            },
-        )
+        checkout_report(started_at, figures)
+
+
+def checkout_report(started_at: str, figures: dict) -> None:
+    report(
+        "checkout",
+        started_at=started_at,
+        workload={
+            "buyers": BUYERS,
+            "seconds": SECONDS,
+            "journey": "POST carts, POST lines, POST identify (new phone), "
+            "POST checkout (ship, pay_in_store, Idempotency-Key)",
+            "hot_variant_stock": STOCK,
+            "sellout": f"then the same buyers on a variant with {SELLOUT} units, until "
+            "each is refused",
+            "queries_counted": "one journey in-process (test client), all statements",
+            "caller": "the channel's secret key (a storefront's back end), through the "
+            "permission table; every rate limit on as shipped (cart and identify "
+            "counted per key on Redis)",
+        },
+        figures=figures,
+        targets={
+            "orders_per_s": ">= 50",
+            "p99_ms": "<= 500",
+            "queries_per_checkout": "<= 40",
+            "oversold": "<= 0",
+            "errors": "<= 0",
+            "sellout_orders": f"<= {SELLOUT}",
+            "sellout_available_after": "<= 0",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -35,13 +35,14 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from common import django_setup, now_iso, percentile, report, stack
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-from bench_webhook_latency import (
+from webhook_rig import (
     WORKERS_DESCRIBED,
     CpuMeter,
     celery_workers,
@@ -87,6 +88,76 @@ def sms_read(path: Path) -> dict[int, float]:
     return calls
 
 
+@dataclass
+class LinkRun:
+    committed: dict[int, float]  # message id -> wall clock after the commit
+    measured: list[int]
+    errors: list[str]
+    lag: list[float]
+    sample_from: dict[str, float] | None
+    sample_to: dict[str, float]
+
+
+def links_create(orders: list, meter: CpuMeter) -> LinkRun:
+    """Link k created at ``start + k / RATE``, each committed in its own transaction; a CPU
+    sample when the first measured one is due and one after the last."""
+    from django.db import transaction
+
+    from payments.links import payment_link_create
+
+    run = LinkRun({}, [], [], [], None, {})
+    start = time.monotonic() + 0.5
+    for k, order in enumerate(orders):
+        due = start + k / RATE
+        time.sleep(max(0.0, due - time.monotonic()))
+        if k == WARMUP_LINKS:
+            run.sample_from = meter.sample()
+        commit_at: list[float] = []
+        try:
+            # The service's own transaction, inside this one: the commit is this
+            # block's; the first after-commit callback (before the SMS task is
+            # enqueued) stamps it.
+            with transaction.atomic():
+                transaction.on_commit(lambda at=commit_at: at.append(time.time()))
+                link, _token = payment_link_create(
+                    order=order, phone=f"+3361{k:07d}", language="fr"
+                )
+        except Exception as error:  # reported, and counted against the run
+            run.errors.append(f"{type(error).__name__}: {error}"[:200])
+            continue
+        run.committed[link.message_id] = commit_at[0]
+        run.lag.append(time.monotonic() - due)
+        if k >= WARMUP_LINKS:
+            run.measured.append(link.message_id)
+    run.sample_to = meter.sample()
+    return run
+
+
+def link_figures(run: LinkRun, sms_file: Path) -> dict:
+    """Wait (DRAIN_TIMEOUT at most) for every link's SMS at the backend, then the time
+    from each measured link's commit to its SMS."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    calls = sms_read(sms_file)
+    while time.monotonic() < deadline and not all(m in calls for m in run.committed):
+        time.sleep(0.1)
+        calls = sms_read(sms_file)
+    values = [calls[m] - run.committed[m] for m in run.measured if m in calls]
+    lines = sms_file.read_text().splitlines() if sms_file.exists() else []
+    duplicates = len(lines) - len(calls)
+    return {
+        "p50_ms": round(percentile(values, 50) * 1000, 1),
+        "p99_ms": round(percentile(values, 99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1) if values else float("nan"),
+        "min_ms": round(min(values) * 1000, 1) if values else float("nan"),
+        "links": len(run.measured),
+        "lost": len(run.measured) - len(values),
+        "sent_twice": duplicates,
+        "errors": len(run.errors),
+        "schedule_lag_p99_ms": round(percentile(run.lag, 99) * 1000, 1),
+        **CpuMeter.cores(run.sample_from, run.sample_to),
+    }
+
+
 def main() -> None:
     started_at = now_iso()
     stop_on_sigterm()
@@ -99,65 +170,14 @@ def main() -> None:
     with stack() as env, contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
         django_setup()
-        from django.db import transaction
-
-        from payments.links import payment_link_create
         from unicommerce.celery import app
 
         orders = orders_prepare(WARMUP_LINKS + LINKS)
         workers = cleanup.enter_context(celery_workers(env))
         app.producer_pool.acquire(block=True).release()  # this process's broker connection
         meter = CpuMeter([worker.pid for worker in workers])
-
-        committed: dict[int, float] = {}  # message id -> wall clock after the commit
-        measured: list[int] = []
-        errors: list[str] = []
-        lag: list[float] = []
-        start = time.monotonic() + 0.5
-        sample_from = None
-        for k, order in enumerate(orders):
-            due = start + k / RATE
-            time.sleep(max(0.0, due - time.monotonic()))
-            if k == WARMUP_LINKS:
-                sample_from = meter.sample()
-            commit_at: list[float] = []
-            try:
-                # The service's own transaction, inside this one: the commit is this
-                # block's; the first after-commit callback (before the SMS task is
-                # enqueued) stamps it.
-                with transaction.atomic():
-                    transaction.on_commit(lambda at=commit_at: at.append(time.time()))
-                    link, _token = payment_link_create(
-                        order=order, phone=f"+3361{k:07d}", language="fr"
-                    )
-            except Exception as error:  # reported, and counted against the run
-                errors.append(f"{type(error).__name__}: {error}"[:200])
-                continue
-            committed[link.message_id] = commit_at[0]
-            lag.append(time.monotonic() - due)
-            if k >= WARMUP_LINKS:
-                measured.append(link.message_id)
-        sample_to = meter.sample()
-        deadline = time.monotonic() + DRAIN_TIMEOUT
-        calls = sms_read(sms_file)
-        while time.monotonic() < deadline and not all(m in calls for m in committed):
-            time.sleep(0.1)
-            calls = sms_read(sms_file)
-        values = [calls[m] - committed[m] for m in measured if m in calls]
-        lines = sms_file.read_text().splitlines() if sms_file.exists() else []
-        duplicates = len(lines) - len(calls)
-        figures = {
-            "p50_ms": round(percentile(values, 50) * 1000, 1),
-            "p99_ms": round(percentile(values, 99) * 1000, 1),
-            "max_ms": round(max(values) * 1000, 1) if values else float("nan"),
-            "min_ms": round(min(values) * 1000, 1) if values else float("nan"),
-            "links": len(measured),
-            "lost": len(measured) - len(values),
-            "sent_twice": duplicates,
-            "errors": len(errors),
-            "schedule_lag_p99_ms": round(percentile(lag, 99) * 1000, 1),
-            **CpuMeter.cores(sample_from, sample_to),
-        }
+        run = links_create(orders, meter)
+        figures = link_figures(run, sms_file)
         workload = {
             "links": LINKS,
             "warmup_links": WARMUP_LINKS,
@@ -168,8 +188,8 @@ def main() -> None:
             "workers": WORKERS_DESCRIBED,
             "note": "shared machine: figures drift with other people's load",
         }
-        if errors:
-            print("errors:", errors[:5])
+        if run.errors:
+            print("errors:", run.errors[:5])
         cleanup.close()  # workers stopped, queues purged, before reporting
         report(
             "payment_link_sms",

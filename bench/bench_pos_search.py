@@ -19,7 +19,16 @@ import os
 import time
 from urllib.parse import quote
 
-from common import django_setup, gunicorn, load, now_iso, report, stack
+from common import (
+    django_setup,
+    gunicorn,
+    load,
+    now_iso,
+    report,
+    stack,
+    stock_opening_movements,
+    vacuum_analyze,
+)
 
 VARIANTS = int(os.environ.get("BENCH_VARIANTS", "100000"))
 VARIANTS_PER_PRODUCT = 10  # 5 sizes × 2 colours
@@ -155,12 +164,44 @@ def generate() -> dict:
     """The catalogue and stock in SQL (skipped when already there)."""
     from django.db import connection, transaction
 
-    from catalog.models import Category, SalesChannel, Variant
+    from catalog.models import Variant
+
+    started = time.monotonic()
+    store, warehouse, register = _store()
+    if Variant.objects.filter(sku__startswith="PS").count() >= VARIANTS:
+        return {"generated": False, "seconds": 0, "register": register.pk}
+    products = VARIANTS // VARIANTS_PER_PRODUCT
+    with transaction.atomic(), connection.cursor() as cursor:
+        _catalog_insert(cursor, products, _categories())
+        cursor.execute(
+            """
+            INSERT INTO inventory_stocklevel (variant_id, location_id, on_hand, reserved,
+                                              incoming, safety, updated_at)
+            SELECT v.id, l.id, CASE WHEN l.id = %(store)s THEN (v.id * 7) %% 5
+                                    ELSE (v.id * 13) %% 30 END, 0, 0, 0, now()
+              FROM catalog_variant v CROSS JOIN unnest(%(locations)s::bigint[]) AS l(id)
+             WHERE v.sku LIKE 'PS%%'
+            """,
+            {"store": store.pk, "locations": [store.pk, warehouse.pk]},
+        )
+        stock_opening_movements(cursor, [store.pk, warehouse.pk])
+    vacuum_analyze()
+    return {
+        "generated": True,
+        "seconds": round(time.monotonic() - started, 1),
+        "register": register.pk,
+    }
+
+
+def _store():
+    """The store with its channel, register and seller, and the warehouse."""
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import SalesChannel
     from inventory.models import Location
     from pos.models import Register
     from unicommerce.access.roles import role_permissions
 
-    started = time.monotonic()
     store_channel, _ = SalesChannel.objects.get_or_create(
         code="bench-pos-store", defaults={"name": "Bench POS store", "kind": "store"}
     )
@@ -175,113 +216,89 @@ def generate() -> dict:
         code="bench-pos-1",
         defaults={"name": "Caisse 1", "location": store, "channel": store_channel},
     )
-    from django.contrib.auth import get_user_model
-
     user, created = get_user_model().objects.get_or_create(username=SELLER)
     if created:
         user.set_password("bench-seller-pass")
         user.save()
         user.user_permissions.add(*role_permissions("seller"))
     store.staff.add(user)
+    return store, warehouse, register
 
-    if Variant.objects.filter(sku__startswith="PS").count() >= VARIANTS:
-        return {"generated": False, "seconds": 0, "register": register.pk}
-    products = VARIANTS // VARIANTS_PER_PRODUCT
-    with transaction.atomic(), connection.cursor() as cursor:
-        categories = []
-        for name, parent_name, types in TYPES:
-            parent, _ = Category.objects.get_or_create(
-                slug=f"bench-{parent_name.lower()}", defaults={"name": parent_name}
-            )
-            category, _ = Category.objects.get_or_create(
-                slug=f"bench-{name.lower()}", defaults={"name": name, "parent": parent}
-            )
-            categories.extend((category.pk, kind) for kind in types)
-        cursor.execute(
-            """
-            INSERT INTO catalog_product (name, category_id, description, brand, vat_rate,
-                                         is_active, created_at, updated_at)
-            SELECT k.kind || ' ' || q.qualifiers[1 + (g * 7) %% cardinality(q.qualifiers)]
-                   || CASE WHEN g %% 3 = 0 THEN ' ' || (g %% 97) ELSE '' END,
-                   k.category, '', b.brands[1 + g %% cardinality(b.brands)], 20.0, true,
-                   now(), now()
-              FROM generate_series(1, %(products)s) AS g
-              JOIN LATERAL (
-                  SELECT kind, category FROM unnest(%(kinds)s::text[], %(cats)s::bigint[])
-                      WITH ORDINALITY AS t(kind, category, n)
-                   WHERE n = 1 + g %% cardinality(%(kinds)s::text[])
-              ) AS k ON true
-             CROSS JOIN (SELECT %(qualifiers)s::text[] AS qualifiers) AS q
-             CROSS JOIN (SELECT %(brands)s::text[] AS brands) AS b
-            RETURNING id
-            """,
-            {
-                "products": products,
-                "kinds": [kind for _pk, kind in categories],
-                "cats": [pk for pk, _kind in categories],
-                "qualifiers": QUALIFIERS,
-                "brands": BRANDS,
-            },
+
+def _categories() -> list[tuple[int, str]]:
+    """Each product type with its category's id (the categories made under their parents)."""
+    from catalog.models import Category
+
+    categories = []
+    for name, parent_name, types in TYPES:
+        parent, _ = Category.objects.get_or_create(
+            slug=f"bench-{parent_name.lower()}", defaults={"name": parent_name}
         )
-        product_ids = [row[0] for row in cursor.fetchall()]
-        # One statement: the variants' search documents are written by the triggers.
-        cursor.execute(
-            """
-            INSERT INTO catalog_variant (product_id, sku, attributes, price_amount, currency,
-                                         is_active)
-            SELECT p.id, 'PS' || lpad((p.ord * 10 + v.n)::text, 7, '0') || '-'
-                       || upper(left(translate(c.colour, 'ÉéèêôÔ ', 'EeeeoO-'), 3))
-                       || '-' || s.size,
-                   jsonb_build_object('taille', s.size, 'couleur', c.colour),
-                   round((9.90 + (p.ord %% 90))::numeric, 2), 'EUR', true
-              FROM unnest(%(products)s::bigint[]) WITH ORDINALITY AS p(id, ord)
-             CROSS JOIN LATERAL (SELECT n, (n - 1) / 5 AS colour_n, (n - 1) %% 5 AS size_n
-                                   FROM generate_series(1, 10) AS n) AS v
-             CROSS JOIN LATERAL (
-                   SELECT colours[1 + (p.ord + v.colour_n * 5) %% cardinality(colours)] AS colour
-                     FROM (SELECT %(colours)s::text[] AS colours) AS k
-             ) AS c
-             CROSS JOIN LATERAL (SELECT (%(sizes)s::text[])[1 + v.size_n] AS size) AS s
-            """,
-            {"products": product_ids, "colours": COLOURS, "sizes": SIZES},
+        category, _ = Category.objects.get_or_create(
+            slug=f"bench-{name.lower()}", defaults={"name": name, "parent": parent}
         )
-        cursor.execute(
-            """
-            INSERT INTO catalog_barcode (variant_id, code, created_at)
-            SELECT id, '376' || lpad(id::text, 10, '0'), now()
-              FROM catalog_variant WHERE sku LIKE 'PS%%'
-            """
-        )
-        cursor.execute(
-            """
-            INSERT INTO inventory_stocklevel (variant_id, location_id, on_hand, reserved,
-                                              incoming, safety, updated_at)
-            SELECT v.id, l.id, CASE WHEN l.id = %(store)s THEN (v.id * 7) %% 5
-                                    ELSE (v.id * 13) %% 30 END, 0, 0, 0, now()
-              FROM catalog_variant v CROSS JOIN unnest(%(locations)s::bigint[]) AS l(id)
-             WHERE v.sku LIKE 'PS%%'
-            """,
-            {"store": store.pk, "locations": [store.pk, warehouse.pk]},
-        )
-        cursor.execute(
-            """
-            INSERT INTO inventory_stockmovement (variant_id, location_id, quantity,
-                                                 on_hand_after, reason, note, created_at,
-                                                 source_id)
-            SELECT variant_id, location_id, on_hand, on_hand, 'receipt', 'bench opening stock',
-                   now(), ''
-              FROM inventory_stocklevel
-             WHERE on_hand > 0 AND location_id = ANY(%(locations)s)
-            """,
-            {"locations": [store.pk, warehouse.pk]},
-        )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    return {
-        "generated": True,
-        "seconds": round(time.monotonic() - started, 1),
-        "register": register.pk,
-    }
+        categories.extend((category.pk, kind) for kind in types)
+    return categories
+
+
+def _catalog_insert(cursor, products: int, categories: list[tuple[int, str]]) -> None:
+    """The products (names of a type and a qualifier, a brand), their variants (sizes ×
+    colours) and an EAN-13 each."""
+    cursor.execute(
+        """
+        INSERT INTO catalog_product (name, category_id, description, brand, vat_rate,
+                                     is_active, created_at, updated_at)
+        SELECT k.kind || ' ' || q.qualifiers[1 + (g * 7) %% cardinality(q.qualifiers)]
+               || CASE WHEN g %% 3 = 0 THEN ' ' || (g %% 97) ELSE '' END,
+               k.category, '', b.brands[1 + g %% cardinality(b.brands)], 20.0, true,
+               now(), now()
+          FROM generate_series(1, %(products)s) AS g
+          JOIN LATERAL (
+              SELECT kind, category FROM unnest(%(kinds)s::text[], %(cats)s::bigint[])
+                  WITH ORDINALITY AS t(kind, category, n)
+               WHERE n = 1 + g %% cardinality(%(kinds)s::text[])
+          ) AS k ON true
+         CROSS JOIN (SELECT %(qualifiers)s::text[] AS qualifiers) AS q
+         CROSS JOIN (SELECT %(brands)s::text[] AS brands) AS b
+        RETURNING id
+        """,
+        {
+            "products": products,
+            "kinds": [kind for _pk, kind in categories],
+            "cats": [pk for pk, _kind in categories],
+            "qualifiers": QUALIFIERS,
+            "brands": BRANDS,
+        },
+    )
+    product_ids = [row[0] for row in cursor.fetchall()]
+    # One statement: the variants' search documents are written by the triggers.
+    cursor.execute(
+        """
+        INSERT INTO catalog_variant (product_id, sku, attributes, price_amount, currency,
+                                     is_active)
+        SELECT p.id, 'PS' || lpad((p.ord * 10 + v.n)::text, 7, '0') || '-'
+                   || upper(left(translate(c.colour, 'ÉéèêôÔ ', 'EeeeoO-'), 3))
+                   || '-' || s.size,
+               jsonb_build_object('taille', s.size, 'couleur', c.colour),
+               round((9.90 + (p.ord %% 90))::numeric, 2), 'EUR', true
+          FROM unnest(%(products)s::bigint[]) WITH ORDINALITY AS p(id, ord)
+         CROSS JOIN LATERAL (SELECT n, (n - 1) / 5 AS colour_n, (n - 1) %% 5 AS size_n
+                               FROM generate_series(1, 10) AS n) AS v
+         CROSS JOIN LATERAL (
+               SELECT colours[1 + (p.ord + v.colour_n * 5) %% cardinality(colours)] AS colour
+                 FROM (SELECT %(colours)s::text[] AS colours) AS k
+         ) AS c
+         CROSS JOIN LATERAL (SELECT (%(sizes)s::text[])[1 + v.size_n] AS size) AS s
+        """,
+        {"products": product_ids, "colours": COLOURS, "sizes": SIZES},
+    )
+    cursor.execute(
+        """
+        INSERT INTO catalog_barcode (variant_id, code, created_at)
+        SELECT id, '376' || lpad(id::text, 10, '0'), now()
+          FROM catalog_variant WHERE sku LIKE 'PS%%'
+        """
+    )
 
 
 def seller_session(register_id: int):

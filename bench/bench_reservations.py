@@ -26,7 +26,7 @@ import threading
 import time
 
 from bench_ceiling_update import pgbench
-from common import django_setup, now_iso, percentile, report, stack
+from common import django_setup, now_iso, percentile, relay_warm, report, stack
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 PROCESSES, THREADS = (
@@ -98,13 +98,9 @@ RAW_UPDATE = (
 )
 
 
-def worker(
-    variant_id: int, location_id: int, start_at: float, stop_at: float | None, mode: str
-) -> None:
-    """One load process: THREADS threads reserving one unit at a time until ``stop_at``
-    (or, when None, until the variant is sold out), with the service (mode "service")
-    or the bare statement (mode "raw"). Prints its figures as JSON."""
-    django_setup()
+def _reserve_function(mode: str):
+    """The service (mode "service") or the bare conditional UPDATE (mode "raw"), called
+    alike."""
     from django.db import connection
 
     from inventory.exceptions import InsufficientStock
@@ -116,15 +112,24 @@ def worker(
             if cursor.rowcount != 1:
                 raise InsufficientStock(sku="", location="", requested=1, available=0)
 
-    reserve = stock_reserve if mode == "service" else raw_reserve
+    return stock_reserve if mode == "service" else raw_reserve
+
+
+def worker(
+    variant_id: int, location_id: int, start_at: float, stop_at: float | None, mode: str
+) -> None:
+    """One load process: THREADS threads reserving one unit at a time until ``stop_at``
+    (or, when None, until the variant is sold out), with the service (mode "service")
+    or the bare statement (mode "raw"). Prints its figures as JSON."""
+    django_setup()
+    from django.db import connection
+
+    from inventory.exceptions import InsufficientStock
+
+    reserve = _reserve_function(mode)
     # Warm the process before the gun: the broker connection of the outbox relay (whose
     # first use imports kombu's Redis transport) must not be paid inside the measure.
-    from unicommerce.celery import app
-    from unicommerce.events.relay import relay
-
-    app.producer_pool.acquire(block=True).release()
-    relay.submit("00000000-0000-0000-0000-000000000000")  # a no-op id for the worker
-    relay.flush()
+    relay_warm()
 
     latencies: list[float] = []
     outcome = {"reserved": 0, "refused": 0, "errors": []}
@@ -238,25 +243,29 @@ def main() -> None:
         }
         if hot["errors"] or sell_out["errors"]:
             print("errors:", (hot["errors"] + sell_out["errors"])[:5], file=sys.stderr)
-        report(
-            "reservations",
-            started_at=started_at,
-            workload={
-                "connections": CONNECTIONS,
-                "processes": PROCESSES,
-                "seconds": SECONDS,
-                "sell_out_units": SELL_OUT_UNITS,
-                "path": "stock_reserve (row + conditional UPDATE + outbox + relay)",
-            },
-            figures=figures,
-            targets={
-                "ratio_to_ceiling": ">= 0.5",
-                "oversold": "<= 0",
-                "errors": "<= 0",
-                "sold_out_reserved": f">= {SELL_OUT_UNITS}",
-                "reserved_matches_reservations": ">= 1",
-            },
-        )
+        reservations_report(started_at, figures)
+
+
+def reservations_report(started_at: str, figures: dict) -> None:
+    report(
+        "reservations",
+        started_at=started_at,
+        workload={
+            "connections": CONNECTIONS,
+            "processes": PROCESSES,
+            "seconds": SECONDS,
+            "sell_out_units": SELL_OUT_UNITS,
+            "path": "stock_reserve (row + conditional UPDATE + outbox + relay)",
+        },
+        figures=figures,
+        targets={
+            "ratio_to_ceiling": ">= 0.5",
+            "oversold": "<= 0",
+            "errors": "<= 0",
+            "sold_out_reserved": f">= {SELL_OUT_UNITS}",
+            "reserved_matches_reservations": ">= 1",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -53,25 +53,23 @@ import time
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from bench_webhook_latency import (
+from common import django_setup, now_iso, report, stack
+from webhook_rig import (
     INITIAL_ON_HAND,
     WORKERS_DESCRIBED,
     Commit,
     CpuMeter,
+    Receipt,
     Receiver,
     Shop,
     active_channels,
     bench_environment,
-    celery_workers,
-    relay_warm,
-    shop_forget,
-    shop_prepare,
+    rig_start,
     stage_figures,
     stock_change,
     stop_on_sigterm,
     wait_for,
 )
-from common import django_setup, now_iso, report, stack
 
 CHANGES = int(os.environ.get("BENCH_CHANGES", "10000"))
 VARIANTS = int(os.environ.get("BENCH_VARIANTS", "100"))
@@ -171,6 +169,161 @@ def window_counts(arrivals: list[float], window: float) -> tuple[int, int]:
     return most, close
 
 
+def expected_quantities(commits: list[Commit]) -> dict[int, int]:
+    """Per variant index, the ``on_hand`` its changes lead to from INITIAL_ON_HAND."""
+    expected = dict.fromkeys(range(VARIANTS), INITIAL_ON_HAND)
+    for commit in commits:
+        expected[commit.variant] += 3 if commit.step % 2 == 0 else -1
+    return expected
+
+
+def burst_drain(
+    receiver: Receiver, shop: Shop, expected: dict[int, int], *, since: datetime, last_commit: float
+) -> float:
+    """Wait for the last figure of every variant at the receiver, for the worker to
+    process every event of the burst (``since``), and for the last deliveries; returns
+    how long after the last commit the events were drained (NaN: they were not)."""
+    from unicommerce.events.models import OutboxEvent
+    from unicommerce.webhooks.models import WebhookDelivery
+
+    with contextlib.suppress(SystemExit):
+        wait_for(
+            lambda: all(
+                (got := receiver.latest().get(sku)) is not None and got.quantity == expected[i]
+                for i, sku in enumerate(shop.skus)
+            ),
+            timeout=DRAIN_TIMEOUT,
+            what="the last figure of every variant",
+        )
+    burst_events = OutboxEvent.objects.filter(topic="stock.changed", created_at__gte=since)
+    events_drained = float("nan")
+    with contextlib.suppress(SystemExit):
+        wait_for(
+            lambda: not burst_events.filter(processed_at__isnull=True).exists(),
+            timeout=DRAIN_TIMEOUT,
+            what="the worker to process every event of the burst",
+        )
+        events_drained = time.monotonic() - last_commit
+    with contextlib.suppress(SystemExit):
+        wait_for(
+            lambda: (
+                not WebhookDelivery.objects.filter(
+                    endpoint_id=shop.endpoint_id, status__in=["pending", "sending"]
+                ).exists()
+            ),
+            timeout=30,
+            what="the last deliveries",
+        )
+    return events_drained
+
+
+def arrival_checks(
+    receipts: list[Receipt], receiver: Receiver, shop: Shop, expected: dict[int, int]
+) -> tuple[int, int]:
+    """The variants whose last figure (at the receiver, in the database) is not the
+    expected one, and the arrivals of a lower version than one already arrived."""
+    from inventory.models import ChannelStock
+
+    latest = receiver.latest()
+    figures_db = {
+        variant_id: (quantity, version)
+        for variant_id, quantity, version in ChannelStock.objects.filter(
+            channel_id=shop.channel_id, variant_id__in=shop.variant_ids
+        ).values_list("variant_id", "quantity", "version")
+    }
+    wrong = 0
+    for i, (variant_id, sku) in enumerate(zip(shop.variant_ids, shop.skus, strict=True)):
+        got = latest.get(sku)
+        stored = figures_db.get(variant_id)
+        if (
+            got is None
+            or stored is None
+            or not got.quantity == stored[0] == expected[i]
+            or got.version != stored[1]
+        ):
+            wrong += 1
+    out_of_order = 0
+    for sku in shop.skus:
+        seen = -1
+        for receipt in sorted((r for r in receipts if r.sku == sku), key=lambda r: r.arrived):
+            if receipt.version < seen:
+                out_of_order += 1
+            seen = max(seen, receipt.version)
+    return wrong, out_of_order
+
+
+def burst_figures(
+    load: Burst,
+    receiver: Receiver,
+    shop: Shop,
+    expected: dict[int, int],
+    *,
+    window: float,
+    burst_started: float,
+    last_commit: float,
+    events_drained: float,
+    wall_offset: float,
+) -> dict:
+    receipts = receiver.snapshot()
+    by_sku: dict[str, list[float]] = {}
+    for receipt in receipts:
+        by_sku.setdefault(receipt.sku, []).append(receipt.arrived)
+    counts = [window_counts(by_sku.get(sku, []), window) for sku in shop.skus]
+    wrong, out_of_order = arrival_checks(receipts, receiver, shop, expected)
+    burst_receipts = [r for r in receipts if r.arrived >= burst_started]
+    last_delivery = max(r.arrived for r in receipts)
+    commit_seconds = last_commit - burst_started
+    stages = stage_figures(shop, burst_started + wall_offset - 0.01, time.time() + 1)
+    return {
+        "changes": len(load.commits),
+        "errors": len(load.errors),
+        "commit_seconds": round(commit_seconds, 2),
+        "commits_per_s": round(len(load.commits) / commit_seconds, 1),
+        "deliveries": len(burst_receipts),
+        "changes_per_delivery": round(len(load.commits) / max(len(burst_receipts), 1), 1),
+        "max_deliveries_per_variant_per_window": max(most for most, _ in counts),
+        "deliveries_closer_than_window": sum(close for _, close in counts),
+        "out_of_order_arrivals": out_of_order,
+        "wrong_final_quantities": wrong,
+        "refused_signatures": receiver.refused,
+        "last_delivery_s_after_last_commit": round(last_delivery - last_commit, 2),
+        "total_seconds": round(last_delivery - burst_started, 2),
+        "events_drained_s_after_last_commit": round(events_drained, 2),
+        "events_unprocessed_at_end": stages["events_unprocessed_at_end"],
+        "event_p50_ms": stages["event_p50_ms"],
+        "event_p99_ms": stages["event_p99_ms"],
+        "flush_late_p99_ms": stages["flush_late_p99_ms"],
+        "post_p50_ms": stages["post_p50_ms"],
+    }
+
+
+def burst_warm(load: Burst, receiver: Receiver, window: float) -> None:
+    """The warm-up receipts, until the receiver has the first figure of every variant
+    and the warm-up's deliveries are out."""
+    load.warm_up()
+    wait_for(
+        lambda: len(receiver.latest()) == VARIANTS,
+        timeout=60,
+        what="the first figure of every variant at the receiver",
+    )
+    time.sleep(window)  # the warm-up's deliveries are out
+
+
+def burst_workload(rounds: int, window: float, loadavg_before: float) -> dict:
+    return {
+        "changes": rounds * VARIANTS,
+        "variants": VARIANTS,
+        "initial_on_hand": INITIAL_ON_HAND,
+        "load_threads": THREADS,
+        "active_channels": active_channels(),
+        "coalesce_seconds": window,
+        "machine_loadavg_1m_before": loadavg_before,
+        "change": "stock_receive 3 / stock_sell 1, alternating per variant, no pause",
+        "workers": WORKERS_DESCRIBED,
+        "receiver": "threaded http.server in the bench process, signature verified",
+    }
+
+
 def main() -> None:
     started_at = now_iso()
     stop_on_sigterm()
@@ -181,143 +334,44 @@ def main() -> None:
         django_setup()
         from django.conf import settings
 
-        from inventory.models import ChannelStock
-        from unicommerce.events.models import OutboxEvent
-        from unicommerce.webhooks.models import WebhookDelivery
-
         window = float(settings.WEBHOOK_COALESCE_SECONDS)
-        receiver = Receiver().start()
-        cleanup.callback(receiver.stop)
-        shop = shop_prepare(receiver_url=receiver.url, tag="WHB", count=VARIANTS)
-        cleanup.callback(shop_forget, shop)
-        receiver.secret = shop.secret
-        workers = cleanup.enter_context(celery_workers(env))
-        relay_warm()
-        meter = CpuMeter([worker.pid for worker in workers])
+        rig = rig_start(env, cleanup, tag="WHB", count=VARIANTS)
+        receiver, shop = rig.receiver, rig.shop
+        meter = CpuMeter([worker.pid for worker in rig.workers])
 
         load = Burst(shop, rounds=rounds)
         cleanup.callback(load.release)
-        load.warm_up()
-        wait_for(
-            lambda: len(receiver.latest()) == VARIANTS,
-            timeout=60,
-            what="the first figure of every variant at the receiver",
-        )
-        time.sleep(window)  # the warm-up's deliveries are out
+        burst_warm(load, receiver, window)
         wall_offset = time.time() - time.monotonic()
         before = meter.sample()
         load.run()
         last_commit = max(c.committed for c in load.commits)
         burst_started = load.started or last_commit
 
-        expected = dict.fromkeys(range(VARIANTS), INITIAL_ON_HAND)
-        for commit in load.commits:
-            expected[commit.variant] += 3 if commit.step % 2 == 0 else -1
-        with contextlib.suppress(SystemExit):
-            wait_for(
-                lambda: all(
-                    (got := receiver.latest().get(sku)) is not None and got.quantity == expected[i]
-                    for i, sku in enumerate(shop.skus)
-                ),
-                timeout=DRAIN_TIMEOUT,
-                what="the last figure of every variant",
-            )
-        burst_events = OutboxEvent.objects.filter(
-            topic="stock.changed",
-            created_at__gte=datetime.fromtimestamp(burst_started + wall_offset - 0.01, UTC),
-        )
-        events_drained = float("nan")
-        with contextlib.suppress(SystemExit):
-            wait_for(
-                lambda: not burst_events.filter(processed_at__isnull=True).exists(),
-                timeout=DRAIN_TIMEOUT,
-                what="the worker to process every event of the burst",
-            )
-            events_drained = time.monotonic() - last_commit
-        with contextlib.suppress(SystemExit):
-            wait_for(
-                lambda: (
-                    not WebhookDelivery.objects.filter(
-                        endpoint_id=shop.endpoint_id, status__in=["pending", "sending"]
-                    ).exists()
-                ),
-                timeout=30,
-                what="the last deliveries",
-            )
+        expected = expected_quantities(load.commits)
+        since = datetime.fromtimestamp(burst_started + wall_offset - 0.01, UTC)
+        events_drained = burst_drain(receiver, shop, expected, since=since, last_commit=last_commit)
         time.sleep(window + 0.5)  # anything still on the wire lands
         after = meter.sample()
         load.release()
 
-        receipts = receiver.snapshot()
-        by_sku: dict[str, list[float]] = {}
-        for receipt in receipts:
-            by_sku.setdefault(receipt.sku, []).append(receipt.arrived)
-        counts = [window_counts(by_sku.get(sku, []), window) for sku in shop.skus]
-        latest = receiver.latest()
-        figures_db = {
-            variant_id: (quantity, version)
-            for variant_id, quantity, version in ChannelStock.objects.filter(
-                channel_id=shop.channel_id, variant_id__in=shop.variant_ids
-            ).values_list("variant_id", "quantity", "version")
-        }
-        wrong = 0
-        for i, (variant_id, sku) in enumerate(zip(shop.variant_ids, shop.skus, strict=True)):
-            got = latest.get(sku)
-            stored = figures_db.get(variant_id)
-            if (
-                got is None
-                or stored is None
-                or not got.quantity == stored[0] == expected[i]
-                or got.version != stored[1]
-            ):
-                wrong += 1
-        out_of_order = 0
-        for sku in shop.skus:
-            seen = -1
-            for receipt in sorted((r for r in receipts if r.sku == sku), key=lambda r: r.arrived):
-                if receipt.version < seen:
-                    out_of_order += 1
-                seen = max(seen, receipt.version)
-        burst_receipts = [r for r in receipts if r.arrived >= burst_started]
-        last_delivery = max(r.arrived for r in receipts)
-        commit_seconds = last_commit - burst_started
-        stages = stage_figures(shop, burst_started + wall_offset - 0.01, time.time() + 1)
         figures = {
-            "changes": len(load.commits),
-            "errors": len(load.errors),
-            "commit_seconds": round(commit_seconds, 2),
-            "commits_per_s": round(len(load.commits) / commit_seconds, 1),
-            "deliveries": len(burst_receipts),
-            "changes_per_delivery": round(len(load.commits) / max(len(burst_receipts), 1), 1),
-            "max_deliveries_per_variant_per_window": max(most for most, _ in counts),
-            "deliveries_closer_than_window": sum(close for _, close in counts),
-            "out_of_order_arrivals": out_of_order,
-            "wrong_final_quantities": wrong,
-            "refused_signatures": receiver.refused,
-            "last_delivery_s_after_last_commit": round(last_delivery - last_commit, 2),
-            "total_seconds": round(last_delivery - burst_started, 2),
-            "events_drained_s_after_last_commit": round(events_drained, 2),
-            "events_unprocessed_at_end": stages["events_unprocessed_at_end"],
-            "event_p50_ms": stages["event_p50_ms"],
-            "event_p99_ms": stages["event_p99_ms"],
-            "flush_late_p99_ms": stages["flush_late_p99_ms"],
-            "post_p50_ms": stages["post_p50_ms"],
+            **burst_figures(
+                load,
+                receiver,
+                shop,
+                expected,
+                window=window,
+                burst_started=burst_started,
+                last_commit=last_commit,
+                events_drained=events_drained,
+                wall_offset=wall_offset,
+            ),
             **CpuMeter.cores(before, after),
         }
         if load.errors:
             print("errors:", load.errors[:5], file=sys.stderr)
-        workload = {
-            "changes": rounds * VARIANTS,
-            "variants": VARIANTS,
-            "initial_on_hand": INITIAL_ON_HAND,
-            "load_threads": THREADS,
-            "active_channels": active_channels(),
-            "coalesce_seconds": window,
-            "machine_loadavg_1m_before": loadavg_before,
-            "change": "stock_receive 3 / stock_sell 1, alternating per variant, no pause",
-            "workers": WORKERS_DESCRIBED,
-            "receiver": "threaded http.server in the bench process, signature verified",
-        }
+        workload = burst_workload(rounds, window, loadavg_before)
         cleanup.close()  # load threads released, worker and receiver stopped, endpoint gone
         report(
             "webhook_burst",

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -105,7 +105,7 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
     is looked up, so it says nothing about whether the customer exists; an unknown but
     well-formed address sends nothing and returns ``CodeSent(None)``.
     """
-    from unicommerce.messaging.services import message_send, sms_destination_check
+    from unicommerce.messaging.services import sms_destination_check
 
     contact = _contact_key(email, phone)
     if phone:
@@ -127,41 +127,51 @@ def login_code_send(*, channel: SalesChannel, email: str = "", phone: str = "") 
         return CodeSent(customer)  # the code sent a moment ago is still the one to use
     code = f"{secrets.randbelow(1_000_000):06d}"
     by_sms = bool(phone and customer.phone) or not customer.email
-    body = _("Your %(shop)s sign-in code: %(code)s. It expires in 10 minutes.") % {
-        "shop": channel.name,
-        "code": code,
-    }
     try:
-        with transaction.atomic():
-            # A new code replaces the ones before it.
-            LoginCode.objects.filter(
-                customer=customer,
-                channel=channel,
-                purpose=LoginCode.Purpose.SIGN_IN,
-                used_at__isnull=True,
-            ).update(used_at=now)
-            login_code = LoginCode.objects.create(
-                customer=customer,
-                channel=channel,
-                code_hash=_code_hash(code, customer_id=customer.pk, channel_id=channel.pk),
-                expires_at=now + LOGIN_CODE_TTL,
-            )
-            message_send(
-                channel="sms" if by_sms else "email",
-                to=customer.phone if by_sms else customer.email,
-                subject="" if by_sms else _("Your sign-in code"),
-                body=body,
-                kind="customer_login_code",
-                customer_id=customer.pk,
-                reference=f"login-code:{login_code.pk}",
-                redact_after_send=True,  # the code must not outlive the message
-                sender=channel.code,
-            )
+        _login_code_issue(customer=customer, channel=channel, code=code, by_sms=by_sms, now=now)
     except RateLimited:
         # The SMS limits of this number or channel: no code now. The caller is told what
         # an unknown contact is told (a limit here would say the customer exists).
         return CodeSent(customer)
     return CodeSent(customer, code, "sms" if by_sms else "email")
+
+
+def _login_code_issue(
+    *, customer: Customer, channel: SalesChannel, code: str, by_sms: bool, now: datetime
+) -> None:
+    """Keep the new sign-in code's hash and send the code, in one transaction: a message
+    the SMS limits refuse (RateLimited) leaves no code and the previous ones valid."""
+    from unicommerce.messaging.services import message_send
+
+    body = _("Your %(shop)s sign-in code: %(code)s. It expires in 10 minutes.") % {
+        "shop": channel.name,
+        "code": code,
+    }
+    with transaction.atomic():
+        # A new code replaces the ones before it.
+        LoginCode.objects.filter(
+            customer=customer,
+            channel=channel,
+            purpose=LoginCode.Purpose.SIGN_IN,
+            used_at__isnull=True,
+        ).update(used_at=now)
+        login_code = LoginCode.objects.create(
+            customer=customer,
+            channel=channel,
+            code_hash=_code_hash(code, customer_id=customer.pk, channel_id=channel.pk),
+            expires_at=now + LOGIN_CODE_TTL,
+        )
+        message_send(
+            channel="sms" if by_sms else "email",
+            to=customer.phone if by_sms else customer.email,
+            subject="" if by_sms else _("Your sign-in code"),
+            body=body,
+            kind="customer_login_code",
+            customer_id=customer.pk,
+            reference=f"login-code:{login_code.pk}",
+            redact_after_send=True,  # the code must not outlive the message
+            sender=channel.code,
+        )
 
 
 def login_code_exchange(

@@ -1,7 +1,7 @@
 """The tenders of the sale screen's pay area, as data: the view and the template iterate
 this list, so a new tender (gift card, points: issue 14) is one more entry here, its
 fields (a partial of ``templates/pos/_tenders.html``), the POS action that takes it (a
-function in ``pos/views.py``'s ``ACTIONS``) and that action's line in the permission
+function in ``pos/web/sale.py``'s ``ACTIONS``) and that action's line in the permission
 table. The pay area shows one button per tender; picking one shows its fields and the
 one button that completes the sale with it.
 

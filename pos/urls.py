@@ -1,16 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos import views, views_payments, views_returns, views_unpaid
+from pos.web import home, payments, returns, sale, unpaid
 
 app_name = "pos"
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
-    path("sell/", views.sell, name="sell"),
-    path("returns/", views_returns.returns, name="returns"),
-    path("unpaid/", views_unpaid.unpaid, name="unpaid"),
-    path("orders/<str:reference>/payment/", views_payments.payment, name="payment"),
+    path("", home.home, name="home"),
+    path("sell/", sale.sell, name="sell"),
+    path("returns/", returns.returns, name="returns"),
+    path("unpaid/", unpaid.unpaid, name="unpaid"),
+    path("orders/<str:reference>/payment/", payments.payment, name="payment"),
 ]

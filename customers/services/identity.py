@@ -128,22 +128,41 @@ def customer_identify(
                     last_name=last_name.strip(),
                 )
             return customer, False
-        try:
-            with transaction.atomic():
-                customer = Customer.objects.create(
-                    email=address,
-                    phone=e164,
-                    first_name=first_name.strip(),
-                    last_name=last_name.strip(),
-                    source_channel=channel,
-                )
-        except IntegrityError:
-            # Created by a concurrent call a moment ago: it is the same person.
-            found = customer_find(email=address or "", phone=e164 or "")
-            if found is None:
-                raise
-            return found, False
-        return customer, True
+        return _customer_create(
+            email=address,
+            phone=e164,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            channel=channel,
+        )
+
+
+def _customer_create(
+    *,
+    email: str | None,
+    phone: str | None,
+    first_name: str,
+    last_name: str,
+    channel: SalesChannel | None,
+) -> tuple[Customer, bool]:
+    """A new customer (``created``), or the one a concurrent call created a moment ago
+    with this phone or email."""
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                email=email,
+                phone=phone,
+                first_name=first_name,
+                last_name=last_name,
+                source_channel=channel,
+            )
+    except IntegrityError:
+        # Created by a concurrent call a moment ago: it is the same person.
+        found = customer_find(email=email or "", phone=phone or "")
+        if found is None:
+            raise
+        return found, False
+    return customer, True
 
 
 def _fill_missing(customer: Customer, **values: str | None) -> None:

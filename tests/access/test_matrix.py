@@ -14,8 +14,8 @@ from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.views import APIView
 
-from pos import views as pos_views
-from pos import views_payments
+from pos.web import payments as pos_payments
+from pos.web import sale as pos_sale
 from tests.access.conftest import PRINCIPALS, STAFF_ROLES
 from unicommerce.access.drf import TablePermission, TableThrottle
 from unicommerce.access.principals import ANONYMOUS
@@ -73,8 +73,8 @@ def test_every_url_pattern_method_and_pos_action_has_its_line_in_the_table():
     assert missing == [], "add these to unicommerce/access/table.py"
     assert names_in_table - seen == set(), "lines of the table naming no URL"
     for view_name, actions in [
-        ("pos:sell", pos_views.ACTIONS),
-        ("pos:payment", views_payments.ACTIONS),
+        ("pos:sell", pos_sale.ACTIONS),
+        ("pos:payment", pos_payments.ACTIONS),
     ]:
         in_table = {op.split(" ")[2] for op in TABLE if op.startswith(f"{view_name} POST ")}
         assert in_table == set(actions), view_name

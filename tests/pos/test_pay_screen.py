@@ -17,8 +17,8 @@ from inventory.models import StockLevel
 from orders.models import Cart, Order
 from payments.gateways import simulated
 from payments.models import Payment, PaymentLink
-from pos import views
 from pos.tenders import TENDERS
+from pos.web import sale
 from tests.pos.conftest import HX, SELL
 from unicommerce.access.table import SELL_ACTIONS, TABLE
 from unicommerce.messaging import backends
@@ -71,7 +71,7 @@ def test_every_tender_of_the_list_is_on_the_pay_area_with_its_action(till, baske
     for tender in TENDERS:
         assert f'id="pay-with-{tender.code}"' in html
         assert f'name="action" value="{tender.action}"' in html
-        assert tender.action in views.ACTIONS
+        assert tender.action in sale.ACTIONS
         assert f"pos:sell POST {tender.action}" in TABLE
     assert [t.code for t in TENDERS] == ["cash", "card", "split", "link"]
     assert 'id="pay-with-cash" value="cash" checked' in html  # cash is the default
@@ -83,7 +83,7 @@ def test_every_tender_of_the_list_is_on_the_pay_area_with_its_action(till, baske
         'id="pay-later"',
     ):
         assert element in html
-    assert set(SELL_ACTIONS) == set(views.ACTIONS)
+    assert set(SELL_ACTIONS) == set(sale.ACTIONS)
 
 
 # --- card: one action -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from payments.gateways import simulated
 from payments.links import payment_link_create, payment_link_pay
 from payments.models import InstalmentPlan, Payment, PaymentOperation
 from payments.operations import order_outstanding_amount, payment_start
-from pos.views_returns import SESSION_LAST_RETURN
+from pos.web.returns import SESSION_LAST_RETURN
 from tests.factories import LocationFactory, SalesChannelFactory
 from tests.pos.conftest import HX, RETURNS, web_order_delivered
 

@@ -1,4 +1,4 @@
-// Live figures on the till (see pos/views.py): the open stock panel, the cart's
+// Live figures on the till (see pos/web/catalog.py): the open stock panel, the cart's
 // "n here" figures and the payment panel's status poll every second, and are swapped
 // only when what they show has changed. This file
 // - drops an answer that arrives after its poller has left the page (the seller acted
@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   var shown = {};
-  // Live pollers: stock figures, and an order's payment status (pos/views_payments.py).
+  // Live pollers: stock figures, and an order's payment status (pos/web/payments.py).
   var LIVE = "[data-live-stock], [data-live]";
 
   function figures(root) {

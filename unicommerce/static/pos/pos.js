@@ -6,7 +6,7 @@
 //   is swapped in (so each quantity counts the one before it). No answer ever clears the
 //   field or the queue; a code whose request failed (no network, a 5xx) stays first in
 //   line and is sent again, with the same scan id, so that a retry of a scan the server
-//   did count is not counted twice (pos.views._scan).
+//   did count is not counted twice (pos.web.lines.scan).
 // - Search as you type, for a human: after a pause, never for a scanner's burst (keys a
 //   few milliseconds apart, then Enter), never for a field being cleared.
 // - Focus. An answer puts the focus back on the scan field only when the seller is not

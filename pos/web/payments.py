@@ -16,7 +16,7 @@ status part, re-rendered with its new fingerprint, or, once nothing is left to t
 whole panel as the "Paid" receipt (``HX-Retarget: #payment-panel``). A payment confirmed
 by a provider's webhook, an SMS sent by the worker, a link opened or paid on the
 customer's phone are thus on the seller's screen within about a second, without a
-reload. It is the same pattern as the live stock panel (pos/views.py).
+reload. It is the same pattern as the live stock panel (pos/web/catalog.py).
 
 For a client of the endpoint (a benchmark, another screen): log in as a seller and pick
 a register (the session), then ``GET /pos/orders/<reference>/payment/`` with the header
@@ -39,7 +39,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
+from django_htmx.http import reswap, retarget
 
 from customers.phones import phone_display
 from orders.models import Order
@@ -51,7 +51,7 @@ from payments.services import cash_change
 from pos.messages import seller_message
 from pos.selectors import order_id_of, payment_fingerprint, payment_panel
 from pos.services import NothingDue, till_card_record, till_cash_take, till_link_send
-from pos.views import _live, _register, seller_login_required
+from pos.web.common import live, register_current, register_pick, seller_login_required
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -82,10 +82,10 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
     if order_id is None:
         raise Http404(_("No such order."))
     if _unchanged(request, order_id):
-        return _live(HttpResponse(status=204))
-    register = _register(request)
+        return live(HttpResponse(status=204))
+    register = register_current(request)
     if register is None:
-        return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+        return register_pick(request)
     order = Order.objects.filter(pk=order_id).first()
     # The till takes payment for the orders of its seller's stores only (head office:
     # any); another store's order is "no such order", as for the staff API.
@@ -141,8 +141,8 @@ def _render(request, register, order_id: int, *, poll: bool = False, status: int
     if poll:
         if panel.settled:
             response = render(request, "pos/payment.html#panel", context)
-            return _live(reswap(retarget(response, "#payment-panel"), "outerHTML"))
-        return _live(render(request, "pos/payment.html#live", context))
+            return live(reswap(retarget(response, "#payment-panel"), "outerHTML"))
+        return live(render(request, "pos/payment.html#live", context))
     return TemplateResponse(request, "pos/payment.html#panel", context, status=status)
 
 

@@ -22,7 +22,6 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRefresh
 
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.selectors import order_visible_to, returns_visible_to
@@ -36,7 +35,7 @@ from pos.selectors import (
     return_receipt,
 )
 from pos.services import CASH, till_return_settle
-from pos.views import _register, seller_login_required
+from pos.web.common import register_current, register_pick, seller_login_required
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format
@@ -48,9 +47,9 @@ PENDING_SHOWN = 20
 @seller_login_required
 @require_http_methods(["GET", "POST"])
 def returns(request: HttpRequest) -> HttpResponse:
-    register = _register(request)
+    register = register_current(request)
     if register is None:
-        return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+        return register_pick(request)
     if request.method == "POST" and request.POST.get("action") == "settle":
         return _settle(request, register)
     context = {
@@ -59,19 +58,8 @@ def returns(request: HttpRequest) -> HttpResponse:
         "quarantine": quarantine_location(),
         "reference": request.GET.get("order", request.POST.get("order", "")).strip(),
     }
-    if request.method == "GET" and "done" in request.GET:
-        context.update(
-            _done(return_receipt(return_id=request.session.get(SESSION_LAST_RETURN) or 0))
-        )
-        return _render(request, context, partial="done" if request.htmx else None)
-    if request.method == "GET" and "return" in request.GET:
-        # A return recorded here and not settled yet, opened again from the list.
-        return_id = whole_number(request.GET.get("return", ""), minimum=1)
-        ret = _pending_here(request, register).filter(pk=return_id).first() if return_id else None
-        if ret is None:
-            raise Http404(_("No such return."))
-        context.update(_done(return_receipt(return_id=ret.pk)))
-        return _render(request, context, partial="done" if request.htmx else None)
+    if request.method == "GET" and ("done" in request.GET or "return" in request.GET):
+        return _receipt_again(request, register, context)
     status = 200
     order = None
     if context["reference"]:
@@ -89,19 +77,10 @@ def returns(request: HttpRequest) -> HttpResponse:
         context["rows"] = order_returnable_lines(order=order)
         context["options"] = ReturnOptionsForm(request.POST or None)
         if request.method == "POST":
-            try:
-                done = _confirm(request, register, order, context)
-            except DomainError as error:
-                context["error"] = error.message
-                context["details"] = error.details
-                context["rows"] = order_returnable_lines(order=order)
-                status = 422
-            else:
-                request.session[SESSION_LAST_RETURN] = done.pk
-                if not request.htmx:
-                    return redirect(f"{request.path}?done=1")
-                context.update(_done(return_receipt(return_id=done.pk)))
-                return _render(request, context, partial="done")
+            recorded = _record(request, register, order, context)
+            if recorded is not None:
+                return recorded
+            status = 422
     elif request.method == "POST" and not context.get("error"):
         context["error"] = _("Type the order's reference.")
         status = 422
@@ -114,6 +93,38 @@ def returns(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not request.htmx:
         return _render(request, context, status=status)
     return _render(request, context, status=status, partial="order" if request.htmx else None)
+
+
+def _receipt_again(request, register, context) -> HttpResponse:
+    """``?done``: the receipt of the return just recorded; ``?return=<id>``: a return
+    recorded here and not settled yet, opened again from the list."""
+    if "done" in request.GET:
+        ret = return_receipt(return_id=request.session.get(SESSION_LAST_RETURN) or 0)
+    else:
+        return_id = whole_number(request.GET.get("return", ""), minimum=1)
+        ret = _pending_here(request, register).filter(pk=return_id).first() if return_id else None
+        if ret is None:
+            raise Http404(_("No such return."))
+        ret = return_receipt(return_id=ret.pk)
+    context.update(_done(ret))
+    return _render(request, context, partial="done" if request.htmx else None)
+
+
+def _record(request, register, order: Order, context) -> HttpResponse | None:
+    """Record the return typed, then show its receipt; ``None`` when it is refused, with
+    the refusal (and the lines as they are now) in ``context``."""
+    try:
+        done = _confirm(request, register, order, context)
+    except DomainError as error:
+        context["error"] = error.message
+        context["details"] = error.details
+        context["rows"] = order_returnable_lines(order=order)
+        return None
+    request.session[SESSION_LAST_RETURN] = done.pk
+    if not request.htmx:
+        return redirect(f"{request.path}?done=1")
+    context.update(_done(return_receipt(return_id=done.pk)))
+    return _render(request, context, partial="done")
 
 
 def _pending_here(request, register) -> QuerySet[Return]:

@@ -7,17 +7,15 @@ seller finds them again. Read only; the payment panel takes the money."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRefresh
 
 from orders.selectors import (
     orders_awaiting_payment_at,
     orders_holding_goods_at,
     orders_visible_to,
 )
-from pos.views import _register, seller_login_required
+from pos.web.common import register_current, register_pick, seller_login_required
 
 SHOWN = 50
 
@@ -25,9 +23,9 @@ SHOWN = 50
 @seller_login_required
 @require_GET
 def unpaid(request: HttpRequest) -> HttpResponse:
-    register = _register(request)
+    register = register_current(request)
     if register is None:
-        return HttpResponseClientRefresh() if request.htmx else redirect("pos:home")
+        return register_pick(request)
     orders = list(
         orders_visible_to(request.user, orders_awaiting_payment_at(register.location_id))
         .select_related("customer", "channel")
