@@ -65,6 +65,13 @@ class Page:
     count: int
 
 
+# A picture of the product, or of one of its active variants.
+_IMAGE_SHOWN = (
+    f"(pi.variant_id IS NULL OR EXISTS (SELECT 1 FROM {Variant._meta.db_table} iv"  # noqa: S608
+    f" WHERE iv.id = pi.variant_id AND iv.is_active))"
+)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -89,17 +96,52 @@ def storefront_page(
     ``channels`` are those whose sellable quantities are shown; ``absolute`` turns the
     storage's picture addresses into absolute URLs (a folder's are relative).
     """
-    variant, stock = Variant._meta.db_table, ChannelStock._meta.db_table
     limit = int(limit)  # written into the statement (see above), so an int for sure
     params: dict = {"channel": channel.pk if channel is not None else None}
-    joins, conditions = "", ["p.is_active"]
-    if channel is not None:
-        # A join rather than EXISTS: the keyset bound below then also applies to the
-        # channel's publications, and the scan starts at the cursor instead of at zero.
-        joins = (
-            f"JOIN {Publication._meta.db_table} pb"
-            f" ON pb.product_id = p.id AND pb.channel_id = %(channel)s"
-        )
+    joins = _publication_join(channel)
+    conditions = _conditions(
+        params,
+        channel=channel,
+        category_ids=category_ids,
+        product_ids=product_ids,
+        search=search,
+        in_stock=in_stock,
+    )
+    order = _keyset(params, conditions, channel=channel, after=after, before=before)
+    keys, sellable_join, availability = _availability(params, channels)
+    sql = _fetched_sql(order=order, limit=limit, joins=joins, conditions=conditions, keys=keys)
+    sql += _page_sql(sellable_join=sellable_join, availability=availability)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched, first_id, last_id, count, pictured, results = cursor.fetchone()
+    if pictured:
+        results = _with_picture_addresses(results, absolute)
+    return Page(results, first_id, last_id, fetched > limit, count)
+
+
+def _publication_join(channel: SalesChannel | None) -> str:
+    if channel is None:
+        return ""
+    # A join rather than EXISTS: the keyset bound below then also applies to the
+    # channel's publications, and the scan starts at the cursor instead of at zero.
+    return (
+        f"JOIN {Publication._meta.db_table} pb"
+        f" ON pb.product_id = p.id AND pb.channel_id = %(channel)s"
+    )
+
+
+def _conditions(
+    params: dict,
+    *,
+    channel: SalesChannel | None,
+    category_ids: list[int] | None,
+    product_ids: list[int] | None,
+    search: str,
+    in_stock: bool | None,
+) -> list[str]:
+    """The filters on the products (their values added to ``params``)."""
+    variant, stock = Variant._meta.db_table, ChannelStock._meta.db_table
+    conditions = ["p.is_active"]
     if category_ids is not None:
         conditions.append("p.category_id = ANY(%(category_ids)s::bigint[])")
         params["category_ids"] = category_ids
@@ -126,6 +168,18 @@ def storefront_page(
             f" JOIN {variant} iv ON iv.id = cs.variant_id"
             f" WHERE iv.product_id = p.id AND iv.is_active AND cs.quantity > 0{for_channel})"
         )
+    return conditions
+
+
+def _keyset(
+    params: dict,
+    conditions: list[str],
+    *,
+    channel: SalesChannel | None,
+    after: int | None,
+    before: int | None,
+) -> str:
+    """Add the keyset bound to ``conditions``; the order to read in (ASC or DESC)."""
     order = "ASC"
     if after is not None:
         conditions.append("p.id > %(bound)s")
@@ -135,6 +189,13 @@ def storefront_page(
         params["bound"], order = before, "DESC"
     if "bound" in params and channel is not None:
         conditions.append(f"pb.product_id {'>' if order == 'ASC' else '<'} %(bound)s")
+    return order
+
+
+def _availability(params: dict, channels: list[SalesChannel]) -> tuple[str, str, str]:
+    """What each channel may sell, as SQL: (the keys CTE, the figures' join, the JSON
+    expression of a variant's availability)."""
+    stock = ChannelStock._meta.db_table
     if len(channels) == 1:
         # One channel (every channel key): one row of its figures per variant.
         keys = ""
@@ -146,30 +207,29 @@ def storefront_page(
             " || COALESCE(cs.quantity, 0) || '}'"
         )
         params["sellable"], params["code"] = channels[0].pk, channels[0].code
-    else:
-        # The channels' keys are quoted and put in order once, not for every variant.
-        keys = """, keys AS MATERIALIZED (
+        return keys, sellable_join, availability
+    # The channels' keys are quoted and put in order once, not for every variant.
+    keys = """, keys AS MATERIALIZED (
             SELECT ch.id, to_json(ch.code)::text || ' : ' AS key,
                    row_number() OVER (ORDER BY ch.code) AS position
               FROM unnest(%(channel_ids)s::bigint[], %(channel_codes)s::text[]) AS ch(id, code)
         )"""
-        sellable_join = ""
-        availability = f"""COALESCE((
+    availability = f"""COALESCE((
             SELECT '{{ ' || string_agg(k.key || COALESCE(cs.quantity, 0), ', '
                                       ORDER BY k.position) || ' }}'
               FROM keys k
               LEFT JOIN {stock} cs ON cs.channel_id = k.id AND cs.variant_id = v.id
         ), '{{}}')"""  # noqa: S608 - table names come from the models
-        params["channel_ids"] = [c.pk for c in channels]
-        params["channel_codes"] = [c.code for c in channels]
+    params["channel_ids"] = [c.pk for c in channels]
+    params["channel_codes"] = [c.code for c in channels]
+    return keys, "", availability
+
+
+def _fetched_sql(*, order: str, limit: int, joins: str, conditions: list[str], keys: str) -> str:
+    """The statement's CTEs: the page's products (and the one after), their categories'
+    paths, the channels' keys."""
     category = Category._meta.db_table
-    image = ProductImage._meta.db_table
-    # A picture of the product, or of one of its active variants.
-    image_shown = (
-        f"(pi.variant_id IS NULL OR EXISTS (SELECT 1 FROM {variant} iv"  # noqa: S608
-        f" WHERE iv.id = pi.variant_id AND iv.is_active))"
-    )
-    sql = f"""
+    return f"""
         WITH RECURSIVE fetched AS (
             SELECT p.id, p.name, p.brand, p.description, p.vat_rate, p.category_id,
                    row_number() OVER (ORDER BY p.id {order}) <= {limit} AS shown
@@ -195,12 +255,18 @@ def storefront_page(
              GROUP BY a.leaf, l.id
             HAVING bool_or(a.parent_id IS NULL)  -- under a root, as a walk down would find
         ){keys}
-        SELECT count(*),
+"""  # noqa: S608 - table names come from the models, values are parameters
+
+
+def _page_sql(*, sellable_join: str, availability: str) -> str:
+    """The statement's SELECT: the counts, and the page's products as JSON text."""
+    image = ProductImage._meta.db_table
+    return f"""        SELECT count(*),
                min(f.id) FILTER (WHERE f.shown),
                max(f.id) FILTER (WHERE f.shown),
                count(*) FILTER (WHERE f.shown),
                count(*) FILTER (WHERE f.shown AND EXISTS (
-                   SELECT 1 FROM {image} pi WHERE pi.product_id = f.id AND {image_shown})),
+                   SELECT 1 FROM {image} pi WHERE pi.product_id = f.id AND {_IMAGE_SHOWN})),
                COALESCE('[' || string_agg(
                    '{{"id" : ' || f.id
                    || ', "name" : ' || to_json(f.name::text)::text
@@ -209,7 +275,29 @@ def storefront_page(
                    || ', "category" : ' || COALESCE(c.json, 'null')
                    || ', "vat_rate" : "' || f.vat_rate
                    || '", "variants" : ' || COALESCE((
+{_variants_sql(sellable_join=sellable_join, availability=availability)}
+                   ), '[]')
+                   || ', "images" : ' || COALESCE((
                        SELECT '[' || string_agg(
+                           '{{"name" : ' || to_json(pi.image::text)::text
+                           || ', "thumbnails" : ' || pi.thumbnails::text
+                           || ', "width" : ' || pi.width || ', "height" : ' || pi.height
+                           || ', "alt" : ' || to_json(pi.alt::text)::text
+                           || ', "variant" : ' || COALESCE(pi.variant_id::text, 'null')
+                           || '}}', ', ' ORDER BY pi.position, pi.id) || ']'
+                         FROM {image} pi
+                        WHERE pi.product_id = f.id AND {_IMAGE_SHOWN}
+                   ), '[]')
+                   || '}}', ', ' ORDER BY f.id) FILTER (WHERE f.shown) || ']', '[]')
+          FROM fetched f
+          LEFT JOIN categories c ON c.leaf = f.category_id
+    """  # noqa: S608 - table names come from the models, values are parameters
+
+
+def _variants_sql(*, sellable_join: str, availability: str) -> str:
+    """A product's active variants as a JSON array (a correlated subquery on ``f``)."""
+    variant = Variant._meta.db_table
+    return f"""                       SELECT '[' || string_agg(
                            '{{"id" : ' || v.id
                            || ', "sku" : ' || to_json(v.sku::text)::text
                            || ', "barcodes" : ' || COALESCE((
@@ -228,29 +316,7 @@ def storefront_page(
                          LEFT JOIN {ChannelPrice._meta.db_table} cp
                                 ON cp.variant_id = v.id AND cp.channel_id = %(channel)s
                          {sellable_join}
-                        WHERE v.product_id = f.id AND v.is_active
-                   ), '[]')
-                   || ', "images" : ' || COALESCE((
-                       SELECT '[' || string_agg(
-                           '{{"name" : ' || to_json(pi.image::text)::text
-                           || ', "thumbnails" : ' || pi.thumbnails::text
-                           || ', "width" : ' || pi.width || ', "height" : ' || pi.height
-                           || ', "alt" : ' || to_json(pi.alt::text)::text
-                           || ', "variant" : ' || COALESCE(pi.variant_id::text, 'null')
-                           || '}}', ', ' ORDER BY pi.position, pi.id) || ']'
-                         FROM {image} pi
-                        WHERE pi.product_id = f.id AND {image_shown}
-                   ), '[]')
-                   || '}}', ', ' ORDER BY f.id) FILTER (WHERE f.shown) || ']', '[]')
-          FROM fetched f
-          LEFT JOIN categories c ON c.leaf = f.category_id
-    """  # noqa: S608 - table names come from the models, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched, first_id, last_id, count, pictured, results = cursor.fetchone()
-    if pictured:
-        results = _with_picture_addresses(results, absolute)
-    return Page(results, first_id, last_id, fetched > limit, count)
+                        WHERE v.product_id = f.id AND v.is_active"""  # noqa: S608
 
 
 def _with_picture_addresses(results_json: str, absolute: Callable[[str], str]) -> str:

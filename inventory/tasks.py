@@ -23,6 +23,6 @@ def replenishment_scan_task() -> int:
 @shared_task(name="inventory.import_run", time_limit=1800, soft_time_limit=1700, acks_late=True)
 def import_run_task(job_id: int) -> None:
     """Run one CSV import job (validate every row, then write all of it or nothing)."""
-    from inventory.services.imports import import_job_run
+    from inventory.services.imports.jobs import import_job_run
 
     import_job_run(job_id=job_id)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -19,6 +19,7 @@ from catalog.exceptions import UnknownCode
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
 from inventory.admin.documents import DocumentAdmin
+from inventory.admin.forms_flow import document_add_run, form_service_run
 from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import Location, StockCount, StockCountLine
 from inventory.services.counts import (
@@ -30,7 +31,6 @@ from inventory.services.counts import (
     count_variance,
 )
 from unicommerce.converters import whole_number
-from unicommerce.exceptions import DomainError
 
 SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -217,26 +217,25 @@ class StockCountAdmin(LocationScopedAdmin, DocumentAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = CountStartForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                count = count_start(
-                    location=data["location"],
-                    kind=data["kind"],
-                    variant_ids=data["codes"],
-                    user=request.user,
-                    note=data["note"],
-                )
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_addition(request, count, [{"added": {}}])
-                messages.success(
-                    request,
-                    _("%(reference)s started: %(lines)s products to count.")
-                    % {"reference": count, "lines": count.lines.count()},
-                )
-                return HttpResponseRedirect(self.document_url("scan", count))
+        started = document_add_run(
+            self,
+            request,
+            form,
+            lambda data: count_start(
+                location=data["location"],
+                kind=data["kind"],
+                variant_ids=data["codes"],
+                user=request.user,
+                note=data["note"],
+            ),
+            message=lambda count: (
+                _("%(reference)s started: %(lines)s products to count.")
+                % {"reference": count, "lines": count.lines.count()}
+            ),
+            url=lambda count: self.document_url("scan", count),
+        )
+        if started is not None:
+            return started
         context = self._context(request, None, _("Start a stock count"), form=form)
         return TemplateResponse(request, "admin/inventory/stockcount/start.html", context)
 
@@ -273,18 +272,16 @@ class StockCountAdmin(LocationScopedAdmin, DocumentAdmin):
         """The scanner page: an autofocused field; Enter after a code adds one."""
         count = self.document_for(request, object_id, change=request.method == "POST")
         form = ScanForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                line = count_record(
-                    count=count,
-                    code=form.cleaned_data["code"],
-                    quantity=form.cleaned_data["quantity"],
-                    user=request.user,
-                )
-            except DomainError as error:
-                form.add_error("code", error.message)
-            else:
-                return HttpResponseRedirect(self.document_url("scan", count, last=line.variant_id))
+        line = form_service_run(
+            request,
+            form,
+            lambda data: count_record(
+                count=count, code=data["code"], quantity=data["quantity"], user=request.user
+            ),
+            error_field="code",
+        )
+        if line is not None:
+            return HttpResponseRedirect(self.document_url("scan", count, last=line.variant_id))
         lines = list(count.lines.select_related("variant__product").order_by("variant__sku"))
         last = None
         last_id = whole_number(request.GET.get("last", ""))

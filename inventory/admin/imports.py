@@ -18,7 +18,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import ImportJob, Location
-from inventory.services import imports as services
+from inventory.services.imports.exports import products_csv_rows, stock_csv_rows
+from inventory.services.imports.jobs import import_job_create, import_job_enqueue
+from inventory.services.imports.progress import import_progress
+from inventory.services.imports.sheets import COLUMNS, REQUIRED
 from unicommerce.exceptions import DomainError
 from unicommerce.spreadsheets import SpreadsheetWriter
 
@@ -154,7 +157,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         queued = 0
         for job in queryset:
             try:
-                services.import_job_enqueue(job=job)
+                import_job_enqueue(job=job)
             except DomainError as error:
                 messages.error(request, error.message)
             else:
@@ -210,7 +213,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         return job
 
     def progress_context(self, job: ImportJob) -> dict:
-        progress = services.import_progress(job=job)
+        progress = import_progress(job=job)
         errors = job.errors if progress["finished"] else []
         error_total = job.summary.get("errors", len(errors))
         return {
@@ -283,7 +286,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                 form.add_error("kind", _("You may not import this kind of file."))
             else:
                 try:
-                    job = services.import_job_create(
+                    job = import_job_create(
                         kind=kind, filename=upload.name, content=upload.read(), user=request.user
                     )
                 except DomainError as error:
@@ -303,8 +306,8 @@ class ImportJobAdmin(admin.ModelAdmin):
             "columns": [
                 (
                     ImportJob.Kind(kind).label,
-                    services.REQUIRED[kind],
-                    [c for c in services.COLUMNS[kind] if c not in services.REQUIRED[kind]],
+                    REQUIRED[kind],
+                    [c for c in COLUMNS[kind] if c not in REQUIRED[kind]],
                 )
                 for kind in ImportJob.Kind.values
             ],
@@ -317,7 +320,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     def export_products_view(self, request: HttpRequest) -> StreamingHttpResponse:
         if not request.user.has_perm(EXPORT_PRODUCTS_PERMISSION):
             raise PermissionDenied
-        return csv_download(services.products_csv_rows(), f"products-{_stamp()}.csv")
+        return csv_download(products_csv_rows(), f"products-{_stamp()}.csv")
 
     def export_stock_view(self, request: HttpRequest) -> StreamingHttpResponse:
         if not request.user.has_perm(EXPORT_STOCK_PERMISSION):
@@ -327,6 +330,4 @@ class ImportJobAdmin(admin.ModelAdmin):
         if code:
             location = get_object_or_404(Location, code=code)
         suffix = f"{location.code}-" if location else ""
-        return csv_download(
-            services.stock_csv_rows(location=location), f"stock-{suffix}{_stamp()}.csv"
-        )
+        return csv_download(stock_csv_rows(location=location), f"stock-{suffix}{_stamp()}.csv")

@@ -15,13 +15,17 @@ from django.db.models import Count, DecimalField, Exists, F, IntegerField, Outer
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from inventory.admin.documents import DocumentAdmin, ReceiveWithNoteForm
+from inventory.admin.forms_flow import (
+    formset_lines_save,
+    receipt_page,
+    receipt_refused,
+)
 from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import (
     Location,
@@ -35,7 +39,6 @@ from inventory.models import (
 from inventory.services.purchasing import (
     TRANSITIONS,
     DraftPurchaseOrderExists,
-    ReceiptExceedsOutstanding,
     VariantNotSoldBySupplier,
     purchase_order_cancel,
     purchase_order_create,
@@ -556,27 +559,18 @@ class PurchaseOrderAdmin(LocationScopedAdmin, DocumentAdmin):
     def save_formset(self, request, form, formset, change):
         """Each changed draft line goes through purchase_order_line_set (0 removes)."""
         order = form.instance
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for line_form in formset.forms:
-            data = line_form.cleaned_data
-            if not data or not (line_form.has_changed() or data.get("DELETE")):
-                continue
-            existing = line_form.instance if line_form.instance.pk else None
-            variant, deleting = data.get("variant"), data.get("DELETE")
-            if existing and (deleting or variant is None or variant.pk != existing.variant_id):
-                purchase_order_line_set(order=order, variant_id=existing.variant_id, quantity=0)
-                formset.deleted_objects.append(existing)
-            if not deleting and variant is not None:
-                line = purchase_order_line_set(
-                    order=order,
-                    variant_id=variant.pk,
-                    quantity=data["quantity_ordered"],
-                    unit_cost=data.get("unit_cost_amount"),
-                )
-                if existing and variant.pk == existing.variant_id:
-                    formset.changed_objects.append((line, line_form.changed_data))
-                else:
-                    formset.new_objects.append(line)
+
+        def line_set(variant_id: int, data: dict | None) -> PurchaseOrderLine | None:
+            if data is None:
+                return purchase_order_line_set(order=order, variant_id=variant_id, quantity=0)
+            return purchase_order_line_set(
+                order=order,
+                variant_id=variant_id,
+                quantity=data["quantity_ordered"],
+                unit_cost=data.get("unit_cost_amount"),
+            )
+
+        formset_lines_save(formset, line_set=line_set)
 
     # -- pages
 
@@ -623,43 +617,35 @@ class PurchaseOrderAdmin(LocationScopedAdmin, DocumentAdmin):
         """A partial (or full) receipt: one quantity per line still expected."""
         order = self.document_for(request, object_id)
         if Status.RECEIVED not in TRANSITIONS[order.status]:
-            messages.error(
+            return receipt_refused(
+                self,
                 request,
-                _("%(order)s is %(status)s: there is nothing to receive.")
+                order,
+                message=_("%(order)s is %(status)s: there is nothing to receive.")
                 % {"order": order, "status": order.get_status_display()},
             )
-            return HttpResponseRedirect(self.document_url("change", order))
         lines = list(order.lines.select_related("variant__product"))
         form = ReceiveWithNoteForm(
             request.POST or None, lines=lines, expected=lambda line: line.quantity_ordered
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                done = purchase_order_receive(
-                    order=order,
-                    quantities=form.quantities(),
-                    user=request.user,
-                    note=form.cleaned_data["note"],
-                )
-            except ReceiptExceedsOutstanding as error:
-                form.add_error(form.field_of(error.details["sku"]), error.message)
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_change(request, done, [{"changed": {"fields": ["status"]}}])
-                messages.success(
-                    request,
-                    _("%(order)s: receipt recorded, now %(status)s.")
-                    % {"order": done, "status": done.get_status_display()},
-                )
-                return HttpResponseRedirect(self.document_url("change", done))
-        title = _("Receive %(order)s from %(supplier)s at %(location)s") % {
-            "order": order,
-            "supplier": order.supplier,
-            "location": order.location,
-        }
-        context = self.page_context(request, order, title, form=form)
-        return TemplateResponse(request, "admin/inventory/purchaseorder/receive.html", context)
+        return receipt_page(
+            self,
+            request,
+            order,
+            form=form,
+            receive=lambda data: purchase_order_receive(
+                order=order, quantities=form.quantities(), user=request.user, note=data["note"]
+            ),
+            message=lambda done: (
+                _("%(order)s: receipt recorded, now %(status)s.")
+                % {"order": done, "status": done.get_status_display()}
+            ),
+            title=lambda: (
+                _("Receive %(order)s from %(supplier)s at %(location)s")
+                % {"order": order, "supplier": order.supplier, "location": order.location}
+            ),
+            template="admin/inventory/purchaseorder/receive.html",
+        )
 
     def transition_message(self, order: PurchaseOrder) -> str:
         return _("%(order)s is now %(status)s.") % {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,10 +15,15 @@ from catalog.exceptions import UnknownCode
 from catalog.selectors import variant_by_code
 from inventory.admin.counts import SEPARATORS
 from inventory.admin.documents import DocumentAdmin, ReceiveLinesForm
+from inventory.admin.forms_flow import (
+    document_add_run,
+    formset_lines_save,
+    receipt_page,
+    receipt_refused,
+)
 from inventory.admin.scoping import LocationScopedAdmin
 from inventory.models import Location, Transfer, TransferLine
 from inventory.services.transfers import (
-    ReceiptExceedsOutstanding,
     transfer_can,
     transfer_cancel,
     transfer_close,
@@ -207,22 +211,22 @@ class TransferAdmin(LocationScopedAdmin, DocumentAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = TransferNewForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                transfer = transfer_create(
-                    from_location=data["from_location"],
-                    to_location=data["to_location"],
-                    lines=data["lines"],
-                    user=request.user,
-                    note=data["note"],
-                )
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_addition(request, transfer, [{"added": {}}])
-                messages.success(request, _("%(reference)s drafted.") % {"reference": transfer})
-                return HttpResponseRedirect(self.document_url("change", transfer))
+        drafted = document_add_run(
+            self,
+            request,
+            form,
+            lambda data: transfer_create(
+                from_location=data["from_location"],
+                to_location=data["to_location"],
+                lines=data["lines"],
+                user=request.user,
+                note=data["note"],
+            ),
+            message=lambda transfer: _("%(reference)s drafted.") % {"reference": transfer},
+            url=lambda transfer: self.document_url("change", transfer),
+        )
+        if drafted is not None:
+            return drafted
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -290,33 +294,17 @@ class TransferAdmin(LocationScopedAdmin, DocumentAdmin):
     def save_formset(self, request, form, formset, change):
         """Each changed line goes through transfer_line_set (draft only, 0 removes)."""
         transfer = form.instance
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+        def line_set(variant_id: int, data: dict | None) -> TransferLine:
+            return transfer_line_set(
+                transfer=transfer,
+                variant_id=variant_id,
+                quantity=0 if data is None else data["quantity"],
+                user=request.user,
+            )
+
         try:
-            for line_form in formset.forms:
-                data = line_form.cleaned_data
-                if not data or not (line_form.has_changed() or data.get("DELETE")):
-                    continue
-                existing = line_form.instance if line_form.instance.pk else None
-                variant, deleting = data.get("variant"), data.get("DELETE")
-                if existing and (deleting or variant.pk != existing.variant_id):
-                    transfer_line_set(
-                        transfer=transfer,
-                        variant_id=existing.variant_id,
-                        quantity=0,
-                        user=request.user,
-                    )
-                    formset.deleted_objects.append(existing)
-                if not deleting and variant is not None:
-                    line = transfer_line_set(
-                        transfer=transfer,
-                        variant_id=variant.pk,
-                        quantity=data["quantity"],
-                        user=request.user,
-                    )
-                    if existing and variant.pk == existing.variant_id:
-                        formset.changed_objects.append((line, line_form.changed_data))
-                    else:
-                        formset.new_objects.append(line)
+            formset_lines_save(formset, line_set=line_set)
         except DomainError as error:
             messages.error(request, error.message)
 
@@ -324,40 +312,35 @@ class TransferAdmin(LocationScopedAdmin, DocumentAdmin):
         """A partial (or full) receipt: one quantity per line still expected."""
         transfer = self.document_for(request, object_id)
         if not transfer_can(transfer, "receive"):
-            self.message_user(
+            return receipt_refused(
+                self,
                 request,
-                _("%(reference)s is %(status)s: there is nothing to receive.")
+                transfer,
+                message=_("%(reference)s is %(status)s: there is nothing to receive.")
                 % {"reference": transfer, "status": transfer.get_status_display()},
-                messages.ERROR,
             )
-            return HttpResponseRedirect(self.document_url("change", transfer))
         lines = list(transfer.lines.select_related("variant__product"))
         form = ReceiveLinesForm(
             request.POST or None, lines=lines, expected=lambda line: line.quantity
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                done = transfer_receive(
-                    transfer=transfer, quantities=form.quantities(), user=request.user
-                )
-            except ReceiptExceedsOutstanding as error:
-                form.add_error(form.field_of(error.details["sku"]), error.message)
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_change(request, done, [{"changed": {"fields": ["status"]}}])
-                messages.success(
-                    request,
-                    _("%(reference)s: receipt recorded, now %(status)s.")
-                    % {"reference": done, "status": done.get_status_display()},
-                )
-                return HttpResponseRedirect(self.document_url("change", done))
-        title = _("Receive %(reference)s at %(location)s") % {
-            "reference": transfer,
-            "location": transfer.to_location,
-        }
-        context = self.page_context(request, transfer, title, form=form)
-        return TemplateResponse(request, "admin/inventory/transfer/receive.html", context)
+        return receipt_page(
+            self,
+            request,
+            transfer,
+            form=form,
+            receive=lambda _data: transfer_receive(
+                transfer=transfer, quantities=form.quantities(), user=request.user
+            ),
+            message=lambda done: (
+                _("%(reference)s: receipt recorded, now %(status)s.")
+                % {"reference": done, "status": done.get_status_display()}
+            ),
+            title=lambda: (
+                _("Receive %(reference)s at %(location)s")
+                % {"reference": transfer, "location": transfer.to_location}
+            ),
+            template="admin/inventory/transfer/receive.html",
+        )
 
     # -- list actions
 

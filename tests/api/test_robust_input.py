@@ -505,7 +505,7 @@ def test_a_products_export_imported_back_changes_nothing_though_cells_start_like
     that quote away, so the name stays "=SUM(1,2)" and not "'=SUM(1,2)"."""
     from catalog.models import Product, Variant
     from inventory.models import ImportJob
-    from inventory.services.imports import import_job_create, import_job_run
+    from inventory.services.imports.jobs import import_job_create, import_job_run
     from tests.factories import ProductFactory
 
     product = ProductFactory(name="=SUM(1,2) tee", brand="@acme")

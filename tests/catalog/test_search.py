@@ -26,7 +26,7 @@ from catalog.search import (
     query_terms,
 )
 from catalog.selectors import variant_search
-from inventory.services.imports import import_job_create, import_job_run
+from inventory.services.imports.jobs import import_job_create, import_job_run
 
 EAN_TEE = ean13_from("376100000001")
 EAN_SCARF = ean13_from("376200000002")

@@ -11,22 +11,26 @@ from django.db.models import Sum
 from catalog.barcodes import ean13_from
 from catalog.models import Barcode, CatalogChange, Category, Product, Variant
 from inventory.models import ImportJob, StockLevel, StockMovement
-from inventory.services import imports, stock_receive, stock_safety_set
-from inventory.services.imports import (
-    PROGRESS_EVERY,
+from inventory.services import stock_receive, stock_safety_set
+from inventory.services.imports import progress, stock_levels
+from inventory.services.imports.exports import (
+    products_csv,
+    products_csv_rows,
+    stock_csv,
+    stock_csv_rows,
+)
+from inventory.services.imports.jobs import (
+    ImportFinished,
+    import_job_create,
+    import_job_enqueue,
+    import_job_run,
+)
+from inventory.services.imports.progress import PROGRESS_EVERY, import_progress, progress_key
+from inventory.services.imports.sheets import (
     ImportColumnsMissing,
     ImportColumnsUnknown,
     ImportEmpty,
     ImportFileInvalid,
-    import_job_create,
-    import_job_enqueue,
-    import_job_run,
-    import_progress,
-    products_csv,
-    products_csv_rows,
-    progress_key,
-    stock_csv,
-    stock_csv_rows,
 )
 from inventory.services.reservations import stock_reserve
 from inventory.tasks import import_run_task
@@ -524,7 +528,7 @@ def test_a_reservation_made_between_checking_and_writing_fails_the_job_with_noth
 ):
     variant = stocked_variant(store=5, sku="HOT")
     stocked_variant(store=1, sku="COLD")
-    check = imports._StockImport.check
+    check = stock_levels.StockLevelImport.check
 
     def check_then_a_customer_reserves(importer):
         errors = check(importer)
@@ -533,7 +537,7 @@ def test_a_reservation_made_between_checking_and_writing_fails_the_job_with_noth
 
     # The reservation runs inside the import's transaction, so the rollback of the import
     # also undoes it: afterwards everything is exactly as before.
-    monkeypatch.setattr(imports._StockImport, "check", check_then_a_customer_reserves)
+    monkeypatch.setattr(stock_levels.StockLevelImport, "check", check_then_a_customer_reserves)
     job = import_job_create(
         kind="stock",
         filename="count.csv",
@@ -700,7 +704,7 @@ def test_a_finished_job_is_left_alone_and_cannot_be_queued_again(
     before = snapshot()
 
     assert import_job_run(job_id=job.pk) is None
-    with pytest.raises(imports.ImportFinished), django_capture_on_commit_callbacks() as callbacks:
+    with pytest.raises(ImportFinished), django_capture_on_commit_callbacks() as callbacks:
         import_job_enqueue(job=job)
 
     assert callbacks == []
@@ -741,7 +745,7 @@ def test_a_long_import_publishes_its_progress_in_the_cache_and_ends_done(shop, c
         "finished": False,
     }
     seen = []
-    real_cache = imports.cache
+    real_cache = progress.cache
 
     class WatchedCache:
         """The real cache; each time the runner publishes, read what the admin would."""
@@ -754,7 +758,7 @@ def test_a_long_import_publishes_its_progress_in_the_cache_and_ends_done(shop, c
         def __getattr__(self, name):
             return getattr(real_cache, name)
 
-    monkeypatch.setattr(imports, "cache", WatchedCache())
+    monkeypatch.setattr(progress, "cache", WatchedCache())
 
     import_job_run(job_id=job.pk)
 

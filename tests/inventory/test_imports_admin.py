@@ -11,13 +11,9 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from inventory.models import ImportJob
-from inventory.services.imports import (
-    import_job_create,
-    import_job_run,
-    products_csv_rows,
-    progress_key,
-    stock_csv_rows,
-)
+from inventory.services.imports.exports import products_csv_rows, stock_csv_rows
+from inventory.services.imports.jobs import import_job_create, import_job_run
+from inventory.services.imports.progress import progress_key
 from inventory.tasks import import_run_task
 from tests.factories import UserFactory
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 
 from inventory.models import ChannelStock, ImportJob, StockLevel, StockMovement
-from inventory.services.imports import import_job_create, import_job_run
+from inventory.services.imports.jobs import import_job_create, import_job_run
 from tests.conftest import drain_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
