@@ -32,9 +32,9 @@ from customers.models import Customer
 from customers.registry import customer_panel, export_section
 from customers.segments import RfmSegment
 from customers.signals import customer_erased, customer_merging
+from orders.events import ORDER_PLACED
 from orders.models import Cart, CartEvent, Order, OrderEvent, Return
 from orders.selectors import orders_visible_to
-from orders.services.checkout import ORDER_PLACED
 from unicommerce.events.registry import mergeable, subscribe
 from unicommerce.exceptions import DomainError
 
