@@ -45,8 +45,14 @@ from inventory.selectors import stock_fingerprint, stock_level
 from inventory.services.unbooked import APPROVE_PERMISSION
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, Fulfilment, Order
-from orders.services import cart_create, cart_line_add, cart_line_set_quantity, cart_price
-from orders.services.carts import cart_identify, cart_line_fulfilment_set
+from orders.pricing import cart_price
+from orders.services.cart_identity import cart_identify
+from orders.services.carts import (
+    cart_create,
+    cart_line_add,
+    cart_line_fulfilment_set,
+    cart_line_set_quantity,
+)
 from orders.services.unbooked import (
     cart_line_unbooked_approve,
     cart_line_unbooked_check,
