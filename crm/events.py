@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from crm.services.figures import customer_figures_refresh
-from orders.services.checkout import ORDER_PLACED
+from orders.events import ORDER_PLACED
 from unicommerce.events.registry import mergeable, subscribe
 
 

@@ -7,7 +7,8 @@ checkout's transaction::
             params: dict) -> object
 
 ``params`` are what the caller of checkout passed as ``payment_params`` (the cash
-tendered at the till, say); the return value is ignored.
+tendered at the till, say); the return value (the cash payment, say) is the checked-out
+order's ``payment_handoff``.
 A handoff records what it did on the order (a timeline entry, a payment row) and must
 not call the outside world while the transaction is open: anything remote (a payment
 link by SMS, a gateway call) goes through the outbox or ``transaction.on_commit``. If it

@@ -21,8 +21,8 @@ from inventory.selectors import (
     stock_fingerprint,
 )
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
+from orders.pricing import CartPricing, PricedLine
 from orders.selectors import orders_visible_to
-from orders.services import CartPricing, PricedLine
 from payments.links import LIVE as LINK_LIVE
 from payments.links import payment_link_refresh
 from payments.models import Payment, PaymentLink, PaymentOperation

@@ -16,13 +16,15 @@ from django.utils.translation import gettext as _
 from customers.phones import phone_e164
 from orders.locks import order_lock
 from orders.models import Cart, Order, Return
-from orders.services.carts import cart_get, cart_open, cart_price
+from orders.pricing import cart_price
+from orders.selectors import cart_get
+from orders.services.carts import cart_open
 from orders.services.checkout import order_checkout
 from payments.links import payment_link_create
 from payments.models import Payment, PaymentLink
 from payments.operations import order_outstanding_amount, payment_start
 from payments.returns import return_settle
-from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
+from payments.services import NothingDue, payment_take_cash
 from pos.models import Register
 from unicommerce.exceptions import DomainError, InvalidInput
 
@@ -67,14 +69,9 @@ def sale_complete(
     """Check the cart out at this register through the one checkout (orders'
     ``order_checkout``): lines taken now leave the store's stock, lines collected
     elsewhere or shipped home are reserved where they will come from, and the order goes
-    to the payment method: cash (``tendered``: the payment is recorded with the change)
-    or pay in store later. All of it or nothing."""
-    if payment_method == CASH:
-        if tendered is None:
-            raise TenderMissing()
-        # The seller learns that the cash is short before anything else is checked.
-        pricing = cart_price(cart=cart, channel=register.channel)
-        cash_change(due=pricing.total_amount, tendered=tendered, currency=pricing.currency)
+    to the payment method: cash (``tendered``: the "cash" method's hand-over,
+    ``payments.services.payment_cash_handoff``, checks it covers the total and records
+    the payment with the change) or pay in store later. All of it or nothing."""
     order = order_checkout(
         cart=cart,
         channel=register.channel,
@@ -84,20 +81,9 @@ def sale_complete(
         shipping_address=shipping_address,
         user=seller,
     )
-    payment = None
-    if payment_method == CASH:  # recorded by the "cash" method's hand-over, in checkout
-        payment = Payment.objects.filter(order=order, method=Payment.Method.CASH).latest("id")
+    payment = order.payment_handoff if payment_method == CASH else None
     return SaleResult(
         order=order, payment=payment, change_amount=payment.change_amount if payment else None
-    )
-
-
-def sale_complete_cash(
-    *, register: Register, cart: Cart, tendered: Decimal, seller: AbstractBaseUser
-) -> SaleResult:
-    """Sell the cart at this register for cash (see ``sale_complete``)."""
-    return sale_complete(
-        register=register, cart=cart, payment_method=CASH, tendered=tendered, seller=seller
     )
 
 

@@ -24,16 +24,16 @@ from orders.api.serializers import (
 )
 from orders.models import OrderEvent
 from orders.payment_methods import payment_methods_by_code
+from orders.selectors import cart_get, cart_view
+from orders.services.cart_identity import cart_identify
 from orders.services.carts import (
     cart_create,
-    cart_get,
-    cart_identify,
     cart_line_add,
     cart_line_fulfilment_set,
     cart_line_set_quantity,
-    cart_view,
 )
-from orders.services.checkout import LineChoice, order_checkout
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from unicommerce.access.principals import CUSTOMER, STAFF, STOREFRONT, principal_of
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY

@@ -1,50 +1,16 @@
-"""Orders' business operations, one module per area. The POS, the API and the admin call
-these; none of them writes models itself.
+"""Orders' business operations (writes), one module per area. The POS, the API and the
+admin call these; none of them writes models itself. Import each from its module (this
+package re-exports nothing).
 
-- ``carts``: cart pricing, lines, tokens, identification and merging, cart events
-- ``checkout``: turning a cart into an order (reserve, price, create, hand over to payment)
+- ``carts``: opening, filling and merging carts, cart events
+- ``cart_identity``: who a cart belongs to (identifying its customer, their open cart)
+- ``checkout``: turning a cart into an order (the orchestration), with its steps in
+  ``checkout_plan`` (what to take where), ``checkout_stock`` (selling and reserving) and
+  ``checkout_persistence`` (the order, its shipments and lines)
 - ``fulfilment``: pick, pack, ship, click & collect, cancellation, edits
 - ``returns``: returns on any channel
+- ``unbooked``: selling at the till what the books do not have (approved overrides)
+- ``expiry``, ``retention``: unpaid orders' expiry, old carts' clean-up
+
+Reads are in ``orders.selectors``; cart pricing in ``orders.pricing``.
 """
-
-from orders.services.carts import (
-    CartPricing,
-    CartView,
-    LineView,
-    PricedLine,
-    cart_create,
-    cart_get,
-    cart_identify,
-    cart_line_add,
-    cart_line_fulfilment_set,
-    cart_line_remove,
-    cart_line_set_quantity,
-    cart_merge,
-    cart_open,
-    cart_open_for_customer,
-    cart_price,
-    cart_view,
-)
-from orders.services.checkout import LineChoice, order_checkout, order_place_taken_now
-
-__all__ = [
-    "CartPricing",
-    "CartView",
-    "LineChoice",
-    "LineView",
-    "PricedLine",
-    "cart_create",
-    "cart_get",
-    "cart_identify",
-    "cart_line_add",
-    "cart_line_fulfilment_set",
-    "cart_line_remove",
-    "cart_line_set_quantity",
-    "cart_merge",
-    "cart_open",
-    "cart_open_for_customer",
-    "cart_price",
-    "cart_view",
-    "order_checkout",
-    "order_place_taken_now",
-]

@@ -25,7 +25,8 @@ from inventory.services.unbooked import (
 )
 from orders.locks import cart_lock
 from orders.models import Cart, CartLine, Fulfilment
-from orders.services.carts import _line, _open
+from orders.selectors import cart_line_get
+from orders.services.carts import cart_writable_check
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -42,8 +43,8 @@ def _free_here(line: CartLine, location: Location) -> int:
 
 
 def _missing(cart: Cart, line_id: object, location: Location) -> tuple[CartLine, int]:
-    _open(cart)
-    line = _line(cart, line_id)
+    cart_writable_check(cart)
+    line = cart_line_get(cart, line_id)
     if line.fulfilment not in ("", Fulfilment.TAKEN_NOW):
         raise UnbookedSaleInvalid(
             _("Only a line the customer takes now can be sold though not in the books."),

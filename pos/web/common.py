@@ -15,7 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRefresh
 
 from orders.models import Cart
-from orders.services import cart_create
+from orders.services.carts import cart_create
 from pos.models import Register
 from pos.selectors import registers_for
 

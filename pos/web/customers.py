@@ -16,7 +16,7 @@ from customers.phones import phone_e164
 from customers.services import customer_find
 from customers.services.identity import email_normalised
 from orders.models import Cart
-from orders.services.carts import cart_identify
+from orders.services.cart_identity import cart_identify
 from pos.forms import CustomerNameForm
 from pos.messages import seller_message
 from pos.models import Register

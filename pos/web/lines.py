@@ -18,8 +18,7 @@ from inventory.selectors import stock_level
 from inventory.services.approval import manager_approval
 from inventory.services.unbooked import APPROVE_PERMISSION
 from orders.models import Cart, Fulfilment
-from orders.services import cart_line_add, cart_line_set_quantity
-from orders.services.carts import cart_line_fulfilment_set
+from orders.services.carts import cart_line_add, cart_line_fulfilment_set, cart_line_set_quantity
 from orders.services.unbooked import (
     cart_line_unbooked_approve,
     cart_line_unbooked_check,

@@ -221,7 +221,8 @@ def test_a_seller_sells_from_their_own_shelves_only(world, stocked_variant):
 @pytest.fixture
 def lyon_order(world, stocked_variant) -> Order:
     """An order sold at the Lyon store's till, to be collected there."""
-    from orders.services import LineChoice, order_checkout
+    from orders.services.checkout import order_checkout
+    from orders.services.checkout_plan import LineChoice
 
     variant = stocked_variant()
     from inventory.services import stock_receive

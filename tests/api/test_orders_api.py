@@ -400,7 +400,7 @@ def test_the_fast_payloads_are_exactly_what_the_documented_serializers_give(
         cart_payload,
         order_payload,
     )
-    from orders.services import cart_get, cart_view
+    from orders.selectors import cart_get, cart_view
 
     variant = stocked_variant(warehouse=5, store=1)
     other = stocked_variant(store=2)

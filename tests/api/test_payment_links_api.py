@@ -11,7 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from catalog.services import api_key_create
 from orders.models import Cart, Order
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from payments.links import payment_link_pay
 from payments.models import PaymentLink
 from tests.api.conftest import client_with_key

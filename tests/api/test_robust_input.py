@@ -332,7 +332,9 @@ def test_a_huge_transfer_quantity_is_a_400_and_nothing_is_drafted(
 def test_a_huge_order_line_quantity_is_a_400_and_the_line_is_unchanged(
     staff_api, shop, stocked_variant, quantity
 ):
-    from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
+    from orders.services.carts import cart_create, cart_line_add
+    from orders.services.checkout import order_checkout
+    from orders.services.checkout_plan import LineChoice
 
     variant = stocked_variant(warehouse=5, sku="TEE-2")
     cart = cart_create(channel=shop.web)
@@ -367,7 +369,7 @@ def test_a_huge_order_line_quantity_is_a_400_and_the_line_is_unchanged(
 @pytest.mark.parametrize("quantity", [10000, 10**12, 2**63])
 def test_the_cart_service_refuses_more_than_9999_on_a_line_whatever_the_face(on_sale, quantity):
     from inventory.exceptions import InvalidQuantity
-    from orders.services import cart_create, cart_line_add, cart_line_set_quantity
+    from orders.services.carts import cart_create, cart_line_add, cart_line_set_quantity
 
     cart = cart_create(channel=on_sale.product.publications.first().channel)
     line = cart_line_add(cart=cart, variant=on_sale, quantity=1)
@@ -383,7 +385,7 @@ def test_the_cart_service_refuses_more_than_9999_on_a_line_whatever_the_face(on_
 def test_adding_to_a_line_never_takes_it_past_9999(on_sale):
     from inventory.exceptions import InvalidQuantity
     from orders.models import CartEvent
-    from orders.services import cart_create, cart_line_add
+    from orders.services.carts import cart_create, cart_line_add
 
     cart = cart_create(channel=on_sale.product.publications.first().channel)
     assert cart_line_add(cart=cart, variant=on_sale, quantity=9998).quantity == 9998

@@ -46,7 +46,9 @@ from customers.services import address_add
 from inventory.services.reservations import stock_reserve
 from inventory.services.transfers import transfer_create
 from orders.models import Fulfilment, Shipment
-from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from tests.conftest import Shop
 from tests.factories import UserFactory
 from unicommerce.webhooks.models import WebhookEndpoint

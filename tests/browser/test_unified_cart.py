@@ -146,7 +146,7 @@ def test_on_a_tablet_a_mixed_basket_is_placed_and_paid_in_store_later(
 ):
     from inventory.services import stock_receive
     from orders.models import OrderLine
-    from orders.services import cart_create, cart_line_add
+    from orders.services.carts import cart_create, cart_line_add
     from tests.conftest import ARTIFACTS
     from tests.factories import CustomerFactory, LocationFactory, SalesChannelFactory
 

@@ -11,7 +11,7 @@ import pytest
 from inventory.models import Location, StockLevel
 from inventory.services import stock_receive
 from orders.models import Cart
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from tests.factories import LocationFactory, SalesChannelFactory
 
 

@@ -24,17 +24,15 @@ from orders.exceptions import (
     InvalidFulfilment,
 )
 from orders.models import Cart, CartEvent, CartLine
-from orders.services import (
+from orders.selectors import cart_get, cart_view
+from orders.services.cart_identity import cart_identify, cart_open_for_customer
+from orders.services.carts import (
     cart_create,
-    cart_get,
-    cart_identify,
     cart_line_add,
     cart_line_fulfilment_set,
     cart_line_set_quantity,
     cart_merge,
     cart_open,
-    cart_open_for_customer,
-    cart_view,
 )
 from tests.factories import CustomerFactory, SalesChannelFactory
 

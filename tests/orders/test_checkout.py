@@ -19,17 +19,13 @@ from orders.exceptions import (
     InvalidShippingAddress,
     UnknownPaymentMethod,
 )
-from orders.models import Cart, CartEvent, Order, OrderEvent, OrderLine, Shipment
+from orders.models import Cart, CartEvent, Fulfilment, Order, OrderEvent, OrderLine, Shipment
 from orders.orchestration import Allocation
 from orders.payment_methods import payment_method_register
-from orders.services import (
-    LineChoice,
-    cart_create,
-    cart_identify,
-    cart_line_add,
-    order_checkout,
-    order_place_taken_now,
-)
+from orders.services.cart_identity import cart_identify
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from tests.orders.conftest import ADDRESS, level
 from unicommerce.events.models import OutboxEvent
 
@@ -284,12 +280,20 @@ def test_a_cart_filled_on_the_web_and_checked_out_in_the_store_shows_both_channe
     assert CartEvent.objects.filter(cart=cart).last().channel_id == shop.store_channel.pk
 
 
-def test_order_place_taken_now_still_sells_every_line_at_the_till(shop, stocked_variant):
+def test_a_taken_now_default_choice_sells_every_line_at_the_till(shop, stocked_variant):
     variant = stocked_variant(store=2)
     cart = cart_create(channel=shop.store_channel)
     cart_line_add(cart=cart, variant=variant, quantity=2, fulfilment="ship")
 
-    order = order_place_taken_now(cart=cart, location=shop.store, user=shop.seller)
+    # The till taking payment itself (no method): every line leaves the store now.
+    order = order_checkout(
+        cart=cart,
+        channel=cart.channel,
+        payment_method=None,
+        till_location=shop.store,
+        default_choice=LineChoice(Fulfilment.TAKEN_NOW, shop.store),
+        user=shop.seller,
+    )
 
     assert (order.status, order.payment_method) == ("fulfilled", "")
     assert order_lines(order) == [(variant.sku, 2, "taken_now", "paris", "fulfilled", False)]

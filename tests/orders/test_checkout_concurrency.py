@@ -12,7 +12,8 @@ from django.db.models import Sum
 from inventory.models import Reservation, StockLevel
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Order, OrderLine
-from orders.services import cart_create, cart_line_add, order_checkout
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
 from tests.orders.conftest import ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)

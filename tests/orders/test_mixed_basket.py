@@ -5,7 +5,8 @@ its own place, through checkout and the fulfilment services."""
 from __future__ import annotations
 
 from orders.models import Fulfilment, Order
-from orders.services.checkout import LineChoice, order_checkout
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from orders.services.fulfilment import (
     shipment_collect,
     shipment_pack,

@@ -7,7 +7,7 @@ import pytest
 
 from catalog.services import api_key_create
 from orders.models import Order
-from orders.services.checkout import shipping_address_clean
+from orders.services.checkout_plan import shipping_address_clean
 from tests.api.conftest import client_with_key
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from inventory.models import Reservation, StockLevel
 from orders.models import Order, OrderEvent
-from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from orders.services.expiry import orders_unpaid_expire
 from orders.services.fulfilment import shipment_collect, shipment_ready
 from orders.tasks import unpaid_expire_task

@@ -14,7 +14,9 @@ from django.utils import timezone
 from inventory.models import Reservation, StockLevel, StockMovement
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Shipment
 from orders.selectors import orders_awaiting_payment, orders_awaiting_payment_at
-from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
+from orders.services.checkout_plan import LineChoice
 from orders.services.expiry import orders_unpaid_expire
 from orders.services.fulfilment import order_paid_hand_over
 from payments.models import Payment

@@ -15,7 +15,7 @@ from django.utils import timezone
 from customers.phones import InvalidPhone
 from inventory.models import StockLevel
 from orders.models import Cart, Order, OrderEvent
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from payments.exceptions import InstalmentDeclined, PaymentAmountInvalid, PaymentDeclined
 from payments.gateways import simulated
 from payments.links import (

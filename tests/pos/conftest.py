@@ -9,7 +9,8 @@ import pytest
 
 from inventory.models import Location
 from orders.models import Order, Shipment
-from orders.services import cart_create, cart_line_add, order_checkout
+from orders.services.carts import cart_create, cart_line_add
+from orders.services.checkout import order_checkout
 from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, SalesChannelFactory
 
@@ -87,7 +88,7 @@ def web_order_delivered(*, shop, customer, variant, quantity: int = 2, location=
     cart = cart_create(channel=shop.web, customer=customer)
     cart_line_add(cart=cart, variant=variant, quantity=quantity, channel=shop.web)
     from orders.models import Fulfilment
-    from orders.services import LineChoice
+    from orders.services.checkout_plan import LineChoice
 
     order = order_checkout(
         cart=cart,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Cart, CartEvent, CartLine
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from tests.factories import CustomerFactory, UserFactory
 from tests.pos.conftest import HX, SELL, web_order_delivered
 

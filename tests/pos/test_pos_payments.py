@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from payments.gateways import simulated
 from payments.links import payment_link_pay
 from payments.models import Payment, PaymentLink, PaymentOperation

@@ -128,7 +128,7 @@ def test_a_fulfilment_for_a_line_named_in_other_digits_is_refused(till, opened_w
 
 @pytest.fixture
 def order_to_pay(shop, camille, tee):
-    from orders.services import cart_create, cart_line_add
+    from orders.services.carts import cart_create, cart_line_add
     from pos.services import sale_complete
 
     cart = cart_create(channel=shop.store_channel, customer=camille)

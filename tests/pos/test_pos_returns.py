@@ -10,10 +10,10 @@ import pytest
 from inventory.models import StockLevel, StockMovement
 from loyalty.services import store_credit_balance
 from orders.models import Order, OrderEvent, Return, ReturnLine
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment, PaymentOperation
 from payments.operations import order_outstanding_amount, payment_start
-from pos.services import sale_complete_cash
+from pos.services import sale_complete
 from tests.pos.conftest import HX, RETURNS, web_order_delivered
 from unicommerce.wiring import store_credit_wire
 
@@ -207,8 +207,12 @@ def test_incomplete_returns_are_refused_inline(till, shop, web_order, typed, mes
 def test_a_till_sale_returned_in_the_same_store_is_not_cross_channel(till, shop, tee):
     cart = cart_create(channel=shop.store_channel)
     cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
-    sale = sale_complete_cash(
-        register=shop.register, cart=cart, tendered=Decimal("20"), seller=shop.seller
+    sale = sale_complete(
+        payment_method="cash",
+        register=shop.register,
+        cart=cart,
+        tendered=Decimal("20"),
+        seller=shop.seller,
     )
     line = sale.order.lines.get()
 
@@ -250,7 +254,8 @@ def test_without_htmx_a_return_redirects_to_its_receipt(till, web_order):
 
 def test_orders_not_handed_over_cannot_come_back(till, shop, camille, tee):
     from orders.models import Fulfilment
-    from orders.services import LineChoice, order_checkout
+    from orders.services.checkout import order_checkout
+    from orders.services.checkout_plan import LineChoice
 
     cart = cart_create(channel=shop.web, customer=camille)
     cart_line_add(cart=cart, variant=tee, channel=shop.web)
@@ -379,8 +384,12 @@ def test_a_store_credit_return_credits_the_customer(till, card_paid_web_order, c
 def test_store_credit_without_a_customer_is_explained_not_offered(till, shop, tee):
     cart = cart_create(channel=shop.store_channel)
     cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
-    sale = sale_complete_cash(
-        register=shop.register, cart=cart, tendered=Decimal("20"), seller=shop.seller
+    sale = sale_complete(
+        payment_method="cash",
+        register=shop.register,
+        cart=cart,
+        tendered=Decimal("20"),
+        seller=shop.seller,
     )
 
     ret, receipt = bring_back(till, sale.order, "store_credit")
@@ -397,8 +406,12 @@ def test_store_credit_without_a_customer_is_explained_not_offered(till, shop, te
 def test_an_exchange_is_marked_settled_and_moves_no_money(till, shop, tee):
     cart = cart_create(channel=shop.store_channel)
     cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
-    sale = sale_complete_cash(
-        register=shop.register, cart=cart, tendered=Decimal("20"), seller=shop.seller
+    sale = sale_complete(
+        payment_method="cash",
+        register=shop.register,
+        cart=cart,
+        tendered=Decimal("20"),
+        seller=shop.seller,
     )
     ret, receipt = bring_back(till, sale.order, "exchange")
     assert "Mark settled (exchange)" in receipt

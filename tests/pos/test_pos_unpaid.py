@@ -12,7 +12,7 @@ import pytest
 
 from inventory.models import StockLevel
 from orders.models import Order, OrderLine
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from pos.services import sale_complete
 from tests.factories import LocationFactory, RegisterFactory, SalesChannelFactory, UserFactory
 from tests.pos.conftest import HX, SELL

@@ -9,9 +9,9 @@ from django.db import connection
 from inventory.models import StockLevel, StockMovement
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, Order
-from orders.services import cart_create, cart_line_add
+from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment
-from pos.services import sale_complete_cash
+from pos.services import sale_complete
 
 HX = {"HTTP_HX_REQUEST": "true"}
 SELL = "/pos/sell/"
@@ -255,7 +255,8 @@ def test_two_tills_selling_the_last_unit_at_once_make_exactly_one_order(shop, st
     def sell(index: int) -> None:
         try:
             barrier.wait()
-            outcomes[index] = sale_complete_cash(
+            outcomes[index] = sale_complete(
+                payment_method="cash",
                 register=registers[index],
                 cart=carts[index],
                 tendered=Decimal("50"),

@@ -14,8 +14,9 @@ from django.db import close_old_connections, connection
 from inventory.models import Location, StockAlert, StockLevel, StockMovement, UnbookedSale
 from orders.exceptions import CheckoutUnavailable
 from orders.models import Cart, CartLine, Order, OrderEvent
-from orders.services import cart_create, cart_line_add, order_place_taken_now
+from orders.services.carts import cart_create, cart_line_add
 from orders.services.unbooked import cart_line_unbooked_approve
+from pos.services import sale_complete
 from tests.factories import LocationFactory, ProductFactory, UserFactory
 from tests.pos.conftest import HX, SELL
 
@@ -341,9 +342,13 @@ def test_two_tills_and_the_last_unit_one_with_an_approval_never_both_sell(
     def till(index: int) -> None:
         try:
             barrier.wait()
-            outcomes[index] = order_place_taken_now(
-                cart=Cart.objects.get(pk=carts[index].pk), location=shop.store, user=shop.seller
-            )
+            outcomes[index] = sale_complete(
+                register=shop.register,
+                cart=Cart.objects.get(pk=carts[index].pk),
+                payment_method="cash",
+                tendered=Decimal("1000"),
+                seller=shop.seller,
+            ).order
         except Exception as error:  # the outcome is what we assert on
             outcomes[index] = error
         finally:
