@@ -41,13 +41,12 @@ from orders.models import (
 )
 from orders.payment_methods import payment_methods_by_code
 from orders.selectors import carts_visible_to, orders_visible_to, returns_visible_to
+from orders.services.cancellation import order_cancel
+from orders.services.collect import shipment_collect, shipment_ready
 from orders.services.fulfilment import (
     SHIPMENT_ALLOWED,
-    order_cancel,
-    shipment_collect,
     shipment_pack,
     shipment_pick_start,
-    shipment_ready,
     shipment_ship,
 )
 from unicommerce.access.admin import StoreScopedAdmin

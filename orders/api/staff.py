@@ -25,19 +25,12 @@ from inventory.models import Location
 from inventory.selectors import staff_acts_at
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
 from orders.selectors import orders_visible_to, returns_visible_to
+from orders.services.cancellation import order_cancel
 from orders.services.carts import MAX_LINE_QUANTITY
-from orders.services.fulfilment import (
-    SHIPMENT_OPEN,
-    order_cancel,
-    order_line_quantity_set,
-    order_line_relocate,
-    order_line_remove,
-    shipment_collect,
-    shipment_pack,
-    shipment_pick_start,
-    shipment_ready,
-    shipment_ship,
-)
+from orders.services.collect import shipment_collect, shipment_ready
+from orders.services.edits import order_line_quantity_set, order_line_relocate, order_line_remove
+from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
+from orders.services.order_lines import SHIPMENT_OPEN
 from orders.services.returns import return_create
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY

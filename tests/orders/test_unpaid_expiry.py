@@ -14,8 +14,8 @@ from django.utils import timezone
 from inventory.models import Reservation, StockLevel
 from orders.models import Order, OrderEvent
 from orders.services import LineChoice, cart_create, cart_line_add, order_checkout
+from orders.services.collect import shipment_collect, shipment_ready
 from orders.services.expiry import orders_unpaid_expire
-from orders.services.fulfilment import shipment_collect, shipment_ready
 from orders.tasks import unpaid_expire_task
 from payments.models import Payment
 from unicommerce.messaging.models import Message
