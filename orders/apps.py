@@ -7,6 +7,10 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
+        from orders.registry import orders_strategies_register
+
+        orders_strategies_register()
+
         # The customer's 360° panel and GDPR export sections, and what orders does when
         # customers merges or erases someone (customers cannot import orders).
         from orders import customer_view
