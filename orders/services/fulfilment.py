@@ -64,11 +64,17 @@ SHIPMENT_TARGET = {
 }
 
 
-def shipment_action_check(shipment: Shipment, action: str) -> None:
-    """``ShipmentActionRefused`` unless ``SHIPMENT_ALLOWED`` lets ``action`` start from
-    the shipment's status and kind."""
+def shipment_action_allowed(shipment: Shipment, action: str) -> bool:
+    """Whether ``SHIPMENT_ALLOWED`` lets ``action`` start from the shipment's status and
+    kind."""
     statuses, kinds = SHIPMENT_ALLOWED[action]
-    if shipment.status not in statuses or shipment.kind not in kinds:
+    return shipment.status in statuses and shipment.kind in kinds
+
+
+def shipment_action_check(shipment: Shipment, action: str) -> None:
+    """``ShipmentActionRefused`` unless ``action`` may start now
+    (``shipment_action_allowed``)."""
+    if not shipment_action_allowed(shipment, action):
         raise ShipmentActionRefused(shipment, action)
 
 
