@@ -235,17 +235,6 @@ class RelocationInvalid(InvalidInput):
         super().__init__(message, **details)
 
 
-class InvalidOrderQuantity(InvalidInput):
-    code = "invalid_quantity"
-
-    def __init__(self, quantity: object) -> None:
-        super().__init__(
-            _("Quantity must be a whole number above zero (got %(quantity)s).")
-            % {"quantity": quantity},
-            quantity=str(quantity),
-        )
-
-
 # --- Returns (orders.services.returns) ---------------------------------------------------
 
 

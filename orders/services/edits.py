@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from inventory.exceptions import InvalidQuantity
 from inventory.models import Location, Reservation
 from inventory.services.reservations import reservation_release, stock_reserve
-from orders.exceptions import InvalidOrderQuantity, OrderLineNotEditable, RelocationInvalid
+from orders.exceptions import OrderLineNotEditable, RelocationInvalid
 from orders.locks import order_line_lock
 from orders.models import Fulfilment, Order, OrderLine, Shipment
 from orders.services.order_lines import (
@@ -46,7 +47,7 @@ def _editable(line: OrderLine) -> None:
 
 def _check_quantity(quantity: object) -> int:
     if (count := count_or_none(quantity)) is None:
-        raise InvalidOrderQuantity(quantity)
+        raise InvalidQuantity(quantity)
     return count
 
 
