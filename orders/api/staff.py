@@ -13,6 +13,8 @@ order answers 404, a step at a location they do not work at 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -404,7 +406,7 @@ class StaffActionView(APIView):
 class ShipmentStepView(StaffActionView):
     """Pick, pack or ready: a step with nothing to say but who and where."""
 
-    service = staticmethod(shipment_pick_start)
+    service: Callable[..., Shipment]  # the step's service, a staticmethod
 
     def act(self, request, pk: int, values: dict, who: dict) -> int:
         shipment = _shipment(request, pk)
