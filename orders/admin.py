@@ -42,13 +42,13 @@ from orders.models import (
 )
 from orders.payment_methods import payment_methods_by_code
 from orders.selectors import carts_visible_to, orders_visible_to, returns_visible_to
+from orders.services.cancellation import order_cancel
+from orders.services.collect import shipment_collect, shipment_ready
 from orders.services.fulfilment import (
     SHIPMENT_ALLOWED,
-    order_cancel,
-    shipment_collect,
+    shipment_action_allowed,
     shipment_pack,
     shipment_pick_start,
-    shipment_ready,
     shipment_ship,
 )
 from unicommerce.exceptions import DomainError
@@ -543,16 +543,14 @@ class OrderAdmin(StoreScopedAdmin, admin.ModelAdmin):
         for shipment in order.shipments.select_related("location").order_by("id"):
             prefix = f"{shipment.get_kind_display()} {shipment.location} #{shipment.pk}: "
             for action, (_service, label) in STEP_SERVICES.items():
-                statuses, kinds = SHIPMENT_ALLOWED[action]
-                if shipment.status in statuses and shipment.kind in kinds:
+                if shipment_action_allowed(shipment, action):
                     url = reverse("admin:orders_order_step", args=[order.pk, shipment.pk, action])
                     buttons.append((url, prefix + str(label), "post"))
             for action, page, label in (
                 ("ship", "admin:orders_order_ship", _("Ship…")),
                 ("collect", "admin:orders_order_collect", _("Hand over…")),
             ):
-                statuses, kinds = SHIPMENT_ALLOWED[action]
-                if shipment.status in statuses and shipment.kind in kinds:
+                if shipment_action_allowed(shipment, action):
                     buttons.append(
                         (reverse(page, args=[order.pk, shipment.pk]), prefix + label, "get")
                     )

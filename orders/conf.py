@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils.module_loading import import_string
+
+from orders.orchestration import orchestration_strategy_get
 
 DEFAULT_STRATEGY = "orders.orchestration.strategy_default"
 
@@ -23,4 +24,7 @@ def cart_ttl() -> timedelta:
 
 
 def orchestration_strategy() -> Callable:
-    return import_string(getattr(settings, "ORDER_ORCHESTRATION_STRATEGY", DEFAULT_STRATEGY))
+    """The strategy the setting names (``orders.orchestration.orchestration_strategy_get``)."""
+    return orchestration_strategy_get(
+        getattr(settings, "ORDER_ORCHESTRATION_STRATEGY", DEFAULT_STRATEGY)
+    )

@@ -1,7 +1,13 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from unicommerce.exceptions import DomainError, InvalidInput, NotFound
+from orders.models import Fulfilment, Order, OrderLine, Shipment
+from unicommerce.exceptions import DomainError, InvalidInput, InvalidTransition, NotFound
 
 
 class EmptyCart(DomainError):
@@ -134,4 +140,125 @@ class OrderNotFound(NotFound):
     def __init__(self, reference: str) -> None:
         super().__init__(
             _("No order %(reference)s.") % {"reference": reference}, reference=reference
+        )
+
+
+# --- Fulfilment, cancellation and edits (orders.services.fulfilment and its siblings) --
+
+
+class ShipmentActionRefused(InvalidTransition):
+    code = "shipment_transition_refused"
+
+    def __init__(self, shipment: Shipment, action: str) -> None:
+        super().__init__(
+            _("Shipment %(shipment)s (%(kind)s, %(status)s) cannot be “%(action)s”.")
+            % {
+                "shipment": shipment.pk,
+                "kind": Fulfilment(shipment.kind).label,
+                "status": Shipment.Status(shipment.status).label,
+                "action": action,
+            },
+            shipment=shipment.pk,
+            kind=shipment.kind,
+            status=shipment.status,
+            action=action,
+        )
+
+
+class PickupCodeWrong(InvalidInput):
+    code = "pickup_code_wrong"
+
+    def __init__(self, shipment: Shipment) -> None:
+        super().__init__(_("This is not the pickup code of this order."), shipment=shipment.pk)
+
+
+class ShipmentLinesInvalid(InvalidInput):
+    code = "shipment_lines_invalid"
+
+    def __init__(self, shipment: Shipment, unknown: Sequence[Any]) -> None:
+        super().__init__(
+            _("Choose at least one line of this shipment still to fulfil."),
+            shipment=shipment.pk,
+            unknown=[str(u) for u in unknown],
+        )
+
+
+class TrackingMissing(InvalidInput):
+    code = "tracking_missing"
+
+    def __init__(self) -> None:
+        super().__init__(_("A shipped parcel needs a carrier and a tracking number."))
+
+
+class OrderNotCancellable(DomainError):
+    code = "order_not_cancellable"
+    http_status = 409
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            _("Order %(order)s has no line left to cancel.") % {"order": order.reference},
+            order=order.reference,
+            status=order.status,
+        )
+
+
+class OrderLineNotEditable(DomainError):
+    code = "order_line_not_editable"
+    http_status = 409
+
+    def __init__(self, line: OrderLine, shipment_status: str | None) -> None:
+        super().__init__(
+            _(
+                "Line %(sku)s of order %(order)s can no longer be changed: its preparation "
+                "has started or it is closed."
+            )
+            % {"sku": line.sku, "order": line.order.reference},
+            line=line.pk,
+            line_status=line.status,
+            shipment_status=shipment_status,
+        )
+
+
+class OrderLineNotFound(NotFound):
+    code = "order_line_not_found"
+
+    def __init__(self, line_id: object) -> None:
+        super().__init__(
+            _("There is no order line %(line)s.") % {"line": line_id}, line=str(line_id)
+        )
+
+
+class RelocationInvalid(InvalidInput):
+    code = "relocation_invalid"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+
+
+# --- Returns (orders.services.returns) ---------------------------------------------------
+
+
+class ReturnInvalid(InvalidInput):
+    """The request itself is malformed (``code`` says how)."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
+class ReturnLineNotFulfilled(DomainError):
+    code = "return_line_not_fulfilled"
+    http_status = 409
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        super().__init__(_("Only goods handed over to the customer can be returned."), lines=lines)
+
+
+class ReturnQuantityExceeded(DomainError):
+    code = "return_quantity_exceeded"
+    http_status = 409
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        super().__init__(
+            _("More is being returned than was bought and not yet returned."), lines=lines
         )

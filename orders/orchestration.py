@@ -2,7 +2,9 @@
 
 Checkout gathers, in one query, the candidate locations and what each has available of
 the variants to ship, then calls the strategy named by the setting
-``ORDER_ORCHESTRATION_STRATEGY`` (default: ``strategy_default`` below) with plain data:
+``ORDER_ORCHESTRATION_STRATEGY`` (default: ``strategy_default`` below, registered under
+its dotted path by ``orders.registry.orders_strategies_register``; a name nobody
+registered is imported as a dotted path) with plain data:
 
     strategy(*, lines: Sequence[ShipLine], candidates: Sequence[Candidate],
              destination: Destination | None) -> list[Allocation]
@@ -18,9 +20,11 @@ This module is pure: no queries, no models, so a strategy is easy to test and to
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+
+from django.utils.module_loading import import_string
 
 # Above this many candidate sets of one size, search greedily instead of exhaustively.
 MAX_COMBINATIONS = 5000
@@ -70,6 +74,24 @@ class Unallocatable(Exception):
     def __init__(self, short: dict[int, int]) -> None:
         super().__init__(f"short of {short}")
         self.short = short  # variant_id -> total available over the candidates
+
+
+Strategy = Callable[..., list[Allocation]]
+
+_STRATEGIES: dict[str, Strategy] = {}
+
+
+def orchestration_strategy_register(name: str, strategy: Strategy) -> None:
+    """Make ``strategy`` the one ``ORDER_ORCHESTRATION_STRATEGY = name`` chooses
+    (registering a name again replaces it)."""
+    _STRATEGIES[name] = strategy
+
+
+def orchestration_strategy_get(name: str) -> Strategy:
+    """The strategy registered as ``name``, else the function at the dotted path
+    ``name`` (a deployment's own strategy, docs/orchestration.md)."""
+    strategy = _STRATEGIES.get(name)
+    return strategy if strategy is not None else import_string(name)
 
 
 EARTH_RADIUS_KM = 6371.0

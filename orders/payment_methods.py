@@ -14,8 +14,10 @@ not call the outside world while the transaction is open: anything remote (a pay
 link by SMS, a gateway call) goes through the outbox or ``transaction.on_commit``. If it
 raises a ``DomainError``, the whole checkout rolls back.
 
-Built in: ``pay_in_store`` and ``pay_later``, which only say "awaiting payment" (nothing
-is faked as paid). Other apps register theirs at start-up (``AppConfig.ready``), e.g.
+Nothing registers at import time. Orders' own, ``pay_in_store`` and ``pay_later``, which
+only say "awaiting payment" (``payment_awaiting_handoff``: nothing is faked as paid), are
+registered by ``orders.registry.orders_strategies_register`` from ``OrdersConfig.ready``;
+other apps register theirs from their own ``AppConfig.ready``, e.g.
 ``payment_method_register("cash", _("Cash"), handoff, channel_kinds={"store"})``.
 """
 
@@ -26,9 +28,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from orders.exceptions import UnknownPaymentMethod
+from orders.states import order_event_record
 
 if TYPE_CHECKING:
     from catalog.models import SalesChannel
@@ -96,9 +98,9 @@ def payment_method_get(code: str, *, channel: SalesChannel | None = None) -> Pay
     return method
 
 
-def _awaiting_payment(*, order, channel, user=None, params=None) -> None:
-    from orders.states import order_event_record
-
+def payment_awaiting_handoff(*, order, channel, user=None, params=None) -> None:
+    """The handoff of the methods paid later: the order's timeline says it awaits
+    payment by its method."""
     order_event_record(
         order=order,
         kind="awaiting_payment",
@@ -108,10 +110,6 @@ def _awaiting_payment(*, order, channel, user=None, params=None) -> None:
         channel=channel,
         actor=user,
     )
-
-
-payment_method_register("pay_in_store", gettext_lazy("Pay in store"), _awaiting_payment)
-payment_method_register("pay_later", gettext_lazy("Pay later"), _awaiting_payment)
 
 
 # --- payments under way ---------------------------------------------------------------

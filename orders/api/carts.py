@@ -5,12 +5,13 @@ priced and stocked right now."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import SalesChannel
+from orders.api.schema import error_responses
 from orders.api.serializers import (
     CartCreateInputSerializer,
     CartOutputSerializer,
@@ -35,23 +36,31 @@ from orders.services.carts import (
 from orders.services.checkout import order_checkout
 from orders.services.checkout_plan import LineChoice
 from unicommerce.access.principals import CUSTOMER, STAFF, STOREFRONT, principal_of
-from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
 from unicommerce.exceptions import Forbidden
 
+ERRORS = {
+    400: "Malformed input: the details name each field.",
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key, or the cart belongs to someone else (cart_foreign).",
+    404: "No cart has this token (cart_not_found), or no such line.",
+    410: "The cart has expired (cart_expired).",
+}
+
 
 def errors(**extra: str) -> dict:
-    described = {
-        400: "Malformed input: the details name each field.",
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key, or the cart belongs to someone else (cart_foreign).",
-        404: "No cart has this token (cart_not_found), or no such line.",
-        410: "The cart has expired (cart_expired).",
-        **{str(k): v for k, v in extra.items()},
+    return error_responses(ERRORS, **extra)
+
+
+def line_answers(success: int = status.HTTP_200_OK) -> dict:
+    """A change of a cart's lines answers the cart as it now is, or one of the usual
+    refusals, or 409 for a cart already checked out."""
+    return {
+        success: CartOutputSerializer,
+        **errors(**{"409": "The cart is checked out (cart_closed)."}),
     }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
 
 
 def _customer(request):
@@ -143,10 +152,7 @@ class CartLinesView(_CartView):
     @extend_schema(
         summary="Add a line (or grow the existing line of the same variant)",
         request=LineInputSerializer,
-        responses={
-            201: CartOutputSerializer,
-            **errors(**{"409": "The cart is checked out (cart_closed)."}),
-        },
+        responses=line_answers(status.HTTP_201_CREATED),
     )
     def post(self, request, token: str):
         cart = _cart(request, token)
@@ -168,10 +174,7 @@ class CartLineDetailView(_CartView):
     @extend_schema(
         summary="Change a line's quantity (0 removes it) or how it is fulfilled",
         request=LinePatchInputSerializer,
-        responses={
-            200: CartOutputSerializer,
-            **errors(**{"409": "The cart is checked out (cart_closed)."}),
-        },
+        responses=line_answers(),
     )
     def patch(self, request, token: str, line_id: int):
         cart = _cart(request, token)
@@ -195,10 +198,7 @@ class CartLineDetailView(_CartView):
     @extend_schema(
         summary="Remove a line",
         request=None,
-        responses={
-            200: CartOutputSerializer,
-            **errors(**{"409": "The cart is checked out (cart_closed)."}),
-        },
+        responses=line_answers(),
     )
     def delete(self, request, token: str, line_id: int):
         cart = _cart(request, token)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.api.schema import error_responses
 from orders.api.serializers import (
     OrderOutputSerializer,
     OrderSummaryOutputSerializer,
@@ -19,7 +20,6 @@ from orders.api.serializers import (
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.selectors import order_visible_to
-from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.pagination import CursorPagination
 from unicommerce.api.permissions import channel_of
 
@@ -47,13 +47,14 @@ def order_visible(request, order: Order) -> bool:
     return order_visible_to(request.user, order)
 
 
+ERRORS = {
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key or user.",
+}
+
+
 def errors(**extra: str) -> dict:
-    described = {
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user.",
-        **{str(k): v for k, v in extra.items()},
-    }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **extra)
 
 
 class OrderDetailView(APIView):

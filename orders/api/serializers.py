@@ -264,7 +264,14 @@ class TimelineOutputSerializer(serializers.Serializer):
         return event.channel.code if event.channel_id else None
 
 
-class OrderOutputSerializer(serializers.Serializer):
+# ``origin_channel``: the code of the channel where the cart was filled, if known. (A
+# comment, not a docstring: the schema would show it as each serializer's description.)
+class OriginChannelMixin:
+    def get_origin_channel(self, order) -> str | None:
+        return order.origin_channel.code if order.origin_channel_id else None
+
+
+class OrderOutputSerializer(OriginChannelMixin, serializers.Serializer):
     reference = serializers.CharField()
     status = serializers.CharField()
     channel = serializers.CharField(source="channel.code", help_text="Where it was checked out.")
@@ -285,9 +292,6 @@ class OrderOutputSerializer(serializers.Serializer):
     shipments = ShipmentOutputSerializer(many=True, source="shipments.all")
     timeline = serializers.SerializerMethodField()
 
-    def get_origin_channel(self, order) -> str | None:
-        return order.origin_channel.code if order.origin_channel_id else None
-
     @extend_schema_field(TimelineOutputSerializer(many=True))
     def get_timeline(self, order) -> list[dict]:
         """The public timeline (``PUBLIC_EVENT_KINDS``), oldest first; the events are
@@ -303,7 +307,7 @@ class OrderOutputSerializer(serializers.Serializer):
         return order.customer_id is not None
 
 
-class OrderSummaryOutputSerializer(serializers.Serializer):
+class OrderSummaryOutputSerializer(OriginChannelMixin, serializers.Serializer):
     reference = serializers.CharField()
     status = serializers.CharField()
     channel = serializers.CharField(source="channel.code")
@@ -311,9 +315,6 @@ class OrderSummaryOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     created_at = serializers.DateTimeField()
-
-    def get_origin_channel(self, order) -> str | None:
-        return order.origin_channel.code if order.origin_channel_id else None
 
 
 # --- the same outputs, built directly ------------------------------------------------

@@ -13,8 +13,10 @@ order answers 404, a step at a location they do not work at 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch, Q
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,23 +25,16 @@ from catalog.models import SalesChannel
 from inventory.exceptions import LocationNotYours
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
+from orders.api.schema import error_responses
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
 from orders.selectors import orders_visible_to, returns_visible_to
+from orders.services.cancellation import order_cancel
 from orders.services.carts import MAX_LINE_QUANTITY
-from orders.services.fulfilment import (
-    SHIPMENT_OPEN,
-    order_cancel,
-    order_line_quantity_set,
-    order_line_relocate,
-    order_line_remove,
-    shipment_collect,
-    shipment_pack,
-    shipment_pick_start,
-    shipment_ready,
-    shipment_ship,
-)
+from orders.services.collect import shipment_collect, shipment_ready
+from orders.services.edits import order_line_quantity_set, order_line_relocate, order_line_remove
+from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
+from orders.services.order_lines import SHIPMENT_OPEN
 from orders.services.returns import return_create
-from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
@@ -53,14 +48,15 @@ OPEN_ORDER_STATUSES = [
 ]
 
 
+ERRORS = {
+    400: "Malformed input: the details name each field.",
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key or user.",
+}
+
+
 def errors(**extra: str) -> dict:
-    described = {
-        400: "Malformed input: the details name each field.",
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user.",
-        **{str(k): v for k, v in extra.items()},
-    }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **extra)
 
 
 def action_errors(**extra: str) -> dict:
@@ -356,10 +352,6 @@ class StaffOrderDetailView(APIView):
         return Response(order_detail(pk))
 
 
-def _channel(data) -> SalesChannel | None:
-    return data.validated_data.get("channel")
-
-
 def _orders(request):
     """The orders this member of staff may see: those of their stores (head office:
     all); any other answers 404, as if it did not exist."""
@@ -380,192 +372,182 @@ def _line(request, pk: int) -> OrderLine:
     return generics.get_object_or_404(OrderLine.objects.filter(order__in=_orders(request)), pk=pk)
 
 
-class ShipmentStepView(APIView):
-    """Pick, pack or ready: a step with nothing to say but who and where."""
-
-    def step(self, request, pk: int, service) -> Response:
-        data = ActionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        shipment = _shipment(request, pk)
-        service(shipment=shipment, user=acting_user(request), channel=_channel(data))
-        return Response(order_detail(shipment.order_id))
-
-
-def _step_schema(summary: str, refused: str):
+def action_schema(summary: str, request: type[serializers.Serializer], **refusals: str):
+    """The schema of a staff action's POST: its input, the Idempotency-Key, the order as
+    it now is, and ``refusals`` ({"409": "…"}) besides the usual ones."""
     return extend_schema(
         summary=summary,
-        request=ActionInputSerializer,
+        request=request,
         parameters=[IDEMPOTENCY_KEY],
-        responses={200: StaffOrderDetailSerializer, **action_errors(**{"409": refused})},
+        responses={200: StaffOrderDetailSerializer, **action_errors(**refusals)},
     )
 
 
+# A staff action on one order: check the input's shape (``input_serializer``), find what
+# it acts on and call one service (``act``), answer the order as it now is. (A comment,
+# not a docstring: the schema would show it as every action's description.)
+class StaffActionView(APIView):
+    input_serializer: type[serializers.Serializer] = ActionInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
+        """Call the service with ``who`` (the acting user and channel); return the id of
+        the order it changed."""
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request, pk: int):
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        who = {"user": acting_user(request), "channel": values.get("channel")}
+        return Response(order_detail(self.act(request, pk, values, who)))
+
+
+class ShipmentStepView(StaffActionView):
+    """Pick, pack or ready: a step with nothing to say but who and where."""
+
+    service: Callable[..., Shipment]  # the step's service, a staticmethod
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
+        shipment = _shipment(request, pk)
+        self.service(shipment=shipment, **who)
+        return shipment.order_id
+
+
+@extend_schema_view(
+    post=action_schema(
+        "Start picking a shipment",
+        ActionInputSerializer,
+        **{"409": "The shipment is not pending."},
+    )
+)
 class ShipmentPickView(ShipmentStepView):
-    @_step_schema("Start picking a shipment", "The shipment is not pending.")
-    @idempotent
-    def post(self, request, pk: int):
-        return self.step(request, pk, shipment_pick_start)
+    service = staticmethod(shipment_pick_start)
 
 
-class ShipmentPackView(ShipmentStepView):
-    @_step_schema("Mark a shipment packed", "The shipment is not being picked.")
-    @idempotent
-    def post(self, request, pk: int):
-        return self.step(request, pk, shipment_pack)
-
-
-class ShipmentReadyView(ShipmentStepView):
-    @_step_schema(
-        "Click & collect: ready for pickup (draws the code, tells the customer)",
-        "Not a click & collect shipment still to prepare.",
+@extend_schema_view(
+    post=action_schema(
+        "Mark a shipment packed",
+        ActionInputSerializer,
+        **{"409": "The shipment is not being picked."},
     )
-    @idempotent
-    def post(self, request, pk: int):
-        return self.step(request, pk, shipment_ready)
+)
+class ShipmentPackView(ShipmentStepView):
+    service = staticmethod(shipment_pack)
 
 
-class ShipmentShipView(APIView):
-    @extend_schema(
-        summary="Ship a parcel with its carrier and tracking number (or some of its lines)",
-        request=ShipInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            200: StaffOrderDetailSerializer,
-            **action_errors(
-                **{
-                    "409": "Not a parcel still to ship (`shipment_transition_refused`), or "
-                    "its reserved units are gone (`reservation_not_active`)."
-                }
-            ),
+@extend_schema_view(
+    post=action_schema(
+        "Click & collect: ready for pickup (draws the code, tells the customer)",
+        ActionInputSerializer,
+        **{"409": "Not a click & collect shipment still to prepare."},
+    )
+)
+class ShipmentReadyView(ShipmentStepView):
+    service = staticmethod(shipment_ready)
+
+
+@extend_schema_view(
+    post=action_schema(
+        "Ship a parcel with its carrier and tracking number (or some of its lines)",
+        ShipInputSerializer,
+        **{
+            "409": "Not a parcel still to ship (`shipment_transition_refused`), or "
+            "its reserved units are gone (`reservation_not_active`)."
         },
     )
-    @idempotent
-    def post(self, request, pk: int):
-        data = ShipInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+)
+class ShipmentShipView(StaffActionView):
+    input_serializer = ShipInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
         shipment = _shipment(request, pk)
         shipment_ship(
             shipment=shipment,
-            carrier=data.validated_data["carrier"],
-            tracking_number=data.validated_data["tracking_number"],
-            line_ids=data.validated_data.get("line_ids"),
-            user=acting_user(request),
-            channel=_channel(data),
+            carrier=values["carrier"],
+            tracking_number=values["tracking_number"],
+            line_ids=values.get("line_ids"),
+            **who,
         )
-        return Response(order_detail(shipment.order_id))
+        return shipment.order_id
 
 
-class ShipmentCollectView(APIView):
-    @extend_schema(
-        summary="Click & collect: hand the goods over against the pickup code",
-        request=CollectInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            200: StaffOrderDetailSerializer,
-            **action_errors(
-                **{
-                    "400": "Malformed input, or the wrong pickup code (`pickup_code_wrong`).",
-                    "409": "The shipment is not ready for pickup.",
-                }
-            ),
+@extend_schema_view(
+    post=action_schema(
+        "Click & collect: hand the goods over against the pickup code",
+        CollectInputSerializer,
+        **{
+            "400": "Malformed input, or the wrong pickup code (`pickup_code_wrong`).",
+            "409": "The shipment is not ready for pickup.",
         },
     )
-    @idempotent
-    def post(self, request, pk: int):
-        data = CollectInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+)
+class ShipmentCollectView(StaffActionView):
+    input_serializer = CollectInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
         shipment = _shipment(request, pk)
-        shipment_collect(
-            shipment=shipment,
-            code=data.validated_data["code"],
-            user=acting_user(request),
-            channel=_channel(data),
-        )
-        return Response(order_detail(shipment.order_id))
+        shipment_collect(shipment=shipment, code=values["code"], **who)
+        return shipment.order_id
 
 
-class OrderCancelView(APIView):
-    @extend_schema(
-        summary="Cancel every line not yet fulfilled (their reserved units go back)",
-        request=CancelInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            200: StaffOrderDetailSerializer,
-            **action_errors(**{"409": "Nothing left to cancel (`order_not_cancellable`)."}),
-        },
+@extend_schema_view(
+    post=action_schema(
+        "Cancel every line not yet fulfilled (their reserved units go back)",
+        CancelInputSerializer,
+        **{"409": "Nothing left to cancel (`order_not_cancellable`)."},
     )
-    @idempotent
-    def post(self, request, pk: int):
-        data = CancelInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+)
+class OrderCancelView(StaffActionView):
+    input_serializer = CancelInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
         order = generics.get_object_or_404(_orders(request), pk=pk)
-        order_cancel(
-            order=order,
-            user=acting_user(request),
-            channel=_channel(data),
-            reason=data.validated_data["reason"],
-        )
-        return Response(order_detail(order.pk))
+        order_cancel(order=order, reason=values["reason"], **who)
+        return order.pk
 
 
-class OrderLineQuantityView(APIView):
-    @extend_schema(
-        summary="Change a line's quantity before its preparation starts (0 removes it)",
-        request=QuantityInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            200: StaffOrderDetailSerializer,
-            **action_errors(
-                **{
-                    "409": "Preparation has started (`order_line_not_editable`) or too few "
-                    "units are available (`insufficient_stock`)."
-                }
-            ),
+@extend_schema_view(
+    post=action_schema(
+        "Change a line's quantity before its preparation starts (0 removes it)",
+        QuantityInputSerializer,
+        **{
+            "409": "Preparation has started (`order_line_not_editable`) or too few "
+            "units are available (`insufficient_stock`)."
         },
     )
-    @idempotent
-    def post(self, request, pk: int):
-        data = QuantityInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+)
+class OrderLineQuantityView(StaffActionView):
+    input_serializer = QuantityInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
         line = _line(request, pk)
-        quantity = data.validated_data["quantity"]
-        common = {"line": line, "user": acting_user(request), "channel": _channel(data)}
-        if quantity == 0:
-            order_line_remove(**common)
+        if values["quantity"] == 0:
+            order_line_remove(line=line, **who)
         else:
-            order_line_quantity_set(quantity=quantity, **common)
-        return Response(order_detail(line.order_id))
+            order_line_quantity_set(line=line, quantity=values["quantity"], **who)
+        return line.order_id
 
 
-class OrderLineRelocateView(APIView):
-    @extend_schema(
-        summary="Fulfil a line from another location (reserved there first)",
-        request=RelocateInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            200: StaffOrderDetailSerializer,
-            **action_errors(
-                **{
-                    "400": "Malformed input, or a location that cannot fulfil this line "
-                    "(`relocation_invalid`).",
-                    "409": "Preparation has started (`order_line_not_editable`) or too few "
-                    "units are available there (`insufficient_stock`).",
-                }
-            ),
+@extend_schema_view(
+    post=action_schema(
+        "Fulfil a line from another location (reserved there first)",
+        RelocateInputSerializer,
+        **{
+            "400": "Malformed input, or a location that cannot fulfil this line "
+            "(`relocation_invalid`).",
+            "409": "Preparation has started (`order_line_not_editable`) or too few "
+            "units are available there (`insufficient_stock`).",
         },
     )
-    @idempotent
-    def post(self, request, pk: int):
-        data = RelocateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+)
+class OrderLineRelocateView(StaffActionView):
+    input_serializer = RelocateInputSerializer
+
+    def act(self, request, pk: int, values: dict, who: dict) -> int:
         line = _line(request, pk)
-        order_line_relocate(
-            line=line,
-            location=data.validated_data["location"],
-            user=acting_user(request),
-            channel=_channel(data),
-        )
-        return Response(order_detail(line.order_id))
+        order_line_relocate(line=line, location=values["location"], **who)
+        return line.order_id
 
 
 class ReturnPagination(CursorPagination):

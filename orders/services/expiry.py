@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from orders.locks import order_lock
 from orders.models import Order, OrderLine
 from orders.payment_methods import payment_in_flight
-from orders.services.fulfilment import order_cancel
+from orders.services.cancellation import order_cancel
 from unicommerce.exceptions import DomainError
 
 logger = logging.getLogger(__name__)

@@ -20,42 +20,16 @@ from django.utils.translation import gettext as _
 
 from inventory.models import Location, StockMovement
 from inventory.services import stock_receive
+from orders.exceptions import ReturnInvalid, ReturnLineNotFulfilled, ReturnQuantityExceeded
 from orders.locks import order_lock
 from orders.models import Order, OrderLine, Return, ReturnLine
 from orders.states import order_event_record
-from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from catalog.models import SalesChannel
-
-
-class ReturnInvalid(InvalidInput):
-    """The request itself is malformed (``code`` says how)."""
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message, **details)
-        self.code = code
-
-
-class ReturnLineNotFulfilled(DomainError):
-    code = "return_line_not_fulfilled"
-    http_status = 409
-
-    def __init__(self, lines: list[dict[str, Any]]) -> None:
-        super().__init__(_("Only goods handed over to the customer can be returned."), lines=lines)
-
-
-class ReturnQuantityExceeded(DomainError):
-    code = "return_quantity_exceeded"
-    http_status = 409
-
-    def __init__(self, lines: list[dict[str, Any]]) -> None:
-        super().__init__(
-            _("More is being returned than was bought and not yet returned."), lines=lines
-        )
 
 
 def _order_line_id(value: Any) -> int | None:
@@ -123,23 +97,7 @@ def _parse(
     return parsed
 
 
-@transaction.atomic
-def return_create(
-    *,
-    order: Order,
-    channel: SalesChannel,
-    lines: Sequence[Mapping[str, Any]],
-    receiving_location: Location,
-    outcome: str,
-    user: AbstractBaseUser | None = None,
-    note: str = "",
-) -> Return:
-    """Record goods brought back to ``receiving_location`` on ``channel``.
-
-    ``lines``: ``{"order_line", "quantity", "reason", "restock_location"?}`` each. At
-    most what was fulfilled and not yet returned can come back, per line; every refusal
-    lists the lines at fault and leaves everything as it was.
-    """
+def _request_check(*, outcome: str, receiving_location: Location) -> None:
     if outcome not in Return.Outcome.values:
         raise ReturnInvalid(
             "return_outcome_invalid",
@@ -152,8 +110,11 @@ def return_create(
             _("%(location)s does not take returns.") % {"location": receiving_location.name},
             location=receiving_location.code,
         )
-    parsed = _parse(lines=lines, receiving_location=receiving_location)
-    order = order_lock(order.pk)
+
+
+def _order_lines_returnable(*, order: Order, parsed: list[dict[str, Any]]) -> dict[int, OrderLine]:
+    """The order lines the return names, once each is known to be a fulfilled line of
+    ``order`` (with the order's lock held)."""
     order_lines = OrderLine.objects.in_bulk([entry["order_line"] for entry in parsed])
     unknown = [
         entry["order_line"]
@@ -174,6 +135,12 @@ def return_create(
     ]
     if not_fulfilled:
         raise ReturnLineNotFulfilled(not_fulfilled)
+    return order_lines
+
+
+def _quantities_check(*, parsed: list[dict[str, Any]], order_lines: dict[int, OrderLine]) -> None:
+    """``ReturnQuantityExceeded`` when a line would come back more than it was bought
+    and not yet returned."""
     returned = dict(
         ReturnLine.objects.filter(order_line__in=list(order_lines))
         .values("order_line")
@@ -198,6 +165,19 @@ def return_create(
     if exceeded:
         raise ReturnQuantityExceeded(exceeded)
 
+
+def _return_insert(
+    *,
+    order: Order,
+    channel: SalesChannel,
+    receiving_location: Location,
+    outcome: str,
+    note: str,
+    user: AbstractBaseUser | None,
+    parsed: list[dict[str, Any]],
+    order_lines: dict[int, OrderLine],
+) -> Return:
+    """The return and its lines, each line worth what it was sold for."""
     amounts = [
         money_round(order_lines[e["order_line"]].unit_price_amount * e["quantity"], order.currency)
         for e in parsed
@@ -224,6 +204,19 @@ def return_create(
         )
         for entry, amount in zip(parsed, amounts, strict=True)
     )
+    return ret
+
+
+def _restock(
+    *,
+    ret: Return,
+    order: Order,
+    parsed: list[dict[str, Any]],
+    order_lines: dict[int, OrderLine],
+    user: AbstractBaseUser | None,
+) -> None:
+    """The goods go back on hand where each line is restocked, in (variant, location)
+    order, with the return as source document."""
     for entry in sorted(
         parsed, key=lambda e: (order_lines[e["order_line"]].variant_id, e["restock"].pk)
     ):
@@ -236,6 +229,15 @@ def return_create(
             source=ret,
             note=order.reference,
         )
+
+
+def _return_event_record(
+    *,
+    ret: Return,
+    order: Order,
+    parsed: list[dict[str, Any]],
+    user: AbstractBaseUser | None,
+) -> None:
     order_event_record(
         order=order,
         kind="return",
@@ -243,20 +245,56 @@ def return_create(
         % {
             "return": str(ret),
             "count": sum(e["quantity"] for e in parsed),
-            "location": receiving_location.name,
+            "location": ret.location.name,
         },
         data={
             "return": ret.pk,
-            "outcome": outcome,
+            "outcome": ret.outcome,
             "amount": str(ret.amount),
             "cross_channel": ret.is_cross_channel,
-            "location": receiving_location.code,
+            "location": ret.location.code,
             "lines": [
                 {"order_line": e["order_line"], "quantity": e["quantity"], "reason": e["reason"]}
                 for e in parsed
             ],
         },
         actor=user,
-        channel=channel,
+        channel=ret.channel,
     )
+
+
+@transaction.atomic
+def return_create(
+    *,
+    order: Order,
+    channel: SalesChannel,
+    lines: Sequence[Mapping[str, Any]],
+    receiving_location: Location,
+    outcome: str,
+    user: AbstractBaseUser | None = None,
+    note: str = "",
+) -> Return:
+    """Record goods brought back to ``receiving_location`` on ``channel``.
+
+    ``lines``: ``{"order_line", "quantity", "reason", "restock_location"?}`` each. At
+    most what was fulfilled and not yet returned can come back, per line; every refusal
+    lists the lines at fault and leaves everything as it was.
+    """
+    _request_check(outcome=outcome, receiving_location=receiving_location)
+    parsed = _parse(lines=lines, receiving_location=receiving_location)
+    order = order_lock(order.pk)
+    order_lines = _order_lines_returnable(order=order, parsed=parsed)
+    _quantities_check(parsed=parsed, order_lines=order_lines)
+    ret = _return_insert(
+        order=order,
+        channel=channel,
+        receiving_location=receiving_location,
+        outcome=outcome,
+        note=note,
+        user=user,
+        parsed=parsed,
+        order_lines=order_lines,
+    )
+    _restock(ret=ret, order=order, parsed=parsed, order_lines=order_lines, user=user)
+    _return_event_record(ret=ret, order=order, parsed=parsed, user=user)
     return ret

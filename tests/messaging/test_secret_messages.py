@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Shipment
-from orders.services.fulfilment import shipment_ready
+from orders.services.collect import shipment_ready
 from tests.factories import CustomerFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
 from unicommerce.messaging import backends

@@ -8,8 +8,7 @@ import pytest
 
 from inventory.exceptions import InsufficientStock
 from inventory.models import Reservation, StockMovement
-from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Shipment
-from orders.services.fulfilment import (
+from orders.exceptions import (
     OrderLineNotEditable,
     OrderNotCancellable,
     PickupCodeWrong,
@@ -17,16 +16,12 @@ from orders.services.fulfilment import (
     ShipmentActionRefused,
     ShipmentLinesInvalid,
     TrackingMissing,
-    order_cancel,
-    order_line_quantity_set,
-    order_line_relocate,
-    order_line_remove,
-    shipment_collect,
-    shipment_pack,
-    shipment_pick_start,
-    shipment_ready,
-    shipment_ship,
 )
+from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Shipment
+from orders.services.cancellation import order_cancel
+from orders.services.collect import shipment_collect, shipment_ready
+from orders.services.edits import order_line_quantity_set, order_line_relocate, order_line_remove
+from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
 from tests.factories import CustomerFactory, UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
 from tests.orders.fixtures_fulfilment import level, sales

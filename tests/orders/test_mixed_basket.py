@@ -7,13 +7,8 @@ from __future__ import annotations
 from orders.models import Fulfilment, Order
 from orders.services.checkout import order_checkout
 from orders.services.checkout_plan import LineChoice
-from orders.services.fulfilment import (
-    shipment_collect,
-    shipment_pack,
-    shipment_pick_start,
-    shipment_ready,
-    shipment_ship,
-)
+from orders.services.collect import shipment_collect, shipment_ready
+from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
 from orders.services.returns import return_create
 from payments.services import payment_take_cash
 from tests.orders.conftest import ADDRESS

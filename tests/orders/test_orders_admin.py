@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Fulfilment, Order, Return, Shipment
-from orders.services.fulfilment import shipment_ready, shipment_ship
+from orders.services.collect import shipment_ready
+from orders.services.fulfilment import shipment_ship
 from orders.services.returns import return_create
 from tests.factories import UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403

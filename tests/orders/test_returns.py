@@ -10,14 +10,10 @@ import pytest
 from django.db import close_old_connections
 
 from inventory.models import StockMovement
+from orders.exceptions import ReturnInvalid, ReturnLineNotFulfilled, ReturnQuantityExceeded
 from orders.models import Fulfilment, Order, Return, ReturnLine
 from orders.services.fulfilment import shipment_ship
-from orders.services.returns import (
-    ReturnInvalid,
-    ReturnLineNotFulfilled,
-    ReturnQuantityExceeded,
-    return_create,
-)
+from orders.services.returns import return_create
 from tests.factories import UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
 from tests.orders.fixtures_fulfilment import level, sales

@@ -16,8 +16,8 @@ from orders.models import Order, OrderEvent
 from orders.services.carts import cart_create, cart_line_add
 from orders.services.checkout import order_checkout
 from orders.services.checkout_plan import LineChoice
+from orders.services.collect import shipment_collect, shipment_ready
 from orders.services.expiry import orders_unpaid_expire
-from orders.services.fulfilment import shipment_collect, shipment_ready
 from orders.tasks import unpaid_expire_task
 from payments.models import Payment
 from unicommerce.messaging.models import Message
