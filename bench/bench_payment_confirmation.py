@@ -83,7 +83,7 @@ def shop_prepare(count: int) -> tuple[str, list[Pending]]:
     from catalog.models import SalesChannel
     from inventory.models import Location
     from orders.models import Order
-    from payments.links import payment_link_create, payment_link_pay
+    from payments.services.links import payment_link_create, payment_link_pay
     from pos.models import Register
     from pos.selectors import payment_fingerprint
     from pos.views import SESSION_REGISTER

@@ -18,11 +18,13 @@ from orders.locks import order_lock
 from orders.models import Cart, Order, Return
 from orders.services.carts import cart_get, cart_open, cart_price
 from orders.services.checkout import order_checkout
-from payments.links import payment_link_create
+from payments.exceptions import NothingDue, TenderMissing
 from payments.models import Payment, PaymentLink
-from payments.operations import order_outstanding_amount, payment_start
-from payments.returns import return_settle
-from payments.services import NothingDue, TenderMissing, cash_change, payment_take_cash
+from payments.selectors import order_outstanding_amount
+from payments.services.cash import cash_change, payment_take_cash
+from payments.services.links import payment_link_create
+from payments.services.returns import return_settle
+from payments.services.start import payment_start
 from pos.models import Register
 from unicommerce.exceptions import DomainError, InvalidInput
 

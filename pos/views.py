@@ -52,7 +52,7 @@ from orders.services.unbooked import (
     cart_line_unbooked_check,
     cart_unbooked_sales,
 )
-from payments.services import cash_change
+from payments.services.cash import cash_change
 from pos.forms import CustomerNameForm, LineQuantityForm, ShippingAddressForm
 from pos.messages import seller_message
 from pos.models import Register

@@ -14,7 +14,7 @@ from orders.services.fulfilment import (
     shipment_ship,
 )
 from orders.services.returns import return_create
-from payments.services import payment_take_cash
+from payments.services.cash import payment_take_cash
 from tests.orders.conftest import ADDRESS
 from tests.orders.fixtures_fulfilment import level, sales
 from unicommerce.messaging.models import Message

@@ -18,8 +18,8 @@ from orders.services import LineChoice, cart_create, cart_line_add, order_checko
 from orders.services.expiry import orders_unpaid_expire
 from orders.services.fulfilment import order_paid_hand_over
 from payments.models import Payment
-from payments.operations import payment_start
-from payments.services import payment_take_cash
+from payments.services.cash import payment_take_cash
+from payments.services.start import payment_start
 from unicommerce.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db

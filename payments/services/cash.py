@@ -1,5 +1,6 @@
-"""Cash at the till. Gateway payments (cards, links, instalments) are in
-``payments.operations``; both write the same operations ledger."""
+"""Cash at the till, and the till's hand-overs of checkout. Gateway payments (cards,
+links, instalments) go through ``payments.services.operations``; both write the same
+operations ledger."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from orders.locks import order_lock
 from orders.models import Order
-from payments.exceptions import InsufficientTender
+from payments.exceptions import InsufficientTender, NothingDue, TenderMissing
 from payments.models import Payment, PaymentOperation
-from payments.operations import order_payment_recompute, order_payment_totals
-from unicommerce.exceptions import DomainError, InvalidInput
+from payments.selectors import order_payment_totals
+from payments.services.ledger import order_payment_recompute
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -73,26 +74,6 @@ def payment_take_cash(
     return payment
 
 
-class NothingDue(DomainError):
-    code = "nothing_due"
-    http_status = 409
-
-    def __init__(self, *, order: str) -> None:
-        super().__init__(
-            _("Nothing is left to pay on order %(reference)s.") % {"reference": order}, order=order
-        )
-
-
-class TenderMissing(InvalidInput):
-    """A cash checkout without the amount received (here rather than in exceptions.py,
-    which this addition does not own)."""
-
-    code = "tender_missing"
-
-    def __init__(self) -> None:
-        super().__init__(_("Type the cash received."))
-
-
 def payment_cash_handoff(
     *,
     order: Order,
@@ -131,22 +112,3 @@ def payment_card_terminal_handoff(
         channel=channel,
         actor=user,
     )
-
-
-def order_payment_in_flight(order_id: int) -> bool:
-    """Is a payment of this order under way: a payment the provider has not settled yet
-    (pending, or authorised and not captured), or a payment link the customer may be
-    paying now? (orders cancels unpaid orders only when not: orders.services.expiry)"""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from payments.links import LIVE as LINK_LIVE
-    from payments.models import PaymentLink
-
-    waiting = Payment.objects.filter(
-        order_id=order_id, status__in=[Payment.Status.PENDING, Payment.Status.AUTHORISED]
-    )
-    links = PaymentLink.objects.filter(
-        Q(expires_at__gt=timezone.now()), order_id=order_id, status__in=LINK_LIVE
-    )
-    return waiting.exists() or links.exists()
