@@ -157,6 +157,11 @@ def payment_link_sync(link: PaymentLink) -> PaymentLink:
     return link
 
 
+def _recorded_now(link_id: int) -> PaymentLink:
+    """The link read and brought up to date in the database (its own statements)."""
+    return payment_link_sync(PaymentLink.objects.select_related("payment").get(pk=link_id))
+
+
 def _check_payable(link: PaymentLink) -> None:
     """Raise the reason ``link`` (refreshed) cannot be paid now, if any."""
     if link.status == LS.PAID:
@@ -368,6 +373,7 @@ def payment_link_resend(
     # Counted before any lock is taken (no Redis call under a row lock); a refused resend
     # counts too, as any attempt to send does.
     rate_limit_hit("payment_link_send_per_link", link.pk)
+    _recorded_now(link.pk)  # a refusal below rolls back: what it found stays recorded
     with payment_link_lock(link.pk), transaction.atomic():
         locked = payment_link_row_lock(link.pk)
         payment_link_sync(locked)
@@ -495,7 +501,7 @@ def payment_link_pay(
     ``pending`` payment when the provider confirms later. Raises ``PaymentDeclined``
     or ``InstalmentDeclined`` (the link stays payable), the link's own errors, and the
     payment's rules (``instalment_plan_not_eligible``, ``payment_exceeds_due``...)."""
-    link = payment_link_get(token=token)
+    link = payment_link_sync(payment_link_get(token=token))  # kept if refused below
     key = _key_for(link, idempotency_key)
     with payment_link_lock(link.pk):
         with transaction.atomic():

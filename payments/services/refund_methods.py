@@ -43,7 +43,7 @@ from payments.exceptions import (
     amount_limit_check,
 )
 from payments.locks import payment_key_lock
-from payments.models import Payment, PaymentOperation
+from payments.models import IN_PERSON, Payment, PaymentOperation
 from payments.selectors import order_refundable_amount
 from payments.services.common import amount_check, idempotency_key_or_new, request_hash
 from payments.services.ledger import order_payment_recompute
@@ -71,8 +71,8 @@ def refund_method_register(code: str, handler: RefundHandler, *, gateway: str = 
     ``manual`` for in-person methods, else ``code``)."""
     if code not in Payment.Method.values:
         raise ValueError(f"{code!r} is not a payment method")
-    in_person = code in (Payment.Method.CASH, Payment.Method.CARD_TERMINAL)
-    _REGISTRY[code] = RefundMethod(code, handler, gateway or ("manual" if in_person else code))
+    gateway = gateway or ("manual" if code in IN_PERSON else code)
+    _REGISTRY[code] = RefundMethod(code, handler, gateway)
 
 
 def refund_method_unregister(code: str) -> None:
