@@ -124,7 +124,7 @@ def _order_pending(channel, k: int, run: str) -> Pending:
     from decimal import Decimal
 
     from orders.models import Order
-    from payments.links import payment_link_create, payment_link_pay
+    from payments.services.links import payment_link_create, payment_link_pay
     from pos.selectors import payment_fingerprint
 
     order = Order.objects.create(

@@ -7,7 +7,7 @@ transaction committed) does the SMS backend get the message, at a steady rate.
 Environment: BENCH_LINKS (200 measured), BENCH_WARMUP_LINKS (20), BENCH_RATE (10 links/s),
 BENCH_DRAIN_TIMEOUT (60 s).
 
-The stack is the real one: ``payments.links.payment_link_create`` (the service the POS,
+The stack is the real one: ``payments.services.links.payment_link_create`` (the service the POS,
 the admin and the API call) in this process, one link per order, committed; its SMS is
 queued in the same transaction and enqueued after commit; the dev stack's real Celery
 workers (``unicommerce.devstack.CELERY_WORKERS``, as ``make run`` starts them: the
@@ -103,7 +103,7 @@ def links_create(orders: list, meter: CpuMeter) -> LinkRun:
     sample when the first measured one is due and one after the last."""
     from django.db import transaction
 
-    from payments.links import payment_link_create
+    from payments.services.links import payment_link_create
 
     run = LinkRun({}, [], [], [], None, {})
     start = time.monotonic() + 0.5
@@ -170,6 +170,7 @@ def main() -> None:
     with stack() as env, contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
         django_setup()
+
         from unicommerce.celery import app
 
         orders = orders_prepare(WARMUP_LINKS + LINKS)
@@ -183,7 +184,9 @@ def main() -> None:
             "warmup_links": WARMUP_LINKS,
             "rate_per_s": RATE,
             "machine_loadavg_1m_before": loadavg_before,
-            "create": "payments.links.payment_link_create in the bench process, one order each",
+            "create": (
+                "payments.services.links.payment_link_create in the bench process, one order each"
+            ),
             "sms_backend": "unicommerce.messaging.backends.FileBackend (time of the call)",
             "workers": WORKERS_DESCRIBED,
             "note": "shared machine: figures drift with other people's load",

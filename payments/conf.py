@@ -81,7 +81,7 @@ def setting(name: str):
     return getattr(settings, name, DEFAULTS[name])
 
 
-# --- Payment links (payments.links): H8's block.
+# --- Payment links (payments.services.links): H8's block.
 # - ``PAYMENT_LINK_TTL_MINUTES``: how long a link (or a resent one) stays payable (1 day).
 # - ``PUBLIC_BASE_URL``: where customers reach this site; the SMS carries
 #   ``PUBLIC_BASE_URL`` + ``/pay/<token>/``.

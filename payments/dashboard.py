@@ -1,4 +1,4 @@
-"""Reads for the payments dashboard (the admin page in payments/admin_dashboard.py).
+"""Reads for the payments dashboard (the admin page in payments/admin/dashboard.py).
 
 Every figure is a GROUP BY in PostgreSQL, never a loop over rows in Python, so the page
 costs the same number of queries for ten payments or a million. Money stays ``Decimal``
@@ -149,7 +149,7 @@ def payments_filtered(filters: DashboardFilters) -> QuerySet[Payment]:
 
 
 #: A refund made another way than the original payment (cash or a card terminal at the
-#: till, store credit: ``payments.refund_methods``) is recorded as a payment row of that
+#: till, store credit: ``payments.services.refund_methods``) is recorded as a payment row of that
 #: method that took nothing (amount 0) and carries the refund as its one operation. It is
 #: a refund, not a payment: not counted among the payments, its amount among the refunds.
 REFUND_ROW = Q(amount=0, status=Payment.Status.REFUNDED)

@@ -1,10 +1,17 @@
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from unicommerce.exceptions import DomainError
+from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.money import money_format
+
+if TYPE_CHECKING:
+    from orders.models import Return
+    from payments.models import PaymentLink
 
 
 class InsufficientTender(DomainError):
@@ -55,42 +62,6 @@ class PaymentCurrencyMismatch(PaymentError):
             % {"expected": expected, "given": given},
             expected=expected,
             given=given,
-        )
-
-
-class PaymentExceedsDue(PaymentError):
-    code = "payment_exceeds_due"
-    http_status = 409
-
-    def __init__(self, *, amount: Decimal, outstanding: Decimal, currency: str) -> None:
-        language = get_language() or "en"
-        super().__init__(
-            _("%(amount)s is more than the %(outstanding)s still due on this order.")
-            % {
-                "amount": money_format(amount, currency, language),
-                "outstanding": money_format(outstanding, currency, language),
-            },
-            amount=str(amount),
-            outstanding=str(outstanding),
-            currency=currency,
-        )
-
-
-class RefundExceedsCaptured(PaymentError):
-    code = "refund_exceeds_captured"
-    http_status = 409
-
-    def __init__(self, *, amount: Decimal, refundable: Decimal, currency: str) -> None:
-        language = get_language() or "en"
-        super().__init__(
-            _("%(amount)s is more than the %(refundable)s that can still be refunded.")
-            % {
-                "amount": money_format(amount, currency, language),
-                "refundable": money_format(refundable, currency, language),
-            },
-            amount=str(amount),
-            refundable=str(refundable),
-            currency=currency,
         )
 
 
@@ -278,19 +249,147 @@ class RefundMethodUnsupported(PaymentError):
         )
 
 
-class RefundExceedsPaid(PaymentError):
-    code = "refund_exceeds_paid"
+class AmountExceeds(PaymentError):
+    """More money asked than a limit allows: one class for the three rules, each keeping
+    its own code, message and detail on the wire (``amount_limit_check`` raises it).
+
+    - ``due``: a payment (or a payment link, an instalment plan) over what the order
+      still owes (``payment_exceeds_due``, detail ``outstanding``);
+    - ``captured``: a refund over what its payment can still give back
+      (``refund_exceeds_captured``, detail ``refundable``);
+    - ``paid``: a refund over what the order has paid and not had back, over all its
+      payments (``refund_exceeds_paid``, detail ``refundable``)."""
+
+    http_status = 409
+    CODES = {
+        "due": "payment_exceeds_due",
+        "captured": "refund_exceeds_captured",
+        "paid": "refund_exceeds_paid",
+    }
+
+    def __init__(self, *, rule: str, amount: Decimal, limit: Decimal, currency: str) -> None:
+        self.code = self.CODES[rule]
+        self.rule = rule
+        language = get_language() or "en"
+        shown = {
+            "amount": money_format(amount, currency, language),
+            "limit": money_format(limit, currency, language),
+        }
+        if rule == "due":
+            message = _("%(amount)s is more than the %(outstanding)s still due on this order.") % {
+                "amount": shown["amount"],
+                "outstanding": shown["limit"],
+            }
+            detail = "outstanding"
+        elif rule == "captured":
+            message = _(
+                "%(amount)s is more than the %(refundable)s that can still be refunded."
+            ) % {"amount": shown["amount"], "refundable": shown["limit"]}
+            detail = "refundable"
+        else:
+            message = _(
+                "%(amount)s is more than the %(refundable)s paid on this order and not refunded."
+            ) % {"amount": shown["amount"], "refundable": shown["limit"]}
+            detail = "refundable"
+        super().__init__(message, amount=str(amount), **{detail: str(limit)}, currency=currency)
+
+
+def amount_limit_check(*, amount: Decimal, limit: Decimal, rule: str, currency: str) -> None:
+    """Refuse ``amount`` over ``limit`` (``AmountExceeds`` with the ``rule``'s code)."""
+    if amount > limit:
+        raise AmountExceeds(rule=rule, amount=amount, limit=limit, currency=currency)
+
+
+class NothingDue(DomainError):
+    code = "nothing_due"
     http_status = 409
 
-    def __init__(self, *, amount: Decimal, refundable: Decimal, currency: str) -> None:
-        language = get_language() or "en"
+    def __init__(self, *, order: str) -> None:
         super().__init__(
-            _("%(amount)s is more than the %(refundable)s paid on this order and not refunded.")
-            % {
-                "amount": money_format(amount, currency, language),
-                "refundable": money_format(refundable, currency, language),
-            },
-            amount=str(amount),
-            refundable=str(refundable),
-            currency=currency,
+            _("Nothing is left to pay on order %(reference)s.") % {"reference": order}, order=order
+        )
+
+
+class TenderMissing(InvalidInput):
+    """A cash checkout without the amount received."""
+
+    code = "tender_missing"
+
+    def __init__(self) -> None:
+        super().__init__(_("Type the cash received."))
+
+
+class PaymentLinkNotFound(DomainError):
+    code = "payment_link_not_found"
+    http_status = 404
+
+    def __init__(self) -> None:
+        super().__init__(_("This payment link does not exist. Check the link in your SMS."))
+
+
+class PaymentLinkExpired(DomainError):
+    code = "payment_link_expired"
+    http_status = 410
+
+    def __init__(self, *, link: PaymentLink) -> None:
+        super().__init__(
+            _("This payment link has expired. Ask the shop for a new one."),
+            link_id=link.pk,
+            expired_at=link.expires_at.isoformat(),
+        )
+
+
+class PaymentLinkUsed(DomainError):
+    code = "payment_link_used"
+    http_status = 409
+
+    def __init__(self, *, link: PaymentLink, payment_status: str = "") -> None:
+        super().__init__(
+            _("This payment link has already been used."),
+            link_id=link.pk,
+            payment_status=payment_status or None,
+        )
+
+
+class PaymentLinkCancelled(DomainError):
+    code = "payment_link_cancelled"
+    http_status = 410
+
+    def __init__(self, *, link: PaymentLink) -> None:
+        super().__init__(
+            _("This payment link was cancelled by the shop."),
+            link_id=link.pk,
+        )
+
+
+class PaymentLinkChoiceInvalid(InvalidInput):
+    code = "payment_link_choice_invalid"
+
+    def __init__(self, *, choice: str, offered: list[str]) -> None:
+        super().__init__(
+            _("“%(choice)s” is not a way to pay this link.") % {"choice": choice},
+            choice=choice,
+            offered=offered,
+        )
+
+
+class ReturnAlreadySettled(DomainError):
+    code = "return_already_settled"
+    http_status = 409
+
+    def __init__(self, *, ret: Return) -> None:
+        super().__init__(
+            _("Return %(return)s is already settled.") % {"return": str(ret)}, return_id=ret.pk
+        )
+
+
+class ReturnSettleMethodInvalid(InvalidInput):
+    code = "return_settle_method_invalid"
+
+    def __init__(self, *, outcome: str, method: str) -> None:
+        super().__init__(
+            _("A return settled as “%(outcome)s” cannot be paid out by “%(method)s”.")
+            % {"outcome": outcome, "method": method},
+            outcome=outcome,
+            method=method,
         )

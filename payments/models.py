@@ -118,7 +118,7 @@ class Payment(models.Model):
         return f"{self.get_method_display()} {self.amount} {self.currency}"
 
     def save(self, *args, **kwargs) -> None:
-        # A payment created already captured (cash at the till, payments.services) has
+        # A payment created already captured (cash at the till, payments.services.cash) has
         # no operations: it is captured in full from the start.
         if self._state.adding and self.status == self.Status.CAPTURED and not self.captured_amount:
             self.captured_amount = self.amount
@@ -396,3 +396,26 @@ class PaymentLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} {self.amount} {self.currency} ({self.get_status_display()})"
+
+
+# Groups of states that the services and selectors share.
+OPEN = frozenset({Payment.Status.PENDING, Payment.Status.AUTHORISED})
+SETTLED = frozenset(
+    {Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED}
+)
+# An operation with one of these statuses is an answer: the claim it resolves is done.
+FINAL = (PaymentOperation.Status.SUCCEEDED, PaymentOperation.Status.FAILED)
+IN_PERSON = frozenset({Payment.Method.CASH, Payment.Method.CARD_TERMINAL})
+# Payments taken in several charges to the saved payment method (an instalment plan):
+# each part is a new charge (``payment_charge``), never a capture of an authorisation.
+PART_CHARGED = frozenset({Payment.Method.INSTALMENT})
+# The reason of the operations that give money back for a return ("return R…", written
+# by payments.services.returns): refunds, and the voids that take a returned amount off
+# what an instalment plan still had to collect (``instalment_plan_reduce``).
+RETURN_REASON_PREFIX = "return "
+# A payment link that may still be paid.
+LINK_LIVE = frozenset(
+    {PaymentLink.Status.CREATED, PaymentLink.Status.SENT, PaymentLink.Status.OPENED}
+)
+# A payment in these states holds its link: it is paid, or may still be.
+LINK_PAYMENT_HOLDS = frozenset({*OPEN, *SETTLED})

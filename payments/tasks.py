@@ -7,8 +7,9 @@ from datetime import timedelta
 from celery import shared_task
 
 from payments.gateways import simulated
-from payments.operations import payment_claims_resume, provider_event_process
-from payments.privacy import provider_events_prune
+from payments.services.operations import payment_claims_resume
+from payments.services.retention import provider_events_prune
+from payments.services.webhooks import provider_event_process
 
 
 @shared_task(name="payments.simulated_webhook", time_limit=30, soft_time_limit=25)
@@ -33,7 +34,7 @@ def simulated_webhook(
 
 @shared_task(name="payments.claims_resume", time_limit=300, soft_time_limit=280)
 def payment_claims_resume_task(older_than_seconds: int = 120) -> int:
-    """Settle the payment calls whose answer was lost (see payments.operations)."""
+    """Settle the payment calls whose answer was lost (see payments.services.operations)."""
     return payment_claims_resume(older_than=timedelta(seconds=older_than_seconds))
 
 
@@ -41,7 +42,7 @@ def payment_claims_resume_task(older_than_seconds: int = 120) -> int:
 def instalments_collect_task() -> dict[str, int]:
     """Charge the instalments that are due (safe to overlap: each part is claimed, and
     each attempt has its own idempotency key)."""
-    from payments.instalments import instalments_collect
+    from payments.services.instalment_collection import instalments_collect
 
     return instalments_collect()
 
@@ -49,7 +50,7 @@ def instalments_collect_task() -> dict[str, int]:
 @shared_task(name="payments.instalment_reminders", time_limit=300, soft_time_limit=280)
 def instalment_reminders_task() -> int:
     """SMS reminders a few days before each instalment's due date (once per part)."""
-    from payments.instalments import instalment_reminders_send
+    from payments.services.instalment_collection import instalment_reminders_send
 
     return instalment_reminders_send()
 
@@ -58,3 +59,11 @@ def instalment_reminders_task() -> int:
 def provider_events_prune_task() -> int:
     """Beat, daily: provider webhooks past their retention."""
     return provider_events_prune()
+
+
+@shared_task(name="payments.links_expire", time_limit=120, soft_time_limit=100)
+def payment_links_expire_task() -> int:
+    """The beat's job (every minute): see ``payments.services.links.payment_links_expire``."""
+    from payments.services.links import payment_links_expire
+
+    return payment_links_expire()

@@ -23,10 +23,8 @@ from inventory.selectors import (
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
 from orders.pricing import CartPricing, PricedLine
 from orders.selectors import orders_visible_to
-from payments.links import LIVE as LINK_LIVE
-from payments.links import payment_link_refresh
-from payments.models import Payment, PaymentLink, PaymentOperation
-from payments.operations import order_payment_totals
+from payments.models import LINK_LIVE, Payment, PaymentLink, PaymentOperation
+from payments.selectors import order_payment_totals, payment_link_current
 from pos.models import Register
 from unicommerce.access.perms import staff_has_perms
 from unicommerce.messaging.models import Message
@@ -405,13 +403,13 @@ class PaymentPanel:
 def payment_panel(*, order_id: int) -> PaymentPanel | None:
     """The payment panel of an order: its live payment links brought up to date first
     (their SMS sent, their payment confirmed, their time up: see
-    ``payments.links.payment_link_refresh``), then the fingerprint, then the figures."""
+    ``payments.selectors.payment_link_current``), then the fingerprint, then the figures."""
     links = list(
         PaymentLink.objects.filter(order_id=order_id).select_related("payment").order_by("id")
     )
     for link in links:
         if link.status in LINK_LIVE:
-            payment_link_refresh(link)
+            payment_link_current(link)
     fingerprint = payment_fingerprint(order_id=order_id)
     order = Order.objects.select_related("customer").filter(pk=order_id).first()
     if order is None:

@@ -20,11 +20,13 @@ from orders.pricing import cart_price
 from orders.selectors import cart_get
 from orders.services.carts import cart_open
 from orders.services.checkout import order_checkout
-from payments.links import payment_link_create
+from payments.exceptions import NothingDue
 from payments.models import Payment, PaymentLink
-from payments.operations import order_outstanding_amount, payment_start
-from payments.returns import return_settle
-from payments.services import NothingDue, payment_take_cash
+from payments.selectors import order_outstanding_amount
+from payments.services.cash import payment_take_cash
+from payments.services.links import payment_link_create
+from payments.services.returns import return_settle
+from payments.services.start import payment_start
 from pos.models import Register
 from unicommerce.exceptions import DomainError, InvalidInput
 

@@ -11,9 +11,7 @@ class UnicommerceConfig(AppConfig):
 
     def ready(self) -> None:
         from unicommerce import db  # noqa: F401 - registers the ``__any`` lookup
-        from unicommerce.wiring import wire
 
-        wire()  # plugs loyalty's store credit into payments (siblings: see the module)
         _forget_permissions_when_they_change()
 
 

@@ -13,7 +13,6 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("payments.api.urls")),
-    path("", include("payments.api_links_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("webhooks/", include("unicommerce.webhooks.urls")),
@@ -32,8 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("pos/", include("pos.urls")),
-    path("payments/", include("payments.urls")),
-    path("pay/", include("payments.pay_urls")),
+    path("payments/", include("payments.api.webhook_urls")),
+    path("pay/", include("payments.web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("unicommerce.home_urls")),
 ]

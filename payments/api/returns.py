@@ -2,7 +2,7 @@
 
 Staff with ``payments.add_payment`` (no channel keys: paying a return out is a back
 office or till decision). ``Idempotency-Key`` required (prefixed by the caller like every
-payments key). The view parses, calls ``payments.returns.return_settle`` and renders the
+payments key). The view parses, calls ``payments.services.returns.return_settle`` and renders the
 return with what moved.
 """
 
@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from orders.models import OrderEvent, Return
 from orders.selectors import returns_visible_to
-from payments.api.views import IDEMPOTENCY_KEY, _key, _valid, post_errors
-from payments.returns import SETTLED_EVENT, return_settle
+from payments.api.views import IDEMPOTENCY_KEY, idempotency_key_of, input_valid, post_errors
+from payments.services.returns import SETTLED_EVENT, return_settle
 from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 from unicommerce.api.permissions import acting_user
 from unicommerce.exceptions import NotFound
@@ -104,12 +104,12 @@ class ReturnSettleView(APIView):
         ret = returns.filter(pk=pk).first()
         if ret is None:
             raise ReturnNotFound(pk)
-        data = _valid(ReturnSettleInput, request.data)
+        data = input_valid(ReturnSettleInput, request.data)
         ret = return_settle(
             ret=ret,
             user=acting_user(request),
             method=data["method"] or None,
-            idempotency_key=_key(request),
+            idempotency_key=idempotency_key_of(request),
         )
         return Response(_body(Return.objects.select_related("order").get(pk=ret.pk)))
 

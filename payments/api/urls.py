@@ -24,5 +24,6 @@ urlpatterns = [
         "payments/<id:pk>/refunds/", views.PaymentRefundView.as_view(), name="api-payment-refunds"
     ),
     path("", include("payments.api.returns")),  # POST returns/<id>/settle/
+    path("", include("payments.api.links_urls")),  # payment-links/…
     path("instalments/offers/", views.InstalmentOffersView.as_view(), name="api-instalment-offers"),
 ]

@@ -41,18 +41,18 @@ from payments.api.serializers import (
     PaymentStartInput,
     RefundInput,
 )
-from payments.instalments import instalment_offers, instalment_plan_start
 from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
-from payments.operations import (
+from payments.selectors import (
     order_outstanding_amount,
     order_payment_totals,
     order_refundable_amount,
-    payment_capture,
-    payment_refund,
-    payment_start,
-    payment_void,
 )
-from payments.refund_methods import refund_to_method
+from payments.services.capture import payment_capture
+from payments.services.instalments import instalment_offers, instalment_plan_start
+from payments.services.refund import payment_refund
+from payments.services.refund_methods import refund_to_method
+from payments.services.start import payment_start
+from payments.services.void import payment_void
 from unicommerce.access.principals import STAFF, principal_of
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.permissions import acting_user, channel_of
@@ -123,7 +123,7 @@ def post_errors(**extra: str) -> dict:
     )
 
 
-def _key(request) -> str:
+def idempotency_key_of(request) -> str:
     """The caller's Idempotency-Key as a payments ledger key, prefixed by the caller."""
     raw = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not raw or len(raw) > 200:
@@ -237,9 +237,9 @@ class OrderPaymentsView(APIView):
     )
     def post(self, request, reference: str):
         order = _order(request, reference)
-        data = _valid(PaymentStartInput, request.data)
+        data = input_valid(PaymentStartInput, request.data)
         _in_person_check(request, data["method"])
-        key = _key(request)
+        key = idempotency_key_of(request)
         payment = payment_start(
             order=order,
             method=data["method"],
@@ -254,7 +254,8 @@ class OrderPaymentsView(APIView):
         return Response(_payment_body(payment), status=status.HTTP_201_CREATED)
 
 
-def _valid(serializer_class, data) -> dict:
+def input_valid(serializer_class, data) -> dict:
+    """The input checked by ``serializer_class`` (a 400 ``invalid`` otherwise)."""
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -269,11 +270,11 @@ class PaymentCaptureView(APIView):
     )
     def post(self, request, pk: int):
         payment = _payment(request, pk)
-        data = _valid(PaymentCaptureInput, request.data)
+        data = input_valid(PaymentCaptureInput, request.data)
         payment = payment_capture(
             payment=payment,
             amount=data.get("amount"),
-            idempotency_key=_key(request),
+            idempotency_key=idempotency_key_of(request),
             user=acting_user(request),
         )
         return Response(_payment_body(payment))
@@ -289,7 +290,7 @@ class PaymentVoidView(APIView):
     def post(self, request, pk: int):
         payment = _payment(request, pk)
         payment = payment_void(
-            payment=payment, idempotency_key=_key(request), user=acting_user(request)
+            payment=payment, idempotency_key=idempotency_key_of(request), user=acting_user(request)
         )
         return Response(_payment_body(payment))
 
@@ -315,8 +316,8 @@ class PaymentRefundView(APIView):
     )
     def post(self, request, pk: int):
         payment = _payment(request, pk)
-        data = _valid(RefundInput, request.data)
-        key = _key(request)
+        data = input_valid(RefundInput, request.data)
+        key = idempotency_key_of(request)
         method = data["method"]
         if method and method != payment.method:
             _in_person_check(request, method, refund=True)
@@ -357,7 +358,7 @@ class InstalmentOffersView(APIView):
         responses={200: OfferOutput(many=True), **errors()},
     )
     def get(self, request):
-        query = _valid(OffersQuery, request.query_params)
+        query = input_valid(OffersQuery, request.query_params)
         channel = channel_of(request)
         if channel is None and query["channel"]:
             channel = SalesChannel.objects.filter(code=query["channel"]).first()
@@ -396,8 +397,8 @@ class InstalmentPlanCreateView(APIView):
     )
     def post(self, request, reference: str):
         order = _order(request, reference)
-        data = _valid(InstalmentPlanInput, request.data)
-        key = _key(request)
+        data = input_valid(InstalmentPlanInput, request.data)
+        key = idempotency_key_of(request)
         amount = data.get("amount")
         if amount is None:
             existing = Payment.objects.filter(idempotency_key=key).first()

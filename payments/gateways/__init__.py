@@ -2,8 +2,9 @@
 
 ``gateway_get()`` answers the configured gateway for remote methods
 (``PAYMENT_GATEWAY``: ``simulated`` or ``stripe``); ``gateway_get("manual")`` is money
-taken in person (cash, a card on a standalone terminal). Other apps add theirs at
-start-up with ``gateway_register`` (loyalty: ``gift_card`` and ``store_credit``).
+taken in person (cash, a card on a standalone terminal). Every gateway is registered
+at start-up by ``PaymentsConfig.ready()`` (``payments.strategies``), ``store_credit``
+(over loyalty's ledger) included.
 
 The gateways of remote methods exist only when configured: with ``PAYMENT_GATEWAY=stripe``
 there is no simulated gateway (it marks orders paid without any money moving), so no
@@ -75,16 +76,3 @@ def gateway_get(code: str | None = None) -> Gateway:
     if not gateway_exists(code):
         raise GatewayUnknown(gateway=code)
     return _FACTORIES[code]()
-
-
-def _builtin() -> None:
-    from payments.gateways.manual import ManualGateway
-    from payments.gateways.simulated import SimulatedGateway
-    from payments.gateways.stripe import StripeGateway
-
-    gateway_register("manual", ManualGateway)
-    gateway_register("simulated", SimulatedGateway, when_configured=True)
-    gateway_register("stripe", StripeGateway.from_settings, when_configured=True)
-
-
-_builtin()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Cart
 from orders.pricing import cart_price
-from payments.services import cash_change
+from payments.services.cash import cash_change
 from pos.messages import seller_message
 from pos.models import Register
 from pos.services import (

@@ -44,13 +44,14 @@ from django_htmx.http import reswap, retarget
 from customers.phones import phone_display
 from orders.models import Order
 from orders.selectors import order_visible_to
-from payments.links import payment_link_cancel, payment_link_resend
+from payments.exceptions import NothingDue
 from payments.models import PaymentLink
-from payments.operations import order_outstanding_amount
-from payments.services import cash_change
+from payments.selectors import order_outstanding_amount
+from payments.services.cash import cash_change
+from payments.services.links import payment_link_cancel, payment_link_resend
 from pos.messages import seller_message
 from pos.selectors import order_id_of, payment_fingerprint, payment_panel
-from pos.services import NothingDue, till_card_record, till_cash_take, till_link_send
+from pos.services import till_card_record, till_cash_take, till_link_send
 from pos.web.common import live, register_current, register_pick, seller_login_required
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number

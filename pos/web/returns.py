@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.selectors import order_visible_to, returns_visible_to
 from orders.services.returns import return_create
-from payments.returns import original_payments_capacity, return_original_payments_cover
+from payments.selectors import original_payments_capacity, return_original_payments_cover
 from pos.forms import REASONS, ReturnOptionsForm
 from pos.selectors import (
     order_by_reference,

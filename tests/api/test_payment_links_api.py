@@ -12,14 +12,14 @@ from drf_spectacular.generators import SchemaGenerator
 from catalog.services import api_key_create
 from orders.models import Cart, Order
 from orders.services.carts import cart_create, cart_line_add
-from payments.links import payment_link_pay
 from payments.models import PaymentLink
+from payments.services.links import payment_link_pay
 from tests.api.conftest import client_with_key
 from tests.factories import SalesChannelFactory
 from unicommerce.messaging.models import Message
 from unicommerce.messaging.services import message_deliver
 
-urlpatterns = [path("api/v1/", include("payments.api_links_urls"))]
+urlpatterns = [path("api/v1/", include("payments.api.links_urls"))]
 pytestmark = pytest.mark.urls("tests.api.test_payment_links_api")
 
 ADD = "payments.add_paymentlink"
@@ -79,6 +79,44 @@ def test_staff_create_a_link_for_an_order_and_follow_its_sms(seller, order):
 
     assert (detail["status"], detail["sms_status"]) == ("sent", "sent")
     assert detail["sent_at"] is not None
+
+
+def _database_state(order) -> dict:
+    from orders.models import OrderEvent
+    from payments.models import Payment
+    from unicommerce.events.models import OutboxEvent
+
+    return {
+        "links": list(PaymentLink.objects.order_by("pk").values()),
+        "payments": list(Payment.objects.order_by("pk").values()),
+        "timeline": OrderEvent.objects.filter(order=order).count(),
+        "events": list(OutboxEvent.objects.order_by("created_at").values("id", "topic")),
+    }
+
+
+def test_reading_a_link_changes_nothing_in_the_database(seller, order):
+    """A GET shows the link as it stands (its SMS sent, its time up) without writing:
+    "sent" is recorded by the SMS's own path, "expired" by the beat."""
+    link_id = seller.post(
+        "/api/v1/payment-links/", {"order": order.reference, "phone": "+33612345678"}, format="json"
+    ).json()["id"]
+    link = PaymentLink.objects.get(pk=link_id)
+    assert message_deliver(message_id=link.message_id) == "sent"
+    before = _database_state(order)
+
+    sent = seller.get(f"/api/v1/payment-links/{link_id}/")
+
+    assert (sent.json()["status"], sent.json()["sms_status"]) == ("sent", "sent")
+    assert _database_state(order) == before
+
+    PaymentLink.objects.filter(pk=link_id).update(expires_at=link.created_at)
+    before = _database_state(order)
+
+    expired = seller.get(f"/api/v1/payment-links/{link_id}/")
+
+    assert expired.json()["status"] == "expired"
+    assert _database_state(order) == before
+    assert PaymentLink.objects.get(pk=link_id).status == "created"
 
 
 def test_the_same_idempotency_key_is_the_same_link(seller, order):

@@ -478,7 +478,7 @@ def test_a_store_credit_reference_in_other_digits_is_declined(db, reference):
     from decimal import Decimal
 
     from payments.gateways.base import Declined
-    from unicommerce.wiring import StoreCreditGateway
+    from payments.gateways.store_credit import StoreCreditGateway
 
     with pytest.raises(Declined) as declined:
         StoreCreditGateway().refund(

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from orders.models import Return
 from payments.gateways import simulated
-from payments.links import payment_link_create, payment_link_pay
 from payments.models import InstalmentPlan, PaymentOperation
+from payments.services.links import payment_link_create, payment_link_pay
 from tests.factories import CustomerFactory, ProductFactory
 from tests.pos.conftest import web_order_delivered
 

@@ -12,12 +12,9 @@ from django.utils import timezone
 
 from orders.models import Order
 from payments.gateways import simulated
-from payments.instalments import (
-    instalment_plan_start,
-    instalment_reminders_send,
-    instalments_collect,
-)
 from payments.models import Instalment, InstalmentPlan, Payment
+from payments.services.instalment_collection import instalment_reminders_send, instalments_collect
+from payments.services.instalments import instalment_plan_start
 from tests.factories import SalesChannelFactory
 from unicommerce.messaging.models import Message
 from unicommerce.messaging.services import message_send

@@ -10,7 +10,7 @@ from orders.services.checkout_plan import LineChoice
 from orders.services.collect import shipment_collect, shipment_ready
 from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
 from orders.services.returns import return_create
-from payments.services import payment_take_cash
+from payments.services.cash import payment_take_cash
 from tests.orders.conftest import ADDRESS
 from tests.orders.fixtures_fulfilment import level, sales
 from unicommerce.messaging.models import Message

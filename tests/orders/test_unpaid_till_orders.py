@@ -20,8 +20,8 @@ from orders.services.checkout_plan import LineChoice
 from orders.services.expiry import orders_unpaid_expire
 from orders.services.fulfilment import order_paid_hand_over
 from payments.models import Payment
-from payments.operations import payment_start
-from payments.services import payment_take_cash
+from payments.services.cash import payment_take_cash
+from payments.services.start import payment_start
 from unicommerce.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db

@@ -74,9 +74,9 @@ def store_credit() -> Iterator[type[StoreCreditLedger]]:
     gateway_register("store_credit", StoreCreditLedger)
     yield StoreCreditLedger
     gateway_unregister("store_credit")
-    from unicommerce.wiring import store_credit_wire
+    from payments.strategies import payments_strategies_register
 
-    store_credit_wire()  # the real one (loyalty's ledger) again for the next tests
+    payments_strategies_register()  # the real one (loyalty's ledger) again for the next tests
 
 
 @pytest.fixture

@@ -27,10 +27,11 @@ from payments.dashboard import (
     payments_filtered,
 )
 from payments.exceptions import PaymentDeclined
-from payments.links import payment_link_create, payment_link_open, payment_link_pay
 from payments.models import Instalment, InstalmentPlan, Payment
-from payments.operations import payment_refund, payment_start
-from payments.services import payment_take_cash
+from payments.services.cash import payment_take_cash
+from payments.services.links import payment_link_create, payment_link_open, payment_link_pay
+from payments.services.refund import payment_refund
+from payments.services.start import payment_start
 from tests.factories import SalesChannelFactory, UserFactory
 from unicommerce.messaging import backends
 

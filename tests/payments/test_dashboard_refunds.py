@@ -17,8 +17,9 @@ from payments.dashboard import (
     payments_filtered,
 )
 from payments.models import Payment
-from payments.operations import payment_refund, payment_start
-from payments.refund_methods import refund_to_method
+from payments.services.refund import payment_refund
+from payments.services.refund_methods import refund_to_method
+from payments.services.start import payment_start
 from tests.factories import SalesChannelFactory
 from tests.payments.test_dashboard import URL, _viewer
 

@@ -17,7 +17,8 @@ from payments.gateways.manual import ManualGateway
 from payments.gateways.simulated import SimulatedGateway
 from payments.gateways.stripe import StripeGateway
 from payments.models import Payment, PaymentOperation, ProviderEvent
-from payments.operations import payment_start, provider_event_process
+from payments.services.start import payment_start
+from payments.services.webhooks import provider_event_process
 from unicommerce.webhooks import signing
 
 OLD_PUBLIC_SECRET = "whsec_simulated_gateway_not_secret"

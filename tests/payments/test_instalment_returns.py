@@ -15,12 +15,13 @@ import pytest
 from orders.models import Fulfilment, Order, OrderEvent, Return
 from orders.services.fulfilment import shipment_ship
 from orders.services.returns import return_create
-from payments.exceptions import RefundExceedsPaid
+from payments.exceptions import AmountExceeds
 from payments.gateways import simulated
-from payments.instalments import instalments_collect
-from payments.links import payment_link_create, payment_link_pay
 from payments.models import InstalmentPlan, Payment, PaymentOperation
-from payments.returns import original_payments_capacity, return_settle
+from payments.selectors import original_payments_capacity
+from payments.services.instalment_collection import instalments_collect
+from payments.services.links import payment_link_create, payment_link_pay
+from payments.services.returns import return_settle
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
 
 D = Decimal
@@ -142,7 +143,7 @@ def test_a_return_the_payments_cannot_cover_is_refused_and_nothing_changes(insta
     plan.parts.filter(number=2).update(status="processing")
     before = parts(order)
 
-    with pytest.raises(RefundExceedsPaid) as error:
+    with pytest.raises(AmountExceeds, match="paid on this order and not refunded") as error:
         return_settle(ret=ret, user=shop.seller, idempotency_key="s1")
 
     assert error.value.details["refundable"] == "39.90"

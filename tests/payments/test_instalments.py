@@ -16,24 +16,26 @@ from hypothesis import strategies as st
 
 from orders.models import Order
 from payments.exceptions import (
+    AmountExceeds,
     CardNumberRefused,
     IdempotencyKeyReused,
     InstalmentDeclined,
     InstalmentPlanNotEligible,
-    PaymentExceedsDue,
 )
 from payments.gateways import simulated
-from payments.instalments import (
-    _part_claim,
+from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
+from payments.selectors import order_outstanding_amount
+from payments.services.instalment_collection import (
+    instalment_part_claim,
+    instalment_reminders_send,
+    instalments_collect,
+)
+from payments.services.instalments import (
     instalment_offers,
     instalment_plan_cancel,
     instalment_plan_start,
-    instalment_reminders_send,
     instalment_schedule,
-    instalments_collect,
 )
-from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
-from payments.operations import order_outstanding_amount
 from payments.tasks import simulated_webhook
 from tests.factories import SalesChannelFactory
 from unicommerce.messaging.models import Message
@@ -162,7 +164,7 @@ def test_a_card_number_or_more_than_due_is_refused(make_order):
 
     with pytest.raises(CardNumberRefused):
         start_3x(order, token="4242 4242 4242 4242")
-    with pytest.raises(PaymentExceedsDue):
+    with pytest.raises(AmountExceeds, match="still due on this order"):
         instalment_plan_start(
             order=order, kind="3x", amount=D("150.00"), token="sim_ok", idempotency_key="k2"
         )
@@ -405,7 +407,7 @@ def test_a_collector_that_died_mid_charge_is_taken_up_with_the_same_key(make_ord
     plan = start_3x(order)
     second = plan.parts.get(number=2)
     due = timezone.now() + timedelta(days=31)
-    assert _part_claim(second.pk, due) is not None  # claimed, then the worker died
+    assert instalment_part_claim(second.pk, due) is not None  # claimed, then the worker died
 
     assert instalments_collect(now=due + timedelta(minutes=1))["paid"] == 0  # still held
     assert instalments_collect(now=due + timedelta(minutes=11))["paid"] == 1

@@ -11,28 +11,25 @@ from django.db import IntegrityError, connection, transaction
 from orders.locks import order_lock
 from orders.models import Order, OrderEvent
 from payments.exceptions import (
+    AmountExceeds,
     CardNumberRefused,
     IdempotencyKeyReused,
     OrderNotPayable,
     PaymentAmountInvalid,
     PaymentCurrencyMismatch,
     PaymentDeclined,
-    PaymentExceedsDue,
     PaymentMethodUnsupported,
     PaymentStateInvalid,
-    RefundExceedsCaptured,
 )
 from payments.gateways import simulated
 from payments.models import Payment, PaymentOperation
-from payments.operations import (
-    order_outstanding_amount,
-    order_payment_recompute,
-    payment_capture,
-    payment_refund,
-    payment_start,
-    payment_void,
-)
-from payments.services import payment_take_cash
+from payments.selectors import order_outstanding_amount
+from payments.services.capture import payment_capture
+from payments.services.cash import payment_take_cash
+from payments.services.ledger import order_payment_recompute
+from payments.services.refund import payment_refund
+from payments.services.start import payment_start
+from payments.services.void import payment_void
 from unicommerce.events.models import OutboxEvent
 
 PS = Order.PaymentStatus
@@ -102,7 +99,7 @@ def test_a_cash_payment_from_the_till_counts_towards_the_order(make_order):
     order.refresh_from_db()
     assert order.payment_status == PS.PAID
 
-    with pytest.raises(PaymentExceedsDue):
+    with pytest.raises(AmountExceeds, match="still due on this order"):
         payment_start(
             order=order,
             method="card_online",
@@ -144,7 +141,7 @@ def test_partial_then_full_refund_to_the_original_payment(make_order):
     assert (card.status, card.refunded_amount) == ("partially_refunded", Decimal("30.00"))
     assert order.payment_status == PS.PARTIALLY_REFUNDED
 
-    with pytest.raises(RefundExceedsCaptured) as refused:
+    with pytest.raises(AmountExceeds, match="can still be refunded") as refused:
         payment_refund(payment=card, amount=Decimal("50.01"), idempotency_key="r2")
     assert refused.value.details["refundable"] == "50.00"
 
@@ -162,7 +159,7 @@ def test_overpaying_is_refused_and_nothing_is_charged(make_order):
         order=order, method="card_online", amount=Decimal("30"), token="sim_ok", idempotency_key="a"
     )
 
-    with pytest.raises(PaymentExceedsDue) as refused:
+    with pytest.raises(AmountExceeds, match="still due on this order") as refused:
         payment_start(
             order=order,
             method="card_online",
@@ -189,7 +186,7 @@ def test_a_pending_payment_holds_its_share_of_the_amount_due(make_order):
         idempotency_key="a",
     )
 
-    with pytest.raises(PaymentExceedsDue):
+    with pytest.raises(AmountExceeds, match="still due on this order"):
         payment_start(order=order, method="cash", amount=Decimal("1"), idempotency_key="b")
 
 
@@ -383,7 +380,8 @@ def test_one_claim_has_at_most_one_final_outcome(make_order):
 
 
 def test_cash_is_refused_when_nothing_is_left_to_pay(make_order):
-    from payments.services import NothingDue, payment_take_cash
+    from payments.exceptions import NothingDue
+    from payments.services.cash import payment_take_cash
 
     order = make_order(total="20.00")
     payment_take_cash(order=order, tendered=Decimal("20.00"))

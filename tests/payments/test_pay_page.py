@@ -17,11 +17,11 @@ from django.utils.formats import date_format
 
 from orders.models import Order
 from payments.gateways import simulated
-from payments.links import payment_link_cancel, payment_link_create, payment_link_pay
 from payments.models import PaymentLink
+from payments.services.links import payment_link_cancel, payment_link_create, payment_link_pay
 from payments.tasks import simulated_webhook
 
-urlpatterns = [path("pay/", include("payments.pay_urls"))]
+urlpatterns = [path("pay/", include("payments.web.urls"))]
 pytestmark = pytest.mark.urls("tests.payments.test_pay_page")
 
 PHONE = "+33612345678"

@@ -12,10 +12,10 @@ import pytest
 from django.db import connection
 
 from orders.models import Order
-from payments.exceptions import PaymentExceedsDue
+from payments.exceptions import AmountExceeds
 from payments.gateways import simulated
 from payments.models import Payment, PaymentOperation
-from payments.operations import payment_start
+from payments.services.start import payment_start
 
 THREADS = 50
 
@@ -102,8 +102,9 @@ def test_racing_payments_with_different_keys_never_overpay(make_order):
 
     assert Counter(type(r).__name__ if isinstance(r, Exception) else r for r in results) == {
         "captured": 1,
-        "PaymentExceedsDue": 9,
+        "AmountExceeds": 9,
     }
-    assert all(isinstance(r, PaymentExceedsDue | str) for r in results)
+    assert all(isinstance(r, AmountExceeds | str) for r in results)
+    assert {r.code for r in results if isinstance(r, Exception)} == {"payment_exceeds_due"}
     assert Payment.objects.count() == 1
     assert len(simulated.charges()) == 1

@@ -1,4 +1,4 @@
-"""Store credit, wired from loyalty into payments (unicommerce.wiring): refunds to store
+"""Store credit, from loyalty into payments (payments.gateways.store_credit): refunds to store
 credit credit the order's customer, paying with store credit spends their balance
 through payment_start, and returns are settled by their outcome (refund to the original
 payments or at the till, store credit, exchange), once."""
@@ -17,15 +17,23 @@ from loyalty.services import store_credit_add, store_credit_balance
 from orders.models import Fulfilment, Order, OrderEvent, Return
 from orders.services.fulfilment import shipment_ship
 from orders.services.returns import return_create
-from payments.exceptions import PaymentDeclined, RefundExceedsPaid, RefundMethodUnsupported
+from payments.exceptions import (
+    AmountExceeds,
+    PaymentDeclined,
+    RefundMethodUnsupported,
+    ReturnAlreadySettled,
+    ReturnSettleMethodInvalid,
+)
 from payments.models import Payment, PaymentOperation
-from payments.operations import order_refundable_amount, payment_refund, payment_start
-from payments.refund_methods import refund_methods, refund_to_method
-from payments.returns import ReturnAlreadySettled, ReturnSettleMethodInvalid, return_settle
+from payments.selectors import order_refundable_amount
+from payments.services.refund import payment_refund
+from payments.services.refund_methods import refund_methods, refund_to_method
+from payments.services.returns import return_settle
+from payments.services.start import payment_start
+from payments.strategies import payments_strategies_register
 from tests.api.conftest import client_with_key
 from tests.factories import CustomerFactory, UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
-from unicommerce.wiring import store_credit_wire
 
 # Mounted as the project mounts it under /api/v1/.
 urlpatterns = [path("api/v1/", include("payments.api.urls"))]
@@ -37,7 +45,7 @@ PS = Order.PaymentStatus
 @pytest.fixture(autouse=True)
 def wired():
     """The start-up wiring (re-applied: other suites swap the store credit seam)."""
-    store_credit_wire()
+    payments_strategies_register()
 
 
 def credit_of(customer) -> Decimal:
@@ -330,7 +338,7 @@ def test_a_refund_the_payments_cannot_cover_is_refused_before_any_money_moves(
         outcome="refund",
     )
 
-    with pytest.raises(RefundExceedsPaid):
+    with pytest.raises(AmountExceeds, match="paid on this order and not refunded"):
         return_settle(ret=ret, idempotency_key="s1")
     with pytest.raises(RefundMethodUnsupported):
         return_settle(ret=ret, idempotency_key="s2", method="voucher")
@@ -395,18 +403,18 @@ def test_the_api_settles_a_return_once(returned, settle_api):
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "return_not_found")
 
 
-def test_the_project_app_wires_store_credit_at_start_up():
+def test_the_payments_app_registers_store_credit_at_start_up():
     from django.apps import apps
 
     from payments.gateways import gateway_get, gateway_unregister
-    from payments.refund_methods import refund_method_unregister
-    from unicommerce.wiring import StoreCreditGateway
+    from payments.gateways.store_credit import StoreCreditGateway
+    from payments.services.refund_methods import refund_method_unregister
 
     refund_method_unregister("store_credit")
     gateway_unregister("store_credit")
     assert "store_credit" not in refund_methods()
 
-    apps.get_app_config("unicommerce").ready()
+    apps.get_app_config("payments").ready()
 
     assert "store_credit" in refund_methods()
     assert isinstance(gateway_get("store_credit"), StoreCreditGateway)

@@ -13,12 +13,10 @@ from payments.exceptions import PaymentDeclined, PaymentGatewayUnavailable, Webh
 from payments.gateways import gateway_get
 from payments.gateways.stripe import StripeGateway, from_minor, to_minor
 from payments.models import Payment, ProviderEvent
-from payments.operations import (
-    payment_capture,
-    payment_refund,
-    payment_start,
-    provider_event_process,
-)
+from payments.services.capture import payment_capture
+from payments.services.refund import payment_refund
+from payments.services.start import payment_start
+from payments.services.webhooks import provider_event_process
 from unicommerce.webhooks import signing
 
 PS = Order.PaymentStatus

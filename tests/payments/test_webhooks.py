@@ -16,7 +16,9 @@ from orders.models import Order
 from payments.exceptions import PaymentGatewayUnavailable, WebhookSignatureInvalid
 from payments.gateways import simulated
 from payments.models import Payment, PaymentOperation, ProviderEvent
-from payments.operations import payment_claims_resume, payment_start, provider_event_process
+from payments.services.operations import payment_claims_resume
+from payments.services.start import payment_start
+from payments.services.webhooks import provider_event_process
 from payments.tasks import simulated_webhook
 from unicommerce.webhooks import signing
 

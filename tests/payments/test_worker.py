@@ -9,7 +9,7 @@ import pytest
 
 from orders.models import Order
 from payments.models import Payment, ProviderEvent
-from payments.operations import payment_start
+from payments.services.start import payment_start
 from tests.conftest import drain_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

@@ -2,4 +2,4 @@
 
 from django.urls import include, path
 
-urlpatterns = [path("payments/", include("payments.urls"))]
+urlpatterns = [path("payments/", include("payments.api.webhook_urls"))]

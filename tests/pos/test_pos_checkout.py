@@ -12,8 +12,8 @@ from orders.models import Cart, Order, OrderEvent, OrderLine
 from orders.payment_methods import payment_method_get, payment_methods
 from orders.services.carts import cart_create, cart_line_add
 from orders.services.checkout import order_checkout
+from payments.exceptions import TenderMissing
 from payments.models import Payment
-from payments.services import TenderMissing
 from tests.pos.conftest import HX, SELL
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from django.utils import timezone
 from orders.models import Order
 from orders.services.carts import cart_create, cart_line_add
 from payments.gateways import simulated
-from payments.links import payment_link_pay
 from payments.models import Payment, PaymentLink, PaymentOperation
+from payments.services.links import payment_link_pay
 from pos.selectors import payment_fingerprint
 from pos.services import sale_complete
 from tests.pos.conftest import HX, SELL
@@ -242,7 +242,7 @@ def test_the_live_status_answers_204_until_the_sms_is_sent_then_the_customer_pay
 
 
 def test_the_fingerprint_changes_with_a_link_running_out_of_time(order):
-    from payments.links import payment_link_create
+    from payments.services.links import payment_link_create
 
     link, _token = payment_link_create(order=order, phone="0612345678", language="fr")
     before = payment_fingerprint(order_id=order.pk)

@@ -143,8 +143,8 @@ def order_to_pay(shop, camille, tee):
 def test_a_payment_link_named_in_other_digits_is_refused_inline(
     settings, till, order_to_pay, link, action
 ):
-    from payments.links import payment_link_create
     from payments.models import PaymentLink
+    from payments.services.links import payment_link_create
 
     settings.PUBLIC_BASE_URL = "https://shop.example"
     real, _token = payment_link_create(order=order_to_pay, phone="0612345678", language="fr")

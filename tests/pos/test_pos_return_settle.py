@@ -12,9 +12,10 @@ import pytest
 from orders.models import Order, Return
 from orders.services.returns import return_create
 from payments.gateways import simulated
-from payments.links import payment_link_create, payment_link_pay
 from payments.models import InstalmentPlan, Payment, PaymentOperation
-from payments.operations import order_outstanding_amount, payment_start
+from payments.selectors import order_outstanding_amount
+from payments.services.links import payment_link_create, payment_link_pay
+from payments.services.start import payment_start
 from pos.web.returns import SESSION_LAST_RETURN
 from tests.factories import LocationFactory, SalesChannelFactory
 from tests.pos.conftest import HX, RETURNS, web_order_delivered

@@ -12,10 +12,11 @@ from loyalty.services import store_credit_balance
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment, PaymentOperation
-from payments.operations import order_outstanding_amount, payment_start
+from payments.selectors import order_outstanding_amount
+from payments.services.start import payment_start
+from payments.strategies import payments_strategies_register
 from pos.services import sale_complete
 from tests.pos.conftest import HX, RETURNS, web_order_delivered
-from unicommerce.wiring import store_credit_wire
 
 pytestmark = pytest.mark.django_db
 
@@ -368,7 +369,7 @@ def test_a_refund_to_the_original_payment_refunds_the_card(till, card_paid_web_o
 
 
 def test_a_store_credit_return_credits_the_customer(till, card_paid_web_order, camille):
-    store_credit_wire()  # the start-up wiring (other suites may swap the seam)
+    payments_strategies_register()  # the start-up wiring (other suites may swap the seam)
     ret, receipt = bring_back(till, card_paid_web_order, "store_credit")
     assert "Credit the customer" in receipt
 

@@ -29,9 +29,9 @@ from customers.services import (
 from loyalty.services import store_credit_add, store_credit_balance
 from orders.models import Order
 from payments.gateways import simulated
-from payments.instalments import instalment_plan_start
-from payments.links import payment_link_create
 from payments.models import InstalmentPlan, Payment, PaymentLink, ProviderEvent
+from payments.services.instalments import instalment_plan_start
+from payments.services.links import payment_link_create
 from tests.api.conftest import client_with_key
 from unicommerce.api.models import IdempotencyRecord
 from unicommerce.messaging.models import Message

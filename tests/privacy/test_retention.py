@@ -16,7 +16,7 @@ from customers.services.gdpr import login_codes_prune
 from orders.models import Cart, CartEvent, CartLine, Order
 from orders.services.retention import carts_prune
 from payments.models import Payment, PaymentOperation, ProviderEvent
-from payments.privacy import provider_events_prune
+from payments.services.retention import provider_events_prune
 from tests.factories import CustomerFactory, VariantFactory
 from unicommerce.api.idempotency import idempotency_records_prune
 from unicommerce.api.models import IdempotencyRecord

@@ -124,12 +124,7 @@ FACES = {
     "management",
     "templatetags",
     "urls",
-    "webhook_views",
-    "pay_views",
-    "pay_urls",
-    "api_links",
-    "api_links_urls",
-    "admin_dashboard",
+    "web",
     "locale",
     "__init__",
 }

@@ -8,3 +8,7 @@ class ApiConfig(AppConfig):
     name = "unicommerce.api"
     label = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        # Registers its Celery task (the pruning of stored replies) in every process.
+        from unicommerce.api import idempotency  # noqa: F401

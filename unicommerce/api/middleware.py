@@ -43,7 +43,7 @@ def has_nul(request: HttpRequest) -> bool:
 
 
 # Bodies these views read themselves, capped and strictly parsed (provider webhooks:
-# payments/webhook_views.py answers a NUL or an oversized body in its own error shape).
+# payments/api/webhooks.py answers a NUL or an oversized body in its own error shape).
 OWN_BODY_PREFIXES = ("/payments/webhooks/",)
 
 

@@ -38,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from unicommerce.events.services import event_publish
 from unicommerce.messaging.backends import (
     BaseBackend,
     OutcomeUnknown,
@@ -45,6 +46,7 @@ from unicommerce.messaging.backends import (
     TemporaryFailure,
     backend_for,
 )
+from unicommerce.messaging.events import MESSAGE_SENT
 from unicommerce.messaging.exceptions import (
     MessageInvalid,
     MessageRecipientInvalid,
@@ -330,15 +332,20 @@ def message_deliver(*, message_id: int) -> str:
         if not isinstance(error, TemporaryFailure):
             logger.exception("messaging backend error on message %s", message.pk)
         return _retry_or_fail(claim, f"{type(error).__name__}: {error}")
-    _finish(
-        claim,
-        status=Status.SENT,
-        provider_id=str(provider_id)[:200],
-        sent_at=timezone.now(),
-        claimed_at=None,
-        last_error="",
-        **_forgotten(message),
-    )
+    with transaction.atomic():
+        recorded = _finish(
+            claim,
+            status=Status.SENT,
+            provider_id=str(provider_id)[:200],
+            sent_at=timezone.now(),
+            claimed_at=None,
+            last_error="",
+            **_forgotten(message),
+        )
+        if recorded:  # those who wait for it (a payment link's "sent") learn it
+            event_publish(
+                topic=MESSAGE_SENT, payload={"message_id": message.pk, "kind": message.kind}
+            )
     return "sent"
 
 

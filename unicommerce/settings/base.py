@@ -268,7 +268,7 @@ PUBLIC_BASE_URL = env_str(
 ).rstrip("/")
 PAYMENT_LINK_TTL_MINUTES = env_int("PAYMENT_LINK_TTL_MINUTES", default=24 * 60)
 
-# --- Provider webhooks (payments/webhook_views.py): bodies over this size answer 413
+# --- Provider webhooks (payments/api/webhooks.py): bodies over this size answer 413
 # before they are parsed or stored. The simulated gateway (only when PAYMENT_GATEWAY is
 # "simulated") signs its webhooks with this secret: no default here, the development and
 # test settings set their own; a production demo must set one (`check --deploy` says so).

@@ -1,8 +1,8 @@
-"""Mounted at /payments/ by unicommerce/urls.py."""
+"""Providers' webhooks, mounted at /payments/ by unicommerce/urls.py."""
 
 from django.urls import path
 
-from payments.webhook_views import provider_webhook
+from payments.api.webhooks import provider_webhook
 
 app_name = "payments"
 

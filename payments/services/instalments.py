@@ -2,7 +2,7 @@
 
 A plan is one ``Payment`` (method ``instalment``) for the whole amount, charged part by
 part to the customer's saved payment method (the provider's token, never a card): each
-part paid is a capture operation of that payment (``payments.operations.payment_charge``),
+part paid is a capture operation of that payment (``services.capture.payment_charge``),
 so the order's payment status follows the ledger as for any other payment. The parts sum
 exactly to the amount (the cents left over go on the first part).
 
@@ -11,11 +11,11 @@ exactly to the amount (the cents left over go on the first part).
 - ``instalment_plan_start``: the plan, its parts, and the first part charged now (a
   deferred plan charges nothing now); a declined first part leaves no plan (it is
   cancelled) and nothing charged;
-- ``instalments_collect`` (beat): charges the parts that are due, one at a time, outside
-  any transaction, with an idempotency key per part and attempt, so a crash or two
-  collectors at once never charge a part twice; a declined part is retried after
-  ``INSTALMENT_RETRY_DELAYS_DAYS`` with an SMS to the customer, then fails and the plan
-  defaults;
+- ``instalments_collect`` (beat, in ``payments.services.instalment_collection``):
+  charges the parts that are due, one at a time, outside any transaction, with an
+  idempotency key per part and attempt, so a crash or two collectors at once never
+  charge a part twice; a declined part is retried after ``INSTALMENT_RETRY_DELAYS_DAYS``
+  with an SMS to the customer, then fails and the plan defaults;
 - ``instalment_reminders_send`` (beat): an SMS a few days before each due date.
 """
 
@@ -25,16 +25,14 @@ import calendar
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.phones import phone_e164
 from orders.locks import order_lock
@@ -47,28 +45,16 @@ from payments.exceptions import (
     OrderNotPayable,
     PaymentCurrencyMismatch,
     PaymentDeclined,
-    PaymentExceedsDue,
-    PaymentGatewayUnavailable,
-    PaymentInProgress,
-    PaymentStateInvalid,
+    amount_limit_check,
 )
+from payments.locks import payment_key_lock, payment_lock
 from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
-from payments.operations import (
-    _amount_check,
-    _payment_lock,
-    _payment_update,
-    _token_check,
-    order_outstanding_amount,
-    order_payment_recompute,
-    payment_charge,
-    payment_key_lock,
-    payment_mandate_record,
-    payment_remainder_release,
-)
-from unicommerce.messaging.exceptions import MessageRecipientInvalid
-from unicommerce.messaging.services import message_send
+from payments.selectors import order_outstanding_amount
+from payments.services.capture import payment_charge, payment_mandate_record
+from payments.services.common import amount_check, language_now, payment_update, token_check
+from payments.services.ledger import order_payment_recompute
+from payments.services.void import payment_remainder_release
 from unicommerce.money import minor_unit, money_format
-from unicommerce.ratelimit import RateLimited
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -109,10 +95,6 @@ class Offer:
 # --- schedule and eligibility
 
 
-def _language() -> str:
-    return get_language() or settings.LANGUAGE_CODE
-
-
 def _plan_config(kind: str) -> dict | None:
     plans = setting("INSTALMENT_PLANS") or {}
     return plans.get(str(kind))
@@ -140,7 +122,7 @@ def instalment_schedule(
         raise InstalmentPlanNotEligible(
             kind=str(kind), reason="unknown_kind", message=_("no such plan is offered.")
         )
-    amount = _amount_check(amount, currency)
+    amount = amount_check(amount, currency)
     if config.get("days"):
         return [(start + timedelta(days=int(config["days"])), amount)]
     count = int(config["parts"])
@@ -171,7 +153,7 @@ def _ineligible_reason(
             kind=kind,
             reason="amount_below_minimum",
             message=_("the amount is below the minimum of %(min)s.")
-            % {"min": money_format(low, currency, _language())},
+            % {"min": money_format(low, currency, language_now())},
             minimum=str(low),
             amount=str(amount),
             **language_amount,
@@ -181,7 +163,7 @@ def _ineligible_reason(
             kind=kind,
             reason="amount_above_maximum",
             message=_("the amount is above the maximum of %(max)s.")
-            % {"max": money_format(high, currency, _language())},
+            % {"max": money_format(high, currency, language_now())},
             maximum=str(high),
             amount=str(amount),
             **language_amount,
@@ -222,7 +204,7 @@ def instalment_offers(
     """The plans ``channel`` may offer for ``amount``, in the settings' order, each with
     its dated parts and what is taken now (nothing, for a deferred plan)."""
     currency = currency.upper()
-    amount = _amount_check(amount, currency)
+    amount = amount_check(amount, currency)
     start = start or timezone.localdate()
     offers = []
     for kind, config in (setting("INSTALMENT_PLANS") or {}).items():
@@ -239,7 +221,7 @@ def instalment_offers(
 # --- starting a plan
 
 
-def _part_key(part: Instalment) -> str:
+def instalment_part_key(part: Instalment) -> str:
     """The idempotency key of a part's current attempt (also the provider's key)."""
     return f"instalment:{part.pk}:attempt:{part.attempts}"
 
@@ -270,9 +252,9 @@ def instalment_plan_start(
     """
     channel = channel or order.channel
     currency = order.currency
-    amount = _amount_check(amount, currency)
+    amount = amount_check(amount, currency)
     kind = str(kind)
-    _token_check(token)
+    token_check(token)
     phone = phone_e164(phone) if phone else ""
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     with payment_key_lock(f"instalment-plan:{key}"):
@@ -326,9 +308,12 @@ def _plan_create(
             raise OrderNotPayable(order=locked.reference, status=locked.status)
         if order.currency != locked.currency:
             raise PaymentCurrencyMismatch(expected=locked.currency, given=order.currency)
-        outstanding = order_outstanding_amount(locked)
-        if amount > outstanding:
-            raise PaymentExceedsDue(amount=amount, outstanding=outstanding, currency=order.currency)
+        amount_limit_check(
+            amount=amount,
+            limit=order_outstanding_amount(locked),
+            rule="due",
+            currency=order.currency,
+        )
         payment = Payment.objects.create(
             order=locked,
             method=Payment.Method.INSTALMENT,
@@ -349,25 +334,29 @@ def _plan_create(
             provider_token=token,
             phone=phone,
         )
-        now = timezone.now()
-        Instalment.objects.bulk_create(
-            Instalment(
-                plan=plan,
-                number=number,
-                due_date=due,
-                amount=part_amount,
-                # The first part of a monthly plan is being charged now (attempt 1).
-                status=PartStatus.PROCESSING
-                if number == 1 and not deferred
-                else PartStatus.SCHEDULED,
-                attempts=1 if number == 1 and not deferred else 0,
-                next_attempt_at=(
-                    now + _processing_timeout() if number == 1 and not deferred else None
-                ),
-            )
-            for number, (due, part_amount) in enumerate(schedule, start=1)
-        )
+        _parts_create(plan, schedule, deferred=deferred)
     return plan
+
+
+def _parts_create(
+    plan: InstalmentPlan, schedule: list[tuple[date, Decimal]], *, deferred: bool
+) -> None:
+    now = timezone.now()
+    Instalment.objects.bulk_create(
+        Instalment(
+            plan=plan,
+            number=number,
+            due_date=due,
+            amount=part_amount,
+            # The first part of a monthly plan is being charged now (attempt 1).
+            status=PartStatus.PROCESSING if number == 1 and not deferred else PartStatus.SCHEDULED,
+            attempts=1 if number == 1 and not deferred else 0,
+            next_attempt_at=(
+                now + instalment_processing_timeout() if number == 1 and not deferred else None
+            ),
+        )
+        for number, (due, part_amount) in enumerate(schedule, start=1)
+    )
 
 
 def _plan_first_step(plan: InstalmentPlan, *, user: AbstractBaseUser | None) -> InstalmentPlan:
@@ -393,20 +382,23 @@ def _plan_first_step(plan: InstalmentPlan, *, user: AbstractBaseUser | None) -> 
             payment_charge(
                 payment=payment,
                 amount=first.amount,
-                idempotency_key=_part_key(first),
+                idempotency_key=instalment_part_key(first),
                 reason=f"instalment 1/{plan.parts.count()}",
                 user=user,
             )
         except PaymentDeclined as exc:
-            _plan_cancel_declined(plan, first, exc)
+            instalment_plan_cancel_declined(plan, first, exc)
             raise InstalmentDeclined(
                 payment_id=payment.pk, decline_code=exc.decline_code, message=exc.message
             ) from None
-        _part_paid_if_captured(first)
+        instalment_part_paid_if_captured(first)
     return InstalmentPlan.objects.select_related("payment").get(pk=plan.pk)
 
 
-def _plan_cancel_declined(plan: InstalmentPlan, first: Instalment, exc: PaymentDeclined) -> None:
+def instalment_plan_cancel_declined(
+    plan: InstalmentPlan, first: Instalment, exc: PaymentDeclined
+) -> None:
+    """The first part was declined: the plan never started (its parts cancelled)."""
     with transaction.atomic():
         InstalmentPlan.objects.select_for_update().get(pk=plan.pk)
         plan.parts.filter(status__in=[PartStatus.PROCESSING, PartStatus.SCHEDULED]).update(
@@ -415,12 +407,12 @@ def _plan_cancel_declined(plan: InstalmentPlan, first: Instalment, exc: PaymentD
         InstalmentPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.CANCELLED)
 
 
-def _part_paid_if_captured(part: Instalment) -> bool:
+def instalment_part_paid_if_captured(part: Instalment) -> bool:
     """Mark a part paid when its current attempt's charge succeeded in the ledger."""
     from payments.models import PaymentOperation
 
     succeeded = PaymentOperation.objects.filter(
-        resolves__idempotency_key=_part_key(part),
+        resolves__idempotency_key=instalment_part_key(part),
         kind=PaymentOperation.Kind.CAPTURE,
         status=PaymentOperation.Status.SUCCEEDED,
     ).exists()
@@ -435,11 +427,11 @@ def _part_paid_if_captured(part: Instalment) -> bool:
             locked.next_attempt_at = None
             locked.last_error = ""
             locked.save(update_fields=["status", "paid_at", "next_attempt_at", "last_error"])
-        _plan_status_refresh(plan)
+        instalment_plan_status_refresh(plan)
     return True
 
 
-def _plan_status_refresh(plan: InstalmentPlan) -> None:
+def instalment_plan_status_refresh(plan: InstalmentPlan) -> None:
     """Completed when every part is paid; late while a part is being retried; active
     again once the late part is paid. Defaulted and cancelled are final."""
     if plan.status in (PlanStatus.DEFAULTED, PlanStatus.CANCELLED):
@@ -457,7 +449,7 @@ def _plan_status_refresh(plan: InstalmentPlan) -> None:
         plan.save(update_fields=["status"])
 
 
-def _processing_timeout() -> timedelta:
+def instalment_processing_timeout() -> timedelta:
     return timedelta(seconds=int(setting("INSTALMENT_PROCESSING_TIMEOUT_SECONDS")))
 
 
@@ -485,19 +477,6 @@ def instalment_plan_cancel(
     return InstalmentPlan.objects.select_related("payment").get(pk=plan.pk)
 
 
-def instalment_plan_reducible(plan: InstalmentPlan) -> Decimal:
-    """What a running plan may still be relieved of: its parts not yet charged nor being
-    charged (scheduled, or waiting for a retry)."""
-    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.LATE):
-        return Decimal(0)
-    return sum(
-        plan.parts.filter(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING]).values_list(
-            "amount", flat=True
-        ),
-        Decimal(0),
-    )
-
-
 def instalment_plan_reduce(
     *,
     plan: InstalmentPlan,
@@ -516,30 +495,11 @@ def instalment_plan_reduce(
     """
     with transaction.atomic():
         order = order_lock(plan.payment.order_id)
-        payment = _payment_lock(plan.payment_id)
+        payment = payment_lock(plan.payment_id)
         locked = InstalmentPlan.objects.select_for_update().get(pk=plan.pk)
         if locked.status not in (PlanStatus.ACTIVE, PlanStatus.LATE) or amount <= 0:
             return None
-        left = amount
-        # Locked, and their status read again under the lock: a part a collector has
-        # just claimed (being charged) is left alone (its claim locks the part too).
-        parts = (
-            locked.parts.filter(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING])
-            .select_for_update()
-            .order_by("-number")
-        )
-        for part in parts:
-            if left <= 0:
-                break
-            if part.amount <= left:
-                left -= part.amount
-                part.status, part.next_attempt_at = PartStatus.CANCELLED, None
-                part.save(update_fields=["status", "next_attempt_at"])
-            else:
-                part.amount -= left
-                left = Decimal(0)
-                part.save(update_fields=["amount"])
-        taken_off = amount - left
+        taken_off = _parts_take_off(locked, amount)
         if taken_off <= 0:
             return None
         operation = PaymentOperation.objects.create(
@@ -551,251 +511,48 @@ def instalment_plan_reduce(
             reason=reason[:255],
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        still_due = locked.parts.filter(
-            status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING, PartStatus.PROCESSING]
-        ).exists()
-        if still_due:
-            _payment_update(payment, amount=payment.amount - taken_off)
-        elif payment.captured_amount > 0:
-            _payment_update(payment, amount=payment.captured_amount, status=Payment.Status.CAPTURED)
-        else:  # a deferred plan relieved of everything: nothing was ever taken
-            _payment_update(payment, status=Payment.Status.VOIDED)
-            locked.status = PlanStatus.CANCELLED
-            locked.save(update_fields=["status"])
-        _plan_status_refresh(locked)
+        _plan_payment_reduce(locked, payment, taken_off)
+        instalment_plan_status_refresh(locked)
         order_payment_recompute(order, actor=user)
     return operation
 
 
-# --- collecting the parts that are due
-
-
-def _due_parts(now: datetime):
-    today = timezone.localdate(now)
-    waiting = Q(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING]) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    # A part left "being charged" past its deadline: its worker died; take it up again.
-    stale = Q(status=PartStatus.PROCESSING, next_attempt_at__lte=now)
-    return (
-        Instalment.objects.filter(
-            waiting | stale,
-            due_date__lte=today,
-            plan__status__in=[PlanStatus.ACTIVE, PlanStatus.LATE],
-        )
-        .exclude(plan__payment__order__status=Order.Status.CANCELLED)
-        .order_by("due_date", "id")
-    )
-
-
-def _part_claim(part_id: int, now: datetime) -> Instalment | None:
-    """Take a due part for this worker (skipping a part another worker holds): a new
-    attempt, or the same attempt again for a part whose worker died."""
-    with transaction.atomic():
-        part = (
-            _due_parts(now)
-            .filter(pk=part_id)
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-        if part is None:
-            return None
-        if part.status != PartStatus.PROCESSING:
-            part.attempts += 1
-            part.status = PartStatus.PROCESSING
-        part.next_attempt_at = now + _processing_timeout()
-        part.save(update_fields=["attempts", "status", "next_attempt_at"])
-    return part
-
-
-def instalments_collect(*, now: datetime | None = None) -> dict[str, int]:
-    """Charge every part that is due, one at a time and outside any transaction.
-
-    Safe to run concurrently and after a crash: a part is claimed (row lock, SKIP LOCKED)
-    before it is charged, and each attempt's charge carries its own idempotency key
-    (``instalment:<part>:attempt:<n>``), so the same attempt resumed never charges twice.
-    Returns counts: ``paid``, ``retrying``, ``failed``, ``pending`` (no answer yet).
-    """
-    now = now or timezone.now()
-    counts = {"paid": 0, "retrying": 0, "failed": 0, "pending": 0}
-    for part_id in list(_due_parts(now).values_list("pk", flat=True)):
-        part = _part_claim(part_id, now)
-        if part is None:
-            continue
-        counts[_part_collect(part, now)] += 1
-    return counts
-
-
-def _part_collect(part: Instalment, now: datetime) -> str:
-    plan = InstalmentPlan.objects.select_related("payment").get(pk=part.plan_id)
-    total = plan.parts.count()
-    try:
-        payment_charge(
-            payment=plan.payment,
-            amount=part.amount,
-            idempotency_key=_part_key(part),
-            reason=f"instalment {part.number}/{total}",
-        )
-    except PaymentDeclined as exc:
-        if Payment.objects.filter(pk=plan.payment_id, status=Payment.Status.FAILED).exists():
-            # The first part (its answer lost at checkout, resumed here) was declined:
-            # the plan never started, as if declined at checkout.
-            _plan_cancel_declined(plan, part, exc)
-            return "failed"
-        return _part_declined(part, exc, now)
-    except PaymentStateInvalid as exc:  # the payment closed meanwhile (plan stopped)
-        logger.warning("instalment %s not charged: %s", part.pk, exc.message)
-        return "pending"
-    except (PaymentGatewayUnavailable, PaymentInProgress) as exc:
-        # No answer: the part stays "being charged" and the same attempt is taken up
-        # again after the processing timeout (or payment_claims_resume settles it).
-        logger.warning("instalment %s: no answer from the provider (%s)", part.pk, exc.code)
-        return "pending"
-    if _part_paid_if_captured(part):
-        return "paid"
-    return "pending"
-
-
-def _part_declined(part: Instalment, exc: PaymentDeclined, now: datetime) -> str:
-    delays = [int(days) for days in setting("INSTALMENT_RETRY_DELAYS_DAYS")]
-    with transaction.atomic():
-        locked = Instalment.objects.select_for_update().get(pk=part.pk)
-        plan = (
-            InstalmentPlan.objects.select_for_update()
-            .select_related("payment__order")
-            .get(pk=locked.plan_id)
-        )
-        if locked.status != PartStatus.PROCESSING or locked.attempts != part.attempts:
-            return "pending"  # another worker recorded this attempt already
-        locked.last_error = (exc.decline_code or exc.code)[:255]
-        retries_done = locked.attempts - 1
-        if retries_done < len(delays):
-            locked.status = PartStatus.RETRYING
-            locked.next_attempt_at = now + timedelta(days=delays[retries_done])
-            outcome = "retrying"
-        else:
-            locked.status = PartStatus.FAILED
-            locked.next_attempt_at = None
-            outcome = "failed"
-        locked.save(update_fields=["status", "next_attempt_at", "last_error"])
-        if outcome == "failed":
-            plan.status = PlanStatus.DEFAULTED
-            plan.save(update_fields=["status"])
-            plan.parts.filter(status=PartStatus.SCHEDULED).update(status=PartStatus.CANCELLED)
-            # The order owes the rest again (lock order: part, plan, then order, payment).
-            payment_remainder_release(
-                payment=plan.payment,
-                reason=f"instalment plan defaulted: part {locked.number} failed",
-            )
-        else:
-            _plan_status_refresh(plan)
-        _declined_sms(plan, locked, outcome)
-    return outcome
-
-
-def _declined_sms(plan: InstalmentPlan, part: Instalment, outcome: str) -> None:
-    if not plan.phone:
-        return
-    order = plan.payment.order
-    values = {
-        "amount": money_format(part.amount, plan.currency, _language()),
-        "order": order.reference,
-    }
-    if outcome == "retrying":
-        body = _(
-            "Your instalment of %(amount)s for order %(order)s was declined. "
-            "We will try again on %(date)s: please check your card."
-        ) % {**values, "date": timezone.localtime(part.next_attempt_at).date().isoformat()}
-    else:
-        body = (
-            _(
-                "Your instalment of %(amount)s for order %(order)s could not be collected. "
-                "Please contact the shop to settle it."
-            )
-            % values
-        )
-    try:
-        message_send(
-            channel="sms",
-            to=plan.phone,
-            body=body,
-            kind=f"instalment_{outcome}",
-            customer_id=order.customer_id,
-            reference=order.reference,
-            dedup_key=f"instalment:{part.pk}:declined:{part.attempts}",
-        )
-    except (RateLimited, MessageRecipientInvalid) as error:
-        # The collection's outcome stands without its SMS (nothing was written).
-        logger.warning("instalment %s: declined SMS not sent: %s", part.pk, error.code)
-
-
-# --- reminders
-
-
-def instalment_reminders_send(*, today: date | None = None) -> int:
-    """An SMS ``INSTALMENT_REMINDER_DAYS_BEFORE`` days before each due part (once per
-    part: the part remembers it, and the message's dedup key makes a rerun harmless).
-    Returns how many reminders were queued."""
-    today = today or timezone.localdate()
-    days = int(setting("INSTALMENT_REMINDER_DAYS_BEFORE"))
+def _parts_take_off(plan: InstalmentPlan, amount: Decimal) -> Decimal:
+    """Take up to ``amount`` off the plan's parts still due, last first; returns how much
+    was taken off."""
+    left = amount
+    # Locked, and their status read again under the lock: a part a collector has
+    # just claimed (being charged) is left alone (its claim locks the part too).
     parts = (
-        Instalment.objects.filter(
-            status=PartStatus.SCHEDULED,
-            reminder_sent_at__isnull=True,
-            due_date__gt=today,
-            due_date__lte=today + timedelta(days=days),
-            plan__status__in=[PlanStatus.ACTIVE, PlanStatus.LATE],
-        )
-        .exclude(plan__phone="")
-        .order_by("due_date", "id")
+        plan.parts.filter(status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING])
+        .select_for_update()
+        .order_by("-number")
     )
-    sent = 0
-    for part_id in list(parts.values_list("pk", flat=True)):
-        with transaction.atomic():
-            part = (
-                Instalment.objects.select_for_update(skip_locked=True)
-                .filter(pk=part_id, reminder_sent_at__isnull=True)
-                .first()
-            )
-            if part is None:
-                continue
-            plan = InstalmentPlan.objects.select_related("payment__order").get(pk=part.plan_id)
-            order = plan.payment.order
-            try:
-                message_send(
-                    channel="sms",
-                    to=plan.phone,
-                    body=_(
-                        "Reminder: your instalment of %(amount)s for order %(order)s "
-                        "will be charged on %(date)s."
-                    )
-                    % {
-                        "amount": money_format(part.amount, plan.currency, _language()),
-                        "order": order.reference,
-                        "date": part.due_date.isoformat(),
-                    },
-                    kind="instalment_reminder",
-                    customer_id=order.customer_id,
-                    reference=order.reference,
-                    dedup_key=f"instalment:{part.pk}:reminder",
-                )
-            except (RateLimited, MessageRecipientInvalid) as error:
-                # Not marked as reminded: the next run (tomorrow) tries again.
-                logger.warning("instalment %s: reminder not sent: %s", part.pk, error.code)
-                continue
-            part.reminder_sent_at = timezone.now()
-            part.save(update_fields=["reminder_sent_at"])
-            sent += 1
-    return sent
+    for part in parts:
+        if left <= 0:
+            break
+        if part.amount <= left:
+            left -= part.amount
+            part.status, part.next_attempt_at = PartStatus.CANCELLED, None
+            part.save(update_fields=["status", "next_attempt_at"])
+        else:
+            part.amount -= left
+            left = Decimal(0)
+            part.save(update_fields=["amount"])
+    return amount - left
 
 
-__all__ = [
-    "Offer",
-    "instalment_eligibility_check",
-    "instalment_offers",
-    "instalment_plan_cancel",
-    "instalment_plan_start",
-    "instalment_reminders_send",
-    "instalment_schedule",
-    "instalments_collect",
-]
+def _plan_payment_reduce(plan: InstalmentPlan, payment: Payment, taken_off: Decimal) -> None:
+    """The plan's payment asks ``taken_off`` less; it ends captured (or voided, and the
+    plan cancelled) once nothing is left to collect."""
+    still_due = plan.parts.filter(
+        status__in=[PartStatus.SCHEDULED, PartStatus.RETRYING, PartStatus.PROCESSING]
+    ).exists()
+    if still_due:
+        payment_update(payment, amount=payment.amount - taken_off)
+    elif payment.captured_amount > 0:
+        payment_update(payment, amount=payment.captured_amount, status=Payment.Status.CAPTURED)
+    else:  # a deferred plan relieved of everything: nothing was ever taken
+        payment_update(payment, status=Payment.Status.VOIDED)
+        plan.status = PlanStatus.CANCELLED
+        plan.save(update_fields=["status"])

@@ -15,9 +15,11 @@ Life of a link (``PaymentLink.Status``)::
 (``unicommerce.messaging.message_send``, sent by the Celery worker after commit) and
 keeps the message's id on the link; the link says ``sent``, with ``sent_at`` the
 message's own ``sent_at``, only once the Message row says the backend accepted it.
-That promotion is made when the link is read through this module
-(``payment_link_refresh``: the API, the POS, the pay page) and by the periodic
-``payment_links_expire`` (beat), so nothing in messaging has to know about links.
+That is recorded when the worker has sent it (messaging's ``message.sent`` event, to
+which ``payments.events`` subscribes: ``payment_links_sent_record``) and by the periodic
+``payment_links_expire`` (beat), so nothing in messaging has to know about links. Reads
+(the API, the POS, the pay page: ``payments.selectors.payment_link_current``) show the
+link as it stands without writing anything.
 
 **Single use, and never two charges.** Paying takes a PostgreSQL advisory lock on the
 link (a session lock: no row is locked while the provider is called), then, in a short
@@ -25,32 +27,27 @@ transaction holding the link's row lock, checks the link (expired, cancelled, pa
 payment already under way) and lets at most one payment start. A second concurrent pay
 waits for the first and then gets ``payment_link_used``. A declined payment leaves the
 link payable (the customer tries another card). The charge itself goes through
-``payments.operations.payment_start`` (or the instalment plan's first part), with an
+``payments.services.start.payment_start`` (or the instalment plan's first part), with an
 idempotency key derived from the page's: a double-submitted form is the same payment.
 
 **Paid.** A link is paid when its payment is captured (or, for a plan, its first part
 is); a delayed confirmation arrives by webhook, and the link follows through the
-``payment.captured`` outbox event and, before that, on every read.
+``payment.captured`` outbox event (``payment_links_paid_record``); reads show it paid as
+soon as its payment is.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import re
 import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -62,20 +59,33 @@ from payments.conf import setting
 from payments.exceptions import (
     InstalmentDeclined,
     OrderNotPayable,
-    PaymentAmountInvalid,
     PaymentDeclined,
-    PaymentExceedsDue,
-    PaymentInProgress,
+    PaymentLinkCancelled,
+    PaymentLinkChoiceInvalid,
+    PaymentLinkExpired,
+    PaymentLinkUsed,
+    amount_limit_check,
 )
-from payments.instalments import instalment_offers, instalment_plan_start
-from payments.models import InstalmentPlan, Payment, PaymentLink
-from payments.operations import order_outstanding_amount, payment_start
+from payments.locks import payment_link_lock, payment_link_row_lock
+from payments.models import LINK_LIVE as LIVE
+from payments.models import LINK_PAYMENT_HOLDS, Payment, PaymentLink
+from payments.selectors import (
+    order_outstanding_amount,
+    payment_link_current,
+    payment_link_get,
+    payment_link_paid_by,
+    payment_link_payment_holds,
+    payment_link_url,
+    token_hash,
+)
+from payments.services.common import amount_check
+from payments.services.instalments import instalment_offers, instalment_plan_start
+from payments.services.start import payment_start
 from unicommerce.actors import acting_user
-from unicommerce.events.registry import subscribe
-from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.exceptions import InvalidInput
 from unicommerce.messaging.models import Message
 from unicommerce.messaging.services import message_send
-from unicommerce.money import money_format, money_round
+from unicommerce.money import money_format
 from unicommerce.ratelimit import rate_limit_hit
 
 if TYPE_CHECKING:
@@ -83,90 +93,13 @@ if TYPE_CHECKING:
 
     from catalog.models import SalesChannel
     from orders.models import Cart
-    from unicommerce.events.models import OutboxEvent
-
-logger = logging.getLogger(__name__)
 
 LS = PaymentLink.Status
-PS = Payment.Status
 METHOD = "payment_link"  # the checkout method and the payment method
 FULL = "full"
-LIVE = frozenset({LS.CREATED, LS.SENT, LS.OPENED})
-# A payment in these states holds the link: it is paid, or may still be.
-PAYMENT_HOLDS = frozenset(
-    {PS.PENDING, PS.AUTHORISED, PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED}
-)
-PAYMENT_SETTLED = frozenset({PS.CAPTURED, PS.PARTIALLY_REFUNDED, PS.REFUNDED})
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
-
-
-# --- errors
-
-
-class PaymentLinkNotFound(DomainError):
-    code = "payment_link_not_found"
-    http_status = 404
-
-    def __init__(self) -> None:
-        super().__init__(_("This payment link does not exist. Check the link in your SMS."))
-
-
-class PaymentLinkExpired(DomainError):
-    code = "payment_link_expired"
-    http_status = 410
-
-    def __init__(self, *, link: PaymentLink) -> None:
-        super().__init__(
-            _("This payment link has expired. Ask the shop for a new one."),
-            link_id=link.pk,
-            expired_at=link.expires_at.isoformat(),
-        )
-
-
-class PaymentLinkUsed(DomainError):
-    code = "payment_link_used"
-    http_status = 409
-
-    def __init__(self, *, link: PaymentLink, payment_status: str = "") -> None:
-        super().__init__(
-            _("This payment link has already been used."),
-            link_id=link.pk,
-            payment_status=payment_status or None,
-        )
-
-
-class PaymentLinkCancelled(DomainError):
-    code = "payment_link_cancelled"
-    http_status = 410
-
-    def __init__(self, *, link: PaymentLink) -> None:
-        super().__init__(
-            _("This payment link was cancelled by the shop."),
-            link_id=link.pk,
-        )
-
-
-class PaymentLinkAmountExceedsDue(PaymentExceedsDue):
-    """More than the order still owes: the same rule, and the same code
-    (``payment_exceeds_due``), as for every other payment."""
-
-
-class PaymentLinkChoiceInvalid(InvalidInput):
-    code = "payment_link_choice_invalid"
-
-    def __init__(self, *, choice: str, offered: list[str]) -> None:
-        super().__init__(
-            _("“%(choice)s” is not a way to pay this link.") % {"choice": choice},
-            choice=choice,
-            offered=offered,
-        )
 
 
 # --- small helpers
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _language(language: str | None) -> str:
@@ -190,77 +123,12 @@ def _ttl(expires_in: timedelta | int | None) -> timedelta:
     return ttl
 
 
-def payment_link_url(token: str) -> str:
-    """The absolute address of the pay page for ``token`` (``PUBLIC_BASE_URL``)."""
-    try:
-        path = reverse("pay:page", args=[token])
-    except NoReverseMatch:  # the pay page is not mounted (a test URLconf): its usual place
-        path = f"/pay/{token}/"
-    return str(setting("PUBLIC_BASE_URL")).rstrip("/") + path
-
-
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
     return token, token_hash(token)
 
 
-def _lock_id(link_id: int) -> int:
-    digest = hashlib.sha256(f"payments-link:{link_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-@contextmanager
-def _link_lock(link_id: int) -> Iterator[None]:
-    """Serialise pay / resend / cancel of one link across processes: a session advisory
-    lock (held while the provider is called; it locks no row). A caller waits at most
-    ``PAYMENT_IDEMPOTENCY_WAIT_SECONDS`` for the one before."""
-    lock_id = _lock_id(link_id)
-    wait = int(float(setting("PAYMENT_IDEMPOTENCY_WAIT_SECONDS")) * 1000)
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait}ms"])
-            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
-    except OperationalError as exc:
-        raise PaymentInProgress(key=f"payment-link:{link_id}") from exc
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-        except Exception:  # an aborted transaction: the lock ends with the session
-            logger.exception("could not release the lock of payment link %s", link_id)
-
-
-def _link_row_lock(link_id: int) -> PaymentLink:
-    return (
-        PaymentLink.objects.select_for_update(of=("self",))
-        .select_related("payment", "order", "channel")
-        .get(pk=link_id)
-    )
-
-
-# --- reading a link's true state
-
-
-def _plan_live(payment: Payment) -> bool:
-    return (
-        InstalmentPlan.objects.filter(payment=payment)
-        .exclude(status=InstalmentPlan.Status.CANCELLED)
-        .exists()
-    )
-
-
-def _payment_settled(payment: Payment | None) -> bool:
-    """Whether a payment has paid its link: captured; or a plan (not cancelled) whose
-    first part is paid, or a deferred plan whose mandate is recorded (authorised)."""
-    if payment is None:
-        return False
-    if payment.method == Payment.Method.INSTALMENT:
-        return (payment.captured_amount > 0 or payment.status == PS.AUTHORISED) and _plan_live(
-            payment
-        )
-    return payment.status in PAYMENT_SETTLED
+# --- recording a link's true state (write paths only: reads use payment_link_current)
 
 
 def _mark_paid(link: PaymentLink, payment: Payment) -> bool:
@@ -276,63 +144,22 @@ def _mark_paid(link: PaymentLink, payment: Payment) -> bool:
     return bool(changed)
 
 
-def payment_link_refresh(link: PaymentLink) -> PaymentLink:
-    """Bring ``link`` in line with what happened elsewhere and return it: its payment
-    confirmed (paid), its SMS sent by the worker (sent), its time up (expired). Each is a
-    conditional UPDATE, so concurrent readers agree and nothing goes backwards."""
-    if link.status != LS.PAID and link.payment_id is not None:
-        payment = Payment.objects.get(pk=link.payment_id)
-        link.payment = payment
-        if _payment_settled(payment):
-            _mark_paid(link, payment)
-            return link
-    if link.status == LS.CREATED and link.message_id is not None:
-        sent_at = (
-            Message.objects.filter(pk=link.message_id, status=Message.Status.SENT)
-            .values_list("sent_at", flat=True)
-            .first()
-        )
-        if sent_at is not None and PaymentLink.objects.filter(
-            pk=link.pk, status=LS.CREATED, message_id=link.message_id
-        ).update(status=LS.SENT, sent_at=sent_at):
-            link.status, link.sent_at = LS.SENT, sent_at
-    if (
-        link.status in LIVE
-        and link.expires_at <= timezone.now()
-        and not _payment_holds(link)
-        and PaymentLink.objects.filter(pk=link.pk, status__in=LIVE).update(status=LS.EXPIRED)
-    ):
-        link.status = LS.EXPIRED
+def payment_link_sync(link: PaymentLink) -> PaymentLink:
+    """Record on ``link`` (locked, in a write path) what ``payment_link_current`` sees:
+    its payment confirmed (paid), its time up (expired). Conditional UPDATEs, so
+    concurrent writers agree and nothing goes backwards. (Sent is recorded by the
+    SMS's own path: ``payment_links_sent_record``.)"""
+    payment_link_current(link)
+    if link.status == LS.PAID and link.payment_id is not None:
+        _mark_paid(link, link.payment)
+    elif link.status == LS.EXPIRED:
+        PaymentLink.objects.filter(pk=link.pk, status__in=LIVE).update(status=LS.EXPIRED)
     return link
 
 
-def _payment_holds(link: PaymentLink) -> bool:
-    """Whether the link's payment is paid or may still be (then no other may start)."""
-    payment = link.payment if link.payment_id else None
-    if payment is None or payment.status not in PAYMENT_HOLDS:
-        return False
-    return payment.method != Payment.Method.INSTALMENT or _plan_live(payment)
-
-
-def payment_link_sms_status(link: PaymentLink) -> str | None:
-    """The status of the link's last SMS (queued, sending, sent, failed), or None."""
-    if link.message_id is None:
-        return None
-    return Message.objects.filter(pk=link.message_id).values_list("status", flat=True).first()
-
-
-def payment_link_get(*, token: str) -> PaymentLink:
-    """The link of ``token`` whatever its state (refreshed), or ``payment_link_not_found``."""
-    if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
-        raise PaymentLinkNotFound()
-    link = (
-        PaymentLink.objects.select_related("order", "payment", "channel")
-        .filter(token_hash=token_hash(token))
-        .first()
-    )
-    if link is None:
-        raise PaymentLinkNotFound()
-    return payment_link_refresh(link)
+def _recorded_now(link_id: int) -> PaymentLink:
+    """The link read and brought up to date in the database (its own statements)."""
+    return payment_link_sync(PaymentLink.objects.select_related("payment").get(pk=link_id))
 
 
 def _check_payable(link: PaymentLink) -> None:
@@ -341,7 +168,7 @@ def _check_payable(link: PaymentLink) -> None:
         raise PaymentLinkUsed(link=link, payment_status=link.payment.status if link.payment else "")
     if link.status == LS.CANCELLED:
         raise PaymentLinkCancelled(link=link)
-    if _payment_holds(link):
+    if payment_link_payment_holds(link):
         raise PaymentLinkUsed(link=link, payment_status=link.payment.status)
     if link.status == LS.EXPIRED or link.expires_at <= timezone.now():
         raise PaymentLinkExpired(link=link)
@@ -350,7 +177,7 @@ def _check_payable(link: PaymentLink) -> None:
 # --- create, send, resend, cancel
 
 
-def _payment_link_handoff(
+def payment_link_handoff(
     *,
     order: Order,
     channel: SalesChannel | None = None,
@@ -408,15 +235,10 @@ def _amount_for(order: Order, amount: Decimal | None) -> Decimal:
         if outstanding <= 0:
             raise OrderNotPayable(order=order.reference, status=order.payment_status)
         return outstanding
-    if not isinstance(amount, Decimal):
-        amount = Decimal(str(amount))
-    if not amount.is_finite() or money_round(amount, order.currency) <= 0:
-        raise PaymentAmountInvalid(amount=amount, currency=order.currency)
-    amount = money_round(amount, order.currency)
-    if amount > outstanding:
-        raise PaymentLinkAmountExceedsDue(
-            amount=amount, outstanding=max(outstanding, Decimal(0)), currency=order.currency
-        )
+    amount = amount_check(amount, order.currency)
+    amount_limit_check(
+        amount=amount, limit=max(outstanding, Decimal(0)), rule="due", currency=order.currency
+    )
     return amount
 
 
@@ -446,8 +268,6 @@ def payment_link_create(
     ``idempotency_key``: the same key again (a double click, a retry) returns the link
     made the first time, with no token (it was given once) and no second SMS.
     """
-    from orders.services.checkout import order_checkout
-
     if (order is None) == (cart is None):
         raise InvalidInput(_("Give either an order or a cart."), field="order")
     phone = phone_e164(phone)
@@ -459,45 +279,85 @@ def payment_link_create(
             return done, None
     with transaction.atomic():
         if cart is not None:
-            options = dict(checkout_options or {})
-            options.setdefault("contact_phone", phone)
-            order = order_checkout(
-                cart=cart,
-                channel=channel or cart.channel,
-                payment_method=METHOD,
-                user=user,
-                **options,
+            order = _cart_checkout(
+                cart, phone=phone, channel=channel, user=user, options=checkout_options
             )
         order = order_lock(order.pk)
         if idempotency_key is not None:  # a second click waited for the first's lock
             done = PaymentLink.objects.filter(idempotency_key=idempotency_key).first()
             if done is not None:
                 return done, None
-        amount = _amount_for(order, amount)
-        token, digest = _new_token()
-        link = PaymentLink.objects.create(
+        return _link_create(
             order=order,
-            token_hash=digest,
-            amount=amount,
-            currency=order.currency,
+            amount=_amount_for(order, amount),
             phone=phone,
             language=language,
-            expires_at=timezone.now() + ttl,
-            channel=channel or order.channel,
-            created_by=acting_user(user),
+            ttl=ttl,
+            channel=channel,
+            user=user,
             idempotency_key=idempotency_key,
         )
-        _sms_queue(link, token)
-        order_event_record(
-            order=order,
-            kind="payment_link_sent",
-            message=_("Payment link for %(amount)s sent by SMS.")
-            % {"amount": money_format(amount, order.currency, translation.get_language() or "en")},
-            data={"payment_link_id": link.pk, "amount": str(amount)},
-            channel=channel,
-            actor=user,
-        )
+
+
+def _link_create(
+    *,
+    order: Order,
+    amount: Decimal,
+    phone: str,
+    language: str,
+    ttl: timedelta,
+    channel: SalesChannel | None,
+    user: AbstractBaseUser | None,
+    idempotency_key: str | None,
+) -> tuple[PaymentLink, str]:
+    """The link (its token given back once), its SMS queued, the order's timeline."""
+    token, digest = _new_token()
+    link = PaymentLink.objects.create(
+        order=order,
+        token_hash=digest,
+        amount=amount,
+        currency=order.currency,
+        phone=phone,
+        language=language,
+        expires_at=timezone.now() + ttl,
+        channel=channel or order.channel,
+        created_by=acting_user(user),
+        idempotency_key=idempotency_key,
+    )
+    _sms_queue(link, token)
+    order_event_record(
+        order=order,
+        kind="payment_link_sent",
+        message=_("Payment link for %(amount)s sent by SMS.")
+        % {"amount": money_format(amount, order.currency, translation.get_language() or "en")},
+        data={"payment_link_id": link.pk, "amount": str(amount)},
+        channel=channel,
+        actor=user,
+    )
     return link, token
+
+
+def _cart_checkout(
+    cart: Cart,
+    *,
+    phone: str,
+    channel: SalesChannel | None,
+    user: AbstractBaseUser | None,
+    options: Mapping[str, Any] | None,
+) -> Order:
+    """The cart checked out with the method "payment_link" (its stock held while the
+    customer pays)."""
+    from orders.services.checkout import order_checkout
+
+    options = dict(options or {})
+    options.setdefault("contact_phone", phone)
+    return order_checkout(
+        cart=cart,
+        channel=channel or cart.channel,
+        payment_method=METHOD,
+        user=user,
+        **options,
+    )
 
 
 def payment_link_resend(
@@ -513,9 +373,10 @@ def payment_link_resend(
     # Counted before any lock is taken (no Redis call under a row lock); a refused resend
     # counts too, as any attempt to send does.
     rate_limit_hit("payment_link_send_per_link", link.pk)
-    with _link_lock(link.pk), transaction.atomic():
-        locked = _link_row_lock(link.pk)
-        payment_link_refresh(locked)
+    _recorded_now(link.pk)  # a refusal below rolls back: what it found stays recorded
+    with payment_link_lock(link.pk), transaction.atomic():
+        locked = payment_link_row_lock(link.pk)
+        payment_link_sync(locked)
         _check_payable(locked)
         token, digest = _new_token()
         locked.token_hash = digest
@@ -541,12 +402,12 @@ def payment_link_cancel(*, link: PaymentLink, user: AbstractBaseUser | None = No
     """Kill the link: its token answers ``payment_link_cancelled`` from now on. A paid
     link (or one whose payment is under way) cannot be cancelled; cancelling twice is
     harmless."""
-    with _link_lock(link.pk), transaction.atomic():
-        locked = _link_row_lock(link.pk)
-        payment_link_refresh(locked)
+    with payment_link_lock(link.pk), transaction.atomic():
+        locked = payment_link_row_lock(link.pk)
+        payment_link_sync(locked)
         if locked.status in (LS.CANCELLED, LS.EXPIRED):
             return locked
-        if locked.status == LS.PAID or _payment_holds(locked):
+        if locked.status == LS.PAID or payment_link_payment_holds(locked):
             raise PaymentLinkUsed(
                 link=locked, payment_status=locked.payment.status if locked.payment else ""
             )
@@ -572,7 +433,7 @@ def payment_link_open(*, token: str) -> PaymentLink:
     Unknown or altered token: 404 ``payment_link_not_found``; expired: 410
     ``payment_link_expired``; paid (or being paid): 409 ``payment_link_used``;
     cancelled: 410 ``payment_link_cancelled``."""
-    link = payment_link_get(token=token)
+    link = payment_link_sync(payment_link_get(token=token))  # a write path: the expiry too
     _check_payable(link)
     if link.status in (LS.CREATED, LS.SENT):
         now = timezone.now()
@@ -640,12 +501,12 @@ def payment_link_pay(
     ``pending`` payment when the provider confirms later. Raises ``PaymentDeclined``
     or ``InstalmentDeclined`` (the link stays payable), the link's own errors, and the
     payment's rules (``instalment_plan_not_eligible``, ``payment_exceeds_due``...)."""
-    link = payment_link_get(token=token)
+    link = payment_link_sync(payment_link_get(token=token))  # kept if refused below
     key = _key_for(link, idempotency_key)
-    with _link_lock(link.pk):
+    with payment_link_lock(link.pk):
         with transaction.atomic():
-            locked = _link_row_lock(link.pk)
-            payment_link_refresh(locked)
+            locked = payment_link_row_lock(link.pk)
+            payment_link_sync(locked)
             # A retried submit (same key) replays the same charge: the same answer.
             if not _replayed(locked, key):
                 _check_payable(locked)
@@ -689,38 +550,30 @@ def _charge(link: PaymentLink, *, choice: str, card_token: str, key: str) -> Pay
 def _payment_attach(link: PaymentLink, payment_id: int) -> PaymentLink:
     """Record the link's payment (the last attempt), and paid when it is settled."""
     with transaction.atomic():
-        locked = _link_row_lock(link.pk)
+        locked = payment_link_row_lock(link.pk)
         payment = Payment.objects.get(pk=payment_id)
         if locked.status != LS.PAID:
             locked.payment = payment
             locked.save(update_fields=["payment"])
-            if _payment_settled(payment):
+            if payment_link_paid_by(payment):
                 _mark_paid(locked, payment)
     locked.payment = payment
     return locked
 
 
-# --- reacting to payments confirmed later, and the periodic job
+# --- recording what happened elsewhere (payments.events), and the periodic job
 
 
-@subscribe("payment.captured")
-def _payment_captured(event: OutboxEvent) -> None:
+def payment_links_paid_record(*, payment_id: int) -> None:
     """A payment confirmed by webhook (or a plan's part): its links become paid."""
-    payment_id = (event.payload or {}).get("payment_id")
-    if payment_id is None:
-        return
     for link in PaymentLink.objects.filter(payment_id=payment_id).exclude(status=LS.PAID):
-        payment_link_refresh(link)
+        payment_link_sync(link)
 
 
-@subscribe("order.paid")
-def _order_paid(event: OutboxEvent) -> None:
-    """Once the order is paid some other way (cash at the till, another link), its
-    links still waiting are cancelled, so nobody pays twice; a link whose payment is
-    under way is left to it."""
-    order_id = (event.payload or {}).get("order_id")
-    if order_id is None:
-        return
+def payment_links_cancel_unused(*, order_id: int) -> None:
+    """The order is paid some other way (cash at the till, another link): its links
+    still waiting are cancelled, so nobody pays twice; a link whose payment is under way
+    is left to it."""
     for link in PaymentLink.objects.filter(order_id=order_id, status__in=LIVE):
         try:
             payment_link_cancel(link=link)
@@ -728,50 +581,34 @@ def _order_paid(event: OutboxEvent) -> None:
             continue
 
 
+def payment_links_sent_record(*, message_ids: list[int] | None = None) -> int:
+    """The links whose SMS the worker has sent (``message_ids``, or any) say ``sent``,
+    with the message's ``sent_at``. Returns how many links were promoted."""
+    sent = Message.objects.filter(status=Message.Status.SENT, sent_at__isnull=False)
+    if message_ids is not None:
+        sent = sent.filter(pk__in=message_ids)
+    waiting = PaymentLink.objects.filter(sent_at__isnull=True, message_id__isnull=False)
+    promoted = 0
+    for message_id, sent_at in sent.filter(pk__in=waiting.values("message_id")).values_list(
+        "pk", "sent_at"
+    ):
+        links = PaymentLink.objects.filter(message_id=message_id, sent_at__isnull=True)
+        promoted += links.filter(status=LS.CREATED).update(status=LS.SENT, sent_at=sent_at)
+        # Opened (or paid) before this was recorded: the SMS was sent all the same.
+        links.exclude(status__in=[LS.CREATED, LS.CANCELLED, LS.EXPIRED]).update(sent_at=sent_at)
+    return promoted
+
+
 def payment_links_expire(*, now=None) -> int:
     """Beat: mark the links whose time is up ``expired`` (a link whose payment is under
-    way is left to its payment), and promote to ``sent`` those whose SMS the worker has
+    way is left to its payment), and record as ``sent`` those whose SMS the worker has
     sent. Returns how many links expired."""
     now = now or timezone.now()
-    held = Payment.objects.filter(status__in=PAYMENT_HOLDS).values("pk")
+    held = Payment.objects.filter(status__in=LINK_PAYMENT_HOLDS).values("pk")
     expired = (
         PaymentLink.objects.filter(status__in=LIVE, expires_at__lte=now)
         .filter(Q(payment__isnull=True) | ~Q(payment__in=held))
         .update(status=LS.EXPIRED)
     )
-    sent = Message.objects.filter(status=Message.Status.SENT)
-    for link in PaymentLink.objects.filter(
-        status=LS.CREATED, message_id__in=sent.values("pk")
-    ).only("pk", "status", "message_id", "payment_id", "expires_at"):
-        payment_link_refresh(link)
+    payment_links_sent_record()
     return expired
-
-
-@shared_task(name="payments.links_expire", time_limit=120, soft_time_limit=100)
-def payment_links_expire_task() -> int:
-    """The beat's job (every minute): see ``payment_links_expire``."""
-    return payment_links_expire()
-
-
-__all__ = [
-    "FULL",
-    "PayChoice",
-    "PaymentLinkAmountExceedsDue",
-    "PaymentLinkCancelled",
-    "PaymentLinkChoiceInvalid",
-    "PaymentLinkExpired",
-    "PaymentLinkNotFound",
-    "PaymentLinkUsed",
-    "payment_link_cancel",
-    "payment_link_choices",
-    "payment_link_create",
-    "payment_link_get",
-    "payment_link_open",
-    "payment_link_pay",
-    "payment_link_refresh",
-    "payment_link_resend",
-    "payment_link_sms_status",
-    "payment_link_url",
-    "payment_links_expire",
-    "token_hash",
-]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from payments.conf import setting
 from payments.gateways import gateway_get
-from payments.operations import provider_event_process
+from payments.services.webhooks import provider_event_process
 from unicommerce.exceptions import DomainError
 
 

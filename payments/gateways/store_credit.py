@@ -1,62 +1,25 @@
-"""Start-up wiring between sibling apps that may not import each other.
+"""Paying with store credit: a gateway over the loyalty app's store credit ledger
+(registered as ``store_credit`` by ``payments.strategies``).
 
-payments and loyalty are independent (import-linter's layers): payments offers seams (a
-refund-method registry, a gateway registry), loyalty keeps the store credit ledger, and
-this module, above both, plugs one into the other. Called once from
-``UnicommerceConfig.ready()`` (all models are loaded by then); calling it again
-re-registers the same things (tests that swap a seam use it to put ours back).
-
-- refund method ``store_credit``: ``refund_to_method(method="store_credit")`` credits the
-  order's customer, in the refund's transaction (the order row is locked, then the
-  customer's);
-- gateway ``store_credit``: ``payment_start(method="store_credit")`` spends from the
-  order customer's balance. The gateway sees the payment id in the charge's metadata,
-  hence the order and its customer. No remote call: the spend is a ledger row, written
-  with the operation's idempotency key, so a replay (crash between the call and its
-  record, ``payment_claims_resume``) answers the same row and never spends twice. A
-  refund of such a payment gives the credit back to the same customer.
+``payment_start(method="store_credit")`` spends from the order customer's balance. The
+gateway sees the payment id in the charge's metadata, hence the order and its customer.
+No remote call: the spend is a ledger row, written with the operation's idempotency key,
+so a replay (crash between the call and its record, ``payment_claims_resume``) answers
+the same row and never spends twice. A refund of such a payment gives the credit back to
+the same customer.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from customers.models import Customer
 from loyalty.exceptions import StoreCreditInsufficient, StoreCreditNeedsCustomer
 from loyalty.models import StoreCreditEntry
 from loyalty.services import store_credit_add, store_credit_spend
-from orders.models import Order
-from payments.gateways import Declined, Gateway, GatewayResult, gateway_register
+from payments.gateways.base import Declined, Gateway, GatewayResult
 from payments.models import Payment
-from payments.refund_methods import refund_method_register
 from unicommerce.converters import whole_number
 
 STORE_CREDIT = "store_credit"
-
-
-def _store_credit_refund(
-    *,
-    order: Order,
-    amount: Decimal,
-    currency: str,
-    user,
-    idempotency_key: str,
-    reason: str,
-) -> str:
-    """The refund-method handler: the order's customer gets ``amount`` as store credit."""
-    if order.customer_id is None:
-        raise StoreCreditNeedsCustomer(order=order.reference)
-    is_return = reason.lower().startswith("return")
-    entry = store_credit_add(
-        customer=Customer(pk=order.customer_id),
-        amount=amount,
-        currency=currency,
-        reason=StoreCreditEntry.Reason.RETURN if is_return else StoreCreditEntry.Reason.REFUND,
-        reference=order.reference,
-        user=user,
-        idempotency_key=f"refund-to:{idempotency_key}",
-    )
-    return f"sc_{entry.pk}"
 
 
 def _entry_of(reference: str) -> StoreCreditEntry:
@@ -120,17 +83,3 @@ class StoreCreditGateway(Gateway):
 
     def void(self, *, reference, idempotency_key):
         raise Declined("store_credit_capture_only", "Store credit is taken at once, never held.")
-
-
-def store_credit_wire() -> None:
-    """Register loyalty's store credit as payments' refund method and gateway."""
-    refund_method_register(STORE_CREDIT, _store_credit_refund, gateway=STORE_CREDIT)
-    gateway_register(STORE_CREDIT, StoreCreditGateway)
-
-
-def wire() -> None:
-    """Everything this module plugs in (called from ``UnicommerceConfig.ready``)."""
-    store_credit_wire()
-
-
-__all__ = ["StoreCreditGateway", "store_credit_wire", "wire"]

@@ -1,9 +1,9 @@
-"""Payment links over the API, mounted under /api/v1/ by unicommerce/urls.py:
-``path("", include("payments.api_links_urls"))``."""
+"""Payment links over the API, mounted under /api/v1/ with the rest of payments' API
+(``payments.api.urls``)."""
 
 from django.urls import path
 
-from payments import api_links
+from payments.api import links as api_links
 from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
 
 urlpatterns = [

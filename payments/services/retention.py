@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
@@ -18,9 +17,6 @@ from django.utils import timezone
 
 from payments.models import PaymentOperation, ProviderEvent
 from unicommerce.retention import BATCH, rows_prune
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 

@@ -5,14 +5,14 @@ pending settlement; ``return_settle`` moves the money and marks it settled:
 
 - ``refund``: back to the order's original payments: first taken off what a running
   instalment plan still has to collect (its last parts first,
-  ``payments.instalments.instalment_plan_reduce``: the customer owes less and no money
+  ``services.instalments.instalment_plan_reduce``: the customer owes less and no money
   moves), then refunded to the captured payments, newest first, each for what it can
   still give back (an instalment plan: what it charged), until the return's amount is
-  covered (``payments.operations.payment_refund``); or, with ``method`` (cash or a card terminal
-  at the till, e.g. a web order returned in a store), by that method
-  (``payments.refund_methods.refund_to_method``);
+  covered (``payments.services.refund.payment_refund``); or, with ``method`` (cash or a
+  card terminal at the till, e.g. a web order returned in a store), by that method
+  (``payments.services.refund_methods.refund_to_method``);
 - ``store_credit``: ``refund_to_method(method="store_credit")``, crediting the order's
-  customer (the handler is loyalty's, registered by ``unicommerce.wiring``);
+  customer (the handler, ``store_credit_refund``, credits loyalty's ledger);
 - ``exchange``: nothing to move (the new goods are another order); settled with a note.
 
 Then the return is settled and the order's timeline says how. Calls for one return are
@@ -26,28 +26,29 @@ answers the settled return; another key on a settled return is refused
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from orders.locks import order_lock
 from orders.models import Order, OrderEvent, Return
 from orders.states import order_event_record
-from payments.exceptions import RefundExceedsPaid
-from payments.instalments import instalment_plan_reduce, instalment_plan_reducible
-from payments.models import Instalment, InstalmentPlan, Payment, PaymentOperation
-from payments.operations import (
-    RETURN_REASON_PREFIX,
-    order_refundable_amount,
-    payment_key_lock,
-    payment_refund,
+from payments.exceptions import ReturnAlreadySettled, ReturnSettleMethodInvalid, amount_limit_check
+from payments.locks import payment_key_lock
+from payments.models import PaymentOperation
+from payments.selectors import (
+    order_refundable_payments,
+    order_running_plans,
+    original_payments_capacity,
+    payment_refunds_in_flight,
+    return_refund_reason,
+    return_refunded_amount,
 )
-from payments.refund_methods import refund_to_method
-from unicommerce.exceptions import DomainError, InvalidInput
+from payments.services.instalments import instalment_plan_reduce
+from payments.services.refund import payment_refund
+from payments.services.refund_methods import refund_to_method
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -58,117 +59,12 @@ OPS = PaymentOperation.Status
 SETTLED_EVENT = "return_settled"
 
 
-class ReturnAlreadySettled(DomainError):
-    code = "return_already_settled"
-    http_status = 409
-
-    def __init__(self, *, ret: Return) -> None:
-        super().__init__(
-            _("Return %(return)s is already settled.") % {"return": str(ret)}, return_id=ret.pk
-        )
-
-
-class ReturnSettleMethodInvalid(InvalidInput):
-    code = "return_settle_method_invalid"
-
-    def __init__(self, *, outcome: str, method: str) -> None:
-        super().__init__(
-            _("A return settled as “%(outcome)s” cannot be paid out by “%(method)s”.")
-            % {"outcome": outcome, "method": method},
-            outcome=outcome,
-            method=method,
-        )
-
-
-def _tag(ret: Return) -> str:
-    """The reason written on the return's refunds (how they are found again)."""
-    return f"{RETURN_REASON_PREFIX}{ret}"
-
-
-def _refunded_for(ret: Return) -> Decimal:
-    """What was already given back for this return: its refund claims (and refunds to
-    another method, which are one succeeded row), less those that failed, and what it
-    took off instalments still due (a succeeded void)."""
-    return Op.objects.filter(
-        payment__order_id=ret.order_id,
-        kind__in=[K.REFUND, K.VOID],
-        resolves__isnull=True,
-        reason=_tag(ret),
-    ).exclude(status=OPS.FAILED).exclude(outcomes__status=OPS.FAILED).aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal(0)
-
-
 def _settle_event(ret: Return) -> OrderEvent | None:
     return (
         OrderEvent.objects.filter(order_id=ret.order_id, kind=SETTLED_EVENT, data__return=ret.pk)
         .order_by("-id")
         .first()
     )
-
-
-def _running_plans(order_id: int) -> list[InstalmentPlan]:
-    """The order's instalment plans still collecting, newest first."""
-    return list(
-        InstalmentPlan.objects.select_related("payment")
-        .filter(
-            payment__order_id=order_id,
-            payment__status__in=[Payment.Status.PENDING, Payment.Status.AUTHORISED],
-            status__in=[InstalmentPlan.Status.ACTIVE, InstalmentPlan.Status.LATE],
-        )
-        .order_by("-payment__created_at", "-payment_id")
-    )
-
-
-def _refundable_payments(order_id: int, plans: list[InstalmentPlan]) -> list[Payment]:
-    """The payments money can go back to, newest first: those captured, and the
-    instalment plans that will be once relieved of their parts still due (not one being
-    charged right now: its outcome is not known yet)."""
-    plan_payments = {
-        plan.payment_id
-        for plan in plans
-        if not plan.parts.filter(status=Instalment.Status.PROCESSING).exists()
-    }
-    return list(
-        Payment.objects.filter(order_id=order_id)
-        .filter(
-            Q(status__in=[Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED])
-            | Q(pk__in=plan_payments, captured_amount__gt=0)
-        )
-        .order_by("-created_at", "-id")
-    )
-
-
-@dataclass(frozen=True)
-class OriginalPayments:
-    """What the order's own payments can give back for a return: ``taken_off`` the
-    instalments still due (the customer owes less: nothing moves) then ``refundable``
-    (money back to the payments captured)."""
-
-    taken_off: Decimal
-    refundable: Decimal
-    currency: str
-
-    @property
-    def total(self) -> Decimal:
-        return self.taken_off + self.refundable
-
-
-def original_payments_capacity(order: Order) -> OriginalPayments:
-    """How much a return of ``order`` can be given back to its original payments (see
-    ``_to_original_payments``): the till offers that way first when it covers the return."""
-    plans = _running_plans(order.pk)
-    payments = _refundable_payments(order.pk, plans)
-    taken_off = sum((instalment_plan_reducible(plan) for plan in plans), Decimal(0))
-    room = sum((p.refundable_amount - _in_flight(p) for p in payments), Decimal(0))
-    refundable = max(min(room, order_refundable_amount(order)), Decimal(0))
-    return OriginalPayments(taken_off=taken_off, refundable=refundable, currency=order.currency)
-
-
-def return_original_payments_cover(ret: Return) -> bool:
-    """Whether what is left to give back for ``ret`` can go to the order's own payments."""
-    left = ret.amount - _refunded_for(ret)
-    return left > 0 and original_payments_capacity(ret.order).total >= left
 
 
 def _to_original_payments(
@@ -180,23 +76,24 @@ def _to_original_payments(
     what it can still give back (an instalment plan for what it has charged), partial as
     needed. Checked whole before anything changes."""
     capacity = original_payments_capacity(ret.order)
-    if amount > capacity.total:
-        # Checked before any money moves: a return the payments cannot cover is refused
-        # whole (settle it by another method, e.g. cash at the till).
-        raise RefundExceedsPaid(amount=amount, refundable=capacity.total, currency=ret.currency)
+    # Checked before any money moves: a return the payments cannot cover is refused
+    # whole (settle it by another method, e.g. cash at the till).
+    amount_limit_check(amount=amount, limit=capacity.total, rule="paid", currency=ret.currency)
     operations, left = [], amount
-    for plan in _running_plans(ret.order_id):
+    for plan in order_running_plans(ret.order_id):
         if left <= 0:
             break
-        void = instalment_plan_reduce(plan=plan, amount=left, reason=_tag(ret), user=user)
+        void = instalment_plan_reduce(
+            plan=plan, amount=left, reason=return_refund_reason(ret), user=user
+        )
         if void is not None:
             operations.append(void)
             left -= void.amount
     if left <= 0:
         return operations
-    payments = _refundable_payments(ret.order_id, [])
+    payments = order_refundable_payments(ret.order_id, [])
     for payment in payments:
-        part = min(left, payment.refundable_amount - _in_flight(payment))
+        part = min(left, payment.refundable_amount - payment_refunds_in_flight(payment))
         if part <= 0:
             continue
         operations.append(
@@ -204,7 +101,7 @@ def _to_original_payments(
                 payment=payment,
                 amount=part,
                 idempotency_key=f"{key}:payment:{payment.pk}",
-                reason=_tag(ret),
+                reason=return_refund_reason(ret),
                 user=user,
             )
         )
@@ -212,14 +109,6 @@ def _to_original_payments(
         if left <= 0:
             break
     return operations
-
-
-def _in_flight(payment: Payment) -> Decimal:
-    return payment.operations.filter(
-        kind=K.REFUND, status=OPS.PENDING, resolves__isnull=True
-    ).exclude(outcomes__status__in=[OPS.SUCCEEDED, OPS.FAILED]).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal(0)
 
 
 def return_settle(
@@ -251,7 +140,7 @@ def return_settle(
             if event is not None and event.data.get("idempotency_key") == idempotency_key:
                 return ret  # the same call again: the same answer
             raise ReturnAlreadySettled(ret=ret)
-        left = ret.amount - _refunded_for(ret)
+        left = ret.amount - return_refunded_amount(ret)
         operations: list[PaymentOperation] = []
         if outcome != Return.Outcome.EXCHANGE and left > 0:
             if outcome == Return.Outcome.STORE_CREDIT or method:
@@ -262,7 +151,7 @@ def return_settle(
                         method=method or "store_credit",
                         user=user,
                         idempotency_key=f"{idempotency_key}:method",
-                        reason=_tag(ret),
+                        reason=return_refund_reason(ret),
                     )
                 )
             else:
@@ -332,13 +221,3 @@ def _settled(
             actor=user,
         )
     return locked
-
-
-__all__ = [
-    "OriginalPayments",
-    "ReturnAlreadySettled",
-    "ReturnSettleMethodInvalid",
-    "original_payments_capacity",
-    "return_original_payments_cover",
-    "return_settle",
-]

@@ -1,7 +1,7 @@
 """Refunds to another method than the payment's own (a card payment given back in cash at
 the till, on a standalone card terminal, or as store credit).
 
-``payments.operations.payment_refund`` gives money back to the original payment. Here
+``payments.services.refund.payment_refund`` gives money back to the original payment. Here
 the money goes out another way, so it is recorded as its own payment row of that method
 (``amount`` 0, nothing captured) carrying one succeeded refund operation: the order's
 refunded total (summed from the operations ledger) includes it, and the order's payment
@@ -9,19 +9,18 @@ status follows. The refund is checked against what the order still has paid (ove
 its payments), and ``payment_refund`` checks the same, so an order is never refunded
 twice over whichever way the money goes.
 
-Methods are a small registry: cash and card terminal are built in (the money is handed
-over at the till: nothing to call). Store credit is the loyalty app's: until it
-registers a handler (from its wiring, e.g. ``pos``/``unicommerce`` start-up, since
-payments and loyalty never import each other), a refund to store credit is refused with
-``store_credit_unavailable``. A handler is called inside the refund's transaction and
-must stay local (a ledger row in the same database), never call out::
+Methods are a small registry, filled by ``PaymentsConfig.ready()``
+(``payments.strategies``): cash and card terminal (the money is handed over at the till:
+nothing to call) and store credit (``store_credit_refund``: a credit on loyalty's ledger).
+A method without a handler is refused (``store_credit_unavailable`` for store credit). A
+handler is called inside the refund's transaction and must stay local (a ledger row in
+the same database), never call out::
 
     handler(*, order, amount, currency, user, idempotency_key, reason) -> str  # reference
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,24 +28,25 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
+from customers.models import Customer
+from loyalty.exceptions import StoreCreditNeedsCustomer
+from loyalty.models import StoreCreditEntry
+from loyalty.services import store_credit_add
 from orders.locks import order_lock
 from orders.models import Order
+from payments.events import PAYMENT_REFUNDED
 from payments.exceptions import (
     IdempotencyKeyReused,
     PaymentInProgress,
-    RefundExceedsPaid,
     RefundMethodUnsupported,
     StoreCreditUnavailable,
+    amount_limit_check,
 )
-from payments.models import Payment, PaymentOperation
-from payments.operations import (
-    PAYMENT_REFUNDED,
-    _amount_check,
-    _request_hash,
-    order_payment_recompute,
-    order_refundable_amount,
-    payment_key_lock,
-)
+from payments.locks import payment_key_lock
+from payments.models import IN_PERSON, Payment, PaymentOperation
+from payments.selectors import order_refundable_amount
+from payments.services.common import amount_check, idempotency_key_or_new, request_hash
+from payments.services.ledger import order_payment_recompute
 from unicommerce.events.services import event_publish
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ def refund_method_register(code: str, handler: RefundHandler, *, gateway: str = 
     ``manual`` for in-person methods, else ``code``)."""
     if code not in Payment.Method.values:
         raise ValueError(f"{code!r} is not a payment method")
-    in_person = code in (Payment.Method.CASH, Payment.Method.CARD_TERMINAL)
-    _REGISTRY[code] = RefundMethod(code, handler, gateway or ("manual" if in_person else code))
+    gateway = gateway or ("manual" if code in IN_PERSON else code)
+    _REGISTRY[code] = RefundMethod(code, handler, gateway)
 
 
 def refund_method_unregister(code: str) -> None:
@@ -84,13 +84,36 @@ def refund_methods() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _handed_over(**kwargs) -> str:
-    """Cash or a card terminal at the till: the seller hands the money over."""
+def refund_handed_over(**kwargs) -> str:
+    """The handler of cash or a card terminal at the till: the seller hands the money
+    over (nothing to record elsewhere)."""
     return ""
 
 
-refund_method_register(Payment.Method.CASH, _handed_over)
-refund_method_register(Payment.Method.CARD_TERMINAL, _handed_over)
+def store_credit_refund(
+    *,
+    order: Order,
+    amount: Decimal,
+    currency: str,
+    user,
+    idempotency_key: str,
+    reason: str,
+) -> str:
+    """The handler of store credit: the order's customer gets ``amount`` as store credit
+    (loyalty's ledger)."""
+    if order.customer_id is None:
+        raise StoreCreditNeedsCustomer(order=order.reference)
+    is_return = reason.lower().startswith("return")
+    entry = store_credit_add(
+        customer=Customer(pk=order.customer_id),
+        amount=amount,
+        currency=currency,
+        reason=StoreCreditEntry.Reason.RETURN if is_return else StoreCreditEntry.Reason.REFUND,
+        reference=order.reference,
+        user=user,
+        idempotency_key=f"refund-to:{idempotency_key}",
+    )
+    return f"sc_{entry.pk}"
 
 
 def refund_to_method(
@@ -116,9 +139,9 @@ def refund_to_method(
         if method == Payment.Method.STORE_CREDIT:
             raise StoreCreditUnavailable()
         raise RefundMethodUnsupported(method=method, known=refund_methods())
-    amount = _amount_check(amount, order.currency)
-    key = idempotency_key or f"auto-{uuid.uuid4()}"
-    request_hash = _request_hash(
+    amount = amount_check(amount, order.currency)
+    key = idempotency_key_or_new(idempotency_key)
+    fingerprint = request_hash(
         action="refund_to_method",
         order=order.pk,
         method=method,
@@ -128,7 +151,7 @@ def refund_to_method(
     with payment_key_lock(key):
         existing = PaymentOperation.objects.filter(idempotency_key=key).first()
         if existing is not None:
-            if existing.request_hash != request_hash:
+            if existing.request_hash != fingerprint:
                 raise IdempotencyKeyReused(key=key)
             return existing
         if Payment.objects.filter(idempotency_key=key).exists():
@@ -139,7 +162,7 @@ def refund_to_method(
             refund_method=refund_method,
             user=user,
             key=key,
-            request_hash=request_hash,
+            request_hash=fingerprint,
             reason=reason,
         )
 
@@ -159,10 +182,12 @@ def _refund_record(
         with transaction.atomic():
             locked = order_lock(order.pk)
             refundable = order_refundable_amount(locked)
-            if amount > refundable:
-                raise RefundExceedsPaid(
-                    amount=amount, refundable=max(refundable, Decimal(0)), currency=locked.currency
-                )
+            amount_limit_check(
+                amount=amount,
+                limit=max(refundable, Decimal(0)),
+                rule="paid",
+                currency=locked.currency,
+            )
             reference = refund_method.handler(
                 order=locked,
                 amount=amount,
@@ -171,41 +196,15 @@ def _refund_record(
                 idempotency_key=key,
                 reason=reason,
             )
-            # The row only carries the refund: nothing captured on it (its cached
-            # refunded_amount stays 0, which the payment constraints require; the
-            # operation is the truth, as for every total of the order).
-            payment = Payment.objects.create(
+            operation = _refund_rows_create(
                 order=locked,
-                method=refund_method.code,
-                status=Payment.Status.REFUNDED,
-                amount=Decimal(0),
-                currency=locked.currency,
-                gateway=refund_method.gateway,
-                channel=locked.channel,
-                idempotency_key=key,
-                created_by=who,
-            )
-            operation = PaymentOperation.objects.create(
-                payment=payment,
-                kind=PaymentOperation.Kind.REFUND,
-                status=PaymentOperation.Status.SUCCEEDED,
                 amount=amount,
-                currency=locked.currency,
-                provider_reference=(reference or "")[:255],
-                idempotency_key=key,
+                refund_method=refund_method,
+                reference=reference,
+                who=who,
+                key=key,
                 request_hash=request_hash,
-                reason=reason[:255],
-                created_by=who,
-            )
-            event_publish(
-                topic=PAYMENT_REFUNDED,
-                payload={
-                    "payment_id": payment.pk,
-                    "order_id": locked.pk,
-                    "method": refund_method.code,
-                    "amount": str(amount),
-                    "currency": locked.currency,
-                },
+                reason=reason,
             )
             order_payment_recompute(locked, actor=user)
     except IntegrityError:  # the key taken by a caller outside the lock
@@ -213,10 +212,63 @@ def _refund_record(
     return operation
 
 
+def _refund_rows_create(
+    *,
+    order: Order,
+    amount: Decimal,
+    refund_method: RefundMethod,
+    reference: str,
+    who: AbstractBaseUser | None,
+    key: str,
+    request_hash: str,
+    reason: str,
+) -> PaymentOperation:
+    """The refund's payment row of its method and its succeeded refund operation."""
+    # The row only carries the refund: nothing captured on it (its cached
+    # refunded_amount stays 0, which the payment constraints require; the
+    # operation is the truth, as for every total of the order).
+    payment = Payment.objects.create(
+        order=order,
+        method=refund_method.code,
+        status=Payment.Status.REFUNDED,
+        amount=Decimal(0),
+        currency=order.currency,
+        gateway=refund_method.gateway,
+        channel=order.channel,
+        idempotency_key=key,
+        created_by=who,
+    )
+    operation = PaymentOperation.objects.create(
+        payment=payment,
+        kind=PaymentOperation.Kind.REFUND,
+        status=PaymentOperation.Status.SUCCEEDED,
+        amount=amount,
+        currency=order.currency,
+        provider_reference=(reference or "")[:255],
+        idempotency_key=key,
+        request_hash=request_hash,
+        reason=reason[:255],
+        created_by=who,
+    )
+    event_publish(
+        topic=PAYMENT_REFUNDED,
+        payload={
+            "payment_id": payment.pk,
+            "order_id": order.pk,
+            "method": refund_method.code,
+            "amount": str(amount),
+            "currency": order.currency,
+        },
+    )
+    return operation
+
+
 __all__ = [
     "RefundMethod",
+    "refund_handed_over",
     "refund_method_register",
     "refund_method_unregister",
     "refund_methods",
     "refund_to_method",
+    "store_credit_refund",
 ]

@@ -23,14 +23,9 @@ from rest_framework.views import APIView
 from orders.exceptions import CartNotFound, OrderNotFound
 from orders.models import Cart, Order
 from orders.selectors import order_visible_to
-from payments.links import (
-    payment_link_cancel,
-    payment_link_create,
-    payment_link_refresh,
-    payment_link_resend,
-    payment_link_sms_status,
-)
 from payments.models import PaymentLink
+from payments.selectors import payment_link_current, payment_link_sms_status
+from payments.services.links import payment_link_cancel, payment_link_create, payment_link_resend
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
@@ -252,7 +247,7 @@ class PaymentLinkDetailView(_LinkView):
         },
     )
     def get(self, request, link_id: int):
-        link = payment_link_refresh(_link(request, link_id))
+        link = payment_link_current(_link(request, link_id))
         return Response(link_payload(link))
 
 

@@ -1,9 +1,9 @@
 """The customer's pay page, mounted at /pay/ by unicommerce/urls.py:
-``path("pay/", include("payments.pay_urls"))`` (namespace "pay")."""
+``path("pay/", include("payments.web.urls"))`` (namespace "pay")."""
 
 from django.urls import path
 
-from payments.pay_views import pay_page, pay_status
+from payments.web.views import pay_page, pay_status
 
 app_name = "pay"
 

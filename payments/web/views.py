@@ -1,6 +1,6 @@
 """The customer's mobile pay page: /pay/<token>/ (mounted by unicommerce/urls.py).
 
-A plain Django face over ``payments.links``: GET shows the order, the amount and the
+A plain Django face over ``payments.services.links``: GET shows the order, the amount and the
 ways to pay (in full, or each eligible instalment plan with its dated parts); POST pays
 with the choice and the card step's outcome, and shows the result (paid, declined: try
 again, or pending: the page asks ``status/`` every second until the provider confirms).
@@ -30,17 +30,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from payments.conf import setting
-from payments.exceptions import PaymentError
+from payments.exceptions import PaymentError, PaymentLinkUsed
 from payments.gateways import simulated
-from payments.links import (
-    FULL,
-    PaymentLinkUsed,
-    payment_link_choices,
-    payment_link_get,
-    payment_link_open,
-    payment_link_pay,
-)
 from payments.models import InstalmentPlan, Payment, PaymentLink
+from payments.selectors import payment_link_get
+from payments.services.links import FULL, payment_link_choices, payment_link_open, payment_link_pay
 from unicommerce.exceptions import DomainError
 from unicommerce.money import money_format
 

@@ -1,5 +1,5 @@
 """Back-office for payments: the ledgers read-only, links created and acted on through
-the services (``payments.links``), never by editing rows."""
+the services (``payments.services.links``), never by editing rows."""
 
 from __future__ import annotations
 
@@ -20,13 +20,7 @@ from inventory.admin.scoping import StoreScopedAdmin
 from inventory.selectors import staff_location_ids
 from orders.models import Order
 from orders.selectors import orders_visible_to
-from payments.links import (
-    payment_link_cancel,
-    payment_link_create,
-    payment_link_refresh,
-    payment_link_resend,
-    payment_link_sms_status,
-)
+from payments.admin.dashboard import payments_dashboard_register
 from payments.models import (
     Instalment,
     InstalmentPlan,
@@ -35,6 +29,8 @@ from payments.models import (
     PaymentOperation,
     ProviderEvent,
 )
+from payments.selectors import payment_link_current, payment_link_sms_status
+from payments.services.links import payment_link_cancel, payment_link_create, payment_link_resend
 from unicommerce.exceptions import DomainError
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -314,7 +310,7 @@ class PaymentLinkAdmin(StoreScopedAdmin, admin.ModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         link = super().get_object(request, object_id, from_field)
-        return payment_link_refresh(link) if link is not None else None
+        return payment_link_current(link) if link is not None else None
 
     @admin.display(description=_("SMS"))
     def sms_status(self, link: PaymentLink) -> str:
@@ -385,7 +381,5 @@ class PaymentLinkAdmin(StoreScopedAdmin, admin.ModelAdmin):
             )
 
 
-# The payments dashboard (payments/admin_dashboard.py, H11) at <admin>/payments/dashboard/.
-from payments.admin_dashboard import payments_dashboard_register  # noqa: E402
-
+# The payments dashboard (payments/admin/dashboard.py, H11) at <admin>/payments/dashboard/.
 payments_dashboard_register(admin.site)
