@@ -69,8 +69,8 @@ def generate() -> dict:
 
 def _web_channel():
     """The web channel, with the key its front end calls with."""
-    from catalog.models import ApiKey, SalesChannel
-    from catalog.services import api_key_hash
+    from unicommerce.channels.models import ApiKey, SalesChannel
+    from unicommerce.channels.services import api_key_hash
 
     web, _ = SalesChannel.objects.get_or_create(
         code="bench-web", defaults={"name": "Bench web", "kind": "web"}
@@ -85,8 +85,8 @@ def _web_channel():
 def _locations(web) -> list:
     """Two warehouses feeding the web, app and marketplace channels, and stores each
     feeding its own store channel and the web."""
-    from catalog.models import SalesChannel
     from inventory.models import Location
+    from unicommerce.channels.models import SalesChannel
 
     channels = [web]
     for code, kind in [("bench-app", "app"), ("bench-marketplace", "marketplace")]:
@@ -113,7 +113,7 @@ def _locations(web) -> list:
 
 def _catalog_insert(cursor, products: int) -> None:
     """The products, published on every channel, their variants and barcodes."""
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
     cursor.execute(
         """

@@ -43,10 +43,10 @@ ADDRESS = {"line1": "1 rue de Rivoli", "postal_code": "75001", "city": "Paris", 
 
 def prepare() -> dict:
     """The web channel with its key, a warehouse feeding it, the hot variant in stock."""
-    from catalog.models import ApiKey, SalesChannel
-    from catalog.services import api_key_hash
     from inventory.models import Location, StockLevel
     from inventory.services import stock_adjust, stock_receive
+    from unicommerce.channels.models import ApiKey, SalesChannel
+    from unicommerce.channels.services import api_key_hash
 
     web, _ = SalesChannel.objects.get_or_create(
         code="bench-checkout-web", defaults={"name": "Bench checkout web", "kind": "web"}

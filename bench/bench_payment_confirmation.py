@@ -87,10 +87,10 @@ def _store_session():
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from catalog.models import SalesChannel
     from inventory.models import Location
     from pos.models import Register
     from pos.web.common import SESSION_REGISTER
+    from unicommerce.channels.models import SalesChannel
 
     channel, _ = SalesChannel.objects.update_or_create(
         code=CODE, defaults={"name": "Benchmark confirm store", "kind": "store", "is_active": True}

@@ -59,8 +59,8 @@ CHANNEL_CODE = "bench-links"
 def orders_prepare(count: int) -> list:
     from decimal import Decimal
 
-    from catalog.models import SalesChannel
     from orders.models import Order
+    from unicommerce.channels.models import SalesChannel
 
     channel, _ = SalesChannel.objects.update_or_create(
         code=CHANNEL_CODE, defaults={"name": "Benchmark links", "kind": "web", "is_active": True}

@@ -197,10 +197,10 @@ def _store():
     """The store with its channel, register and seller, and the warehouse."""
     from django.contrib.auth import get_user_model
 
-    from catalog.models import SalesChannel
     from inventory.models import Location
     from pos.models import Register
     from unicommerce.access.roles import role_permissions
+    from unicommerce.channels.models import SalesChannel
 
     store_channel, _ = SalesChannel.objects.get_or_create(
         code="bench-pos-store", defaults={"name": "Bench POS store", "kind": "store"}

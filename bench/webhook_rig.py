@@ -337,8 +337,9 @@ def shop_prepare(*, receiver_url: str, tag: str, count: int) -> Shop:
     endpoints deleted) and ``count`` new variants with no stock yet."""
     from django.utils import timezone
 
-    from catalog.models import Product, SalesChannel, Variant
+    from catalog.models import Product, Variant
     from inventory.models import Location
+    from unicommerce.channels.models import SalesChannel
     from unicommerce.events.models import OutboxEvent
     from unicommerce.webhooks.models import WebhookEndpoint
     from unicommerce.webhooks.services import endpoint_create
@@ -383,7 +384,7 @@ def shop_forget(shop: Shop) -> None:
 
 
 def active_channels() -> int:
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
     return SalesChannel.objects.filter(is_active=True).count()
 

@@ -9,7 +9,7 @@ from django.db import connection
 
 from catalog.exceptions import UnknownCode
 from catalog.images import thumbnail_url
-from catalog.models import Category, ProductImage, SalesChannel, Variant
+from catalog.models import Category, ProductImage, Variant
 from catalog.search import product_search
 
 
@@ -32,10 +32,6 @@ def variant_search(*, text: str, limit: int = 20) -> list[Variant]:
     for match in product_search(text=text, limit=limit, per_product=limit):
         found.extend(match.variants)
     return found[:limit]
-
-
-def channel_list() -> list[SalesChannel]:
-    return list(SalesChannel.objects.filter(is_active=True).order_by("code"))
 
 
 def category_subtree_ids(*, slug: str) -> list[int] | None:

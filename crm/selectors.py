@@ -16,11 +16,11 @@ from django.db.models import Count, DecimalField, Max, OuterRef, Q, QuerySet, Su
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.models import SalesChannel
 from customers.models import Customer
 from customers.services.gdpr import customers_customer_export
 from orders.models import Cart, Order, Return
 from orders.selectors import orders_visible_to
+from unicommerce.channels.models import SalesChannel
 
 # An open cart with lines, untouched for this long, counts as abandoned.
 ABANDONED_AFTER = timedelta(hours=24)

@@ -33,7 +33,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import SalesChannel
 from customers.models import AccessToken, Customer, LoginCode
 from customers.phones import phone_e164
 from customers.services import (
@@ -42,6 +41,7 @@ from customers.services import (
     customer_update,
     email_normalised,
 )
+from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import InvalidInput
 from unicommerce.ratelimit import RateLimited, rate_limit_hit
 

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SalesChannel
 from customers.phones import phone_display
+from unicommerce.channels.models import SalesChannel
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 

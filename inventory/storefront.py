@@ -50,10 +50,10 @@ from catalog.models import (
     Product,
     ProductImage,
     Publication,
-    SalesChannel,
     Variant,
 )
 from inventory.models import ChannelStock
+from unicommerce.channels.models import SalesChannel
 
 
 @dataclass(frozen=True)

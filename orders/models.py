@@ -6,9 +6,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
 from customers.models import Customer
 from inventory.models import Location, Reservation
+from unicommerce.channels.models import SalesChannel
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 

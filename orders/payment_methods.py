@@ -33,7 +33,7 @@ from orders.exceptions import UnknownPaymentMethod
 from orders.states import order_event_record
 
 if TYPE_CHECKING:
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from decimal import Decimal
 
 from django.db import connection
 
-from catalog.models import ChannelPrice, Product, SalesChannel, Variant
+from catalog.models import ChannelPrice, Product, Variant
 from inventory.models import Location
 from orders.models import Cart, CartLine
+from unicommerce.channels.models import SalesChannel
 from unicommerce.money import money_round, vat_included_split
 
 

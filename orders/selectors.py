@@ -24,13 +24,13 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from catalog.models import SalesChannel
 from customers.models import Customer
 from inventory.models import Location, Reservation, StockLevel
 from inventory.selectors import staff_location_ids
 from orders.exceptions import CartExpired, CartForeign, CartLineNotFound, CartNotFound
 from orders.models import Cart, CartLine, Fulfilment, Order, OrderLine, Return
 from orders.pricing import CartPricing, PricedLine, cart_price
+from unicommerce.channels.models import SalesChannel
 
 if TYPE_CHECKING:
     from datetime import datetime

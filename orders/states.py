@@ -25,7 +25,7 @@ from unicommerce.exceptions import InvalidTransition
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 S = Order.Status
 

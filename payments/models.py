@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SalesChannel
 from orders.models import Order
+from unicommerce.channels.models import SalesChannel
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 

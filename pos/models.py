@@ -1,8 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SalesChannel
 from inventory.models import Location
+from unicommerce.channels.models import SalesChannel
 
 
 class Register(models.Model):

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
-from catalog.models import SalesChannel
 from customers.models import Customer
 from customers.segments import RfmSegment
 from orders.models import Order, Return
+from unicommerce.channels.models import SalesChannel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

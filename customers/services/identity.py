@@ -20,7 +20,7 @@ from customers.phones import phone_e164
 from unicommerce.exceptions import DomainError, InvalidInput
 
 if TYPE_CHECKING:
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 
 class InvalidEmail(InvalidInput):

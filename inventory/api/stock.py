@@ -13,7 +13,6 @@ from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import SalesChannel
 from inventory.api.serializers import (
     AdjustmentInputSerializer,
     LevelOutputSerializer,
@@ -38,6 +37,7 @@ from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import InvalidInput
 

@@ -26,14 +26,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.api.views import absolute_builder
-from catalog.models import SalesChannel, Variant
-from catalog.selectors import category_subtree_ids, channel_list
+from catalog.models import Variant
+from catalog.selectors import category_subtree_ids
 from inventory.api.serializers import ProductOutputSerializer, VariantStoresSerializer
 from inventory.models import Location
 from inventory.selectors import stock_at_locations
 from inventory.storefront import storefront_page
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.permissions import channel_of
+from unicommerce.channels.models import SalesChannel
+from unicommerce.channels.selectors import channel_list
 from unicommerce.converters import whole_number
 
 JSON_RENDERER = JSONRenderer()

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
+from unicommerce.channels.models import SalesChannel
 
 
 class Location(models.Model):

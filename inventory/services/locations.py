@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
 from inventory.events import STOCK_CHANGED
 from inventory.models import Location, StockLevel
 from inventory.services.stock import channel_stock_refresh
+from unicommerce.channels.models import SalesChannel
 from unicommerce.events.services import event_publish
 
 BATCH = 1000

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import SalesChannel
 from inventory import locks
 from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InvalidExpiry, ReservationNotActive
 from inventory.models import Reservation, StockMovement
 from inventory.services.stock import _check_quantity, _insufficient, _write_ledger
+from unicommerce.channels.models import SalesChannel
 from unicommerce.events.services import (
     event_insert_sql,
     event_publish,

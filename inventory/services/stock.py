@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.db.models.functions import Now
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
 from inventory import locks
 from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InsufficientStock, InvalidQuantity, InvalidReason
@@ -29,6 +29,7 @@ from inventory.services.unbooked import (
     unbooked_note,
     unbooked_sales_use,
 )
+from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import count_or_none
 from unicommerce.events.services import event_publish
 from unicommerce.webhooks.services import WebhookItem, webhooks_publish

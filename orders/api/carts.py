@@ -10,7 +10,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import SalesChannel
 from orders.api.schema import error_responses
 from orders.api.serializers import (
     CartCreateInputSerializer,
@@ -39,6 +38,7 @@ from unicommerce.access.principals import CUSTOMER, STAFF, STOREFRONT, principal
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import Forbidden
 
 ERRORS = {

@@ -8,9 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import DateTimeField
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
 from inventory.models import Location
 from orders.models import Fulfilment, Order, OrderEvent
+from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import BIGINT_MAX
 
 # Timeline entries a customer or a front end sees; the rest (staff notes, allocation

@@ -21,7 +21,6 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import SalesChannel
 from inventory.exceptions import LocationNotYours
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
@@ -39,6 +38,7 @@ from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
 from unicommerce.api.permissions import acting_user
+from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import whole_number
 
 OPEN_ORDER_STATUSES = [

@@ -24,7 +24,7 @@ from orders.services.order_lines import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 LS = OrderLine.Status
 

@@ -12,7 +12,6 @@ from contextlib import nullcontext
 
 from django.db import transaction
 
-from catalog.models import SalesChannel
 from customers.models import Customer
 from customers.services import customer_identify
 from orders.exceptions import CartForeign, CartNotFound
@@ -25,6 +24,7 @@ from orders.services.carts import (
     cart_open,
     cart_writable_check,
 )
+from unicommerce.channels.models import SalesChannel
 
 
 def cart_identify(

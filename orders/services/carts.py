@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
-from catalog.models import SalesChannel, Variant
+from catalog.models import Variant
 from customers.models import Customer
 from inventory.exceptions import InvalidQuantity
 from inventory.models import Location
@@ -27,6 +27,7 @@ from orders.conf import cart_ttl
 from orders.exceptions import CartClosed, CartExpired, InvalidFulfilment
 from orders.models import Cart, CartEvent, CartLine, Fulfilment
 from orders.selectors import cart_is_expired, cart_line_get
+from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import count_or_none
 from unicommerce.exceptions import InvalidInput
 

@@ -29,7 +29,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import SalesChannel
 from customers.phones import phone_e164
 from customers.services import email_normalised
 from inventory.models import Location
@@ -61,6 +60,7 @@ from orders.services.checkout_stock import (
     unbooked_unpaid_refuse,
 )
 from unicommerce.actors import acting_user
+from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import InPersonOnly
 
 if TYPE_CHECKING:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from catalog.models import SalesChannel
 from inventory.models import Location
 from orders.conf import cart_ttl
 from orders.events import ORDER_PLACED
 from orders.exceptions import CartClosed
 from orders.models import Cart, CartEvent, Fulfilment, Order, OrderEvent, OrderLine, Shipment
 from orders.services.checkout_plan import StockTake
+from unicommerce.channels.models import SalesChannel
 from unicommerce.events.services import event_insert_sql, event_relay_after_commit
 from unicommerce.money import money_round
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from catalog.models import SalesChannel
 from customers.phones import phone_e164
 from inventory.models import Location, UnbookedSale
 from inventory.services.unbooked import unbooked_sales_granted
@@ -29,6 +28,7 @@ from orders.pricing import PricedLine
 from orders.selectors import stock_levels_for
 from orders.services.carts import fulfilment_check
 from orders.services.unbooked import cart_line_reference
+from unicommerce.channels.models import SalesChannel
 
 ADDRESS_REQUIRED = ("line1", "postal_code", "city", "country")
 ADDRESS_FIELDS = (

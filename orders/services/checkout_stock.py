@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from catalog.models import SalesChannel
 from inventory.exceptions import InsufficientStock
 from inventory.services import stock_sell
 from inventory.services.reservations import stock_reserve
 from orders.exceptions import InvalidFulfilment
 from orders.models import Fulfilment, Order
 from orders.services.checkout_plan import StockTake, line_shortage
+from unicommerce.channels.models import SalesChannel
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

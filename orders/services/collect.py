@@ -26,7 +26,7 @@ from unicommerce.ratelimit import RateLimited
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from unicommerce.exceptions import InvalidInput
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 SS = Shipment.Status
 LS = OrderLine.Status

@@ -29,7 +29,7 @@ from unicommerce.money import money_round
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 
 def _order_line_id(value: Any) -> int | None:

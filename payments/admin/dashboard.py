@@ -28,9 +28,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.models import SalesChannel
 from payments import dashboard
 from payments.models import Payment
+from unicommerce.channels.models import SalesChannel
 from unicommerce.money import money_format
 
 PERMISSION = "payments.view_payment"

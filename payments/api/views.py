@@ -26,7 +26,6 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import SalesChannel
 from orders.exceptions import OrderNotFound
 from orders.models import Order
 from orders.selectors import order_visible_to
@@ -56,6 +55,7 @@ from payments.services.void import payment_void
 from unicommerce.access.principals import STAFF, principal_of
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.permissions import acting_user, channel_of
+from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import InPersonOnly, InvalidInput, NotFound
 
 REFERENCE = re.compile(r"^UC(\d{1,12})$", re.IGNORECASE)

@@ -21,7 +21,7 @@ from unicommerce.money import money_round
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 
 def cash_change(*, due: Decimal, tendered: Decimal, currency: str) -> Decimal:

@@ -59,7 +59,7 @@ from unicommerce.money import minor_unit, money_format
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from unicommerce.events.services import event_publish
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 PS = Payment.Status
 

@@ -91,8 +91,8 @@ from unicommerce.ratelimit import rate_limit_hit
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
     from orders.models import Cart
+    from unicommerce.channels.models import SalesChannel
 
 LS = PaymentLink.Status
 METHOD = "payment_link"  # the checkout method and the payment method

@@ -34,7 +34,7 @@ from unicommerce.actors import acting_user
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from catalog.models import SalesChannel
+    from unicommerce.channels.models import SalesChannel
 
 Op = PaymentOperation
 PS = Payment.Status

@@ -14,9 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.services import api_key_create
 from customers.models import AccessToken
 from tests.factories import CustomerFactory, LocationFactory, SalesChannelFactory, UserFactory
+from unicommerce.channels.services import api_key_create
 
 PRINCIPALS = [
     "anonymous",

@@ -284,9 +284,9 @@ def test_a_paris_seller_neither_lists_nor_touches_a_lyon_order(world, lyon_order
 
 
 def test_head_office_and_the_lyon_staff_see_it(world, lyon_order):
-    from catalog.services import api_key_create
     from tests.access.conftest import bearer
     from tests.factories import UserFactory
+    from unicommerce.channels.services import api_key_create
 
     lyon_seller = UserFactory(role="seller")
     world.lyon.staff.add(lyon_seller)

@@ -3,8 +3,8 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from catalog.models import Publication
-from catalog.services import api_key_create
 from tests.factories import UserFactory
+from unicommerce.channels.services import api_key_create
 
 
 def client_with_key(raw_key: str) -> APIClient:

@@ -7,11 +7,11 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services
-from catalog.models import ApiKey, SalesChannel
-from catalog.services import api_key_authenticate, api_key_create, api_key_revoke
 from tests.api.conftest import client_with_key
 from tests.factories import UserFactory
+from unicommerce.channels import services
+from unicommerce.channels.models import ApiKey, SalesChannel
+from unicommerce.channels.services import api_key_authenticate, api_key_create, api_key_revoke
 
 URL = "/api/v1/products/"
 
@@ -102,7 +102,7 @@ def test_revoking_in_the_admin_is_immediate_in_this_process(admin_client, web_ke
     assert client_with_key(raw_key).get(URL).status_code == 200
 
     admin_client.post(
-        reverse("admin:catalog_apikey_changelist"),
+        reverse("admin:channels_apikey_changelist"),
         {"action": "revoke", "_selected_action": [api_key.pk]},
     )
 

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from catalog.services import api_key_create
 from unicommerce.api.locale import api_language
+from unicommerce.channels.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 

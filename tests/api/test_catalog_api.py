@@ -10,13 +10,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Category
-from catalog.services import api_key_revoke, channel_price_set
+from catalog.services import channel_price_set
 from inventory.api.serializers import ProductOutputSerializer
 from inventory.api.views import ProductPageSerializer
 from inventory.models import Reservation, StockLevel
 from inventory.services.reservations import stock_reserve
 from tests.conftest import run_outbox
 from tests.factories import BarcodeFactory, LocationFactory, ProductFactory, VariantFactory
+from unicommerce.channels.services import api_key_revoke
 
 URL = "/api/v1/products/"
 
@@ -307,7 +308,7 @@ def test_a_wrong_key_is_refused(shop, header):
 
 
 def test_a_revoked_key_is_refused(shop):
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     api_key, raw_key = api_key_create(channel=shop.web, name="old")
     api_key_revoke(api_key=api_key)
@@ -323,7 +324,7 @@ def test_a_staff_key_without_the_permission_is_refused(staff_api):
 
 
 def test_only_a_hash_of_the_key_is_stored(shop):
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     api_key, raw_key = api_key_create(channel=shop.web, name="front end")
 

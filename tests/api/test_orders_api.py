@@ -141,8 +141,8 @@ def error_of(response) -> tuple[int, str]:
 def test_cart_token_errors_have_the_stable_shape(web_api, shop, staff_api):
     from django.utils import timezone as tz
 
-    from catalog.services import api_key_create
     from orders.models import Cart
+    from unicommerce.channels.services import api_key_create
 
     assert error_of(web_api.get("/api/v1/carts/unknown/")) == (404, "cart_not_found")
     cart = new_cart(web_api)
@@ -302,7 +302,7 @@ def test_a_key_identifying_a_cart_never_reaches_the_customers_own_cart(
 def test_the_store_finishes_a_web_cart_and_both_channels_read_the_order(
     web_api, shop, stocked_variant, staff_api
 ):
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     variant = stocked_variant(store=3)
     cart = new_cart(web_api)

@@ -9,13 +9,13 @@ import pytest
 from django.urls import include, path
 from drf_spectacular.generators import SchemaGenerator
 
-from catalog.services import api_key_create
 from orders.models import Cart, Order
 from orders.services.carts import cart_create, cart_line_add
 from payments.models import PaymentLink
 from payments.services.links import payment_link_pay
 from tests.api.conftest import client_with_key
 from tests.factories import SalesChannelFactory
+from unicommerce.channels.services import api_key_create
 from unicommerce.messaging.models import Message
 from unicommerce.messaging.services import message_deliver
 

@@ -12,12 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from catalog.services import api_key_create
 from orders.models import Order
 from payments.gateways import simulated
 from payments.models import InstalmentPlan, Payment
 from tests.api.conftest import client_with_key
 from tests.factories import SalesChannelFactory
+from unicommerce.channels.services import api_key_create
 
 # Mounted as the lead mounts it under /api/v1/ (the project urls add the include).
 urlpatterns = [

@@ -39,7 +39,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.models import Publication
-from catalog.services import api_key_create
 from customers.auth import login_code_exchange, login_code_send
 from customers.models import Customer
 from customers.services import address_add
@@ -51,6 +50,7 @@ from orders.services.checkout import order_checkout
 from orders.services.checkout_plan import LineChoice
 from tests.conftest import Shop
 from tests.factories import UserFactory
+from unicommerce.channels.services import api_key_create
 from unicommerce.webhooks.models import WebhookEndpoint
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"

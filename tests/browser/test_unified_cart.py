@@ -10,11 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from catalog.services import api_key_create
 from inventory.models import StockLevel
 from orders.models import Cart, CartEvent, Order
 from payments.models import Payment
 from tests.factories import ProductFactory
+from unicommerce.channels.services import api_key_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from catalog.models import ApiKey, Barcode, CatalogChange, Category, ChannelPrice
+from catalog.models import Barcode, CatalogChange, Category, ChannelPrice
 from tests.factories import SalesChannelFactory, VariantFactory
+from unicommerce.channels.models import ApiKey
 
 
 @pytest.fixture
@@ -140,7 +141,7 @@ def test_a_category_cannot_be_moved_under_itself_in_the_admin(admin_client, db):
 
 def test_a_staff_api_key_is_created_for_a_user_and_shown_once(admin_client, manager, db):
     response = admin_client.post(
-        reverse("admin:catalog_apikey_add"),
+        reverse("admin:channels_apikey_add"),
         {"name": "stock script", "user": manager.pk},
         follow=True,
     )
@@ -157,7 +158,7 @@ def test_a_key_is_for_a_channel_or_a_user_not_both(admin_client, manager, db):
     web = SalesChannelFactory(code="web")
 
     response = admin_client.post(
-        reverse("admin:catalog_apikey_add"), {"name": "x", "user": manager.pk, "channel": web.pk}
+        reverse("admin:channels_apikey_add"), {"name": "x", "user": manager.pk, "channel": web.pk}
     )
 
     assert "A key acts either as a channel or as a staff user." in response.content.decode()

@@ -17,12 +17,12 @@ from catalog import images
 from catalog.exceptions import InvalidImage, VariantOfAnotherProduct
 from catalog.models import CatalogChange, ProductImage, Publication
 from catalog.selectors import product_thumbnails
-from catalog.services import api_key_create
 from catalog.tasks import image_thumbnails_task
 from inventory.api.serializers import ProductOutputSerializer
 from tests.api.conftest import client_with_key
 from tests.catalog.test_catalog_admin import inline_management, product_form
 from tests.factories import ProductFactory, UserFactory, VariantFactory
+from unicommerce.channels.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 

@@ -122,7 +122,7 @@ def channel_api(shop):
     """The web store's front end, with its channel key."""
     from rest_framework.test import APIClient
 
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     _, raw_key = api_key_create(channel=shop.web, name="front end")
     client = APIClient()

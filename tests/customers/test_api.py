@@ -156,7 +156,7 @@ def test_a_second_request_within_a_minute_sends_no_second_code(channel_api, make
 
 
 def test_a_code_from_one_channel_does_not_sign_in_on_another(shop, channel_api, make_customer):
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     make_customer(email="camille@example.com")
     channel_api.post("/api/v1/auth/code/", {"email": "camille@example.com"}, format="json")
@@ -193,8 +193,8 @@ def test_malformed_identities_are_400_in_the_error_shape(channel_api, body, code
 def test_sign_in_needs_a_channel_key_and_the_account_a_customer_token(
     shop, channel_api, make_customer, customer_api
 ):
-    from catalog.services import api_key_create
     from tests.factories import UserFactory
+    from unicommerce.channels.services import api_key_create
 
     token_client = customer_api(make_customer())
     _, staff_key = api_key_create(user=UserFactory(), name="script")

@@ -6,10 +6,11 @@ import factory
 from django.contrib.auth.models import Permission, User
 
 from catalog.barcodes import ean13_from
-from catalog.models import Barcode, Product, SalesChannel, Variant
+from catalog.models import Barcode, Product, Variant
 from customers.models import Customer
 from inventory.models import Location
 from pos.models import Register
+from unicommerce.channels.models import SalesChannel
 
 
 class UserFactory(factory.django.DjangoModelFactory):

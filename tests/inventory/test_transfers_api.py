@@ -4,9 +4,9 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from catalog.services import api_key_create
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
 from tests.factories import LocationFactory, UserFactory
+from unicommerce.channels.services import api_key_create
 from unicommerce.events.models import OutboxEvent
 
 URL = "/api/v1/transfers/"

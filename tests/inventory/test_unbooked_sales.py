@@ -9,7 +9,6 @@ import pytest
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Sum
 
-from catalog.models import SalesChannel
 from inventory import locks
 from inventory.exceptions import InsufficientStock, UnbookedSaleInvalid, UnbookedSaleRefused
 from inventory.models import ChannelStock, Location, StockAlert, StockLevel, StockMovement
@@ -18,6 +17,7 @@ from inventory.services import channel_stock_refresh, stock_receive, stock_sell
 from inventory.services.reservations import stock_reserve
 from inventory.services.unbooked import below_zero_alerts_resolve, unbooked_sale_grant
 from tests.factories import LocationFactory, UserFactory
+from unicommerce.channels.models import SalesChannel
 
 Policy = Location.UnbookedSalePolicy
 

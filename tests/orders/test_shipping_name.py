@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.services import api_key_create
 from orders.models import Order
 from orders.services.checkout_plan import shipping_address_clean
 from tests.api.conftest import client_with_key
+from unicommerce.channels.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import SalesChannel
 from payments.dashboard import (
     DashboardFilters,
     instalments_due,
@@ -33,6 +32,7 @@ from payments.services.links import payment_link_create, payment_link_open, paym
 from payments.services.refund import payment_refund
 from payments.services.start import payment_start
 from tests.factories import SalesChannelFactory, UserFactory
+from unicommerce.channels.models import SalesChannel
 from unicommerce.messaging import backends
 
 D = Decimal

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from django.urls import include, path
 
-from catalog.services import api_key_create
 from loyalty.exceptions import StoreCreditNeedsCustomer
 from loyalty.models import StoreCreditEntry
 from loyalty.services import store_credit_add, store_credit_balance
@@ -34,6 +33,7 @@ from payments.strategies import payments_strategies_register
 from tests.api.conftest import client_with_key
 from tests.factories import CustomerFactory, UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403
+from unicommerce.channels.services import api_key_create
 
 # Mounted as the project mounts it under /api/v1/.
 urlpatterns = [path("api/v1/", include("payments.api.urls"))]

@@ -170,7 +170,7 @@ def history(shop, stocked_variant, manager_client, settings):
     """A customer with a life in every app, built through the real services and faces."""
     simulated.reset()
     variant = stocked_variant(warehouse=5, price_amount="150.00")
-    from catalog.services import api_key_create
+    from unicommerce.channels.services import api_key_create
 
     _, raw_key = api_key_create(channel=shop.web, name="front end")
     web_api = client_with_key(raw_key)

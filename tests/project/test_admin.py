@@ -54,7 +54,7 @@ def test_the_admin_speaks_french(manager_client):
 
 def test_an_api_key_created_in_the_admin_is_shown_once_and_stored_hashed(manager_client, shop):
     response = manager_client.post(
-        reverse("admin:catalog_apikey_add"),
+        reverse("admin:channels_apikey_add"),
         {"channel": shop.web.pk, "name": "storefront"},
         follow=True,
     )

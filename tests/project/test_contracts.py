@@ -143,6 +143,7 @@ def test_every_domain_module_is_covered_by_the_no_face_contract():
         "loyalty",
         "crm",
         "unicommerce/events",
+        "unicommerce/channels",
         "unicommerce/webhooks",
         "unicommerce/messaging",
     ]:

@@ -3,20 +3,12 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from catalog.barcodes import barcode_problem
-from catalog.models import (
-    ApiKey,
-    Barcode,
-    Category,
-    Product,
-    ProductImage,
-    Publication,
-    SalesChannel,
-    Variant,
-)
+from catalog.models import Barcode, Category, Product, ProductImage, Publication, Variant
 from customers.models import Customer
 from inventory.models import Location, StockLevel, StockMovement
 from pos.selectors import registers_for
 from unicommerce.access.roles import GROUP_NAMES
+from unicommerce.channels.models import ApiKey, SalesChannel
 from unicommerce.demo.accounts import DEMO_ACCOUNTS
 
 

@@ -15,17 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.barcodes import ean13_from
-from catalog.models import (
-    ApiKey,
-    Barcode,
-    Category,
-    ChannelPrice,
-    Product,
-    Publication,
-    SalesChannel,
-    Variant,
-)
-from catalog.services import api_key_hash
+from catalog.models import Barcode, Category, ChannelPrice, Product, Publication, Variant
 from customers.models import Address, Consent, Customer
 from inventory.models import (
     Location,
@@ -38,6 +28,8 @@ from inventory.services import stock_receive_many
 from inventory.services.locations import channel_stock_rebuild
 from pos.models import Register
 from unicommerce.access.roles import ADMIN_ROLES, roles_sync
+from unicommerce.channels.models import ApiKey, SalesChannel
+from unicommerce.channels.services import api_key_hash
 from unicommerce.demo.accounts import (
     DEMO_ACCOUNTS,
     DEMO_WEB_PUBLISHABLE_KEY,

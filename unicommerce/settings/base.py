@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "axes",
     "unicommerce.apps.UnicommerceConfig",
     "unicommerce.events",
+    "unicommerce.channels",
     "unicommerce.webhooks",
     "unicommerce.messaging",
     "unicommerce.api",
@@ -418,7 +419,7 @@ PRODUCT_IMAGE_THUMBNAIL_WIDTHS = (160, 480, 1024)
 REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "unicommerce.api.negotiation.JsonFallbackNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.api.authentication.ApiKeyAuthentication",
+        "unicommerce.api.authentication.ApiKeyAuthentication",
         "customers.api.authentication.CustomerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

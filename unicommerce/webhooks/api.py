@@ -19,12 +19,12 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import SalesChannel
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
 from unicommerce.api.permissions import channel_of
+from unicommerce.channels.models import SalesChannel
 from unicommerce.webhooks import services
 from unicommerce.webhooks.models import WebhookDelivery, WebhookEndpoint
 

@@ -18,7 +18,7 @@ class WebhookEndpoint(models.Model):
     """A URL of a channel's system that hears about the event types it subscribed to."""
 
     channel = models.ForeignKey(
-        "catalog.SalesChannel",
+        "channels.SalesChannel",
         verbose_name=_("channel"),
         on_delete=models.CASCADE,
         related_name="webhook_endpoints",

@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from catalog.services import api_key_authenticate
+from unicommerce.channels.services import api_key_authenticate
 
 
 class ChannelUser:
@@ -53,7 +53,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "catalog.api.authentication.ApiKeyAuthentication"
+    target_class = "unicommerce.api.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
