@@ -1,7 +1,7 @@
 """Orders' events: what it publishes (its subscriptions, when it has some, go here too).
 
 The customer figures that follow each order subscribe to ``ORDER_PLACED`` where they
-are computed (``orders.customer_view`` today).
+are computed (``crm.events`` today).
 """
 
 from unicommerce.events.registry import topic

@@ -1,7 +1,7 @@
 """The till's operations, through the same services the API uses (one checkout for every
 channel). Those that only write our own rows are one transaction; those that call a
 payment gateway (card, partial cash, settling a return) run outside any transaction, as
-payments.operations requires: its claim is committed before the provider is called."""
+payments.services.operations requires: its claim is committed before the provider is called."""
 
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def till_link_send(
     idempotency_key: str,
 ) -> PaymentLink:
     """Send the customer a payment link for ``amount`` (default: what is due) by SMS
-    (``payments.links.payment_link_create``: the worker sends it). One link per form
+    (``payments.services.links.payment_link_create``: the worker sends it). One link per form
     key: a double click sends one SMS."""
     link, _token = payment_link_create(
         order=order,
@@ -371,7 +371,7 @@ def till_return_settle(
     idempotency_key: str,
 ) -> Return:
     """Settle a return recorded at this register's store as its outcome says
-    (``payments.returns.return_settle``): a refund in cash at the till (``method="cash"``)
+    (``payments.services.returns.return_settle``): a refund in cash at the till (``method="cash"``)
     or to the order's original payments (``None``), store credit to the order's customer,
     or an exchange (nothing moves). A return recorded at another store is refused.
     Once per form key: a double click settles once;

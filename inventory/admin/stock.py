@@ -98,7 +98,7 @@ class StockLevelAdmin(LocationScopedAdmin, ReadOnlyAdmin):
 
         A poll, not an event stream: the web runs on gunicorn sync workers, where a
         stream held open by every back-office tab would pin a worker process each (see
-        pos/views.py). The page carries no fingerprint: its rows were read before one
+        pos/web/catalog.py). The page carries no fingerprint: its rows were read before one
         could be taken of them, so the first poll always answers with the figures, and
         a change committed in between is never missed.
         """

@@ -7,7 +7,10 @@ package re-exports nothing).
 - ``checkout``: turning a cart into an order (the orchestration), with its steps in
   ``checkout_plan`` (what to take where), ``checkout_stock`` (selling and reserving) and
   ``checkout_persistence`` (the order, its shipments and lines)
-- ``fulfilment``: pick, pack, ship, click & collect, cancellation, edits
+- ``fulfilment``: pick, pack, ship, the hand-over of paid till orders; ``collect``: click &
+  collect; ``cancellation``; ``edits``: line quantity, removal, relocation;
+  ``order_lines``: the steps these share
+- ``customers``: orders' part of a customer merge or erasure (called by crm)
 - ``returns``: returns on any channel
 - ``unbooked``: selling at the till what the books do not have (approved overrides)
 - ``expiry``, ``retention``: unpaid orders' expiry, old carts' clean-up

@@ -46,10 +46,17 @@ def test_ship_home_is_never_cut_off_in_french(
     page.locator("button[name=register]").first.click()
     page.locator('form.lang button[value="fr"]').click()  # the topbar's switch
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    # htmx wires the swapped-in row's forms when the swap settles (20 ms after it shows):
+    # a change made before that would go nowhere, so wait for the scan's swap to settle.
+    page.evaluate(
+        "window.settled = 0;"
+        "document.body.addEventListener('htmx:afterSettle', () => { window.settled += 1; })"
+    )
     page.locator("#scan").fill(tee.barcode)
     page.keyboard.press("Enter")
     row = page.locator(f'tr[data-sku="{tee.sku}"]')
     expect(row).to_be_visible()
+    page.wait_for_function("window.settled > 0")
 
     row.locator("select[name=fulfilment]").select_option(value="ship")
     select = page.locator(f'tr[data-sku="{tee.sku}"] select[name=fulfilment]')
