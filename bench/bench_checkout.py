@@ -44,7 +44,7 @@ ADDRESS = {"line1": "1 rue de Rivoli", "postal_code": "75001", "city": "Paris", 
 def prepare() -> dict:
     """The web channel with its key, a warehouse feeding it, the hot variant in stock."""
     from inventory.models import Location, StockLevel
-    from inventory.services import stock_adjust, stock_receive
+    from inventory.services.stock import stock_adjust, stock_receive
     from unicommerce.channels.models import ApiKey, SalesChannel
     from unicommerce.channels.services import api_key_hash
 

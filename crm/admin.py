@@ -43,12 +43,11 @@ from customers.admin import (
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import InvalidPhone, phone_display, phone_e164
 from customers.segments import RfmSegment
-from customers.services import (
-    DuplicateReason,
+from customers.services.identity import customer_identify
+from customers.services.merging import DuplicateReason, customer_duplicates
+from customers.services.profile import (
     consent_record,
     customer_consents,
-    customer_duplicates,
-    customer_identify,
     customer_tags_set,
     customer_update,
 )

@@ -20,12 +20,8 @@ from django.utils.translation import gettext_lazy
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import InvalidPhone, phone_e164
 from customers.segments import RfmSegment
-from customers.services import (
-    InvalidEmail,
-    customer_consents,
-    email_normalised,
-    tags_normalised,
-)
+from customers.services.identity import InvalidEmail, email_normalised
+from customers.services.profile import customer_consents, tags_normalised
 from unicommerce.exceptions import DomainError
 
 # --------------------------------------------------------------------------- forms

@@ -35,12 +35,8 @@ from django.utils.translation import gettext as _
 
 from customers.models import AccessToken, Customer, LoginCode
 from customers.phones import phone_e164
-from customers.services import (
-    IdentityRequired,
-    customer_find,
-    customer_update,
-    email_normalised,
-)
+from customers.services.identity import IdentityRequired, customer_find, email_normalised
+from customers.services.profile import customer_update
 from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import InvalidInput
 from unicommerce.ratelimit import RateLimited, rate_limit_hit

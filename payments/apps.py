@@ -11,6 +11,6 @@ class PaymentsConfig(AppConfig):
             checks,  # noqa: F401 - registers the deployment checks
             events,  # noqa: F401 - declares the topics, subscribes
         )
-        from payments.strategies import payments_strategies_register
+        from payments.registry import payments_strategies_register
 
         payments_strategies_register()

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from inventory.models import Location
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from tests.factories import (
     LocationFactory,
     RegisterFactory,

@@ -38,7 +38,8 @@ from customers.auth import (
 )
 from customers.models import Address
 from customers.phones import phone_e164
-from customers.services import (
+from customers.services.identity import email_normalised
+from customers.services.profile import (
     AddressNotFound,
     address_add,
     address_delete,
@@ -47,7 +48,6 @@ from customers.services import (
     consent_record,
     customer_consents,
     customer_update,
-    email_normalised,
 )
 from unicommerce.api.errors import ErrorSerializer
 from unicommerce.exceptions import InvalidInput

@@ -25,12 +25,12 @@ from inventory.api.serializers import (
 from inventory.exceptions import LocationNotYours
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import levels_with_availability, staff_acts_at
-from inventory.services import stock_adjust, stock_receive
 from inventory.services.reservations import (
     reservation_convert,
     reservation_release,
     stock_reserve,
 )
+from inventory.services.stock import stock_adjust, stock_receive
 from inventory.sync import channel_stock_changes
 from unicommerce.access.principals import principal_of
 from unicommerce.api.errors import ErrorSerializer

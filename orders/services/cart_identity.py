@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from django.db import transaction
 
 from customers.models import Customer
-from customers.services import customer_identify
+from customers.services.identity import customer_identify
 from orders.exceptions import CartForeign, CartNotFound
 from orders.models import Cart
 from orders.selectors import cart_open_of_customer

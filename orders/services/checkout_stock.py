@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 
 from inventory.exceptions import InsufficientStock
-from inventory.services import stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_sell
 from orders.exceptions import InvalidFulfilment
 from orders.models import Fulfilment, Order
 from orders.services.checkout_plan import StockTake, line_shortage

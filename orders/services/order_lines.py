@@ -19,8 +19,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from inventory.models import Reservation
-from inventory.services import stock_sell
 from inventory.services.reservations import reservation_convert, reservation_release
+from inventory.services.stock import stock_sell
 from orders.models import Order, OrderLine, Shipment
 from orders.states import order_event_record, order_status_sync
 from unicommerce.actors import acting_user

@@ -19,7 +19,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from inventory.models import Location, StockMovement
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from orders.exceptions import ReturnInvalid, ReturnLineNotFulfilled, ReturnQuantityExceeded
 from orders.locks import order_lock
 from orders.models import Order, OrderLine, Return, ReturnLine

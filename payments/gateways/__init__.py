@@ -3,7 +3,7 @@
 ``gateway_get()`` answers the configured gateway for remote methods
 (``PAYMENT_GATEWAY``: ``simulated`` or ``stripe``); ``gateway_get("manual")`` is money
 taken in person (cash, a card on a standalone terminal). Every gateway is registered
-at start-up by ``PaymentsConfig.ready()`` (``payments.strategies``), ``store_credit``
+at start-up by ``PaymentsConfig.ready()`` (``payments.registry``), ``store_credit``
 (over loyalty's ledger) included.
 
 The gateways of remote methods exist only when configured: with ``PAYMENT_GATEWAY=stripe``

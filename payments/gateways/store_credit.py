@@ -1,5 +1,5 @@
 """Paying with store credit: a gateway over the loyalty app's store credit ledger
-(registered as ``store_credit`` by ``payments.strategies``).
+(registered as ``store_credit`` by ``payments.registry``).
 
 ``payment_start(method="store_credit")`` spends from the order customer's balance. The
 gateway sees the payment id in the charge's metadata, hence the order and its customer.

@@ -10,7 +10,7 @@ its payments), and ``payment_refund`` checks the same, so an order is never refu
 twice over whichever way the money goes.
 
 Methods are a small registry, filled by ``PaymentsConfig.ready()``
-(``payments.strategies``): cash and card terminal (the money is handed over at the till:
+(``payments.registry``): cash and card terminal (the money is handed over at the till:
 nothing to call) and store credit (``store_credit_refund``: a credit on loyalty's ledger).
 A method without a handler is refused (``store_credit_unavailable`` for store credit). A
 handler is called inside the refund's transaction and must stay local (a ledger row in

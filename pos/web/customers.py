@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from django_htmx.http import retarget
 
 from customers.phones import phone_e164
-from customers.services import customer_find
-from customers.services.identity import email_normalised
+from customers.services.identity import customer_find, email_normalised
 from orders.models import Cart
 from orders.services.cart_identity import cart_identify
 from pos.forms import CustomerNameForm

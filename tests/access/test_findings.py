@@ -225,7 +225,7 @@ def lyon_order(world, stocked_variant) -> Order:
     from orders.services.checkout_plan import LineChoice
 
     variant = stocked_variant()
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
 
     stock_receive(variant_id=variant.pk, location_id=world.lyon.pk, quantity=3)
     cart = Cart.objects.create(channel=world.lyon_register.channel, customer=world.customer)
@@ -385,7 +385,7 @@ def test_the_payments_and_stock_admins_list_a_store_managers_own_only(
 ):
     from django.urls import reverse
 
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
 
     Payment.objects.create(
         order=lyon_order, method="cash", status="captured", amount=1, currency="EUR"

@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from catalog.models import Publication
 from customers.auth import login_code_exchange, login_code_send
 from customers.models import Customer
-from customers.services import address_add
+from customers.services.profile import address_add
 from inventory.services.reservations import stock_reserve
 from inventory.services.transfers import transfer_create
 from orders.models import Fulfilment, Shipment

@@ -7,8 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from inventory.models import ChannelStock
-from inventory.services import stock_receive, stock_sell
-from inventory.services.stock import channel_stock_refresh
+from inventory.services.stock import channel_stock_refresh, stock_receive, stock_sell
 from inventory.sync import InvalidCursor, channel_stock_changes
 from tests.conftest import run_outbox
 from tests.factories import VariantFactory

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from inventory.models import StockLevel
-from inventory.services import stock_receive, stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_receive, stock_sell
 from tests.conftest import ARTIFACTS
 from tests.factories import ProductFactory
 

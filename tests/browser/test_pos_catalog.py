@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog import services
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

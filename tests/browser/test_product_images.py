@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from catalog import services
 from catalog.images import product_image_add, product_image_thumbnails_make
 from catalog.models import ProductImage
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

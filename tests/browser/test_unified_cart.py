@@ -144,7 +144,7 @@ def test_a_web_cart_found_by_phone_is_finished_in_the_store(
 def test_on_a_tablet_a_mixed_basket_is_placed_and_paid_in_store_later(
     live_server, browser, shop, stocked_variant
 ):
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
     from orders.models import OrderLine
     from orders.services.carts import cart_create, cart_line_add
     from tests.conftest import ARTIFACTS

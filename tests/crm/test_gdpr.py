@@ -12,7 +12,7 @@ from crm.selectors import customer_export
 from crm.services.erasure import customer_erase
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.models import Address, Consent, Customer, CustomerNote, LoginCode
-from customers.services import (
+from customers.services.profile import (
     CustomerErased,
     address_add,
     consent_record,

@@ -10,13 +10,11 @@ from crm.services.erasure import customer_erase
 from crm.services.merging import customer_merge
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.models import Address, Consent, Customer, CustomerNote
-from customers.services import (
-    DuplicateReason,
-    MergeRefused,
+from customers.services.merging import DuplicateReason, MergeRefused, customer_duplicates
+from customers.services.profile import (
     address_add,
     consent_record,
     customer_consents,
-    customer_duplicates,
     customer_note_add,
 )
 from orders.models import Cart, CartLine, Order

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import Address, Consent, Customer, CustomerNote
-from customers.services import address_add, consent_record
+from customers.services.profile import address_add, consent_record
 
 pytestmark = pytest.mark.django_db
 

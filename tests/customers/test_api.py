@@ -285,7 +285,7 @@ def test_addresses_add_list_make_default_and_delete(make_customer, customer_api)
 
 
 def test_addresses_of_someone_else_are_404_and_bad_ones_400(make_customer, customer_api):
-    from customers.services import address_add
+    from customers.services.profile import address_add
 
     other = make_customer()
     theirs = address_add(customer=other, line1="1 rue A", postal_code="75001", city="Paris")

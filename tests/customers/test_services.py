@@ -11,22 +11,24 @@ from django.utils import timezone
 from crm.services.erasure import customer_erase
 from customers.models import Address, Consent, Customer
 from customers.phones import InvalidPhone, phone_e164
-from customers.services import (
+from customers.services.identity import (
+    IdentityConflict,
+    IdentityRequired,
+    InvalidEmail,
+    customer_find,
+    customer_identify,
+)
+from customers.services.profile import (
     AddressInvalid,
     CustomerErased,
     CustomerIdentityTaken,
-    IdentityConflict,
-    IdentityRequired,
     InvalidConsentKind,
-    InvalidEmail,
     address_add,
     address_delete,
     address_set_default,
     address_update,
     consent_record,
     customer_consents,
-    customer_find,
-    customer_identify,
     customer_note_add,
     customer_tags_set,
     customer_update,

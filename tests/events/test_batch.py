@@ -2,7 +2,7 @@
 handlers run once on the merged payload; a failure falls back to one event at a time."""
 
 from inventory.models import ChannelStock
-from inventory.services import stock_receive, stock_sell
+from inventory.services.stock import stock_receive, stock_sell
 from unicommerce.events.models import OutboxEvent
 from unicommerce.events.registry import handlers_for
 from unicommerce.events.services import event_process_batch

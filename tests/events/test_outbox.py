@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import ChannelStock
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from unicommerce.events.models import OutboxEvent
 from unicommerce.events.registry import subscribe
 from unicommerce.events.relay import relay

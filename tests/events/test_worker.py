@@ -3,7 +3,7 @@
 import pytest
 
 from inventory.models import ChannelStock
-from inventory.services import stock_sell
+from inventory.services.stock import stock_sell
 from tests.conftest import drain_worker, wait_until
 from unicommerce.events.models import OutboxEvent
 from unicommerce.events.relay import relay
@@ -41,7 +41,7 @@ def test_a_real_worker_consumes_stock_changed_after_commit(
 def test_the_sweep_delivers_an_event_whose_fast_path_was_lost(
     celery_worker_process, shop, stocked_variant, monkeypatch, settings
 ):
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
     from unicommerce.events.tasks import outbox_sweep
 
     variant = stocked_variant()

@@ -7,7 +7,7 @@ from django.db import close_old_connections, connection
 
 from inventory.exceptions import InsufficientStock
 from inventory.models import StockLevel, StockMovement
-from inventory.services import stock_sell
+from inventory.services.stock import stock_sell
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

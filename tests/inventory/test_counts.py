@@ -9,7 +9,6 @@ from django.db.models import Sum
 from catalog.exceptions import UnknownCode
 from inventory.exceptions import InsufficientStock
 from inventory.models import StockCount, StockCountLine, StockLevel, StockMovement
-from inventory.services import stock_receive, stock_sell
 from inventory.services.counts import (
     CountInvalidTransition,
     CountKindInvalid,
@@ -25,6 +24,7 @@ from inventory.services.counts import (
     count_variance,
 )
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_receive, stock_sell
 from tests.factories import LocationFactory, VariantFactory
 from unicommerce.events.models import OutboxEvent
 

@@ -11,7 +11,6 @@ from django.db.models import Sum
 from catalog.barcodes import ean13_from
 from catalog.models import Barcode, CatalogChange, Category, Product, Variant
 from inventory.models import ImportJob, StockLevel, StockMovement
-from inventory.services import stock_receive, stock_safety_set
 from inventory.services.imports import progress, stock_levels
 from inventory.services.imports.exports import (
     products_csv,
@@ -33,6 +32,7 @@ from inventory.services.imports.sheets import (
     ImportFileInvalid,
 )
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_receive, stock_safety_set
 from inventory.tasks import import_run_task
 from tests.factories import ProductFactory, VariantFactory
 from unicommerce.events.models import OutboxEvent

@@ -26,7 +26,6 @@ from hypothesis.stateful import (
 from inventory.exceptions import InsufficientStock, ReservationNotActive
 from inventory.models import Reservation, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.selectors import levels_with_availability
-from inventory.services import stock_adjust, stock_receive, stock_sell
 from inventory.services.counts import count_post, count_record, count_start
 from inventory.services.reservations import (
     reservation_convert,
@@ -34,6 +33,7 @@ from inventory.services.reservations import (
     reservations_expire,
     stock_reserve,
 )
+from inventory.services.stock import stock_adjust, stock_receive, stock_sell
 from inventory.services.transfers import (
     transfer_close,
     transfer_create,

@@ -11,8 +11,13 @@ from django.utils import timezone
 
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import stock_fingerprint
-from inventory.services import stock_incoming_change, stock_receive, stock_safety_set, stock_take
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import (
+    stock_incoming_change,
+    stock_receive,
+    stock_safety_set,
+    stock_take,
+)
 from tests.factories import UserFactory, VariantFactory
 
 CHANGELIST = "/admin/inventory/stocklevel/"

@@ -15,13 +15,13 @@ from inventory.models import (
     StockMovement,
     SupplierItem,
 )
-from inventory.services import stock_receive, stock_sell
 from inventory.services.purchasing import (
     purchase_order_create,
     purchase_order_receive,
     purchase_order_send,
 )
 from inventory.services.replenishment import replenishment_check
+from inventory.services.stock import stock_receive, stock_sell
 from tests.factories import UserFactory
 from tests.inventory.test_purchasing import SupplierFactory, SupplierItemFactory, snapshot
 

@@ -14,7 +14,6 @@ from inventory.models import (
     StockAlert,
     StockLevel,
 )
-from inventory.services import stock_receive, stock_sell
 from inventory.services.purchasing import (
     purchase_order_cancel,
     purchase_order_create,
@@ -23,6 +22,7 @@ from inventory.services.purchasing import (
     purchase_order_send,
 )
 from inventory.services.replenishment import replenishment_check, replenishment_scan_all
+from inventory.services.stock import stock_receive, stock_sell
 from tests.inventory.test_purchasing import (
     SupplierFactory,
     SupplierItemFactory,

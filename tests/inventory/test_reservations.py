@@ -7,13 +7,13 @@ from django.utils import timezone
 from inventory.exceptions import InsufficientStock, InvalidExpiry, ReservationNotActive
 from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.selectors import stock_level
-from inventory.services import stock_sell
 from inventory.services.reservations import (
     reservation_convert,
     reservation_release,
     reservations_expire,
     stock_reserve,
 )
+from inventory.services.stock import stock_sell
 from unicommerce.events.models import OutboxEvent
 
 

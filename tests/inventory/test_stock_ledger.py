@@ -4,7 +4,7 @@ from django.db.models import Sum
 
 from inventory.exceptions import InsufficientStock, InvalidQuantity
 from inventory.models import StockLevel, StockMovement
-from inventory.services import stock_receive, stock_receive_many, stock_sell
+from inventory.services.stock import stock_receive, stock_receive_many, stock_sell
 from unicommerce.events.models import OutboxEvent
 
 

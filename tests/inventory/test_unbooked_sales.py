@@ -13,8 +13,8 @@ from inventory import locks
 from inventory.exceptions import InsufficientStock, UnbookedSaleInvalid, UnbookedSaleRefused
 from inventory.models import ChannelStock, Location, StockAlert, StockLevel, StockMovement
 from inventory.models import UnbookedSale as Override
-from inventory.services import channel_stock_refresh, stock_receive, stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import channel_stock_refresh, stock_receive, stock_sell
 from inventory.services.unbooked import below_zero_alerts_resolve, unbooked_sale_grant
 from tests.factories import LocationFactory, UserFactory
 from unicommerce.channels.models import SalesChannel

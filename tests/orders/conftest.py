@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from inventory.models import Location, StockLevel
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from orders.models import Cart
 from orders.services.carts import cart_create, cart_line_add
 from tests.factories import LocationFactory, SalesChannelFactory

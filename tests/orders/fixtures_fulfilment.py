@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 
 from inventory.models import StockLevel, StockMovement
-from inventory.services import stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_sell
 from orders.models import Fulfilment, Order, OrderLine, Shipment
 from orders.states import order_event_record, order_status_sync
 from tests.factories import CustomerFactory

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from catalog.models import ChannelPrice
 from inventory.exceptions import InvalidQuantity
-from inventory.services import stock_safety_set
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_safety_set
 from orders.exceptions import (
     CartClosed,
     CartExpired,

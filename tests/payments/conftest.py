@@ -74,7 +74,7 @@ def store_credit() -> Iterator[type[StoreCreditLedger]]:
     gateway_register("store_credit", StoreCreditLedger)
     yield StoreCreditLedger
     gateway_unregister("store_credit")
-    from payments.strategies import payments_strategies_register
+    from payments.registry import payments_strategies_register
 
     payments_strategies_register()  # the real one (loyalty's ledger) again for the next tests
 

@@ -113,7 +113,7 @@ def test_the_same_key_answers_the_same_refund_and_other_parameters_are_refused(c
 @pytest.fixture
 def without_store_credit():
     """As if the loyalty app were not wired in; wired back afterwards."""
-    from payments.strategies import payments_strategies_register
+    from payments.registry import payments_strategies_register
 
     refund_method_unregister("store_credit")
     yield

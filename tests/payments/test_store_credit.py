@@ -24,12 +24,12 @@ from payments.exceptions import (
     ReturnSettleMethodInvalid,
 )
 from payments.models import Payment, PaymentOperation
+from payments.registry import payments_strategies_register
 from payments.selectors import order_refundable_amount
 from payments.services.refund import payment_refund
 from payments.services.refund_methods import refund_methods, refund_to_method
 from payments.services.returns import return_settle
 from payments.services.start import payment_start
-from payments.strategies import payments_strategies_register
 from tests.api.conftest import client_with_key
 from tests.factories import CustomerFactory, UserFactory
 from tests.orders.fixtures_fulfilment import *  # noqa: F403

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import services
 from catalog.models import Product
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from pos.selectors import GRID_PAGE
 from tests.factories import LocationFactory
 from tests.pos.conftest import HX, SELL

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from inventory.models import Reservation
 from inventory.selectors import stock_fingerprint
-from inventory.services import stock_receive, stock_sell
 from inventory.services.reservations import stock_reserve
+from inventory.services.stock import stock_receive, stock_sell
 
 HX = {"HTTP_HX_REQUEST": "true"}
 SELL = "/pos/sell/"

@@ -77,7 +77,7 @@ def test_a_web_cart_is_finished_at_the_till_for_cash(till, shop, camille, web_ca
 def test_a_mixed_basket_is_placed_and_paid_in_store_later(
     till, shop, lyon, camille, web_cart, tee, scarf, stocked_variant
 ):
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
 
     stock_receive(variant_id=tee.pk, location_id=lyon.pk, quantity=4)
     cap = stocked_variant(store=2, sku="CAP-GREY")

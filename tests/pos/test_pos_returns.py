@@ -12,9 +12,9 @@ from loyalty.services import store_credit_balance
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment, PaymentOperation
+from payments.registry import payments_strategies_register
 from payments.selectors import order_outstanding_amount
 from payments.services.start import payment_start
-from payments.strategies import payments_strategies_register
 from pos.services import sale_complete
 from tests.pos.conftest import HX, RETURNS, web_order_delivered
 

@@ -88,7 +88,7 @@ def test_the_waiting_list_is_this_stores_and_is_linked_from_the_sale_screen(
     lyon_seller = UserFactory(username="lyon-seller", role="seller")
     lyon.staff.add(lyon_seller)
     cap = stocked_variant(sku="CAP-1")
-    from inventory.services import stock_receive
+    from inventory.services.stock import stock_receive
 
     stock_receive(variant_id=cap.pk, location_id=lyon.pk, quantity=2)
     lyon_cart = cart_create(channel=lyon_channel)

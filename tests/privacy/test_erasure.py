@@ -20,12 +20,8 @@ from crm.services.erasure import customer_erase
 from crm.services.merging import customer_merge
 from customers.auth import login_code_exchange, login_code_send
 from customers.models import Customer
-from customers.services import (
-    address_add,
-    consent_record,
-    customer_identify,
-    customer_note_add,
-)
+from customers.services.identity import customer_identify
+from customers.services.profile import address_add, consent_record, customer_note_add
 from loyalty.services import store_credit_add, store_credit_balance
 from orders.models import Order
 from payments.gateways import simulated

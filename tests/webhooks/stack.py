@@ -133,7 +133,7 @@ class Worker:
 SELL = """
 import sys, django
 django.setup()
-from inventory.services import stock_sell
+from inventory.services.stock import stock_sell
 from unicommerce.events.relay import relay
 location, *variant_ids = map(int, sys.argv[1:])
 for variant_id in variant_ids:

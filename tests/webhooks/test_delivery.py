@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from inventory.models import ChannelStock
-from inventory.services import stock_receive, stock_sell
+from inventory.services.stock import stock_receive, stock_sell
 from tests.conftest import run_outbox
 from tests.webhooks.receiver import Receiver
 from unicommerce.webhooks import signing

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from inventory.services import stock_receive
+from inventory.services.stock import stock_receive
 from tests.conftest import run_outbox
 from unicommerce.webhooks import signing
 from unicommerce.webhooks.models import WebhookDelivery, WebhookEndpoint

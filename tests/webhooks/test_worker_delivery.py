@@ -5,7 +5,7 @@ commit → outbox relay → stock sync (queue "sync") → coalesced delivery (qu
 import pytest
 
 from inventory.models import ChannelStock
-from inventory.services import stock_sell
+from inventory.services.stock import stock_sell
 from tests.conftest import drain_worker, wait_until
 from tests.webhooks.receiver import Receiver
 from unicommerce.webhooks import signing

@@ -24,8 +24,8 @@ from inventory.models import (
     Supplier,
     SupplierItem,
 )
-from inventory.services import stock_receive_many
 from inventory.services.locations import channel_stock_rebuild
+from inventory.services.stock import stock_receive_many
 from pos.models import Register
 from unicommerce.access.roles import ADMIN_ROLES, roles_sync
 from unicommerce.channels.models import ApiKey, SalesChannel
