@@ -56,3 +56,9 @@ def when_ready(server) -> None:
         from django.urls import get_resolver
 
         get_resolver().url_patterns  # noqa: B018 - the import is the point
+
+
+# Gunicorn 25's control socket (gunicornc) is not used, and by default it is created in
+# $HOME/.gunicorn or $XDG_RUNTIME_DIR: `make run` and the benchmarks must leave nothing
+# outside the clone, and a container's user may not write there.
+control_socket_disable = True
