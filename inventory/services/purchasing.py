@@ -29,7 +29,7 @@ from inventory.models import (
     Supplier,
     SupplierItem,
 )
-from inventory.services.stock import _check_quantity, stock_incoming_change, stock_receive_many
+from inventory.services.stock import quantity_check, stock_incoming_change, stock_receive_many
 from unicommerce.events.services import event_publish
 from unicommerce.exceptions import DomainError, InvalidInput, InvalidTransition, NotFound
 from unicommerce.money import money_round
@@ -254,7 +254,7 @@ def _lines_resolve(
         if isinstance(variant_id, bool) or not isinstance(variant_id, int):
             raise UnknownVariant([variant_id])
         cost = _unit_cost(rest[0], currency) if rest and rest[0] is not None else None
-        parsed.append((variant_id, _check_quantity(quantity), cost))
+        parsed.append((variant_id, quantity_check(quantity), cost))
     skus = _skus([variant_id for variant_id, _q, _c in parsed])
     seen: set[int] = set()
     for variant_id, _q, _c in parsed:
@@ -462,7 +462,7 @@ def _receive(
         line = None if isinstance(variant_id, bool) else lines.get(variant_id)
         if line is None:
             raise VariantNotOnOrder(order=order, sku=_sku_or_id(variant_id))
-        _check_quantity(quantity)
+        quantity_check(quantity)
         outstanding = line.quantity_ordered - line.quantity_received
         if quantity > outstanding:
             raise ReceiptExceedsOutstanding(

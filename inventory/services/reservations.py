@@ -17,7 +17,7 @@ from inventory import locks
 from inventory.events import STOCK_CHANGED
 from inventory.exceptions import InvalidExpiry, ReservationNotActive
 from inventory.models import Reservation, StockMovement
-from inventory.services.stock import _check_quantity, _insufficient, _write_ledger
+from inventory.services.stock import ledger_write, quantity_check, stock_insufficient
 from unicommerce.channels.models import SalesChannel
 from unicommerce.events.services import (
     event_insert_sql,
@@ -90,7 +90,7 @@ def stock_reserve(
     the conditional UPDATE of the stock row travel in one statement. Units held by
     reservations past their time are released on the spot when they are needed.
     """
-    _check_quantity(quantity)
+    quantity_check(quantity)
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidExpiry()
     columns = {
@@ -117,7 +117,7 @@ def stock_reserve(
             return _reserve_once(columns=columns, keep_safety=keep_safety)
         except _TooFew:
             pass
-    raise _insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
+    raise stock_insufficient(variant_id, location_id, quantity, keep_safety=keep_safety)
 
 
 def _end(reservation: Reservation, status: str, *, still_valid: bool) -> None:
@@ -173,7 +173,7 @@ def reservation_convert(
     change = locks.LevelChange(
         reservation.variant_id, reservation.location_id, -reservation.quantity, on_hand
     )
-    return _write_ledger(
+    return ledger_write(
         [change],
         reason=StockMovement.Reason.SALE,
         user=user,

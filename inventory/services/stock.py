@@ -51,7 +51,7 @@ class ChannelFigure(NamedTuple):
     computed_at: datetime
 
 
-def _check_quantity(quantity: object) -> int:
+def quantity_check(quantity: object) -> int:
     if (count := count_or_none(quantity)) is None:
         raise InvalidQuantity(quantity)
     return count
@@ -66,7 +66,7 @@ def _source_fields(source: models.Model | None) -> dict:
     }
 
 
-def _write_ledger(
+def ledger_write(
     changes: Sequence[locks.LevelChange],
     *,
     reason: str,
@@ -120,9 +120,9 @@ def stock_receive(
     note: str = "",
 ) -> StockMovement:
     """Put ``quantity`` units into ``on_hand`` (receipt, return, transfer in, found in a count)."""
-    _check_quantity(quantity)
+    quantity_check(quantity)
     changes = locks.stock_levels_put([(variant_id, location_id, quantity)])
-    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)[0]
+    return ledger_write(changes, reason=reason, user=user, source=source, note=note)[0]
 
 
 @transaction.atomic
@@ -135,11 +135,11 @@ def stock_receive_many(
     note: str = "",
 ) -> list[StockMovement]:
     """Several receipts in one statement: (variant_id, location_id, quantity) entries."""
-    entries = [(v, loc, _check_quantity(q)) for v, loc, q in entries]
+    entries = [(v, loc, quantity_check(q)) for v, loc, q in entries]
     changes = locks.stock_levels_put(entries)
     if not changes:
         return []
-    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)
+    return ledger_write(changes, reason=reason, user=user, source=source, note=note)
 
 
 ADJUSTMENT_REASONS = {Reason.ADJUSTMENT, Reason.DAMAGE, Reason.COUNT, Reason.RETURN}
@@ -170,7 +170,7 @@ def stock_adjust(
         changes = take_lines(
             location_id=location_id, lines=[(variant_id, -quantity)], keep_safety=False
         )
-    return _write_ledger(changes, reason=reason, user=user, source=source, note=note)[0]
+    return ledger_write(changes, reason=reason, user=user, source=source, note=note)[0]
 
 
 def take_lines(
@@ -191,7 +191,7 @@ def take_lines(
     """
     allowances = allowances or {}
     changes = []
-    for variant_id, quantity in locks.lock_order([(v, _check_quantity(q)) for v, q in lines]):
+    for variant_id, quantity in locks.lock_order([(v, quantity_check(q)) for v, q in lines]):
         arguments = {"variant_id": variant_id, "location_id": location_id, "quantity": quantity}
         if variant_id in allowances:
             take, arguments["allowance"] = locks.stock_level_take_unbooked, allowances[variant_id]
@@ -203,7 +203,7 @@ def take_lines(
         ):
             change = take(**arguments)
         if change is None:
-            raise _insufficient(
+            raise stock_insufficient(
                 variant_id,
                 location_id,
                 quantity,
@@ -246,7 +246,7 @@ def stock_take(
         keep_safety=keep_safety,
         allowances={variant_id: sale.quantity for variant_id, sale in unbooked.items()},
     )
-    movements = _write_ledger(
+    movements = ledger_write(
         changes, reason=reason, user=user, source=source, note=note, unbooked=unbooked
     )
     if unbooked:
@@ -311,7 +311,7 @@ def stock_safety_set(*, variant_id: int, location_id: int, safety: int) -> Stock
     return level
 
 
-def _insufficient(
+def stock_insufficient(
     variant_id: int, location_id: int, requested: int, *, keep_safety: bool, allowance: int = 0
 ) -> InsufficientStock:
     level = StockLevel.objects.filter(variant_id=variant_id, location_id=location_id).first()

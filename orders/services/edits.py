@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from inventory.exceptions import InvalidQuantity
 from inventory.models import Location, Reservation
 from inventory.services.reservations import reservation_release, stock_reserve
+from inventory.services.stock import quantity_check
 from orders.exceptions import OrderLineNotEditable, RelocationInvalid
 from orders.locks import order_line_lock
 from orders.models import Fulfilment, Order, OrderLine, Shipment
@@ -27,7 +27,6 @@ from orders.services.order_lines import (
     shipment_close_if_empty,
 )
 from unicommerce.actors import acting_user
-from unicommerce.converters import count_or_none
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -43,12 +42,6 @@ def _editable(line: OrderLine) -> None:
     shipment_status = line.shipment.status if line.shipment_id else None
     if line.status != LS.OPEN or (line.shipment_id and shipment_status != SS.PENDING):
         raise OrderLineNotEditable(line, shipment_status)
-
-
-def _check_quantity(quantity: object) -> int:
-    if (count := count_or_none(quantity)) is None:
-        raise InvalidQuantity(quantity)
-    return count
 
 
 def _reserve_again(
@@ -84,7 +77,7 @@ def order_line_quantity_set(
 ) -> OrderLine:
     """Change how many units a line orders, while its shipment is still to prepare: the
     reservation follows and the totals are recomputed."""
-    _check_quantity(quantity)
+    quantity_check(quantity)
     order, line = order_line_lock(line)
     _editable(line)
     if quantity == line.quantity:
