@@ -9,7 +9,7 @@ channel key; the account calls carry the customer's token
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,17 +49,17 @@ from customers.services.profile import (
     customer_consents,
     customer_update,
 )
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import error_responses
 from unicommerce.exceptions import InvalidInput
+
+ERRORS = {
+    401: "Missing or invalid credentials.",
+    403: "Not allowed with these credentials.",
+}
 
 
 def errors(**described: str) -> dict:
-    described = {
-        "401": "Missing or invalid credentials.",
-        "403": "Not allowed with these credentials.",
-        **described,
-    }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **described)
 
 
 class ChannelView(APIView):

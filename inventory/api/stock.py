@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,7 +33,7 @@ from inventory.services.reservations import (
 from inventory.services.stock import stock_adjust, stock_receive
 from inventory.sync import channel_stock_changes
 from unicommerce.access.principals import principal_of
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import error_responses
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
@@ -41,16 +41,16 @@ from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import InvalidInput
 
+ERRORS = {
+    400: "Malformed input: the details name each field.",
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key or user.",
+    422: "The Idempotency-Key was already used for a different request.",
+}
+
 
 def errors(**extra: str) -> dict:
-    described = {
-        400: "Malformed input: the details name each field.",
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user.",
-        422: "The Idempotency-Key was already used for a different request.",
-        **{str(k): v for k, v in extra.items()},
-    }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **extra)
 
 
 def _staff_at(request, location, what: str) -> None:

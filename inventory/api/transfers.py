@@ -12,7 +12,7 @@ import django_filters
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,7 +29,7 @@ from inventory.services.transfers import (
     transfer_ship,
 )
 from unicommerce import converters  # noqa: F401 (registers the <id:…> converter)
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import refusals
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
@@ -134,31 +134,14 @@ def _errors(
     retried: bool = False,
 ) -> dict:
     """The error responses of an endpoint, all in the one error shape."""
-    responses = {}
-    if retried:
-        invalid = " ".join(
-            filter(None, [invalid, "An Idempotency-Key longer than 255 characters."])
-        )
-    if invalid:
-        responses[400] = OpenApiResponse(ErrorSerializer, description=invalid)
-    responses |= {
-        401: OpenApiResponse(ErrorSerializer, description="Missing or invalid credentials."),
-        403: OpenApiResponse(
-            ErrorSerializer,
-            description="Not a staff member with the permission to change transfers "
-            "(channel keys are always refused).",
-        ),
-    }
-    if not_found:
-        responses[404] = OpenApiResponse(ErrorSerializer, description="No such transfer.")
-    if conflict:
-        responses[409] = OpenApiResponse(ErrorSerializer, description=conflict)
-    if retried:
-        responses[422] = OpenApiResponse(
-            ErrorSerializer,
-            description="The Idempotency-Key was already used for a different request.",
-        )
-    return responses
+    return refusals(
+        forbidden="Not a staff member with the permission to change transfers "
+        "(channel keys are always refused).",
+        invalid=invalid,
+        not_found="No such transfer." if not_found else None,
+        conflict=conflict,
+        retried=retried,
+    )
 
 
 class TransferFilter(django_filters.FilterSet):

@@ -10,7 +10,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.api.schema import error_responses
 from orders.api.serializers import (
     CartCreateInputSerializer,
     CartOutputSerializer,
@@ -35,6 +34,7 @@ from orders.services.carts import (
 from orders.services.checkout import order_checkout
 from orders.services.checkout_plan import LineChoice
 from unicommerce.access.principals import CUSTOMER, STAFF, STOREFRONT, principal_of
+from unicommerce.api.errors import error_responses
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of

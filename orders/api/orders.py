@@ -11,7 +11,6 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.api.schema import error_responses
 from orders.api.serializers import (
     OrderOutputSerializer,
     OrderSummaryOutputSerializer,
@@ -20,6 +19,7 @@ from orders.api.serializers import (
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.selectors import order_visible_to
+from unicommerce.api.errors import error_responses
 from unicommerce.api.pagination import CursorPagination
 from unicommerce.api.permissions import channel_of
 

@@ -24,7 +24,6 @@ from rest_framework.views import APIView
 from inventory.exceptions import LocationNotYours
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
-from orders.api.schema import error_responses
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine, Return, ReturnLine, Shipment
 from orders.selectors import orders_visible_to, returns_visible_to
 from orders.services.cancellation import order_cancel
@@ -34,6 +33,7 @@ from orders.services.edits import order_line_quantity_set, order_line_relocate, 
 from orders.services.fulfilment import shipment_pack, shipment_pick_start, shipment_ship
 from orders.services.order_lines import SHIPMENT_OPEN
 from orders.services.returns import return_create
+from unicommerce.api.errors import error_responses
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination

@@ -15,7 +15,7 @@ import re
 from datetime import timedelta
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +26,7 @@ from orders.selectors import order_visible_to
 from payments.models import PaymentLink
 from payments.selectors import payment_link_current, payment_link_sms_status
 from payments.services.links import payment_link_cancel, payment_link_create, payment_link_resend
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import error_responses
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
@@ -160,13 +160,14 @@ def link_payload(link: PaymentLink) -> dict:
     ).data
 
 
+ERRORS = {
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key or user.",
+}
+
+
 def errors(**extra: str) -> dict:
-    described = {
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user.",
-        **{int(k): v for k, v in extra.items()},
-    }
-    return {k: OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **extra)
 
 
 # --- views

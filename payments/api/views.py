@@ -21,7 +21,7 @@ import re
 from decimal import Decimal
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,7 +53,7 @@ from payments.services.refund_methods import refund_to_method
 from payments.services.start import payment_start
 from payments.services.void import payment_void
 from unicommerce.access.principals import STAFF, principal_of
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import error_responses
 from unicommerce.api.permissions import acting_user, channel_of
 from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import InPersonOnly, InvalidInput, NotFound
@@ -95,17 +95,18 @@ class ChannelUnknown(InvalidInput):
         super().__init__(f"No sales channel {code!r}.", channel=code)
 
 
+ERRORS = {
+    400: "Malformed input (invalid, with the fields in details), or a rule on the "
+    "input (card_number_refused, idempotency_key_missing, payment_amount_invalid…).",
+    401: "Missing or invalid credentials.",
+    403: "Not allowed for this key or user, or an in-person method (cash, card "
+    "terminal, a refund to store credit) from anyone but the store's staff "
+    "(in_person_only).",
+}
+
+
 def errors(**extra: str) -> dict:
-    described = {
-        400: "Malformed input (invalid, with the fields in details), or a rule on the "
-        "input (card_number_refused, idempotency_key_missing, payment_amount_invalid…).",
-        401: "Missing or invalid credentials.",
-        403: "Not allowed for this key or user, or an in-person method (cash, card "
-        "terminal, a refund to store credit) from anyone but the store's staff "
-        "(in_person_only).",
-        **{str(k): v for k, v in extra.items()},
-    }
-    return {int(k): OpenApiResponse(ErrorSerializer, description=v) for k, v in described.items()}
+    return error_responses(ERRORS, **extra)
 
 
 def post_errors(**extra: str) -> dict:

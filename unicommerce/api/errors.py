@@ -128,3 +128,38 @@ class ErrorSerializer(serializers.Serializer):
         details = serializers.JSONField(allow_null=True, help_text="Per-field or per-line data.")
 
     error = ErrorBody()
+
+
+def error_responses(defaults: dict[int, str], **extra: str) -> dict:
+    """The OpenAPI responses of an endpoint's refusals, all in the one error shape:
+    ``defaults`` (status → description), with ``extra`` ({"409": "…"}) adding statuses
+    or replacing a default's description."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    described = {**defaults, **{int(status): text for status, text in extra.items()}}
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=text)
+        for status, text in described.items()
+    }
+
+
+def refusals(
+    *,
+    forbidden: str,
+    invalid: str | None = None,
+    not_found: str | None = None,
+    conflict: str | None = None,
+    retried: bool = False,
+) -> dict:
+    """``error_responses`` of an endpoint called by staff: 400 when it reads input
+    (``invalid``), 401, 403 (``forbidden``), 404, 409, and 422 when it takes an
+    Idempotency-Key (``retried``)."""
+    if retried:
+        invalid = " ".join(
+            filter(None, [invalid, "An Idempotency-Key longer than 255 characters."])
+        )
+    described = {400: invalid, 401: "Missing or invalid credentials.", 403: forbidden}
+    described |= {404: not_found, 409: conflict}
+    if retried:
+        described[422] = "The Idempotency-Key was already used for a different request."
+    return error_responses({status: text for status, text in described.items() if text})

@@ -14,12 +14,12 @@ endpoint for whoever may change it (the owning channel's key, staff with
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from unicommerce.api.errors import ErrorSerializer
+from unicommerce.api.errors import refusals
 from unicommerce.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from unicommerce.api.idempotency import idempotent
 from unicommerce.api.pagination import CursorPagination
@@ -144,27 +144,13 @@ def _errors(
     retried: bool = False,
 ) -> dict:
     """The error responses of an endpoint, all in the one error shape."""
-    if retried:
-        invalid = " ".join(
-            filter(None, [invalid, "An Idempotency-Key longer than 255 characters."])
-        )
-    responses = {}
-    if invalid:
-        responses[400] = OpenApiResponse(ErrorSerializer, description=invalid)
-    responses |= {
-        401: OpenApiResponse(ErrorSerializer, description="Missing or invalid credentials."),
-        403: OpenApiResponse(ErrorSerializer, description=forbidden),
-    }
-    if not_found:
-        responses[404] = OpenApiResponse(ErrorSerializer, description=not_found)
-    if conflict:
-        responses[409] = OpenApiResponse(ErrorSerializer, description=conflict)
-    if retried:
-        responses[422] = OpenApiResponse(
-            ErrorSerializer,
-            description="The Idempotency-Key was already used for a different request.",
-        )
-    return responses
+    return refusals(
+        forbidden=forbidden,
+        invalid=invalid,
+        not_found=not_found,
+        conflict=conflict,
+        retried=retried,
+    )
 
 
 NO_ENDPOINT = "No such endpoint for this caller (another channel's is not shown)."
