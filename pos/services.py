@@ -255,22 +255,33 @@ def sale_pay_card(
     (``till_card_record``), in one action. The checkout commits first (a payment is never
     recorded inside a transaction); the card is then recorded once per form key."""
     key = _form_key(idempotency_key)
-    placed = sale_complete(
+    order = _card_checkout(
+        register=register, cart=cart, seller=seller, shipping_address=shipping_address
+    )
+    card = _card_recorded(order, register=register, seller=seller, key=key)
+    order.refresh_from_db()
+    return SaleResult(order=order, payment=None, change_amount=None, card=card)
+
+
+def _card_checkout(*, register: Register, cart: Cart, seller, shipping_address) -> Order:
+    """Check the cart out at this register with the card terminal as its method."""
+    return sale_complete(
         register=register,
         cart=cart,
         payment_method=CARD_TERMINAL,
         seller=seller,
         shipping_address=shipping_address,
-    )
-    order = placed.order
-    card = _after_checkout(
+    ).order
+
+
+def _card_recorded(order: Order, *, register: Register, seller, key: str):
+    """Record the terminal's approval of what the order still owes."""
+    return _after_checkout(
         order,
         lambda: till_card_record(
             order=order, amount=None, register=register, seller=seller, idempotency_key=key
         ),
     )
-    order.refresh_from_db()
-    return SaleResult(order=order, payment=None, change_amount=None, card=card)
 
 
 def sale_pay_split(
@@ -298,26 +309,16 @@ def sale_pay_split(
             seller=seller,
             shipping_address=shipping_address,
         )
-    placed = sale_complete(
-        register=register,
-        cart=cart,
-        payment_method=CARD_TERMINAL,
-        seller=seller,
-        shipping_address=shipping_address,
+    order = _card_checkout(
+        register=register, cart=cart, seller=seller, shipping_address=shipping_address
     )
-    order = placed.order
     taken = _after_checkout(
         order,
         lambda: till_cash_take(
             order=order, tendered=cash, register=register, seller=seller, idempotency_key=key
         ),
     )
-    card = _after_checkout(
-        order,
-        lambda: till_card_record(
-            order=order, amount=None, register=register, seller=seller, idempotency_key=key
-        ),
-    )
+    card = _card_recorded(order, register=register, seller=seller, key=key)
     order.refresh_from_db()
     return SaleResult(
         order=order, payment=taken.payment, change_amount=taken.change_amount, card=card
