@@ -227,23 +227,30 @@ def main() -> None:
         figures = {
             "reservations_per_s": round(rate, 1),
             "ceiling_raw_update_per_s": round(raw_rate, 1),
-            "ratio_to_ceiling": round(rate / raw_rate, 3),
+            "ratio_to_ceiling": _ratio(rate, raw_rate),
             "pgbench_tps": round(pgbench_tps, 1),
             "ratio_to_pgbench": round(rate / pgbench_tps, 3),
             "p50_ms": round(percentile(hot["latencies"], 50) * 1000, 2),
             "p99_ms": round(percentile(hot["latencies"], 99) * 1000, 2),
-            "errors": len(hot["errors"]) + len(sell_out["errors"]) + len(warm["errors"]),
+            "errors": len(raw["errors"] + warm["errors"] + hot["errors"] + sell_out["errors"]),
             "sold_out_reserved": sell_out["reserved"],
             "oversold": max(0, sell_out["reserved"] - SELL_OUT_UNITS)
             + max(0, level.reserved - level.on_hand),
             "reserved_matches_reservations": int(level.reserved == held == sell_out["reserved"]),
             "load_generator_cores": round(hot["cpu_seconds"] / SECONDS, 2),
-            "client_cpu_ms_per_reservation": round(hot["cpu_seconds"] * 1000 / hot["reserved"], 2),
-            "client_cpu_ms_per_raw_update": round(raw["cpu_seconds"] * 1000 / raw["reserved"], 2),
+            "client_cpu_ms_per_reservation": _ratio(hot["cpu_seconds"] * 1000, hot["reserved"], 2),
+            "client_cpu_ms_per_raw_update": _ratio(raw["cpu_seconds"] * 1000, raw["reserved"], 2),
         }
-        if hot["errors"] or sell_out["errors"]:
-            print("errors:", (hot["errors"] + sell_out["errors"])[:5], file=sys.stderr)
+        every_error = raw["errors"] + warm["errors"] + hot["errors"] + sell_out["errors"]
+        if every_error:
+            print("errors:", every_error[:5], file=sys.stderr)
         reservations_report(started_at, figures)
+
+
+def _ratio(part: float, whole: float, digits: int = 3) -> float | None:
+    """part / whole, or None when nothing was measured (a run whose every worker failed
+    reports its errors instead of dividing by zero)."""
+    return round(part / whole, digits) if whole else None
 
 
 def reservations_report(started_at: str, figures: dict) -> None:

@@ -64,7 +64,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-def _meets(value: float, target: str) -> bool:
+def _meets(value: float | None, target: str) -> bool:
+    if value is None:  # not measured: a target is never met by default
+        return False
     operator, threshold = target.split()
     return value >= float(threshold) if operator == ">=" else value <= float(threshold)
 
