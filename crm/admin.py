@@ -40,8 +40,9 @@ from customers.admin import (
     TagFilter,
     latest_consent,
 )
+from customers.exceptions import InvalidPhone
 from customers.models import Address, Consent, Customer, CustomerNote
-from customers.phones import InvalidPhone, phone_display, phone_e164
+from customers.phones import phone_display, phone_e164
 from customers.segments import RfmSegment
 from customers.services.identity import customer_identify
 from customers.services.merging import DuplicateReason, customer_duplicates

@@ -33,12 +33,17 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.exceptions import (
+    ContactChangeOne,
+    ContactUnchanged,
+    IdentityRequired,
+    LoginCodeInvalid,
+)
 from customers.models import AccessToken, Customer, LoginCode
 from customers.phones import phone_e164
-from customers.services.identity import IdentityRequired, customer_find, email_normalised
+from customers.services.identity import customer_find, email_normalised
 from customers.services.profile import customer_update
 from unicommerce.channels.models import SalesChannel
-from unicommerce.exceptions import InvalidInput
 from unicommerce.ratelimit import RateLimited, rate_limit_hit
 
 LOGIN_CODE_TTL = timedelta(minutes=10)
@@ -49,15 +54,6 @@ ACCESS_TOKEN_TTL = timedelta(days=30)
 TOKEN_PREFIX = "ucc_"  # noqa: S105 - a prefix, not a secret
 # last_used_at is written at most this often per token (not on every request).
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-class LoginCodeInvalid(InvalidInput):
-    code = "login_code_invalid"
-
-    def __init__(self) -> None:
-        super().__init__(
-            _("This code is wrong or has expired. Ask for a new one."),
-        )
 
 
 def _hash(secret: str) -> str:
@@ -268,20 +264,6 @@ def access_token_revoke(*, token: AccessToken) -> None:
 
 
 # --------------------------------------------------------------------------- contact change
-
-
-class ContactUnchanged(InvalidInput):
-    code = "contact_unchanged"
-
-    def __init__(self) -> None:
-        super().__init__(_("This is already your e-mail address or phone number."))
-
-
-class ContactChangeOne(InvalidInput):
-    code = "contact_change_one"
-
-    def __init__(self) -> None:
-        super().__init__(_("Give either a new e-mail address or a new phone number."))
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,8 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
-from django.utils.translation import gettext as _
 
-from unicommerce.exceptions import InvalidInput
-
-
-class InvalidPhone(InvalidInput):
-    code = "invalid_phone"
-
-    def __init__(self, raw: str) -> None:
-        super().__init__(_("“%(phone)s” is not a valid phone number.") % {"phone": raw}, phone=raw)
+from customers.exceptions import InvalidPhone
 
 
 def phone_e164(raw: str, *, region: str | None = None) -> str:

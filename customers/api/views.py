@@ -36,11 +36,11 @@ from customers.auth import (
     login_code_exchange,
     login_code_send,
 )
+from customers.exceptions import AddressNotFound
 from customers.models import Address
 from customers.phones import phone_e164
 from customers.services.identity import email_normalised
 from customers.services.profile import (
-    AddressNotFound,
     address_add,
     address_delete,
     address_set_default,

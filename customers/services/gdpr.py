@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.exceptions import CustomerErased
 from customers.locks import customer_lock
 from customers.models import AccessToken, Address, Consent, Customer, CustomerNote, LoginCode
-from customers.services.profile import ADDRESS_FIELDS, CustomerErased
+from customers.services.profile import ADDRESS_FIELDS
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -13,44 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
+from customers.exceptions import IdentityConflict, IdentityRequired, InvalidEmail
 from customers.models import Customer
 from customers.phones import phone_e164
-from unicommerce.exceptions import DomainError, InvalidInput
 
 if TYPE_CHECKING:
     from unicommerce.channels.models import SalesChannel
-
-
-class InvalidEmail(InvalidInput):
-    code = "invalid_email"
-
-    def __init__(self, raw: str) -> None:
-        super().__init__(_("“%(email)s” is not a valid email address.") % {"email": raw}, email=raw)
-
-
-class IdentityRequired(InvalidInput):
-    code = "identity_required"
-
-    def __init__(self) -> None:
-        super().__init__(_("Give an email address or a phone number."))
-
-
-class IdentityConflict(DomainError):
-    code = "identity_conflict"
-    http_status = 409
-
-    def __init__(self, email: str, phone: str) -> None:
-        super().__init__(
-            _(
-                "The email %(email)s and the phone %(phone)s belong to two different "
-                "customers; merge them first."
-            )
-            % {"email": email, "phone": phone},
-            email=email,
-            phone=phone,
-        )
 
 
 def email_normalised(raw: str) -> str:

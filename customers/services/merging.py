@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from customers.exceptions import MergeConflict, MergeRefused
 from customers.locks import customers_lock
 from customers.models import AccessToken, Address, Consent, Customer, CustomerNote, LoginCode
 from customers.phones import phone_e164
-from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.exceptions import InvalidInput
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -23,19 +24,6 @@ if TYPE_CHECKING:
 
 
 # --- Errors ---------------------------------------------------------------------------
-
-
-class MergeRefused(DomainError):
-    code = "merge_refused"
-    http_status = 409
-
-
-class MergeConflict(DomainError):
-    """Rows of the duplicate could not follow the survivor (a uniqueness rule that the
-    app's ``<app>_customer_reassign`` did not resolve)."""
-
-    code = "merge_conflict"
-    http_status = 409
 
 
 # --- Duplicates -----------------------------------------------------------------------

@@ -10,11 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from customers.exceptions import (
+    AddressInvalid,
+    CustomerErased,
+    CustomerIdentityTaken,
+    CustomerMerged,
+    IdentityRequired,
+    InvalidConsentKind,
+)
 from customers.locks import customer_lock
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import phone_e164
-from customers.services.identity import IdentityRequired, email_normalised
-from unicommerce.exceptions import DomainError, InvalidInput, NotFound
+from customers.services.identity import email_normalised
+from unicommerce.exceptions import InvalidInput
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -26,68 +34,6 @@ if TYPE_CHECKING:
 
 
 # --- Errors ---------------------------------------------------------------------------
-
-
-class CustomerIdentityTaken(DomainError):
-    code = "identity_taken"
-    http_status = 409
-
-    def __init__(self, field: str, value: str) -> None:
-        message = (
-            _("This email address is already used by another customer.")
-            if field == "email"
-            else _("This phone number is already used by another customer.")
-        )
-        super().__init__(message, field=field, value=value)
-
-
-class CustomerErased(DomainError):
-    code = "customer_erased"
-    http_status = 409
-
-    def __init__(self, customer: Customer) -> None:
-        super().__init__(
-            _("Customer #%(id)s was erased; their record cannot change.") % {"id": customer.pk},
-            customer_id=customer.pk,
-        )
-
-
-class CustomerMerged(DomainError):
-    code = "customer_merged"
-    http_status = 409
-
-    def __init__(self, customer: Customer) -> None:
-        super().__init__(
-            _("Customer #%(id)s was merged into #%(into)s; change that one.")
-            % {"id": customer.pk, "into": customer.merged_into_id},
-            customer_id=customer.pk,
-            merged_into=customer.merged_into_id,
-        )
-
-
-class InvalidConsentKind(InvalidInput):
-    code = "invalid_consent_kind"
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(
-            _("Unknown consent kind “%(kind)s”.") % {"kind": kind},
-            kind=kind,
-            known=list(Consent.Kind.values),
-        )
-
-
-class AddressInvalid(InvalidInput):
-    code = "invalid_address"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field=field)
-
-
-class AddressNotFound(NotFound):
-    def __init__(self, address_id: object) -> None:
-        super().__init__(
-            _("No address #%(id)s for this customer.") % {"id": address_id}, address_id=address_id
-        )
 
 
 # --- Small helpers --------------------------------------------------------------------

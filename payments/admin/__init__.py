@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from customers.phones import InvalidPhone, phone_e164
+from customers.exceptions import InvalidPhone
+from customers.phones import phone_e164
 from inventory.admin.scoping import StoreScopedAdmin
 from inventory.selectors import staff_location_ids
 from orders.models import Order

@@ -11,9 +11,9 @@ import pytest
 from crm.selectors import customer_export
 from crm.services.erasure import customer_erase
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
+from customers.exceptions import CustomerErased
 from customers.models import Address, Consent, Customer, CustomerNote, LoginCode
 from customers.services.profile import (
-    CustomerErased,
     address_add,
     consent_record,
     customer_consents,

@@ -9,8 +9,9 @@ import pytest
 from crm.services.erasure import customer_erase
 from crm.services.merging import customer_merge
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
+from customers.exceptions import MergeRefused
 from customers.models import Address, Consent, Customer, CustomerNote
-from customers.services.merging import DuplicateReason, MergeRefused, customer_duplicates
+from customers.services.merging import DuplicateReason, customer_duplicates
 from customers.services.profile import (
     address_add,
     consent_record,

@@ -9,20 +9,20 @@ import pytest
 from django.utils import timezone
 
 from crm.services.erasure import customer_erase
-from customers.models import Address, Consent, Customer
-from customers.phones import InvalidPhone, phone_e164
-from customers.services.identity import (
-    IdentityConflict,
-    IdentityRequired,
-    InvalidEmail,
-    customer_find,
-    customer_identify,
-)
-from customers.services.profile import (
+from customers.exceptions import (
     AddressInvalid,
     CustomerErased,
     CustomerIdentityTaken,
+    IdentityConflict,
+    IdentityRequired,
     InvalidConsentKind,
+    InvalidEmail,
+    InvalidPhone,
+)
+from customers.models import Address, Consent, Customer
+from customers.phones import phone_e164
+from customers.services.identity import customer_find, customer_identify
+from customers.services.profile import (
     address_add,
     address_delete,
     address_set_default,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test.utils import override_settings
 
-from customers.phones import InvalidPhone
+from customers.exceptions import InvalidPhone
 from inventory.models import Location, Reservation, StockMovement
 from orders import payment_methods
 from orders.exceptions import (

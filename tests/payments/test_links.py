@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.phones import InvalidPhone
+from customers.exceptions import InvalidPhone
 from inventory.models import StockLevel
 from orders.models import Cart, Order, OrderEvent
 from orders.services.carts import cart_create, cart_line_add
