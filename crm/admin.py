@@ -44,14 +44,9 @@ from customers.exceptions import InvalidPhone
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import phone_display, phone_e164
 from customers.segments import RfmSegment
+from customers.selectors import DuplicateReason, customer_consents, customer_duplicates
 from customers.services.identity import customer_identify
-from customers.services.merging import DuplicateReason, customer_duplicates
-from customers.services.profile import (
-    consent_record,
-    customer_consents,
-    customer_tags_set,
-    customer_update,
-)
+from customers.services.profile import consent_record, customer_tags_set, customer_update
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 from unicommerce.spreadsheets import SpreadsheetWriter

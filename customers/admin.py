@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers.emails import email_normalised
 from customers.exceptions import InvalidEmail, InvalidPhone
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import phone_e164
 from customers.segments import RfmSegment
-from customers.services.identity import email_normalised
-from customers.services.profile import customer_consents, tags_normalised
+from customers.selectors import customer_consents
+from customers.services.profile import tags_normalised
 from unicommerce.exceptions import DomainError
 
 # --------------------------------------------------------------------------- forms

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.emails import email_normalised
 from customers.exceptions import (
     ContactChangeOne,
     ContactUnchanged,
@@ -41,7 +42,7 @@ from customers.exceptions import (
 )
 from customers.models import AccessToken, Customer, LoginCode
 from customers.phones import phone_e164
-from customers.services.identity import customer_find, email_normalised
+from customers.selectors import customer_find
 from customers.services.profile import customer_update
 from unicommerce.channels.models import SalesChannel
 from unicommerce.ratelimit import RateLimited, rate_limit_hit

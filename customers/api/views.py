@@ -36,17 +36,17 @@ from customers.auth import (
     login_code_exchange,
     login_code_send,
 )
+from customers.emails import email_normalised
 from customers.exceptions import AddressNotFound
 from customers.models import Address
 from customers.phones import phone_e164
-from customers.services.identity import email_normalised
+from customers.selectors import customer_consents
 from customers.services.profile import (
     address_add,
     address_delete,
     address_set_default,
     address_update,
     consent_record,
-    customer_consents,
     customer_update,
 )
 from unicommerce.api.errors import error_responses

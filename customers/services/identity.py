@@ -9,44 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from customers.exceptions import IdentityConflict, IdentityRequired, InvalidEmail
+from customers.emails import email_normalised
+from customers.exceptions import IdentityConflict, IdentityRequired
 from customers.models import Customer
 from customers.phones import phone_e164
+from customers.selectors import customer_find
 
 if TYPE_CHECKING:
     from unicommerce.channels.models import SalesChannel
-
-
-def email_normalised(raw: str) -> str:
-    """Trimmed and lower-cased (mailboxes are case-insensitive in practice), or InvalidEmail."""
-    text = (raw or "").strip().lower()
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise InvalidEmail(raw) from None
-    return text
-
-
-def customer_find(*, email: str = "", phone: str = "") -> Customer | None:
-    """The live customer with this phone or email (normalised first), or None."""
-    filters = Q()
-    if phone:
-        filters |= Q(phone=phone_e164(phone))
-    if email:
-        filters |= Q(email=email_normalised(email))
-    if not filters:
-        raise IdentityRequired()
-    found = list(Customer.objects.filter(filters, merged_into__isnull=True, erased_at__isnull=True))
-    if not found:
-        return None
-    # The phone is the stronger identifier in a store; prefer the customer it names.
-    found.sort(key=lambda c: (c.phone is None, c.pk))
-    return found[0]
 
 
 def customer_identify(

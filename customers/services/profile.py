@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from customers.emails import email_normalised
 from customers.exceptions import (
     AddressInvalid,
     CustomerErased,
@@ -21,7 +22,6 @@ from customers.exceptions import (
 from customers.locks import customer_lock
 from customers.models import Address, Consent, Customer, CustomerNote
 from customers.phones import phone_e164
-from customers.services.identity import email_normalised
 from unicommerce.exceptions import InvalidInput
 
 if TYPE_CHECKING:
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from unicommerce.channels.models import SalesChannel
-
-
-# --- Errors ---------------------------------------------------------------------------
 
 
 # --- Small helpers --------------------------------------------------------------------
@@ -80,20 +77,6 @@ def consent_record(
         recorded_by=user if getattr(user, "pk", None) else None,
         at=at or timezone.now(),
     )
-
-
-def customer_consents(customer: Customer) -> dict[str, Consent | None]:
-    """The consent holding now for each kind (None: never asked), in one query."""
-    current: dict[str, Consent | None] = dict.fromkeys(Consent.Kind.values)
-    latest = (
-        Consent.objects.filter(customer=customer)
-        .order_by("kind", "-at", "-id")
-        .distinct("kind")
-        .select_related("channel")
-    )
-    for consent in latest:
-        current[consent.kind] = consent
-    return current
 
 
 # --- Addresses ------------------------------------------------------------------------

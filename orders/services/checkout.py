@@ -29,8 +29,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.emails import email_normalised
 from customers.phones import phone_e164
-from customers.services.identity import email_normalised
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
 from orders.exceptions import CheckoutUnavailable, EmptyCart, InvalidFulfilment

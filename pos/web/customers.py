@@ -12,8 +12,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django_htmx.http import retarget
 
+from customers.emails import email_normalised
 from customers.phones import phone_e164
-from customers.services.identity import customer_find, email_normalised
+from customers.selectors import customer_find
 from orders.models import Cart
 from orders.services.cart_identity import cart_identify
 from pos.forms import CustomerNameForm

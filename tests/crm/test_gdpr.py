@@ -13,12 +13,8 @@ from crm.services.erasure import customer_erase
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.exceptions import CustomerErased
 from customers.models import Address, Consent, Customer, CustomerNote, LoginCode
-from customers.services.profile import (
-    address_add,
-    consent_record,
-    customer_consents,
-    customer_note_add,
-)
+from customers.selectors import customer_consents
+from customers.services.profile import address_add, consent_record, customer_note_add
 from orders.models import Order, OrderLine
 from unicommerce.messaging.models import Message
 

@@ -11,13 +11,8 @@ from crm.services.merging import customer_merge
 from customers.auth import access_token_authenticate, login_code_exchange, login_code_send
 from customers.exceptions import MergeRefused
 from customers.models import Address, Consent, Customer, CustomerNote
-from customers.services.merging import DuplicateReason, customer_duplicates
-from customers.services.profile import (
-    address_add,
-    consent_record,
-    customer_consents,
-    customer_note_add,
-)
+from customers.selectors import DuplicateReason, customer_consents, customer_duplicates
+from customers.services.profile import address_add, consent_record, customer_note_add
 from orders.models import Cart, CartLine, Order
 from tests.factories import VariantFactory
 

@@ -21,14 +21,14 @@ from customers.exceptions import (
 )
 from customers.models import Address, Consent, Customer
 from customers.phones import phone_e164
-from customers.services.identity import customer_find, customer_identify
+from customers.selectors import customer_consents, customer_find
+from customers.services.identity import customer_identify
 from customers.services.profile import (
     address_add,
     address_delete,
     address_set_default,
     address_update,
     consent_record,
-    customer_consents,
     customer_note_add,
     customer_tags_set,
     customer_update,
