@@ -14,7 +14,10 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from inventory.services import purchasing, transfers
+from inventory.exceptions import (
+    PurchaseReceiptExceedsOutstanding,
+    TransferReceiptExceedsOutstanding,
+)
 from unicommerce.exceptions import DomainError
 
 ErrorField = str | None | Callable[[DomainError], str | None]
@@ -46,7 +49,7 @@ def _receipt_error_field(form: Any) -> Callable[[DomainError], str | None]:
     is the error of its line's field, any other refusal the whole form's."""
 
     def field(error: DomainError) -> str | None:
-        exceeds = (transfers.ReceiptExceedsOutstanding, purchasing.ReceiptExceedsOutstanding)
+        exceeds = (TransferReceiptExceedsOutstanding, PurchaseReceiptExceedsOutstanding)
         return form.field_of(error.details["sku"]) if isinstance(error, exceeds) else None
 
     return field

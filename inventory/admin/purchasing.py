@@ -27,6 +27,7 @@ from inventory.admin.forms_flow import (
     receipt_refused,
 )
 from inventory.admin.scoping import LocationScopedAdmin
+from inventory.exceptions import DraftPurchaseOrderExists, VariantNotSoldBySupplier
 from inventory.models import (
     Location,
     PurchaseOrder,
@@ -38,8 +39,6 @@ from inventory.models import (
 )
 from inventory.services.purchasing import (
     TRANSITIONS,
-    DraftPurchaseOrderExists,
-    VariantNotSoldBySupplier,
     purchase_order_cancel,
     purchase_order_create,
     purchase_order_line_set,

@@ -15,45 +15,13 @@ a manager already has a password, and its lock-out and rate limits exist.
 
 from __future__ import annotations
 
-import math
-
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from inventory.exceptions import ApprovalLockedOut, ApprovalRefused
 from inventory.models import Location
 from inventory.selectors import staff_acts_at
-from unicommerce.exceptions import DomainError, Forbidden
 from unicommerce.ratelimit import caller_id, rate_limit_hit
-
-
-class ApprovalRefused(Forbidden):
-    """Wrong credentials, or this person may not approve this here. Nothing changed."""
-
-    code = "approval_refused"
-
-    def __init__(self, message: str, **details) -> None:
-        super().__init__(message, **details)
-
-
-class ApprovalLockedOut(DomainError):
-    """Too many wrong passwords for this manager from here: wait (HTTP 429)."""
-
-    code = "approval_locked_out"
-    http_status = 429
-
-    def __init__(self) -> None:
-        minutes = max(math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60), 1)
-        super().__init__(
-            ngettext(
-                "Too many wrong passwords for this manager from here. Try again in %(n)d minute.",
-                "Too many wrong passwords for this manager from here. Try again in %(n)d minutes.",
-                minutes,
-            )
-            % {"n": minutes},
-            retry_after=int(settings.AXES_COOLOFF_TIME.total_seconds()),
-        )
 
 
 def manager_approval(*, username: str, password: str, permission: str, location: Location, request):

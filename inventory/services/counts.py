@@ -20,9 +20,19 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Variant
 from catalog.selectors import variant_by_code
+from inventory.exceptions import (
+    CountKindInvalid,
+    CountLocationInactive,
+    CountNotFound,
+    CountNothingCounted,
+    CountQuantityInvalid,
+    CountUnknownVariant,
+    CountVariantsNotAllowed,
+    CountVariantsRequired,
+)
 from inventory.models import Location, StockCount, StockCountLine, StockLevel, StockMovement
 from inventory.services.stock import stock_adjust
-from unicommerce.exceptions import InvalidInput, InvalidTransition, NotFound
+from unicommerce.exceptions import InvalidTransition
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -65,83 +75,6 @@ class CountInvalidTransition(InvalidTransition):
             status=count.status,
             action=action,
         )
-
-
-class CountKindInvalid(InvalidInput):
-    code = "invalid_count_kind"
-
-    def __init__(self, kind: object) -> None:
-        super().__init__(
-            _("“%(kind)s” is not a kind of count (use full or cycle).") % {"kind": kind},
-            kind=str(kind),
-        )
-
-
-class CountVariantsRequired(InvalidInput):
-    code = "count_variants_required"
-
-    def __init__(self) -> None:
-        super().__init__(_("A cycle count needs the products to count."))
-
-
-class CountVariantsNotAllowed(InvalidInput):
-    code = "count_variants_not_allowed"
-
-    def __init__(self) -> None:
-        super().__init__(
-            _(
-                "A full count covers every product of the location; choose a cycle count to "
-                "count only some."
-            )
-        )
-
-
-class CountLocationInactive(InvalidInput):
-    code = "location_unusable"
-
-    def __init__(self, location: Location) -> None:
-        super().__init__(
-            _("%(location)s is not active.") % {"location": location.name},
-            location=location.code,
-        )
-
-
-class CountUnknownVariant(InvalidInput):
-    code = "unknown_variant"
-
-    def __init__(self, variant_ids: Iterable[int]) -> None:
-        ids = sorted(variant_ids)
-        super().__init__(
-            _("No variant has the id %(ids)s.") % {"ids": ", ".join(map(str, ids))},
-            variant_ids=ids,
-        )
-
-
-class CountQuantityInvalid(InvalidInput):
-    code = "invalid_quantity"
-
-    def __init__(self, quantity: object) -> None:
-        super().__init__(
-            _("A counted quantity is a whole number, zero or more (got %(quantity)s).")
-            % {"quantity": quantity},
-            quantity=str(quantity),
-        )
-
-
-class CountNothingCounted(InvalidInput):
-    code = "count_nothing_counted"
-
-    def __init__(self, count: StockCount) -> None:
-        super().__init__(
-            _("Nothing has been counted on %(reference)s yet: count, or cancel it.")
-            % {"reference": str(count)},
-            count=str(count),
-        )
-
-
-class CountNotFound(NotFound):
-    def __init__(self, count_id: object) -> None:
-        super().__init__(_("No stock count has the id %(id)s.") % {"id": count_id}, count=count_id)
 
 
 # --------------------------------------------------------------------------- helpers

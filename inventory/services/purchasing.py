@@ -20,7 +20,20 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Variant
 from inventory.events import STOCK_CHANGED
-from inventory.exceptions import InvalidQuantity
+from inventory.exceptions import (
+    DraftPurchaseOrderExists,
+    DuplicateLine,
+    EmptyPurchaseOrder,
+    EmptyReceipt,
+    InvalidLine,
+    InvalidQuantity,
+    InvalidUnitCost,
+    PurchaseReceiptExceedsOutstanding,
+    PurchaseVariantUnknown,
+    SupplierInactive,
+    VariantNotOnOrder,
+    VariantNotSoldBySupplier,
+)
 from inventory.models import (
     Location,
     PurchaseOrder,
@@ -31,7 +44,7 @@ from inventory.models import (
 )
 from inventory.services.stock import quantity_check, stock_incoming_change, stock_receive_many
 from unicommerce.events.services import event_publish
-from unicommerce.exceptions import DomainError, InvalidInput, InvalidTransition, NotFound
+from unicommerce.exceptions import InvalidTransition
 from unicommerce.money import money_round
 
 if TYPE_CHECKING:
@@ -74,135 +87,6 @@ class PurchaseOrderTransitionRefused(InvalidTransition):
         )
 
 
-class SupplierInactive(DomainError):
-    code = "supplier_inactive"
-    http_status = 409
-
-    def __init__(self, supplier: Supplier) -> None:
-        super().__init__(
-            _("Supplier %(supplier)s is inactive: nothing can be ordered from it.")
-            % {"supplier": supplier.name},
-            supplier=supplier.code,
-        )
-
-
-class DraftPurchaseOrderExists(DomainError):
-    """At most one draft per supplier and location: add lines to the one there is."""
-
-    code = "draft_purchase_order_exists"
-    http_status = 409
-
-    def __init__(self, order: PurchaseOrder) -> None:
-        super().__init__(
-            _(
-                "%(order)s is already the draft purchase order to %(supplier)s for "
-                "%(location)s: add the lines to it."
-            )
-            % {"order": order, "supplier": order.supplier.name, "location": order.location.name},
-            order=str(order),
-            order_id=order.pk,
-        )
-
-
-class EmptyPurchaseOrder(InvalidInput):
-    code = "purchase_order_empty"
-
-    def __init__(self) -> None:
-        super().__init__(_("A purchase order needs at least one line."))
-
-
-class DuplicateLine(InvalidInput):
-    code = "purchase_order_duplicate_line"
-
-    def __init__(self, sku: str) -> None:
-        super().__init__(
-            _("%(sku)s appears on more than one line: give it once.") % {"sku": sku}, sku=sku
-        )
-
-
-class InvalidLine(InvalidInput):
-    code = "purchase_order_invalid_line"
-
-    def __init__(self, line: object) -> None:
-        super().__init__(
-            _(
-                "A line is (variant id, quantity) or (variant id, quantity, unit cost), "
-                "not %(line)s."
-            )
-            % {"line": line},
-            line=str(line),
-        )
-
-
-class UnknownVariant(NotFound):
-    code = "unknown_variant"
-
-    def __init__(self, variant_ids: Sequence[object]) -> None:
-        shown = ", ".join(str(v) for v in variant_ids)
-        super().__init__(
-            _("No variant with id %(ids)s.") % {"ids": shown},
-            variant_ids=[str(v) for v in variant_ids],
-        )
-
-
-class VariantNotSoldBySupplier(InvalidInput):
-    code = "variant_not_sold_by_supplier"
-
-    def __init__(self, *, sku: str, supplier: Supplier) -> None:
-        super().__init__(
-            _("%(supplier)s does not sell %(sku)s: give a unit cost or add it to the supplier.")
-            % {"supplier": supplier.name, "sku": sku},
-            sku=sku,
-            supplier=supplier.code,
-        )
-
-
-class InvalidUnitCost(InvalidInput):
-    code = "invalid_unit_cost"
-
-    def __init__(self, cost: object) -> None:
-        super().__init__(
-            _("A unit cost must be a decimal amount of zero or more (got %(cost)s).")
-            % {"cost": cost},
-            unit_cost=str(cost),
-        )
-
-
-class EmptyReceipt(InvalidInput):
-    code = "receipt_empty"
-
-    def __init__(self) -> None:
-        super().__init__(_("A receipt needs at least one variant and quantity."))
-
-
-class VariantNotOnOrder(InvalidInput):
-    code = "variant_not_on_order"
-
-    def __init__(self, *, order: PurchaseOrder, sku: str) -> None:
-        super().__init__(
-            _("%(sku)s is not on %(order)s.") % {"sku": sku, "order": order},
-            sku=sku,
-            order=str(order),
-        )
-
-
-class ReceiptExceedsOutstanding(InvalidInput):
-    code = "receipt_exceeds_outstanding"
-
-    def __init__(self, *, order: PurchaseOrder, sku: str, outstanding: int, requested: int):
-        super().__init__(
-            _(
-                "Only %(outstanding)s of %(sku)s are still expected on %(order)s; "
-                "%(requested)s cannot be received."
-            )
-            % {"outstanding": outstanding, "sku": sku, "order": order, "requested": requested},
-            sku=sku,
-            order=str(order),
-            outstanding=outstanding,
-            requested=requested,
-        )
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -232,7 +116,7 @@ def _skus(variant_ids: Sequence[int]) -> dict[int, str]:
     found = dict(Variant.objects.filter(pk__in=variant_ids).values_list("pk", "sku"))
     missing = [v for v in variant_ids if v not in found]
     if missing:
-        raise UnknownVariant(missing)
+        raise PurchaseVariantUnknown(missing)
     return found
 
 
@@ -252,7 +136,7 @@ def _lines_resolve(
             raise InvalidLine(line)
         variant_id, quantity, *rest = line
         if isinstance(variant_id, bool) or not isinstance(variant_id, int):
-            raise UnknownVariant([variant_id])
+            raise PurchaseVariantUnknown([variant_id])
         cost = _unit_cost(rest[0], currency) if rest and rest[0] is not None else None
         parsed.append((variant_id, quantity_check(quantity), cost))
     skus = _skus([variant_id for variant_id, _q, _c in parsed])
@@ -465,7 +349,7 @@ def _receive(
         quantity_check(quantity)
         outstanding = line.quantity_ordered - line.quantity_received
         if quantity > outstanding:
-            raise ReceiptExceedsOutstanding(
+            raise PurchaseReceiptExceedsOutstanding(
                 order=order, sku=line.variant.sku, outstanding=outstanding, requested=quantity
             )
         line.quantity_received += quantity

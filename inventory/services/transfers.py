@@ -21,7 +21,18 @@ from django.utils.translation import gettext_lazy
 
 from catalog.models import Variant
 from inventory.events import STOCK_CHANGED
-from inventory.exceptions import InvalidQuantity
+from inventory.exceptions import (
+    InvalidQuantity,
+    ReceiptEmpty,
+    TransferEmpty,
+    TransferLocationUnusable,
+    TransferNotFound,
+    TransferReceiptExceedsOutstanding,
+    TransferSameLocation,
+    TransferVariantUnknown,
+    TransitLocationUnusable,
+    VariantNotOnTransfer,
+)
 from inventory.models import Location, StockMovement, Transfer, TransferLine
 from inventory.services.stock import (
     stock_adjust,
@@ -30,7 +41,7 @@ from inventory.services.stock import (
     stock_take,
 )
 from unicommerce.events.services import event_publish
-from unicommerce.exceptions import InvalidInput, InvalidTransition, NotFound
+from unicommerce.exceptions import InvalidTransition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -97,107 +108,6 @@ class TransferInvalidTransition(InvalidTransition):
         )
 
 
-class TransferSameLocation(InvalidInput):
-    code = "transfer_same_location"
-
-    def __init__(self, location: Location) -> None:
-        super().__init__(
-            _("A transfer goes from one location to another; both are %(location)s.")
-            % {"location": location.name},
-            location=location.code,
-        )
-
-
-class TransferLocationUnusable(InvalidInput):
-    code = "location_unusable"
-
-    def __init__(self, location: Location, field: str) -> None:
-        if not location.is_active:
-            message = _("%(location)s is not active.") % {"location": location.name}
-        else:
-            message = _("%(location)s is where transfers travel; it cannot be their %(end)s.") % {
-                "location": location.name,
-                "end": _("origin") if field == "from_location" else _("destination"),
-            }
-        super().__init__(message, location=location.code, field=field)
-
-
-class TransitLocationUnusable(InvalidInput):
-    code = "transit_location_unusable"
-
-    def __init__(self, location: Location) -> None:
-        super().__init__(
-            _(
-                "The location with code “%(code)s” must be an active in-transit location to "
-                "carry transfers; it is %(kind)s%(inactive)s."
-            )
-            % {
-                "code": location.code,
-                "kind": location.get_kind_display(),
-                "inactive": "" if location.is_active else _(", inactive"),
-            },
-            location=location.code,
-        )
-
-
-class TransferEmpty(InvalidInput):
-    code = "transfer_empty"
-
-    def __init__(self) -> None:
-        super().__init__(_("A transfer needs at least one line with a quantity."))
-
-
-class UnknownVariant(InvalidInput):
-    code = "unknown_variant"
-
-    def __init__(self, variant_ids: Iterable[int]) -> None:
-        ids = sorted(variant_ids)
-        super().__init__(
-            _("No variant has the id %(ids)s.") % {"ids": ", ".join(map(str, ids))},
-            variant_ids=ids,
-        )
-
-
-class VariantNotOnTransfer(InvalidInput):
-    code = "variant_not_on_transfer"
-
-    def __init__(self, transfer: Transfer, variants: list[Variant]) -> None:
-        skus = sorted(v.sku for v in variants)
-        super().__init__(
-            _("%(skus)s is not on %(reference)s.")
-            % {"skus": ", ".join(skus), "reference": str(transfer)},
-            transfer=str(transfer),
-            skus=skus,
-        )
-
-
-class ReceiptExceedsOutstanding(InvalidInput):
-    code = "receipt_exceeds_outstanding"
-
-    def __init__(self, *, sku: str, requested: int, outstanding: int) -> None:
-        super().__init__(
-            _("Only %(outstanding)s of %(sku)s are still expected; %(requested)s received.")
-            % {"outstanding": outstanding, "sku": sku, "requested": requested},
-            sku=sku,
-            requested=requested,
-            outstanding=outstanding,
-        )
-
-
-class ReceiptEmpty(InvalidInput):
-    code = "receipt_empty"
-
-    def __init__(self) -> None:
-        super().__init__(_("A receipt needs at least one quantity above zero."))
-
-
-class TransferNotFound(NotFound):
-    def __init__(self, transfer_id: object) -> None:
-        super().__init__(
-            _("No transfer has the id %(id)s.") % {"id": transfer_id}, transfer=transfer_id
-        )
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -240,7 +150,7 @@ def _check_variants(variant_ids: Iterable[int]) -> None:
     wanted = set(variant_ids)
     found = set(Variant.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     if wanted - found:
-        raise UnknownVariant(wanted - found)
+        raise TransferVariantUnknown(wanted - found)
 
 
 def _check_locations(from_location: Location, to_location: Location) -> None:
@@ -428,7 +338,7 @@ def transfer_receive(
     if foreign:
         variants = list(Variant.objects.filter(pk__in=foreign))
         if len(variants) != len(foreign):
-            raise UnknownVariant(foreign - {v.pk for v in variants})
+            raise TransferVariantUnknown(foreign - {v.pk for v in variants})
         raise VariantNotOnTransfer(transfer, variants)
     receipt: dict[int, int] = {}
     for variant_id, quantity in sorted(quantities.items()):
@@ -437,7 +347,7 @@ def transfer_receive(
         line = lines[variant_id]
         outstanding = line.quantity - line.quantity_received
         if quantity > outstanding:
-            raise ReceiptExceedsOutstanding(
+            raise TransferReceiptExceedsOutstanding(
                 sku=line.variant.sku, requested=quantity, outstanding=outstanding
             )
         if quantity:

@@ -7,16 +7,18 @@ import pytest
 from django.db.models import Sum
 
 from catalog.exceptions import UnknownCode
-from inventory.exceptions import InsufficientStock
-from inventory.models import StockCount, StockCountLine, StockLevel, StockMovement
-from inventory.services.counts import (
-    CountInvalidTransition,
+from inventory.exceptions import (
     CountKindInvalid,
     CountLocationInactive,
     CountNothingCounted,
     CountQuantityInvalid,
     CountVariantsNotAllowed,
     CountVariantsRequired,
+    InsufficientStock,
+)
+from inventory.models import StockCount, StockCountLine, StockLevel, StockMovement
+from inventory.services.counts import (
+    CountInvalidTransition,
     count_cancel,
     count_post,
     count_record,

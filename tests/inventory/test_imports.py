@@ -10,6 +10,7 @@ from django.db.models import Sum
 
 from catalog.barcodes import ean13_from
 from catalog.models import Barcode, CatalogChange, Category, Product, Variant
+from inventory.exceptions import ImportEmpty, ImportFileInvalid, ImportFinished
 from inventory.models import ImportJob, StockLevel, StockMovement
 from inventory.services.imports import progress, stock_levels
 from inventory.services.imports.exports import (
@@ -18,19 +19,9 @@ from inventory.services.imports.exports import (
     stock_csv,
     stock_csv_rows,
 )
-from inventory.services.imports.jobs import (
-    ImportFinished,
-    import_job_create,
-    import_job_enqueue,
-    import_job_run,
-)
+from inventory.services.imports.jobs import import_job_create, import_job_enqueue, import_job_run
 from inventory.services.imports.progress import PROGRESS_EVERY, import_progress, progress_key
-from inventory.services.imports.sheets import (
-    ImportColumnsMissing,
-    ImportColumnsUnknown,
-    ImportEmpty,
-    ImportFileInvalid,
-)
+from inventory.services.imports.sheets import ImportColumnsMissing, ImportColumnsUnknown
 from inventory.services.reservations import stock_reserve
 from inventory.services.stock import stock_receive, stock_safety_set
 from inventory.tasks import import_run_task

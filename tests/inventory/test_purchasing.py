@@ -9,7 +9,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Sum
 from django.utils import timezone
 
-from inventory.exceptions import InvalidQuantity
+from inventory.exceptions import (
+    DraftPurchaseOrderExists,
+    DuplicateLine,
+    EmptyPurchaseOrder,
+    EmptyReceipt,
+    InvalidQuantity,
+    InvalidUnitCost,
+    PurchaseReceiptExceedsOutstanding,
+    PurchaseVariantUnknown,
+    SupplierInactive,
+    VariantNotOnOrder,
+    VariantNotSoldBySupplier,
+)
 from inventory.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -19,17 +31,7 @@ from inventory.models import (
     SupplierItem,
 )
 from inventory.services.purchasing import (
-    DraftPurchaseOrderExists,
-    DuplicateLine,
-    EmptyPurchaseOrder,
-    EmptyReceipt,
-    InvalidUnitCost,
     PurchaseOrderTransitionRefused,
-    ReceiptExceedsOutstanding,
-    SupplierInactive,
-    UnknownVariant,
-    VariantNotOnOrder,
-    VariantNotSoldBySupplier,
     purchase_order_cancel,
     purchase_order_create,
     purchase_order_line_set,
@@ -162,7 +164,7 @@ def test_a_purchase_order_starts_as_a_draft_with_the_suppliers_costs(
         ("negative quantity", InvalidQuantity, 400),
         ("not sold by the supplier", VariantNotSoldBySupplier, 400),
         ("same variant twice", DuplicateLine, 400),
-        ("unknown variant", UnknownVariant, 404),
+        ("unknown variant", PurchaseVariantUnknown, 404),
         ("negative cost", InvalidUnitCost, 400),
         ("float cost", InvalidUnitCost, 400),
     ],
@@ -366,8 +368,8 @@ def test_receiving_everything_outstanding_completes_the_order(shop, sent_order):
 @pytest.mark.parametrize(
     ("quantities", "error"),
     [
-        ("more than ordered", ReceiptExceedsOutstanding),
-        ("more than outstanding", ReceiptExceedsOutstanding),
+        ("more than ordered", PurchaseReceiptExceedsOutstanding),
+        ("more than outstanding", PurchaseReceiptExceedsOutstanding),
         ("variant not on the order", VariantNotOnOrder),
         ("zero", InvalidQuantity),
         ("negative", InvalidQuantity),
@@ -397,7 +399,7 @@ def test_a_bad_receipt_is_refused_and_changes_nothing(
     assert snapshot() == before
     order.refresh_from_db()
     assert order.status == Status.PARTIALLY_RECEIVED
-    if error is ReceiptExceedsOutstanding and b.pk in quantities and len(quantities) == 1:
+    if error is PurchaseReceiptExceedsOutstanding and b.pk in quantities and len(quantities) == 1:
         assert raised.value.message == (
             f"Only 4 of {b.sku} are still expected on {order}; 5 cannot be received."
         )

@@ -7,19 +7,22 @@ import pytest
 from django.db import close_old_connections, connection
 from django.db.models import Sum
 
-from inventory.exceptions import InsufficientStock, InvalidQuantity
+from inventory.exceptions import (
+    InsufficientStock,
+    InvalidQuantity,
+    ReceiptEmpty,
+    TransferEmpty,
+    TransferLocationUnusable,
+    TransferReceiptExceedsOutstanding,
+    TransferSameLocation,
+    TransferVariantUnknown,
+    TransitLocationUnusable,
+    VariantNotOnTransfer,
+)
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.services.reservations import stock_reserve
 from inventory.services.transfers import (
-    ReceiptEmpty,
-    ReceiptExceedsOutstanding,
-    TransferEmpty,
     TransferInvalidTransition,
-    TransferLocationUnusable,
-    TransferSameLocation,
-    TransitLocationUnusable,
-    UnknownVariant,
-    VariantNotOnTransfer,
     transfer_cancel,
     transfer_close,
     transfer_create,
@@ -162,7 +165,7 @@ def test_a_variant_listed_twice_becomes_one_line_with_the_sum(shop, stocked_vari
         ("negative quantity", InvalidQuantity),
         ("inactive destination", TransferLocationUnusable),
         ("from transit", TransferLocationUnusable),
-        ("unknown variant", UnknownVariant),
+        ("unknown variant", TransferVariantUnknown),
     ],
 )
 def test_a_transfer_that_makes_no_sense_is_refused_and_nothing_is_created(
@@ -257,7 +260,7 @@ def test_receiving_more_than_is_outstanding_changes_nothing(shop, stocked_varian
     transfer_receive(transfer=transfer, quantities={tee.pk: 2})
     before = snapshot()
 
-    with pytest.raises(ReceiptExceedsOutstanding) as raised:
+    with pytest.raises(TransferReceiptExceedsOutstanding) as raised:
         transfer_receive(transfer=transfer, quantities={cap.pk: 1, tee.pk: 4})
 
     assert raised.value.details == {"sku": "TEE", "requested": 4, "outstanding": 3}
@@ -275,7 +278,7 @@ def test_a_receipt_that_makes_no_sense_changes_nothing(shop, stocked_variant, ca
     transfer_ship(transfer=transfer)
     quantities, error = {
         "not on the transfer": ({tee.pk: 1, other.pk: 1}, VariantNotOnTransfer),
-        "unknown": ({other.pk + 1000: 1}, UnknownVariant),
+        "unknown": ({other.pk + 1000: 1}, TransferVariantUnknown),
         "negative": ({tee.pk: -1}, InvalidQuantity),
         "nothing": ({tee.pk: 0}, ReceiptEmpty),
     }[case]

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from inventory.exceptions import ImportFinished
 from inventory.models import ImportJob
 from inventory.services.imports.importer import Importer
 from inventory.services.imports.products import ProductImport
@@ -26,7 +27,7 @@ from inventory.services.imports.progress import (
 from inventory.services.imports.sheets import row_error, sheet_decode, sheet_read
 from inventory.services.imports.stock_levels import StockLevelImport
 from inventory.tasks import import_run_task
-from unicommerce.exceptions import DomainError, InvalidInput
+from unicommerce.exceptions import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -37,18 +38,6 @@ Kind = ImportJob.Kind
 Status = ImportJob.Status
 IMPORTERS: dict[str, type[Importer]] = {Kind.PRODUCTS: ProductImport, Kind.STOCK: StockLevelImport}
 MAX_ERRORS = 5_000  # stored on the job; the summary keeps the full count
-
-
-class ImportFinished(InvalidInput):
-    code = "import_finished"
-
-    def __init__(self, job: ImportJob) -> None:
-        super().__init__(
-            _("The import %(job)s is over (%(status)s): upload the file again to rerun it.")
-            % {"job": job.pk, "status": job.get_status_display()},
-            job=job.pk,
-            status=job.status,
-        )
 
 
 def _enqueue(job_id: int) -> None:

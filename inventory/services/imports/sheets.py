@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from inventory.exceptions import ImportEmpty, ImportFileInvalid
 from inventory.models import ImportJob
 from unicommerce.exceptions import InvalidInput
 from unicommerce.spreadsheets import spreadsheet_value
@@ -39,19 +40,6 @@ REQUIRED = {Kind.PRODUCTS: PRODUCT_REQUIRED, Kind.STOCK: STOCK_REQUIRED}
 
 BARCODE_SEPARATOR = "|"
 MAX_ROWS = 100_000  # ~10 ms a created variant: well within the task's time limit
-
-
-class ImportFileInvalid(InvalidInput):
-    """The file cannot be imported at all (not UTF-8, not CSV, too long, a bad header)."""
-
-    code = "import_file_invalid"
-
-
-class ImportEmpty(InvalidInput):
-    code = "import_empty"
-
-    def __init__(self) -> None:
-        super().__init__(_("The file is empty: it needs a header line and at least one row."))
 
 
 class ImportKindUnknown(InvalidInput):

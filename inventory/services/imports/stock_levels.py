@@ -11,6 +11,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from catalog.models import Variant
+from inventory.exceptions import ImportConcurrentChange
 from inventory.models import Location, StockLevel, StockMovement
 from inventory.selectors import levels_with_availability
 from inventory.services.imports.cells import CellError, parse_quantity
@@ -18,24 +19,6 @@ from inventory.services.imports.importer import Importer, errors_sorted
 from inventory.services.imports.progress import PROGRESS_EVERY
 from inventory.services.imports.sheets import chunks
 from inventory.services.stock import stock_receive_many, stock_safety_set, stock_take
-from unicommerce.exceptions import DomainError
-
-
-class ImportConcurrentChange(DomainError):
-    """Stock moved between reading a level and writing its count: nothing was written."""
-
-    code = "import_concurrent_change"
-
-    def __init__(self, *, sku: str, location: str) -> None:
-        super().__init__(
-            _(
-                "The stock of %(sku)s at %(location)s changed while the file was being "
-                "imported; nothing was written. Import the file again."
-            )
-            % {"sku": sku, "location": location},
-            sku=sku,
-            location=location,
-        )
 
 
 @dataclass
