@@ -161,7 +161,9 @@ class CountLocationInactive(InvalidInput):
         )
 
 
-class CountUnknownVariant(InvalidInput):
+class VariantUnknown(InvalidInput):
+    """Ids that name no variant, in a count or a transfer."""
+
     code = "unknown_variant"
 
     def __init__(self, variant_ids: Iterable[int]) -> None:
@@ -247,17 +249,6 @@ class TransferEmpty(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__(_("A transfer needs at least one line with a quantity."))
-
-
-class TransferVariantUnknown(InvalidInput):
-    code = "unknown_variant"
-
-    def __init__(self, variant_ids: Iterable[int]) -> None:
-        ids = sorted(variant_ids)
-        super().__init__(
-            _("No variant has the id %(ids)s.") % {"ids": ", ".join(map(str, ids))},
-            variant_ids=ids,
-        )
 
 
 class VariantNotOnTransfer(InvalidInput):

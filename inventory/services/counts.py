@@ -26,9 +26,9 @@ from inventory.exceptions import (
     CountNotFound,
     CountNothingCounted,
     CountQuantityInvalid,
-    CountUnknownVariant,
     CountVariantsNotAllowed,
     CountVariantsRequired,
+    VariantUnknown,
 )
 from inventory.models import Location, StockCount, StockCountLine, StockLevel, StockMovement
 from inventory.services.stock import stock_adjust
@@ -154,7 +154,7 @@ def count_start(
             raise CountVariantsRequired()
         found = set(Variant.objects.filter(pk__in=variant_ids).values_list("pk", flat=True))
         if set(variant_ids) - found:
-            raise CountUnknownVariant(set(variant_ids) - found)
+            raise VariantUnknown(set(variant_ids) - found)
         on_hand = _on_hand(location.pk, variant_ids)
         snapshot = {variant_id: on_hand.get(variant_id, 0) for variant_id in variant_ids}
     count = StockCount.objects.create(

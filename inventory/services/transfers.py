@@ -29,9 +29,9 @@ from inventory.exceptions import (
     TransferNotFound,
     TransferReceiptExceedsOutstanding,
     TransferSameLocation,
-    TransferVariantUnknown,
     TransitLocationUnusable,
     VariantNotOnTransfer,
+    VariantUnknown,
 )
 from inventory.models import Location, StockMovement, Transfer, TransferLine
 from inventory.services.stock import (
@@ -150,7 +150,7 @@ def _check_variants(variant_ids: Iterable[int]) -> None:
     wanted = set(variant_ids)
     found = set(Variant.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     if wanted - found:
-        raise TransferVariantUnknown(wanted - found)
+        raise VariantUnknown(wanted - found)
 
 
 def _check_locations(from_location: Location, to_location: Location) -> None:
@@ -338,7 +338,7 @@ def transfer_receive(
     if foreign:
         variants = list(Variant.objects.filter(pk__in=foreign))
         if len(variants) != len(foreign):
-            raise TransferVariantUnknown(foreign - {v.pk for v in variants})
+            raise VariantUnknown(foreign - {v.pk for v in variants})
         raise VariantNotOnTransfer(transfer, variants)
     receipt: dict[int, int] = {}
     for variant_id, quantity in sorted(quantities.items()):

@@ -15,9 +15,9 @@ from inventory.exceptions import (
     TransferLocationUnusable,
     TransferReceiptExceedsOutstanding,
     TransferSameLocation,
-    TransferVariantUnknown,
     TransitLocationUnusable,
     VariantNotOnTransfer,
+    VariantUnknown,
 )
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.services.reservations import stock_reserve
@@ -165,7 +165,7 @@ def test_a_variant_listed_twice_becomes_one_line_with_the_sum(shop, stocked_vari
         ("negative quantity", InvalidQuantity),
         ("inactive destination", TransferLocationUnusable),
         ("from transit", TransferLocationUnusable),
-        ("unknown variant", TransferVariantUnknown),
+        ("unknown variant", VariantUnknown),
     ],
 )
 def test_a_transfer_that_makes_no_sense_is_refused_and_nothing_is_created(
@@ -278,7 +278,7 @@ def test_a_receipt_that_makes_no_sense_changes_nothing(shop, stocked_variant, ca
     transfer_ship(transfer=transfer)
     quantities, error = {
         "not on the transfer": ({tee.pk: 1, other.pk: 1}, VariantNotOnTransfer),
-        "unknown": ({other.pk + 1000: 1}, TransferVariantUnknown),
+        "unknown": ({other.pk + 1000: 1}, VariantUnknown),
         "negative": ({tee.pk: -1}, InvalidQuantity),
         "nothing": ({tee.pk: 0}, ReceiptEmpty),
     }[case]
