@@ -29,7 +29,7 @@ from inventory.models import Location, Reservation, StockLevel
 from inventory.selectors import staff_location_ids
 from orders.exceptions import CartExpired, CartForeign, CartLineNotFound, CartNotFound
 from orders.models import Cart, CartLine, Fulfilment, Order, OrderLine, Return
-from orders.pricing import CartPricing, PricedLine, cart_price
+from orders.pricing.carts import CartPricing, PricedLine, cart_price
 from unicommerce.channels.models import SalesChannel
 
 if TYPE_CHECKING:

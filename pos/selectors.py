@@ -21,7 +21,7 @@ from inventory.selectors import (
     stock_fingerprint,
 )
 from orders.models import Cart, Fulfilment, Order, OrderLine, Return, ReturnLine
-from orders.pricing import CartPricing, PricedLine
+from orders.pricing.carts import CartPricing, PricedLine
 from orders.selectors import orders_visible_to
 from payments.models import LINK_LIVE, Payment, PaymentLink, PaymentOperation
 from payments.selectors import order_payment_totals, payment_link_current

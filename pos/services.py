@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from customers.phones import phone_e164
 from orders.locks import order_lock
 from orders.models import Cart, Order, Return
-from orders.pricing import cart_price
+from orders.pricing.carts import cart_price
 from orders.selectors import cart_get
 from orders.services.carts import cart_open
 from orders.services.checkout import order_checkout

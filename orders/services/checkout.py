@@ -37,7 +37,7 @@ from orders.exceptions import CheckoutUnavailable, EmptyCart, InvalidFulfilment
 from orders.locks import cart_lock
 from orders.models import Cart, Fulfilment, Order
 from orders.payment_methods import PaymentMethod, payment_method_get
-from orders.pricing import cart_price
+from orders.pricing.carts import cart_price
 from orders.services.carts import cart_writable_check
 from orders.services.checkout_persistence import (
     checkout_lines_create,

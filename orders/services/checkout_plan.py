@@ -24,7 +24,7 @@ from orders.conf import orchestration_strategy
 from orders.exceptions import CheckoutUnavailable, InvalidFulfilment, InvalidShippingAddress
 from orders.models import Fulfilment
 from orders.orchestration import Candidate, Destination, ShipLine, Unallocatable
-from orders.pricing import PricedLine
+from orders.pricing.carts import PricedLine
 from orders.selectors import stock_levels_for
 from orders.services.carts import fulfilment_check
 from orders.services.unbooked import cart_line_reference

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Variant
 from inventory.selectors import stock_fingerprint
-from orders.pricing import cart_price
+from orders.pricing.carts import cart_price
 from pos.models import Register
 from pos.selectors import (
     CartStock,

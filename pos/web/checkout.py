@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from orders.models import Cart
-from orders.pricing import cart_price
+from orders.pricing.carts import cart_price
 from payments.services.cash import cash_change
 from pos.messages import seller_message
 from pos.models import Register

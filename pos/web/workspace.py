@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 
 from inventory.models import Location, UnbookedSale
 from orders.models import Cart, Fulfilment, Order
-from orders.pricing import cart_price
+from orders.pricing.carts import cart_price
 from orders.services.unbooked import cart_unbooked_sales
 from pos.forms import ShippingAddressForm
 from pos.models import Register
