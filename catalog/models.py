@@ -80,6 +80,19 @@ class Product(models.Model):
         default=Decimal(VatRate.STANDARD),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    gift_card = models.CharField(
+        _("gift card"),
+        max_length=10,
+        blank=True,
+        choices=[
+            ("multi", _("multi-purpose gift card (no VAT at sale)")),
+            ("single", _("single-purpose gift card (VAT at sale)")),
+        ],
+        help_text=_(
+            "Selling it issues a gift card of the price paid. Never discounted, never "
+            "paid with a gift card, earns no points."
+        ),
+    )
     channels = models.ManyToManyField(
         SalesChannel,
         verbose_name=_("published on"),

@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 from catalog.models import Variant
 from customers.models import Customer
 from inventory.models import Location, Reservation
+from loyalty.models import VoucherCode
 from unicommerce.channels.models import SalesChannel
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -114,6 +115,78 @@ class CartLine(models.Model):
         return f"{self.quantity} × {self.variant_id}"
 
 
+class CartVoucher(models.Model):
+    """A voucher code entered on a cart: priced by the engine on every read, used (and
+    its limits enforced) only when the order is placed."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="vouchers")
+    voucher = models.ForeignKey(
+        VoucherCode, verbose_name=_("voucher code"), on_delete=models.CASCADE, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "voucher"], name="cart_voucher_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.voucher_id)
+
+
+class DiscountKind(models.TextChoices):
+    PERCENT = "percent", _("percent off")
+    AMOUNT = "amount", _("amount off")
+
+
+class CartDiscount(models.Model):
+    """A manual discount a seller gave at the till, on one line or (``line`` empty) on the
+    whole basket, with its reason and, above the seller's cap, the manager who approved
+    it. At most one per line and one for the basket: a new one replaces the old."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="discounts")
+    line = models.ForeignKey(
+        CartLine, on_delete=models.CASCADE, null=True, blank=True, related_name="discounts"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=DiscountKind.choices)
+    value = models.DecimalField(_("value"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    reason = models.CharField(_("reason"), max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("given by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="cart_discount_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100),
+                name="cart_discount_percent_at_most_100",
+            ),
+            models.UniqueConstraint(
+                fields=["cart", "line"],
+                nulls_distinct=False,
+                name="cart_discount_one_per_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.kind}"
+
+
 class CartEvent(models.Model):
     """What happened to a cart, kept to measure abandonment and cross-channel journeys."""
 
@@ -187,6 +260,9 @@ class Order(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     total_amount = models.DecimalField(
         _("total incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
+    discount_amount = models.DecimalField(
+        _("discounts"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0
     )
 
     class PaymentStatus(models.TextChoices):
@@ -308,8 +384,19 @@ class OrderLine(models.Model):
         _("unit price incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
     )
     vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=4, decimal_places=1)
+    # What the line costs after its discounts (unit price × quantity − discount_amount):
+    # what was paid for it, hence what its return refunds (pro rata, to the cent).
     total_amount = models.DecimalField(
         _("total incl. VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES
+    )
+    discount_amount = models.DecimalField(
+        _("discount"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, default=0
+    )
+    # Each discount applied, as the pricing engine gave it: {"source": promotion|voucher|
+    # manual, "id", "stage", "label", "amount", "code", "reason", "approved_by"}.
+    discounts = models.JSONField(_("discounts"), default=list, blank=True)
+    vat_amount = models.DecimalField(
+        _("VAT"), max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, null=True, blank=True
     )
     fulfilment = models.CharField(_("fulfilment"), max_length=20, choices=Fulfilment.choices)
     location = models.ForeignKey(
@@ -341,6 +428,10 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, total_amount__gte=0),
+                name="order_line_discount_not_negative",
             ),
         ]
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from customers.models import Customer
 from customers.services.gdpr import customers_customer_erase
-from loyalty.services import loyalty_customer_erase
+from loyalty.services.store_credit import loyalty_customer_erase
 from orders.services.customers import orders_customer_erase
 from payments.services.customers import payments_customer_erase
 

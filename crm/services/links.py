@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from customers.services.gdpr import customers_customer_erase
 from customers.services.merging import customers_customer_reassign
-from loyalty.services import loyalty_customer_erase, loyalty_customer_reassign
+from loyalty.services.store_credit import loyalty_customer_erase, loyalty_customer_reassign
 from orders.services.customers import orders_customer_erase, orders_customer_reassign
 
 

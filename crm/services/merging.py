@@ -11,7 +11,7 @@ from django.db import transaction
 from crm.services.figures import customer_figures_refresh
 from customers.models import Customer
 from customers.services.merging import customers_customer_reassign, customers_merge_lock
-from loyalty.services import loyalty_customer_reassign
+from loyalty.services.store_credit import loyalty_customer_reassign
 from orders.services.customers import orders_customer_reassign
 from payments.services.customers import payments_customer_reassign
 

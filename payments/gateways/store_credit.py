@@ -14,7 +14,7 @@ from __future__ import annotations
 from customers.models import Customer
 from loyalty.exceptions import StoreCreditInsufficient, StoreCreditNeedsCustomer
 from loyalty.models import StoreCreditEntry
-from loyalty.services import store_credit_add, store_credit_spend
+from loyalty.services.store_credit import store_credit_add, store_credit_spend
 from payments.gateways.base import Declined, Gateway, GatewayResult
 from payments.models import Payment
 from unicommerce.converters import whole_number

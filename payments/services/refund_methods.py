@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from customers.models import Customer
 from loyalty.exceptions import StoreCreditNeedsCustomer
 from loyalty.models import StoreCreditEntry
-from loyalty.services import store_credit_add
+from loyalty.services.store_credit import store_credit_add
 from orders.locks import order_lock
 from orders.models import Order
 from payments.events import PAYMENT_REFUNDED

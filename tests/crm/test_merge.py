@@ -203,7 +203,11 @@ def _ledger(customer) -> list[tuple[str, Decimal, str, str]]:
 
 def test_merge_moves_the_duplicates_store_credit_by_compensating_ledger_entries(make_customer):
     from loyalty.models import StoreCreditEntry
-    from loyalty.services import store_credit_add, store_credit_balance, store_credit_spend
+    from loyalty.services.store_credit import (
+        store_credit_add,
+        store_credit_balance,
+        store_credit_spend,
+    )
 
     survivor = make_customer(email="camille@example.com")
     duplicate = make_customer(email="cam@example.com")
@@ -246,7 +250,11 @@ def test_merge_moves_the_duplicates_store_credit_by_compensating_ledger_entries(
 
 
 def test_the_store_credit_move_is_idempotent(make_customer):
-    from loyalty.services import store_credit_add, store_credit_balance, store_credit_merge
+    from loyalty.services.store_credit import (
+        store_credit_add,
+        store_credit_balance,
+        store_credit_merge,
+    )
 
     survivor = make_customer()
     duplicate = make_customer()
@@ -263,7 +271,7 @@ def test_the_store_credit_move_is_idempotent(make_customer):
 
 def test_a_refused_merge_moves_no_store_credit(make_customer):
     from loyalty.models import StoreCreditEntry
-    from loyalty.services import store_credit_add
+    from loyalty.services.store_credit import store_credit_add
 
     survivor = make_customer()
     duplicate = make_customer()

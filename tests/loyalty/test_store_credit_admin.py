@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty.models import StoreCreditEntry
-from loyalty.services import store_credit_add, store_credit_spend
+from loyalty.services.store_credit import store_credit_add, store_credit_spend
 from tests.factories import CustomerFactory, UserFactory
 
 URL = "/admin/loyalty/storecreditentry/"

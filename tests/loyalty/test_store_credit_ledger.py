@@ -17,7 +17,7 @@ from loyalty.exceptions import (
     StoreCreditReasonInvalid,
 )
 from loyalty.models import StoreCreditEntry
-from loyalty.services import store_credit_add, store_credit_balance, store_credit_spend
+from loyalty.services.store_credit import store_credit_add, store_credit_balance, store_credit_spend
 from tests.factories import CustomerFactory, UserFactory
 
 D = Decimal

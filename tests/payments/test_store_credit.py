@@ -12,7 +12,7 @@ from django.urls import include, path
 
 from loyalty.exceptions import StoreCreditNeedsCustomer
 from loyalty.models import StoreCreditEntry
-from loyalty.services import store_credit_add, store_credit_balance
+from loyalty.services.store_credit import store_credit_add, store_credit_balance
 from orders.models import Fulfilment, Order, OrderEvent, Return
 from orders.services.fulfilment import shipment_ship
 from orders.services.returns import return_create

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from inventory.models import StockLevel, StockMovement
-from loyalty.services import store_credit_balance
+from loyalty.services.store_credit import store_credit_balance
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment, PaymentOperation

@@ -22,7 +22,7 @@ from customers.auth import login_code_exchange, login_code_send
 from customers.models import Customer
 from customers.services.identity import customer_identify
 from customers.services.profile import address_add, consent_record, customer_note_add
-from loyalty.services import store_credit_add, store_credit_balance
+from loyalty.services.store_credit import store_credit_add, store_credit_balance
 from orders.models import Order
 from payments.gateways import simulated
 from payments.models import InstalmentPlan, Payment, PaymentLink, ProviderEvent

@@ -1,5 +1,5 @@
 """Back office for store credit: the ledger, read-only (a correction is a new
-``adjustment`` row written by ``loyalty.services``, never an edit), with each row's
+``adjustment`` row written by ``loyalty.services.store_credit``, never an edit), with each row's
 customer balance in its currency beside it."""
 
 from __future__ import annotations

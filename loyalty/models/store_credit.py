@@ -1,12 +1,11 @@
-"""Loyalty ledgers. For now: store credit, as an append-only ledger.
+"""Store credit, as an append-only ledger.
 
 A customer's store credit is the sum of their ``StoreCreditEntry`` rows per currency:
 a refund or a return given as credit adds a row (+), paying with it adds one (−), a
 correction is a new ``adjustment`` row, never an edit. The database refuses UPDATE and
 DELETE on the table (migration 0002), as for the stock ledger.
 
-Points, tiers, vouchers, gift cards and promotions are not here yet: they arrive with
-the loyalty issue (gift cards will be a ledger of the same shape).
+Gift cards and points are ledgers of the same shape (``gift_cards``, ``points``).
 """
 
 from __future__ import annotations

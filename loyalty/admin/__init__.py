@@ -1,0 +1,3 @@
+"""Loyalty's admin pages, one module per ledger or offer; importing them registers them."""
+
+from loyalty.admin import store_credit  # noqa: F401
