@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -76,3 +78,147 @@ class StoreCreditKeyReused(DomainError):
             _("This idempotency key was already used for a different store credit movement."),
             key=key,
         )
+
+
+# --- Promotions and vouchers (loyalty.services.vouchers) -----------------------------
+
+
+class VoucherUnknown(InvalidInput):
+    """One answer for every code that cannot be used as typed (no such code, a code or
+    campaign switched off): a guesser learns nothing from the message."""
+
+    code = "voucher_unknown"
+
+    def __init__(self) -> None:
+        super().__init__(_("This voucher code is not valid."))
+
+
+class VoucherRefused(DomainError):
+    """A known code that does not apply here and now; ``code`` names the reason."""
+
+    code = "voucher_refused"
+    http_status = 409
+
+    def __init__(self, message: str, *, voucher: str, **details) -> None:
+        super().__init__(message, voucher=voucher, **details)
+        self.voucher = voucher
+
+
+class VoucherInactive(VoucherRefused):
+    code = "voucher_inactive"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Voucher %(code)s has been withdrawn.") % {"code": voucher}, voucher=voucher
+        )
+
+
+class VoucherNotStarted(VoucherRefused):
+    code = "voucher_not_started"
+
+    def __init__(self, *, voucher: str, starts_at) -> None:
+        super().__init__(
+            _("Voucher %(code)s can be used from %(date)s.")
+            % {"code": voucher, "date": date_format(localtime(starts_at), "DATETIME_FORMAT")},
+            voucher=voucher,
+            starts_at=starts_at.isoformat(),
+        )
+
+
+class VoucherExpired(VoucherRefused):
+    code = "voucher_expired"
+
+    def __init__(self, *, voucher: str, ends_at) -> None:
+        super().__init__(
+            _("Voucher %(code)s expired on %(date)s.")
+            % {"code": voucher, "date": date_format(localtime(ends_at), "DATETIME_FORMAT")},
+            voucher=voucher,
+            ends_at=ends_at.isoformat(),
+        )
+
+
+class VoucherExhausted(VoucherRefused):
+    """Every use was taken: of the campaign (``scope="campaign"``) or of this code."""
+
+    code = "voucher_exhausted"
+
+    def __init__(self, *, voucher: str, scope: str, limit: int) -> None:
+        super().__init__(
+            _("Voucher %(code)s has already been used as many times as it allows (%(limit)d).")
+            % {"code": voucher, "limit": limit},
+            voucher=voucher,
+            scope=scope,
+            limit=limit,
+        )
+
+
+class VoucherCustomerLimit(VoucherRefused):
+    code = "voucher_customer_limit"
+
+    def __init__(self, *, voucher: str, limit: int) -> None:
+        super().__init__(
+            _(
+                "This customer has already used voucher %(code)s as many times as it "
+                "allows per customer (%(limit)d)."
+            )
+            % {"code": voucher, "limit": limit},
+            voucher=voucher,
+            limit=limit,
+        )
+
+
+class VoucherNeedsCustomer(VoucherRefused):
+    """A campaign limited per customer cannot count an anonymous order's use."""
+
+    code = "voucher_needs_customer"
+
+    def __init__(self, *, voucher: str, limit: int) -> None:
+        super().__init__(
+            _(
+                "Voucher %(code)s is limited to %(limit)d use(s) per customer: identify the "
+                "customer to use it."
+            )
+            % {"code": voucher, "limit": limit},
+            voucher=voucher,
+            limit=limit,
+        )
+
+
+class VoucherOtherChannel(VoucherRefused):
+    code = "voucher_other_channel"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Voucher %(code)s cannot be used on this sales channel.") % {"code": voucher},
+            voucher=voucher,
+        )
+
+
+class VoucherOtherStore(VoucherRefused):
+    code = "voucher_other_store"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Voucher %(code)s can only be used at the tills of the stores it names.")
+            % {"code": voucher},
+            voucher=voucher,
+        )
+
+
+class VoucherSegment(VoucherRefused):
+    code = "voucher_segment"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Voucher %(code)s is reserved to other customers.") % {"code": voucher},
+            voucher=voucher,
+        )
+
+
+class VoucherCodesInvalid(InvalidInput):
+    """Codes cannot be generated as asked (count, length, prefix, a campaign without codes)."""
+
+    code = "voucher_codes_invalid"
+
+    def __init__(self, message: str, **details) -> None:
+        super().__init__(message, **details)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from customers.services.gdpr import customers_customer_erase
 from customers.services.merging import customers_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_erase, loyalty_customer_reassign
+from loyalty.services.vouchers import vouchers_customer_erase, vouchers_customer_reassign
 from orders.services.customers import orders_customer_erase, orders_customer_reassign
 
 
@@ -32,6 +33,7 @@ class CustomerLink:
 _CUSTOMERS = CustomerLink(customers_customer_reassign, customers_customer_erase)
 _ORDERS = CustomerLink(orders_customer_reassign, orders_customer_erase)
 _LOYALTY = CustomerLink(loyalty_customer_reassign, loyalty_customer_erase)
+_VOUCHERS = CustomerLink(vouchers_customer_reassign, vouchers_customer_erase)
 
 CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "customers.Customer": _CUSTOMERS,  # merged_into
@@ -43,4 +45,5 @@ CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "orders.Cart": _ORDERS,
     "orders.Order": _ORDERS,
     "loyalty.StoreCreditEntry": _LOYALTY,  # a ledger: compensating entries, rows stay
+    "loyalty.VoucherRedemption": _VOUCHERS,  # uses follow the survivor, counted per person
 }

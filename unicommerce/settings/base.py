@@ -324,6 +324,10 @@ _RATE_LIMIT_DEFAULTS = {
     "cart_create_per_key": "12000/minute",
     "cart_identify_per_ip": "30/minute",
     "cart_identify_per_key": "6000/minute",
+    # Voucher codes typed or scanned (loyalty.services.vouchers.voucher_find): only the
+    # failed attempts count, per caller, so a till scanning all day is never stopped and a
+    # guesser soon is.
+    "voucher_attempt_per_caller": "20/hour",
 }
 RATE_LIMITS = {
     name: env_str(f"RATE_LIMIT_{name.upper()}", default=rate)
