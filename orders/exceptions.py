@@ -262,37 +262,3 @@ class ReturnQuantityExceeded(DomainError):
         super().__init__(
             _("More is being returned than was bought and not yet returned."), lines=lines
         )
-
-
-def _voucher_reasons() -> dict[str, str]:
-    return {
-        "voucher_inactive": _("This code is no longer valid."),
-        "voucher_not_started": _("This code is not valid yet."),
-        "voucher_expired": _("This code has expired."),
-        "voucher_exhausted": _("This code has been used up."),
-        "voucher_needs_customer": _("Sign in or give your details to use this code."),
-        "voucher_customer_limit": _("You have already used this offer as often as allowed."),
-        "voucher_other_channel": _("This code is not valid on this channel."),
-        "voucher_other_store": _("This code is not valid in this store."),
-        "voucher_segment": _("This code is reserved to other customers."),
-        "below_minimum": _("This code needs a minimum spend of %(minimum)s."),
-        "no_eligible_line": _("Nothing in the cart is eligible for this code."),
-        "not_stackable": _("A better offer already applies; this code does not add to it."),
-        "voucher_same_campaign": _("Another code of the same offer is already applied."),
-    }
-
-
-class VoucherRefused(DomainError):
-    """A voucher code that gives nothing, with the reason as its code (docs/loyalty.md:
-    expired, used up, below its minimum spend, other channel…). Raised when a code is
-    entered and, again, at checkout: an order is never placed without a discount the
-    customer saw applied."""
-
-    http_status = 409
-
-    def __init__(self, code: str, reason: str, minimum: object = None) -> None:
-        self.code = reason if reason.startswith("voucher_") else f"voucher_{reason}"
-        message = _voucher_reasons().get(reason, _("This code cannot be used."))
-        if minimum is not None:
-            message = message % {"minimum": minimum}
-        super().__init__(message, voucher=code, reason=reason)

@@ -23,9 +23,26 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog.models import ChannelPrice, Product, Variant
+from customers.models import Customer
 from inventory.models import Location
+from loyalty.exceptions import (
+    VoucherBelowMinimum,
+    VoucherNothingEligible,
+    VoucherNotStackable,
+    VoucherRefused,
+    VoucherSameCampaign,
+)
 from orders.models import Cart, CartDiscount, CartLine, CartVoucher
-from orders.pricing.engine import AppliedDiscount, LineInput, Pricing, VatRow, price
+from orders.pricing.engine import (
+    BELOW_MINIMUM,
+    NO_ELIGIBLE_LINE,
+    NOT_STACKABLE,
+    AppliedDiscount,
+    LineInput,
+    Pricing,
+    VatRow,
+    price,
+)
 from orders.pricing.offers import (
     CartCode,
     PricingContext,
@@ -57,13 +74,13 @@ class PricedLine:
 @dataclass(frozen=True)
 class VoucherState:
     """A code entered on the cart and what it does now: the amount it takes off, or why
-    it gives nothing (``refusal``: an error code; ``minimum`` for "below_minimum")."""
+    it gives nothing (``refusal``: the error checkout would raise)."""
 
     code: str
     voucher_id: int
+    promotion_id: int
     amount: Decimal
-    refusal: str | None = None
-    minimum: Decimal | None = None
+    refusal: VoucherRefused | None = None  # the error, with its code and message
 
 
 @dataclass(frozen=True)
@@ -95,7 +112,9 @@ _PRICED_LINES = f"""
            loc.code, loc.name, loc.kind, loc.is_active,
            cp.price_amount,
            EXISTS (SELECT 1 FROM {CartVoucher._meta.db_table} x WHERE x.cart_id = l.cart_id),
-           EXISTS (SELECT 1 FROM {CartDiscount._meta.db_table} x WHERE x.cart_id = l.cart_id)
+           EXISTS (SELECT 1 FROM {CartDiscount._meta.db_table} x WHERE x.cart_id = l.cart_id),
+           (SELECT c.rfm_segment FROM {Customer._meta.db_table} c
+              JOIN {Cart._meta.db_table} k ON k.customer_id = c.id WHERE k.id = l.cart_id)
       FROM {CartLine._meta.db_table} l
       JOIN {Variant._meta.db_table} v ON v.id = l.variant_id
       JOIN {Product._meta.db_table} p ON p.id = v.product_id
@@ -107,9 +126,16 @@ _PRICED_LINES = f"""
 """  # noqa: S608 - table names come from the models, values are parameters
 
 
+@dataclass(frozen=True)
+class LinesExtra:
+    has_codes: bool
+    has_manual: bool
+    segment: str
+
+
 def _lines_priced(
     cart: Cart, channel_id: int
-) -> tuple[list[tuple[CartLine, Decimal | None]], bool, bool]:
+) -> tuple[list[tuple[CartLine, Decimal | None]], LinesExtra]:
     """The cart's lines with their variant, product and location, and the channel's
     price when one is set: one written-out query (this runs on every cart read, and the
     ORM took longer to compile it than PostgreSQL to run it)."""
@@ -141,6 +167,7 @@ def _lines_priced(
         channel_price,
         _has_codes,
         _has_manual,
+        _segment,
     ) in rows:
         product = Product.from_db(
             "default",
@@ -171,9 +198,10 @@ def _lines_priced(
                 [location_id, location_code, location_name, location_kind, location_active],
             )
         found.append((line, channel_price))
-    # Whether the cart holds codes or manual discounts (the same on every row): carts
-    # without any skip those two queries.
-    return found, bool(rows and rows[0][-2]), bool(rows and rows[0][-1])
+    # Whether the cart holds codes or manual discounts, and its customer's segment (the
+    # same on every row): carts without codes or manual discounts skip those queries.
+    first = rows[0] if rows else (None, None, None)
+    return found, LinesExtra(bool(first[-3]), bool(first[-2]), first[-1] or "")
 
 
 def _line_input(line: CartLine, unit: Decimal, ancestors: dict) -> LineInput:
@@ -205,17 +233,18 @@ def cart_price(
     """Price ``cart`` now, as sold on ``channel`` (default: the cart's) and, at a till, at
     ``location``'s store (store-only promotions and codes apply there only)."""
     channel_id = channel.pk if channel is not None else cart.channel_id
+    rows, extra = _lines_priced(cart, channel_id)
+    if not rows:
+        return CartPricing(cart.currency, [], Decimal("0.00"), subtotal_amount=Decimal("0.00"))
     context = PricingContext(
         channel_id=channel_id,
         location_id=location.pk if location is not None else None,
         customer_id=cart.customer_id,
+        segment=extra.segment,
         now=now or timezone.now(),
     )
-    rows, has_codes, has_manual = _lines_priced(cart, channel_id)
-    if not rows:
-        return CartPricing(cart.currency, [], Decimal("0.00"), subtotal_amount=Decimal("0.00"))
-    codes = cart_codes(cart.pk, context) if has_codes else []
-    offers = cart_offers(cart.pk, context, codes)
+    codes = cart_codes(cart.pk, context) if extra.has_codes else []
+    offers = cart_offers(context, codes)
     ancestors = {}
     if any(offer.category_ids for offer in offers):
         ancestors = category_ancestors(
@@ -226,7 +255,7 @@ def cart_price(
         _line_input(line, unit, ancestors) for (line, _), unit in zip(rows, units, strict=True)
     ]
     exponent = -minor_unit(cart.currency).as_tuple().exponent
-    manual = cart_manual_discounts(cart.pk) if has_manual else []
+    manual = cart_manual_discounts(cart.pk) if extra.has_manual else []
     result = price(inputs, offers, manual, exponent=exponent)
     return _pricing(cart, rows, result, codes)
 
@@ -254,26 +283,29 @@ def _pricing(cart: Cart, rows: list, result: Pricing, codes: list[CartCode]) -> 
         subtotal_amount=result.subtotal,
         discount_amount=result.discount_amount,
         vat=result.vat,
-        vouchers=_vouchers(codes, result),
+        vouchers=_vouchers(codes, result, cart.currency),
         offers=result.applied,
     )
 
 
-def _vouchers(codes: list[CartCode], result: Pricing) -> tuple[VoucherState, ...]:
+def _engine_refusal(code: str, refusal, currency: str) -> VoucherRefused:
+    if refusal == BELOW_MINIMUM:
+        return VoucherBelowMinimum(voucher=code, minimum=refusal.minimum, currency=currency)
+    if refusal == NOT_STACKABLE:
+        return VoucherNotStackable(voucher=code)
+    if refusal == NO_ELIGIBLE_LINE:
+        return VoucherNothingEligible(voucher=code)
+    # Usable, not refused, yet given nothing: another code of its campaign took it.
+    return VoucherSameCampaign(voucher=code)
+
+
+def _vouchers(codes: list[CartCode], result: Pricing, currency: str) -> tuple:
     taken = {offer.code: offer.amount for offer in result.applied if offer.code}
     states = []
     for code in codes:
-        refusal = code.refusal or result.refused.get(code.code)
         amount = taken.get(code.code, Decimal("0.00"))
+        refusal = code.refusal
         if refusal is None and not amount:
-            refusal = "voucher_same_campaign"  # another code of its campaign took it
-        states.append(
-            VoucherState(
-                code=code.code,
-                voucher_id=code.voucher_id,
-                amount=amount,
-                refusal=str(refusal) if refusal else None,
-                minimum=getattr(refusal, "minimum", None),
-            )
-        )
+            refusal = _engine_refusal(code.code, result.refused.get(code.code), currency)
+        states.append(VoucherState(code.code, code.voucher_id, code.promotion_id, amount, refusal))
     return tuple(states)

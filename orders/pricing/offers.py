@@ -2,10 +2,11 @@
 context (channel, store, customer, now), the voucher codes entered on it and why each one
 may not apply, and the seller's manual discounts.
 
-Three written-out queries whatever the number of promotions (cart reads run this, see
-bench/cart_read.py), and a fourth, the categories' ancestors, only when an offer targets
-a category: the automatic promotions and the campaigns of the cart's codes with their
-targets as arrays; the cart's codes with each limit's state; the manual discounts.
+One query each whatever the number of promotions (cart reads run this, see
+bench/cart_read.py): the offers (``loyalty.selectors.promotions_active``, targets as
+arrays); the cart's codes with each limit's state (only when the cart holds codes); the
+manual discounts (only when it holds some); the categories' ancestors (only when an
+offer targets a category).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from functools import cache
 from django.db import connection
 
 from catalog.models import Category
-from customers.models import Customer
+from loyalty.exceptions import VoucherRefused
 from loyalty.models import Promotion, VoucherCode, VoucherRedemption
+from loyalty.selectors import promotions_active
+from loyalty.services.vouchers import VoucherScope, voucher_refusal
 from orders.models import CartDiscount, CartVoucher
 from orders.pricing.engine import ManualDiscount, Offer
 
@@ -35,6 +38,7 @@ class PricingContext:
     channel_id: int
     location_id: int | None
     customer_id: int | None
+    segment: str  # the customer's RFM segment, "" when anonymous or not yet scored
     now: datetime
 
 
@@ -46,7 +50,7 @@ class CartCode:
     voucher_id: int
     code: str
     promotion_id: int
-    refusal: str | None
+    refusal: VoucherRefused | None
 
 
 def _through(field: str) -> tuple[str, str]:
@@ -65,39 +69,18 @@ def _array(field: str) -> str:
     return f"ARRAY(SELECT {column} FROM {table} t WHERE t.promotion_id = p.id)"  # noqa: S608
 
 
-_TARGETS = ("products", "categories", "variants", "channels", "locations")
-
-
-@cache
-def _promotions_sql() -> str:
-    arrays = ", ".join(_array(name) for name in _TARGETS)
-    return f"""
-    SELECT p.id, p.name, p.stage, p.reward, p.value, p.stackable, p.priority,
-           p.min_subtotal, p.buy_quantity, p.get_quantity, p.free_variant_id,
-           p.requires_code, p.segments, {arrays},
-           (SELECT c.rfm_segment FROM {Customer._meta.db_table} c WHERE c.id = %(customer)s)
-      FROM {Promotion._meta.db_table} p
-     WHERE p.is_active
-       AND (p.starts_at IS NULL OR p.starts_at <= %(now)s)
-       AND (p.ends_at IS NULL OR p.ends_at > %(now)s)
-       AND (NOT p.requires_code OR p.id IN (
-            SELECT vc.promotion_id FROM {CartVoucher._meta.db_table} cv
-              JOIN {VoucherCode._meta.db_table} vc ON vc.id = cv.voucher_id
-             WHERE cv.cart_id = %(cart)s))
-     ORDER BY p.id
-    """  # noqa: S608 - table names come from the models, values are parameters
-
-
 @cache
 def _codes_sql() -> str:
+    """The cart's codes with their campaign's rule, limits and scopes, and the customer's
+    uses of each campaign: everything ``voucher_refusal`` weighs, in one query."""
+    channels, locations = _array("channels"), _array("locations")
     return f"""
     SELECT cv.voucher_id, vc.code, vc.is_active, vc.max_uses, vc.used_count,
-           p.id, p.is_active, p.starts_at, p.ends_at, p.usage_limit, p.used_count,
-           p.per_customer_limit, p.segments, {_array("channels")}, {_array("locations")},
+           p.id, p.is_active, p.requires_code, p.starts_at, p.ends_at, p.usage_limit,
+           p.used_count, p.per_customer_limit, p.segments, {channels}, {locations},
            (SELECT count(*) FROM {VoucherRedemption._meta.db_table} r
              WHERE r.promotion_id = p.id AND r.customer_id = %(customer)s
-               AND r.released_at IS NULL),
-           (SELECT c.rfm_segment FROM {Customer._meta.db_table} c WHERE c.id = %(customer)s)
+               AND r.released_at IS NULL)
       FROM {CartVoucher._meta.db_table} cv
       JOIN {VoucherCode._meta.db_table} vc ON vc.id = cv.voucher_id
       JOIN {Promotion._meta.db_table} p ON p.id = vc.promotion_id
@@ -122,128 +105,86 @@ _ANCESTORS = f"""
 """  # noqa: S608 - table names come from the models, values are parameters
 
 
-def voucher_refusal(
-    *,
-    code_active: bool,
-    code_max_uses: int | None,
-    code_used: int,
-    campaign: dict,
-    context: PricingContext,
-    customer_uses: int,
-    segment: str,
-) -> str | None:
-    """Why a code gives nothing in ``context`` (an error code of docs/loyalty.md), or
-    None. ``campaign`` holds the promotion's is_active, starts_at, ends_at, usage_limit,
-    used_count, per_customer_limit, segments, channels and locations."""
-    now, limit = context.now, campaign["usage_limit"]
-    if not (code_active and campaign["is_active"]):
-        return "voucher_inactive"
-    if campaign["starts_at"] is not None and campaign["starts_at"] > now:
-        return "voucher_not_started"
-    if campaign["ends_at"] is not None and campaign["ends_at"] <= now:
-        return "voucher_expired"
-    if (limit is not None and campaign["used_count"] >= limit) or (
-        code_max_uses is not None and code_used >= code_max_uses
-    ):
-        return "voucher_exhausted"
-    per_customer = campaign["per_customer_limit"]
-    if per_customer is not None and context.customer_id is None:
-        return "voucher_needs_customer"
-    if per_customer is not None and customer_uses >= per_customer:
-        return "voucher_customer_limit"
-    if campaign["channels"] and context.channel_id not in campaign["channels"]:
-        return "voucher_other_channel"
-    if campaign["locations"] and context.location_id not in campaign["locations"]:
-        return "voucher_other_store"
-    if campaign["segments"] and segment not in campaign["segments"]:
-        return "voucher_segment"
-    return None
+def _code_refusal(row: tuple, context: PricingContext) -> VoucherRefused | None:
+    voucher = VoucherCode(
+        pk=row[0], code=row[1], is_active=row[2], max_uses=row[3], used_count=row[4]
+    )
+    promotion = Promotion(
+        pk=row[5],
+        is_active=row[6],
+        requires_code=row[7],
+        starts_at=row[8],
+        ends_at=row[9],
+        usage_limit=row[10],
+        used_count=row[11],
+        per_customer_limit=row[12],
+        segments=row[13],
+    )
+    scope = VoucherScope(
+        channel_id=context.channel_id,
+        location_id=context.location_id,
+        channel_ids=frozenset(row[14]),
+        location_ids=frozenset(row[15]),
+        segment=context.segment,
+        customer_id=context.customer_id,
+        customer_uses=row[16],
+        now=context.now,
+    )
+    return voucher_refusal(voucher, promotion, scope)
 
 
 def cart_codes(cart_id: int, context: PricingContext) -> list[CartCode]:
     """The codes entered on the cart, in the order they were entered, each with why it
-    cannot apply (or None)."""
+    cannot apply now (or None), in one query."""
     with connection.cursor() as cursor:
         cursor.execute(_codes_sql(), {"cart": cart_id, "customer": context.customer_id})
         rows = cursor.fetchall()
-    codes = []
-    for row in rows:
-        (voucher_id, code, code_active, max_uses, code_used, promotion_id) = row[:6]
-        keys = ("is_active", "starts_at", "ends_at", "usage_limit", "used_count")
-        campaign = dict(zip(keys, row[6:11], strict=True))
-        campaign.update(per_customer_limit=row[11], segments=row[12])
-        campaign.update(channels=set(row[13]), locations=set(row[14]))
-        segment = row[16] or ""
-        refusal = voucher_refusal(
-            code_active=code_active,
-            code_max_uses=max_uses,
-            code_used=code_used,
-            campaign=campaign,
-            context=context,
-            customer_uses=row[15],
-            segment=segment,
-        )
-        codes.append(CartCode(voucher_id, code, promotion_id, refusal))
-    return codes
+    return [CartCode(row[0], row[1], row[5], _code_refusal(row, context)) for row in rows]
 
 
-def _applies_here(row: tuple, context: PricingContext) -> bool:
-    channels, locations, segments, segment = set(row[16]), set(row[17]), row[12], row[18]
-    if channels and context.channel_id not in channels:
-        return False
-    if locations and context.location_id not in locations:
-        return False
-    return not segments or segment in segments
-
-
-def cart_offers(cart_id: int, context: PricingContext, codes: list[CartCode]) -> list[Offer]:
-    """The engine's offers for this cart: every automatic promotion that applies in
-    ``context``, and one offer per code entered that may apply (its campaign's rule, with
-    the code)."""
-    usable = {}
+def cart_offers(context: PricingContext, codes: list[CartCode]) -> list[Offer]:
+    """The engine's offers: every automatic promotion that applies in ``context``, and
+    one offer per campaign with a usable code entered (its rule, with that code)."""
+    usable: dict[int, str] = {}
     for code in codes:
         if code.refusal is None:
             usable.setdefault(code.promotion_id, code.code)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _promotions_sql(),
-            {"now": context.now, "cart": cart_id, "customer": context.customer_id},
-        )
-        rows = cursor.fetchall()
+    rows = promotions_active(
+        channel_id=context.channel_id,
+        location_id=context.location_id,
+        segment=context.segment,
+        codes=list(usable.values()),
+        now=context.now,
+    )
     offers = []
-    for row in rows:
-        requires_code = row[11]
-        if requires_code and row[0] not in usable:
-            continue
-        if not requires_code and not _applies_here(row, context):
+    for promotion in rows:
+        if promotion.requires_code and promotion.pk not in usable:
             continue
         try:
-            offer = _offer(row, usable.get(row[0]) if requires_code else None)
+            offers.append(_offer(promotion, usable.get(promotion.pk)))
         except ValueError:
             # A rule the admin's form refuses but the database holds (written by hand):
             # it never prices anything, and cart reads keep working.
-            logger.warning("promotion %s is not a valid offer: skipped", row[0])
-            continue
-        offers.append(offer)
+            logger.warning("promotion %s is not a valid offer: skipped", promotion.pk)
     return offers
 
 
-def _offer(row: tuple, code: str | None) -> Offer:
+def _offer(promotion: Promotion, code: str | None) -> Offer:
     return Offer(
-        id=row[0],
-        label=row[1],
-        stage=row[2],
-        reward=row[3],
-        value=row[4],
-        stackable=row[5],
-        priority=row[6],
-        min_subtotal=row[7],
-        buy_quantity=row[8],
-        get_quantity=row[9],
-        free_variant_id=row[10],
-        product_ids=frozenset(row[13]),
-        category_ids=frozenset(row[14]),
-        variant_ids=frozenset(row[15]),
+        id=promotion.pk,
+        label=promotion.name,
+        stage=promotion.stage,
+        reward=promotion.reward,
+        value=promotion.value,
+        stackable=promotion.stackable,
+        priority=promotion.priority,
+        min_subtotal=promotion.min_subtotal,
+        buy_quantity=promotion.buy_quantity,
+        get_quantity=promotion.get_quantity,
+        free_variant_id=promotion.free_variant_id,
+        product_ids=frozenset(promotion.product_ids),
+        category_ids=frozenset(promotion.category_ids),
+        variant_ids=frozenset(promotion.variant_ids),
         code=code,
     )
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from loyalty.models import VoucherCode
 from loyalty.services.vouchers import vouchers_use
-from orders.exceptions import VoucherRefused
 from orders.models import Order
 from orders.pricing.carts import CartPricing
 
@@ -20,18 +19,23 @@ if TYPE_CHECKING:
 
 
 def vouchers_refused_check(pricing: CartPricing) -> None:
-    """``VoucherRefused`` for the first code on the cart that gives nothing."""
+    """The refusal (``loyalty.exceptions.VoucherRefused``) of the first code on the cart
+    that gives nothing."""
     for voucher in pricing.vouchers:
-        if voucher.refusal:
-            minimum = f"{voucher.minimum} {pricing.currency}" if voucher.minimum else None
-            raise VoucherRefused(voucher.code, voucher.refusal, minimum)
+        if voucher.refusal is not None:
+            raise voucher.refusal
 
 
 def checkout_vouchers_use(
     pricing: CartPricing, *, order: Order, actor: AbstractBaseUser | None
 ) -> None:
     uses = [
-        (VoucherCode(pk=voucher.voucher_id, code=voucher.code), voucher.amount)
+        (
+            VoucherCode(
+                pk=voucher.voucher_id, code=voucher.code, promotion_id=voucher.promotion_id
+            ),
+            voucher.amount,
+        )
         for voucher in pricing.vouchers
     ]
     vouchers_use(
