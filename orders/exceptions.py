@@ -262,3 +262,27 @@ class ReturnQuantityExceeded(DomainError):
         super().__init__(
             _("More is being returned than was bought and not yet returned."), lines=lines
         )
+
+
+class DiscountInvalid(InvalidInput):
+    code = "discount_invalid"
+
+
+class DiscountAboveCap(DomainError):
+    """A manual discount above what the seller (or the approver) may give."""
+
+    code = "discount_above_cap"
+    http_status = 403
+
+    def __init__(self, *, cap, percent, approver: bool = False) -> None:
+        figures = {"percent": f"{percent:.1f}", "cap": f"{cap:.0f}"}
+        if approver:
+            message = _(
+                "This discount (%(percent)s %%) is above what the approver may give (%(cap)s %%)."
+            )
+        else:
+            message = _(
+                "This discount (%(percent)s %%) is above your limit of %(cap)s %%: "
+                "a manager must approve it."
+            )
+        super().__init__(message % figures, cap=figures["cap"], percent=figures["percent"])

@@ -170,6 +170,9 @@ class CartDiscount(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        permissions = [
+            ("approve_discount", _("Can approve a manual discount above a seller's cap")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gt=0), name="cart_discount_positive"),
             models.CheckConstraint(
@@ -199,6 +202,10 @@ class CartEvent(models.Model):
         MERGED = "merged", _("merged")
         OPENED = "opened", _("opened on another channel")
         CHECKED_OUT = "checked_out", _("checked out")
+        VOUCHER_ADDED = "voucher_added", _("voucher code entered")
+        VOUCHER_REMOVED = "voucher_removed", _("voucher code removed")
+        DISCOUNT_SET = "discount_set", _("manual discount given")
+        DISCOUNT_REMOVED = "discount_removed", _("manual discount removed")
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from loyalty.services.vouchers import vouchers_release
 from orders.exceptions import OrderNotCancellable
 from orders.locks import order_lock
 from orders.models import Order, OrderLine
@@ -56,7 +57,7 @@ def order_cancel(
     for shipment in {line.shipment for line in lines if line.shipment is not None}:
         shipment_close_if_empty(shipment)
     order_totals_recompute(order)
-    return order_step_record(
+    order = order_step_record(
         order=order,
         kind="cancelled",
         message=reason[:255] or _("Cancelled."),
@@ -64,3 +65,8 @@ def order_cancel(
         user=user,
         channel=channel,
     )
+    if order.status == Order.Status.CANCELLED:
+        # The codes it used count again (a partly fulfilled order keeps them: it was
+        # sold with its discounts).
+        vouchers_release(reference=order.reference)
+    return order

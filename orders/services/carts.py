@@ -25,7 +25,7 @@ from inventory.exceptions import InvalidQuantity
 from inventory.models import Location
 from orders.conf import cart_ttl
 from orders.exceptions import CartClosed, CartExpired, InvalidFulfilment
-from orders.models import Cart, CartEvent, CartLine, Fulfilment
+from orders.models import Cart, CartDiscount, CartEvent, CartLine, CartVoucher, Fulfilment
 from orders.selectors import cart_is_expired, cart_line_get
 from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import count_or_none
@@ -420,6 +420,11 @@ def cart_merge(*, source: Cart, target: Cart, channel: SalesChannel | None = Non
             kept.fulfilment, kept.location_id = line.fulfilment, line.location_id
         grown.append(kept)
         absorbed.append(line.pk)
+    # The till's manual discounts stay with the till's cart; codes follow the lines.
+    CartDiscount.objects.filter(cart_id=source.pk).delete()
+    CartVoucher.objects.filter(cart_id=source.pk).exclude(
+        voucher_id__in=CartVoucher.objects.filter(cart_id=target.pk).values("voucher_id")
+    ).update(cart_id=target.pk)
     if absorbed:
         CartLine.objects.filter(pk__in=absorbed).delete()
     if grown:

@@ -27,7 +27,7 @@ from orders.services.order_lines import (
     shipment_close_if_empty,
 )
 from unicommerce.actors import acting_user
-from unicommerce.money import money_round
+from unicommerce.money import money_round, vat_included_split
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -67,6 +67,19 @@ def _reserve_again(
     )
 
 
+def _reprice(line: OrderLine, quantity: int, currency: str) -> None:
+    """A line's new quantity keeps the net unit price it was sold at (its discounts per
+    unit): the order never changes price, only its quantity. The discounts' records
+    stay as they were at placement; ``discount_amount`` is the figure that counts."""
+    subtotal = money_round(line.unit_price_amount * quantity, currency)
+    if line.discount_amount:
+        total = min(money_round(line.total_amount * quantity / line.quantity, currency), subtotal)
+    else:
+        total = subtotal
+    line.quantity, line.total_amount, line.discount_amount = quantity, total, subtotal - total
+    line.vat_amount = vat_included_split(total, line.vat_rate, currency)
+
+
 @transaction.atomic
 def order_line_quantity_set(
     *,
@@ -84,10 +97,11 @@ def order_line_quantity_set(
         return line
     previous = line.quantity
     reservation = _reserve_again(line=line, order=order, quantity=quantity, user=user)
-    line.quantity = quantity
-    line.total_amount = money_round(line.unit_price_amount * quantity, order.currency)
+    _reprice(line, quantity, order.currency)
     line.reservation = reservation
-    line.save(update_fields=["quantity", "total_amount", "reservation"])
+    line.save(
+        update_fields=["quantity", "total_amount", "discount_amount", "vat_amount", "reservation"]
+    )
     order_totals_recompute(order)
     order_step_record(
         order=order,

@@ -23,8 +23,8 @@ from inventory.services.stock import stock_receive
 from orders.exceptions import ReturnInvalid, ReturnLineNotFulfilled, ReturnQuantityExceeded
 from orders.locks import order_lock
 from orders.models import Order, OrderLine, Return, ReturnLine
+from orders.pricing.allocation import share_of_units
 from orders.states import order_event_record
-from unicommerce.money import money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -166,6 +166,29 @@ def _quantities_check(*, parsed: list[dict[str, Any]], order_lines: dict[int, Or
         raise ReturnQuantityExceeded(exceeded)
 
 
+def _amounts_paid(parsed: list[dict[str, Any]], order_lines: dict[int, OrderLine]) -> list:
+    """What each returned line refunds: its share of what was paid for the order line,
+    discounts included (``total_amount``), pro rata to the units, the last units taking
+    exactly what is left (``share_of_units``): a line's returns add up to what it cost."""
+    before: dict[int, tuple[int, Decimal]] = {
+        line_id: (units, amount)
+        for line_id, units, amount in ReturnLine.objects.filter(order_line__in=list(order_lines))
+        .values("order_line")
+        .annotate(units=Sum("quantity"), amount=Sum("amount"))
+        .values_list("order_line", "units", "amount")
+    }
+    amounts = []
+    for entry in parsed:
+        line = order_lines[entry["order_line"]]
+        units_before, amount_before = before.get(line.pk, (0, Decimal("0.00")))
+        amount = share_of_units(
+            line.total_amount, line.quantity, entry["quantity"], units_before, amount_before
+        )
+        before[line.pk] = (units_before + entry["quantity"], amount_before + amount)
+        amounts.append(amount)
+    return amounts
+
+
 def _return_insert(
     *,
     order: Order,
@@ -177,11 +200,9 @@ def _return_insert(
     parsed: list[dict[str, Any]],
     order_lines: dict[int, OrderLine],
 ) -> Return:
-    """The return and its lines, each line worth what it was sold for."""
-    amounts = [
-        money_round(order_lines[e["order_line"]].unit_price_amount * e["quantity"], order.currency)
-        for e in parsed
-    ]
+    """The return and its lines, each line worth what was paid for its units
+    (``_amounts_paid``)."""
+    amounts = _amounts_paid(parsed, order_lines)
     ret = Return.objects.create(
         order=order,
         channel=channel,
