@@ -35,6 +35,13 @@ class CartLineNotFound(NotFound):
         )
 
 
+class CartVoucherNotFound(NotFound):
+    code = "cart_voucher_not_found"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(_("This code is not on the cart."), voucher=code[:64])
+
+
 class CartNotFound(NotFound):
     code = "cart_not_found"
 

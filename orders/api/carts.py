@@ -10,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.api.discounts import VoucherInputSerializer
 from orders.api.serializers import (
     CartCreateInputSerializer,
     CartOutputSerializer,
@@ -21,9 +22,11 @@ from orders.api.serializers import (
     cart_payload,
     order_payload,
 )
+from orders.exceptions import CartVoucherNotFound
 from orders.models import OrderEvent
 from orders.payment_methods import payment_methods_by_code
 from orders.selectors import cart_get, cart_view
+from orders.services.cart_discounts import cart_voucher_apply, cart_voucher_remove
 from orders.services.cart_identity import cart_identify
 from orders.services.carts import (
     cart_create,
@@ -40,6 +43,7 @@ from unicommerce.api.idempotency import idempotent
 from unicommerce.api.permissions import acting_user, channel_of
 from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import Forbidden
+from unicommerce.ratelimit import caller_id, client_ip
 
 ERRORS = {
     400: "Malformed input: the details name each field.",
@@ -306,3 +310,58 @@ class CartCheckoutView(_CartView):
             "channel"
         ).filter(order=order)
         return Response(order_payload(order), status=status.HTTP_201_CREATED)
+
+
+def _caller(request) -> str:
+    """Who a code lookup counts against: a storefront key ships in every browser, so
+    its callers are told apart by address; others by their key, customer or user."""
+    if principal_of(request.user) == STOREFRONT:
+        return f"ip:{client_ip(request)}"
+    return caller_id(request.user)
+
+
+VOUCHER_ERRORS = {
+    "400": "No usable code is written like this (voucher_unknown: the same answer for "
+    "every code that cannot be used).",
+    "409": "The cart is checked out, or the code does not apply here and now; the code "
+    "names why: voucher_expired, voucher_not_started, voucher_exhausted, "
+    "voucher_customer_limit, voucher_needs_customer, voucher_other_channel, "
+    "voucher_other_store, voucher_segment, voucher_below_minimum, "
+    "voucher_nothing_eligible, voucher_not_stackable, voucher_same_campaign.",
+    "429": "Too many unknown codes from this caller (rate_limited, Retry-After).",
+}
+
+
+class CartVouchersView(_CartView):
+    @extend_schema(
+        summary="Enter a voucher code on the cart",
+        description="The code is checked where and for whom the cart is (channel, "
+        "customer, dates, limits) and priced: one that would give nothing is refused "
+        "with its reason and not kept. Its uses are counted when the order is placed.",
+        request=VoucherInputSerializer,
+        responses={200: CartOutputSerializer, **errors(**VOUCHER_ERRORS)},
+    )
+    def post(self, request, token: str):
+        cart = _cart(request, token)
+        data = VoucherInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart_voucher_apply(
+            cart=cart,
+            code=data.validated_data["code"],
+            caller=_caller(request),
+            channel=_acting_channel(request, cart),
+        )
+        return _answer(request, cart)
+
+
+class CartVoucherDetailView(_CartView):
+    @extend_schema(
+        summary="Remove a voucher code from the cart",
+        request=None,
+        responses=line_answers(),
+    )
+    def delete(self, request, token: str, code: str):
+        cart = _cart(request, token)
+        if not cart_voucher_remove(cart=cart, code=code, channel=_acting_channel(request, cart)):
+            raise CartVoucherNotFound(code)
+        return _answer(request, cart)

@@ -10,6 +10,14 @@ from rest_framework.fields import DateTimeField
 
 from catalog.models import Variant
 from inventory.models import Location
+from orders.api.discounts import (
+    DiscountOutputSerializer,
+    PromotionOutputSerializer,
+    VatRowOutputSerializer,
+    VoucherOutputSerializer,
+    discounts_payload,
+    pricing_payload,
+)
 from orders.models import Fulfilment, Order, OrderEvent
 from unicommerce.channels.models import SalesChannel
 from unicommerce.converters import BIGINT_MAX
@@ -187,6 +195,11 @@ class CartLineOutputSerializer(serializers.Serializer):
     )
     total = serializers.DecimalField(max_digits=12, decimal_places=2, source="priced.total_amount")
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1, source="priced.vat_rate")
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="unit_price × quantity − total."
+    )
+    discounts = DiscountOutputSerializer(many=True)
+    vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     fulfilment = serializers.CharField(
         source="line.fulfilment", help_text="Empty: the channel's usual way."
     )
@@ -219,9 +232,16 @@ class CartOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(source="cart.expires_at", allow_null=True)
     lines = CartLineOutputSerializer(many=True)
     item_count = serializers.IntegerField(source="pricing.item_count")
+    subtotal_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Before discounts, VAT included."
+    )
+    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     total_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, source="pricing.total_amount"
     )
+    vat = VatRowOutputSerializer(many=True, help_text="Per rate, after discounts.")
+    promotions = PromotionOutputSerializer(many=True, help_text="Automatic offers applied.")
+    vouchers = VoucherOutputSerializer(many=True, help_text="The codes entered, in order.")
     is_available = serializers.BooleanField(help_text="Every line can be had right now.")
 
 
@@ -235,6 +255,9 @@ class OrderLineOutputSerializer(serializers.Serializer):
     )
     total = serializers.DecimalField(max_digits=12, decimal_places=2, source="total_amount")
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discounts = DiscountOutputSerializer(many=True)
+    vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     fulfilment = serializers.CharField()
     location = serializers.CharField(source="location.code")
     status = serializers.CharField()
@@ -282,6 +305,9 @@ class OrderOutputSerializer(OriginChannelMixin, serializers.Serializer):
     )
     currency = serializers.CharField()
     total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Every discount of its lines."
+    )
     payment_method = serializers.CharField()
     payment_status = serializers.ChoiceField(
         choices=Order.PaymentStatus.choices,
@@ -352,6 +378,9 @@ def cart_payload(view) -> dict:
                 "unit_price": _decimal(priced.unit_price_amount),
                 "total": _decimal(priced.total_amount),
                 "vat_rate": f"{priced.vat_rate:.1f}",
+                "discount": _decimal(priced.discount_amount),
+                "discounts": discounts_payload(priced.discounts),
+                "vat_amount": _decimal(priced.vat_amount),
                 "fulfilment": line.fulfilment,
                 "location": line.location.code if line.location_id else None,
                 "sellable_quantity": line_view.sellable,
@@ -368,6 +397,7 @@ def cart_payload(view) -> dict:
         "expires_at": _moment(cart.expires_at),
         "lines": lines,
         "item_count": view.pricing.item_count,
+        **pricing_payload(view.pricing),
         "total_amount": _decimal(view.pricing.total_amount),
         "is_available": view.is_available,
     }
@@ -382,6 +412,7 @@ def order_payload(order) -> dict:
         "identified": order.customer_id is not None,
         "currency": order.currency,
         "total_amount": _decimal(order.total_amount),
+        "discount_amount": _decimal(order.discount_amount),
         "payment_method": order.payment_method,
         "payment_status": order.payment_status,
         "shipping_address": order.shipping_address,
@@ -395,6 +426,9 @@ def order_payload(order) -> dict:
                 "unit_price": _decimal(line.unit_price_amount),
                 "total": _decimal(line.total_amount),
                 "vat_rate": f"{line.vat_rate:.1f}",
+                "discount": _decimal(line.discount_amount),
+                "discounts": discounts_payload(line.discounts),
+                "vat_amount": _decimal(line.vat_amount) if line.vat_amount is not None else None,
                 "fulfilment": line.fulfilment,
                 "location": line.location.code,
                 "status": line.status,

@@ -12,6 +12,12 @@ urlpatterns = [
         carts.CartLineDetailView.as_view(),
         name="api-cart-line",
     ),
+    path("carts/<str:token>/vouchers/", carts.CartVouchersView.as_view(), name="api-cart-vouchers"),
+    path(
+        "carts/<str:token>/vouchers/<str:code>/",
+        carts.CartVoucherDetailView.as_view(),
+        name="api-cart-voucher",
+    ),
     path("carts/<str:token>/identify/", carts.CartIdentifyView.as_view(), name="api-cart-identify"),
     path("carts/<str:token>/checkout/", carts.CartCheckoutView.as_view(), name="api-cart-checkout"),
     path("orders/<str:reference>/", orders.OrderDetailView.as_view(), name="api-order"),

@@ -120,9 +120,9 @@ def test_the_whole_checkout_flow_costs_a_fixed_small_number_of_queries(
     # priced lines, offers, stock | identify: cart, the customer (customers' own
     # transaction: BEGIN, select, savepoint, insert, release, COMMIT), cart + event, priced
     # lines, offers, stock | checkout: BEGIN, idempotency record, cart, savepoint, cart
-    # lock, priced lines, offers, stock, one statement for order + timeline + cart checked out + its event +
-    # outbox, shipments, reservation, lines, payment hand-over, release, timeline read,
-    # the record's answer, COMMIT.
+    # lock, priced lines, offers, stock, one statement for order + timeline + cart checked
+    # out + its event + outbox, shipments, reservation, lines, payment hand-over, release,
+    # timeline read, the record's answer, COMMIT.
     assert (counts[0], counts[1], counts[3]) == (1, 6, 17)
     assert counts[2] <= 11  # the customers app's part may change on its own
     assert sum(counts) <= 43

@@ -345,9 +345,7 @@ def test_the_view_shows_todays_prices_and_availability_per_line(shop, stocked_va
 
 
 @pytest.mark.parametrize("count", [1, 6])
-def test_the_view_costs_three_queries_whatever_the_number_of_lines(
-    shop, stocked_variant, count
-):
+def test_the_view_costs_three_queries_whatever_the_number_of_lines(shop, stocked_variant, count):
     """The priced lines, the offers that apply, the stock; a cart without codes or
     manual discounts skips their queries."""
     cart = cart_create(channel=shop.web)

@@ -188,6 +188,14 @@ TABLE: dict[str, Rule] = {
     "api-cart-lines POST": rule(*KEYS, CUSTOMER, staff="orders.change_cart", scope="token"),
     "api-cart-line PATCH": rule(*KEYS, CUSTOMER, staff="orders.change_cart", scope="token"),
     "api-cart-line DELETE": rule(*KEYS, CUSTOMER, staff="orders.change_cart", scope="token"),
+    "api-cart-vouchers POST": rule(
+        *KEYS,
+        CUSTOMER,
+        staff="orders.change_cart",
+        scope="token",
+        note="failed codes count per caller (storefront: per address): voucher_attempt_per_caller",
+    ),
+    "api-cart-voucher DELETE": rule(*KEYS, CUSTOMER, staff="orders.change_cart", scope="token"),
     "api-cart-identify POST": rule(
         *KEYS,
         CUSTOMER,
