@@ -215,6 +215,54 @@ class VoucherSegment(VoucherRefused):
         )
 
 
+class VoucherBelowMinimum(VoucherRefused):
+    """The cart's discounted subtotal (of the lines the code concerns) is below the
+    campaign's minimum spend (the pricing engine's refusal)."""
+
+    code = "voucher_below_minimum"
+
+    def __init__(self, *, voucher: str, minimum: Decimal, currency: str) -> None:
+        super().__init__(
+            _("Voucher %(code)s needs a minimum spend of %(minimum)s after discounts.")
+            % {"code": voucher, "minimum": money_format(minimum, currency, get_language())},
+            voucher=voucher,
+            minimum=str(minimum),
+        )
+
+
+class VoucherNothingEligible(VoucherRefused):
+    code = "voucher_nothing_eligible"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Nothing in the cart is eligible for voucher %(code)s.") % {"code": voucher},
+            voucher=voucher,
+        )
+
+
+class VoucherNotStackable(VoucherRefused):
+    """A better offer of the same stage already took the lines, and neither stacks."""
+
+    code = "voucher_not_stackable"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("A better offer already applies; voucher %(code)s does not add to it.")
+            % {"code": voucher},
+            voucher=voucher,
+        )
+
+
+class VoucherSameCampaign(VoucherRefused):
+    code = "voucher_same_campaign"
+
+    def __init__(self, *, voucher: str) -> None:
+        super().__init__(
+            _("Another code of the same offer as %(code)s is already applied.") % {"code": voucher},
+            voucher=voucher,
+        )
+
+
 class VoucherCodesInvalid(InvalidInput):
     """Codes cannot be generated as asked (count, length, prefix, a campaign without codes)."""
 

@@ -299,7 +299,7 @@ def sale_pay_split(
     key = _form_key(idempotency_key)
     if cash <= 0:
         raise InvalidInput(_("Type the cash part, e.g. 20 or 20.50."), field="tendered")
-    pricing = cart_price(cart=cart, channel=register.channel)
+    pricing = cart_price(cart=cart, channel=register.channel, location=register.location)
     if cash >= pricing.total_amount:
         return sale_complete(
             register=register,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from loyalty.exceptions import (
     VoucherNotStarted,
     VoucherOtherChannel,
     VoucherOtherStore,
+    VoucherRefused,
     VoucherSegment,
     VoucherUnknown,
 )
@@ -176,6 +178,35 @@ def _customer_uses(promotion_id: int, customer_id: int) -> int:
     ).count()
 
 
+def _limits_refusal(
+    voucher: VoucherCode,
+    promotion: Promotion,
+    customer_id: int | None,
+    customer_uses: int | None,
+    *,
+    campaign_uses: int = 1,
+    code_uses: int = 1,
+) -> VoucherRefused | None:
+    """Would ``campaign_uses`` more uses of the campaign (``code_uses`` of this code) by
+    this customer stay within every limit? The first one that would be passed, else
+    None. ``customer_uses`` None: counted here (one query)."""
+    limit = promotion.usage_limit
+    if limit is not None and promotion.used_count + campaign_uses > limit:
+        return VoucherExhausted(voucher=voucher.code, scope="campaign", limit=limit)
+    if voucher.max_uses is not None and voucher.used_count + code_uses > voucher.max_uses:
+        return VoucherExhausted(voucher=voucher.code, scope="code", limit=voucher.max_uses)
+    per_customer = promotion.per_customer_limit
+    if per_customer is None:
+        return None
+    if customer_id is None:
+        return VoucherNeedsCustomer(voucher=voucher.code, limit=per_customer)
+    if customer_uses is None:
+        customer_uses = _customer_uses(promotion.pk, customer_id)
+    if customer_uses + campaign_uses > per_customer:
+        return VoucherCustomerLimit(voucher=voucher.code, limit=per_customer)
+    return None
+
+
 def _limits_check(
     voucher: VoucherCode,
     promotion: Promotion,
@@ -184,20 +215,51 @@ def _limits_check(
     campaign_uses: int = 1,
     code_uses: int = 1,
 ) -> None:
-    """Would ``campaign_uses`` more uses of the campaign (``code_uses`` of this code) by
-    this customer stay within every limit? Raise the first one that would be passed."""
-    limit = promotion.usage_limit
-    if limit is not None and promotion.used_count + campaign_uses > limit:
-        raise VoucherExhausted(voucher=voucher.code, scope="campaign", limit=limit)
-    if voucher.max_uses is not None and voucher.used_count + code_uses > voucher.max_uses:
-        raise VoucherExhausted(voucher=voucher.code, scope="code", limit=voucher.max_uses)
-    per_customer = promotion.per_customer_limit
-    if per_customer is None:
-        return
-    if customer_id is None:
-        raise VoucherNeedsCustomer(voucher=voucher.code, limit=per_customer)
-    if _customer_uses(promotion.pk, customer_id) + campaign_uses > per_customer:
-        raise VoucherCustomerLimit(voucher=voucher.code, limit=per_customer)
+    refusal = _limits_refusal(
+        voucher,
+        promotion,
+        customer_id,
+        None,
+        campaign_uses=campaign_uses,
+        code_uses=code_uses,
+    )
+    if refusal is not None:
+        raise refusal
+
+
+@dataclass(frozen=True)
+class VoucherScope:
+    """Where a code is being used, and the campaign's scopes as id sets."""
+
+    channel_id: int | None
+    location_id: int | None
+    channel_ids: frozenset[int]
+    location_ids: frozenset[int]
+    segment: str
+    customer_id: int | None
+    customer_uses: int | None  # None: counted when needed (one query)
+    now: datetime
+
+
+def voucher_refusal(
+    voucher: VoucherCode, promotion: Promotion, scope: VoucherScope
+) -> VoucherRefused | None:
+    """Why ``voucher`` cannot be used in ``scope`` (the error, not raised), or None: the
+    reasons in this order: withdrawn, not started, expired, other channel, other store,
+    customer segment, campaign or code used up, customer's uses used up (or no customer
+    when the campaign counts per customer). Pure when ``scope.customer_uses`` is given:
+    cart reads evaluate every code entered from one query (``orders.pricing.offers``)."""
+    try:
+        _state_check(voucher, promotion, scope.now)
+    except VoucherRefused as refusal:
+        return refusal
+    if scope.channel_ids and scope.channel_id not in scope.channel_ids:
+        return VoucherOtherChannel(voucher=voucher.code)
+    if scope.location_ids and scope.location_id not in scope.location_ids:
+        return VoucherOtherStore(voucher=voucher.code)
+    if promotion.segments and scope.segment not in promotion.segments:
+        return VoucherSegment(voucher=voucher.code)
+    return _limits_refusal(voucher, promotion, scope.customer_id, scope.customer_uses)
 
 
 def voucher_check(
@@ -209,24 +271,24 @@ def voucher_check(
     now: datetime | None = None,
 ) -> None:
     """Raise why ``voucher`` cannot be used on a cart of this channel, at this till
-    (``location_id``; None online), by this customer (None: anonymous), at ``now``; the
-    reasons in this order: withdrawn, not started, expired, other channel, other store,
-    customer segment, campaign or code used up, customer's uses used up (or no customer
-    when the campaign counts per customer). Minimum spend is the engine's to say (it is
-    on the discounted subtotal). Reads only: the limits are enforced for good by
+    (``location_id``; None online), by this customer (None: anonymous), at ``now``
+    (``voucher_refusal``). Minimum spend is the engine's to say (it is on the
+    discounted subtotal). Reads only: the limits are enforced for good by
     ``vouchers_use``."""
     promotion = voucher.promotion
-    _state_check(voucher, promotion, now or timezone.now())
-    channels = set(promotion.channels.values_list("pk", flat=True))
-    if channels and channel_id not in channels:
-        raise VoucherOtherChannel(voucher=voucher.code)
-    locations = set(promotion.locations.values_list("pk", flat=True))
-    if locations and location_id not in locations:
-        raise VoucherOtherStore(voucher=voucher.code)
-    segment = customer.rfm_segment if customer is not None else ""
-    if promotion.segments and segment not in promotion.segments:
-        raise VoucherSegment(voucher=voucher.code)
-    _limits_check(voucher, promotion, customer.pk if customer is not None else None)
+    scope = VoucherScope(
+        channel_id=channel_id,
+        location_id=location_id,
+        channel_ids=frozenset(promotion.channels.values_list("pk", flat=True)),
+        location_ids=frozenset(promotion.locations.values_list("pk", flat=True)),
+        segment=customer.rfm_segment if customer is not None else "",
+        customer_id=customer.pk if customer is not None else None,
+        customer_uses=None,
+        now=now or timezone.now(),
+    )
+    refusal = voucher_refusal(voucher, promotion, scope)
+    if refusal is not None:
+        raise refusal
 
 
 # --- Using codes at order placement, giving them back on cancellation -------------------

@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import Category, Variant
 from loyalty.models import Promotion
 from orders.pricing.engine import LineInput, Offer, Pricing, price
-from orders.pricing.offers import promotion_offer
 
 PREVIEW_VARIANTS = 50
 EXAMPLE_THRESHOLD = Decimal("100.00")  # an order promotion without a minimum spend
@@ -110,7 +109,31 @@ def _reason(pricing: Pricing) -> str:
 
 
 def _offer(promotion: Promotion) -> Offer:
-    return promotion_offer(promotion, code=PREVIEW_CODE)
+    """The engine's offer for the promotion as it is saved (active or not, in its window
+    or not), as if its code were entered; its targets read here (three small queries)."""
+    targets = {
+        f"{singular}_ids": frozenset(getattr(promotion, field).values_list("pk", flat=True))
+        for singular, field in (
+            ("product", "products"),
+            ("category", "categories"),
+            ("variant", "variants"),
+        )
+    }
+    return Offer(
+        id=promotion.pk,
+        label=promotion.name,
+        stage=promotion.stage,
+        reward=promotion.reward,
+        value=promotion.value,
+        stackable=promotion.stackable,
+        priority=promotion.priority,
+        min_subtotal=promotion.min_subtotal,
+        buy_quantity=promotion.buy_quantity,
+        get_quantity=promotion.get_quantity,
+        free_variant_id=promotion.free_variant_id,
+        code=PREVIEW_CODE,
+        **targets,
+    )
 
 
 def variants_preview(promotion: Promotion) -> VariantsPreview:

@@ -3,7 +3,6 @@
 - ``engine``: the pure pricing engine (no database): promotions, vouchers and manual
   discounts applied in the documented order, VAT per rate after discounts, totals.
 - ``allocation``: spreading an amount over lines to the cent (largest remainder).
-- ``offers``: a ``loyalty.Promotion`` as the engine's ``Offer``.
 - ``carts``: loads a cart's lines and the offers that apply, and prices it with the engine.
 
 The package re-exports nothing: import from the module that holds the name.

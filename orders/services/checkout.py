@@ -37,8 +37,9 @@ from orders.exceptions import CheckoutUnavailable, EmptyCart, InvalidFulfilment
 from orders.locks import cart_lock
 from orders.models import Cart, Fulfilment, Order
 from orders.payment_methods import PaymentMethod, payment_method_get
-from orders.pricing.carts import cart_price
+from orders.pricing.carts import CartPricing, cart_price
 from orders.services.carts import cart_writable_check
+from orders.services.checkout_discounts import checkout_vouchers_use, vouchers_refused_check
 from orders.services.checkout_persistence import (
     checkout_lines_create,
     checkout_order_insert,
@@ -180,9 +181,10 @@ def _attempt(request: _Request) -> Order:
     plan its lines, then create the order (``_order_create``)."""
     cart, origin = _cart_locked(request)
     channel = request.channel
-    pricing = cart_price(cart=cart, channel=channel)
+    pricing = cart_price(cart=cart, channel=channel, location=request.till_location)
     if not pricing.lines:
         raise EmptyCart()
+    vouchers_refused_check(pricing)
     lines = checkout_lines_resolve(
         pricing.lines,
         channel=channel,
@@ -203,7 +205,7 @@ def _attempt(request: _Request) -> Order:
         request,
         cart=cart,
         origin=origin,
-        total_amount=pricing.total_amount,
+        pricing=pricing,
         takes=takes,
         address=address,
         locations=checkout_locations(lines, rows),
@@ -232,7 +234,7 @@ def _order_create(
     *,
     cart: Cart,
     origin: SalesChannel,
-    total_amount: Decimal,
+    pricing: CartPricing,
     takes: list[StockTake],
     address: dict | None,
     locations: dict[int, Location],
@@ -241,7 +243,7 @@ def _order_create(
     to the payment method. Taken-now lines leave now only when the order is paid now
     (else they are held at the till)."""
     method, channel, actor = request.method, request.channel, request.actor
-    now = timezone.now()
+    now, total_amount = timezone.now(), pricing.total_amount
     hold_taken_now = _paid_later(method, total_amount)
     if hold_taken_now:
         unbooked_unpaid_refuse(takes)
@@ -250,6 +252,7 @@ def _order_create(
         origin=origin,
         channel=channel,
         total_amount=total_amount,
+        discount_amount=pricing.discount_amount,
         takes=takes,
         hold_taken_now=hold_taken_now,
         method_code=method.code if method else "",
@@ -259,6 +262,8 @@ def _order_create(
         actor=actor,
         now=now,
     )
+    if pricing.vouchers:
+        checkout_vouchers_use(pricing, order=order, actor=actor)
     shipments = checkout_shipments_create(
         takes, order=order, locations=locations, hold_taken_now=hold_taken_now, now=now
     )

@@ -21,10 +21,11 @@ from orders.conf import cart_ttl
 from orders.events import ORDER_PLACED
 from orders.exceptions import CartClosed
 from orders.models import Cart, CartEvent, Fulfilment, Order, OrderEvent, OrderLine, Shipment
+from orders.pricing.allocation import allocate
+from orders.pricing.engine import AppliedDiscount
 from orders.services.checkout_plan import StockTake
 from unicommerce.channels.models import SalesChannel
 from unicommerce.events.services import event_insert_sql, event_relay_after_commit
-from unicommerce.money import money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -41,6 +42,7 @@ def checkout_order_insert(
     origin: SalesChannel,
     channel: SalesChannel,
     total_amount: Decimal,
+    discount_amount: Decimal,
     takes: list[StockTake],
     hold_taken_now: bool,
     method_code: str,
@@ -68,6 +70,7 @@ def checkout_order_insert(
         status=status,
         currency=cart.currency,
         total_amount=total_amount,
+        discount_amount=discount_amount,
         payment_method=method_code,
         email=email or (customer.email if customer and customer.email else ""),
         phone=phone or (customer.phone if customer and customer.phone else ""),
@@ -255,7 +258,8 @@ def checkout_lines_create(
             takes, order=order, channel=order.channel, actor=actor, locations=locations
         )
     order_lines = []
-    for take in takes:
+    amounts = _take_amounts(takes)
+    for take, (total, discount, vat, discounts) in zip(takes, amounts, strict=True):
         priced = take.line.priced
         variant = priced.line.variant
         order_lines.append(
@@ -267,7 +271,10 @@ def checkout_lines_create(
                 quantity=take.quantity,
                 unit_price_amount=priced.unit_price_amount,
                 vat_rate=priced.vat_rate,
-                total_amount=money_round(priced.unit_price_amount * take.quantity, order.currency),
+                total_amount=total,
+                discount_amount=discount,
+                discounts=discounts,
+                vat_amount=vat,
                 fulfilment=take.line.fulfilment,
                 location=locations[take.location_id],
                 status=OrderLine.Status.FULFILLED
@@ -281,6 +288,55 @@ def checkout_lines_create(
         "lines": _known(OrderLine.objects.filter(order=order), bulk_create=order_lines),
         "shipments": _known(Shipment.objects.filter(order=order), rows=list(shipments.values())),
     }
+
+
+def _discount_record(applied: AppliedDiscount, amount: Decimal) -> dict:
+    record = {
+        "source": applied.source,
+        "id": applied.source_id,
+        "stage": applied.stage,
+        "label": applied.label,
+        "amount": str(amount),
+    }
+    if applied.code:
+        record["code"] = applied.code
+    return record
+
+
+def _take_amounts(takes: list[StockTake]) -> list[tuple[Decimal, Decimal, Decimal, list]]:
+    """Each take's total, discount, VAT and discounts: its cart line's, or, when a line
+    is split over locations, the line's amounts spread over its takes in proportion to
+    their quantities (largest remainder: the takes sum exactly to the line; each
+    discount's record is spread the same way, the take's ``discount_amount`` is the
+    authoritative figure)."""
+    by_line: dict[int, list[int]] = {}
+    for index, take in enumerate(takes):
+        by_line.setdefault(take.line.priced.line.pk, []).append(index)
+    amounts: list = [None] * len(takes)
+    for indexes in by_line.values():
+        priced = takes[indexes[0]].line.priced
+        if len(indexes) == 1:
+            records = [_discount_record(d, d.amount) for d in priced.discounts]
+            amounts[indexes[0]] = (
+                priced.total_amount,
+                priced.discount_amount,
+                priced.vat_amount,
+                records,
+            )
+            continue
+        weights = [priced.unit_price_amount * takes[i].quantity for i in indexes]
+        discounts = allocate(priced.discount_amount, weights)
+        totals = [weight - discount for weight, discount in zip(weights, discounts, strict=True)]
+        vats = allocate(priced.vat_amount, totals)
+        shares = [allocate(d.amount, weights) for d in priced.discounts]
+        for position, index in enumerate(indexes):
+            records = [
+                _discount_record(d, share[position])
+                for d, share in zip(priced.discounts, shares, strict=True)
+                if share[position]
+            ]
+            amounts[index] = (totals[position], discounts[position], vats[position], records)
+    return amounts
 
 
 def _unbooked_timeline(

@@ -120,7 +120,11 @@ def line_stock_refresh(request, register: Register) -> HttpResponse:
     band) so that the cash being typed and the focus stay as they are, and the poller
     with its new fingerprint. A cart gone (sold, or another register) stops the poll."""
     cart = cart_in_session(request, register)
-    pricing = cart_price(cart=cart, channel=register.channel) if cart is not None else None
+    pricing = (
+        cart_price(cart=cart, channel=register.channel, location=register.location)
+        if cart is not None
+        else None
+    )
     context = {"register": register}
     if pricing is not None:
         context["cart_stock"] = CartStock(location_id=register.location_id, pricing=pricing)

@@ -43,7 +43,7 @@ def _tendered(request, pricing, *, part: bool = False) -> Decimal:
 def change(request, register: Register, cart: Cart):
     """What the cash typed so far gives back (cash), or how the total splits between the
     cash part and the card (cash + card): nothing is recorded."""
-    pricing = cart_price(cart=cart, channel=register.channel)
+    pricing = cart_price(cart=cart, channel=register.channel, location=register.location)
     context = workspace_context(request, register, cart, pricing=pricing)
     split = request.POST.get("tender") == "split"
     try:
@@ -73,7 +73,9 @@ def complete(request, register: Register, cart: Cart):
         raise InvalidInput(_("Choose how the customer pays."))
     tendered = None
     if method == "cash":
-        tendered = _tendered(request, cart_price(cart=cart, channel=register.channel))
+        tendered = _tendered(
+            request, cart_price(cart=cart, channel=register.channel, location=register.location)
+        )
     result = sale_complete(
         register=register,
         cart=cart,
@@ -123,7 +125,7 @@ def pay_card(request, register: Register, cart: Cart):
 
 def pay_split(request, register: Register, cart: Cart):
     """Cash + card: the cash part first, the remainder on the card terminal."""
-    pricing = cart_price(cart=cart, channel=register.channel)
+    pricing = cart_price(cart=cart, channel=register.channel, location=register.location)
     result = sale_pay_split(
         register=register,
         cart=cart,

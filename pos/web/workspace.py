@@ -34,7 +34,7 @@ CASH_NOTES = [10, 20, 50, 100]
 
 def workspace_context(request, register: Register, cart: Cart, *, pricing=None, **extra) -> dict:
     """The context of ``pos/sell.html`` (``extra``: what the action adds or overrides)."""
-    pricing = pricing or cart_price(cart=cart, channel=register.channel)
+    pricing = pricing or cart_price(cart=cart, channel=register.channel, location=register.location)
     last_sale = request.session.get(SESSION_LAST_SALE)
     context = {
         "register": register,

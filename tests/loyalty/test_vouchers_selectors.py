@@ -111,35 +111,3 @@ def test_one_query_whatever_the_number_of_promotions(count, django_assert_num_qu
         assert all(row.variant_ids == [variant.pk] for row in rows if row.name.startswith("P"))
 
     assert len(rows) == 2 * count
-
-
-def test_an_active_row_becomes_the_engines_offer_without_another_query(django_assert_num_queries):
-    from orders.pricing.offers import promotion_offer
-
-    variant = VariantFactory()
-    promotion = campaign(name="Ten off", stage="line", min_subtotal=Decimal("30"), priority=3)
-    promotion.variants.set([variant])
-    code(promotion, "NOEL2345")
-    [row] = promotions_active(
-        channel_id=None, location_id=None, segment=None, codes=["NOEL2345"], now=timezone.now()
-    )
-
-    with django_assert_num_queries(0):
-        offer = promotion_offer(row, code=row.codes_entered[0])
-
-    assert (offer.id, offer.label, offer.stage, offer.reward, offer.value) == (
-        promotion.pk,
-        "Ten off",
-        "line",
-        "percent",
-        Decimal("10.00"),
-    )
-    assert (offer.variant_ids, offer.product_ids, offer.category_ids) == (
-        frozenset({variant.pk}),
-        frozenset(),
-        frozenset(),
-    )
-    assert (offer.min_subtotal, offer.priority, offer.code) == (Decimal("30.00"), 3, "NOEL2345")
-    assert promotion_offer(Promotion.objects.get(pk=promotion.pk)) == offer.__class__(
-        **{**offer.__dict__, "code": None}
-    )

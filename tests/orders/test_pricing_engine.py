@@ -367,3 +367,10 @@ def test_invalid_inputs_are_refused():
         price([line(1, "1.005")], [])
     with pytest.raises(ValueError, match="unique"):
         price([line(1, "1.00"), line(1, "2.00")], [])
+
+
+def test_a_currency_without_cents_prices_to_the_unit():
+    lines = [line(1, "1000", 3, vat="10"), line(2, "999", vat="10")]
+    pricing = price(lines, [offer(1, "order", "amount", "1000")], exponent=0)
+    assert [line.discount_amount for line in pricing.lines] == [D("750"), D("250")]
+    assert pricing.vat == (VatRow(D("10"), D("2726"), D("273"), D("2999")),)

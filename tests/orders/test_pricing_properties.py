@@ -103,6 +103,7 @@ def offers(draw, offer_id):
         value=value,
         product_ids=frozenset(draw(st.sets(PRODUCTS, max_size=2))),
         category_ids=frozenset(draw(st.sets(st.integers(1, 3), max_size=1))),
+        variant_ids=frozenset(draw(st.sets(st.integers(1, 6), max_size=1))),
         stackable=draw(st.booleans()),
         priority=draw(st.integers(0, 2)),
         min_subtotal=draw(st.none() | cents(0, 30_000)),
@@ -187,3 +188,18 @@ def test_100_percent_off_everything_leaves_0_00_and_no_vat_on_the_discounted_lin
     assert pricing.total == sum(
         (line.unit_price * line.quantity for line in lines if not line.discountable), Decimal(0)
     )
+
+
+@SOME
+@given(priced())
+def test_a_line_gets_at_most_one_exclusive_offer_per_stage(case):
+    _, offer_list, _, pricing = case
+    exclusive = {offer.id for offer in offer_list if not offer.stackable}
+    for result in pricing.lines:
+        for stage in ("catalogue", "line", "order"):
+            ids = {
+                d.source_id
+                for d in result.discounts
+                if d.stage == stage and d.source_id in exclusive
+            }
+            assert len(ids) <= 1

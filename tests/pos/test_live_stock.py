@@ -285,9 +285,9 @@ def test_the_cash_change_partial_still_costs_no_stock_query(
 ):
     scan(seller_client, stocked_variant(store=5))
 
-    # user, register, cart, lines (the session comes from Redis, the permissions from
-    # the process's few-seconds memory)
-    with django_assert_num_queries(4):
+    # user, register, cart, lines, offers (the session comes from Redis, the permissions
+    # from the process's few-seconds memory)
+    with django_assert_num_queries(5):
         seller_client.post(SELL, {"action": "change", "tendered": "50"}, **HX)
 
 
@@ -303,9 +303,9 @@ def test_the_cart_figures_cost_two_queries_whatever_the_number_of_lines(
     # user, register, cart (the session from Redis, the permissions remembered), then
     # the action (savepoint, line,
     # the cart's event and expiry, update, release), the cart re-read, the priced lines,
-    # the figures (the fingerprint and the levels), and the stores a line may be
+    # the offers, the figures (the fingerprint and the levels), and the stores a line may be
     # collected from
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = seller_client.post(
             SELL, {"action": "quantity", "line": line_id, "quantity": 2}, **HX
         )

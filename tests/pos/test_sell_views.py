@@ -230,9 +230,10 @@ def test_the_workspace_partial_costs_a_fixed_number_of_queries(
         variant = stocked_variant(store=5)
         seller_client.post(SELL, {"action": "scan", "code": variant.barcode}, **HX)
 
-    # user, register, cart, and the priced lines in one query whatever their number (the
-    # session comes from Redis, the permissions from the process's few-seconds memory)
-    with django_assert_num_queries(4):
+    # user, register, cart, the priced lines in one query whatever their number, and the
+    # offers (the session comes from Redis, the permissions from the process's few-seconds
+    # memory)
+    with django_assert_num_queries(5):
         response = seller_client.post(SELL, {"action": "change", "tendered": "500"}, **HX)
     assert "Change to give" in response.content.decode()
 
