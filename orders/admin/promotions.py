@@ -358,13 +358,19 @@ class PromotionAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, promotion):
             raise PermissionDenied
         title = _("What %(name)s changes") % {"name": promotion.name}
-        if promotion.stage == Stage.ORDER:
-            example = order_example(promotion)
-            return self.render_page(
-                request, promotion, "preview.html", example=example, title=title, order_stage=True
+        try:
+            if promotion.stage == Stage.ORDER:
+                shown = {"example": order_example(promotion), "order_stage": True}
+            else:
+                shown = {"preview": variants_preview(promotion)}
+        except ValueError:  # a rule the form refuses, written to the database otherwise
+            self.message_user(
+                request, _("This promotion's rule cannot be applied: correct it."), messages.ERROR
             )
-        preview = variants_preview(promotion)
-        return self.render_page(request, promotion, "preview.html", preview=preview, title=title)
+            return HttpResponseRedirect(
+                reverse("admin:loyalty_promotion_change", args=[promotion.pk])
+            )
+        return self.render_page(request, promotion, "preview.html", title=title, **shown)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -292,6 +292,15 @@ def test_the_preview_of_an_order_voucher_without_a_minimum_uses_100(manager):
     )
 
 
+def test_the_preview_of_a_rule_written_around_the_form_says_so_instead_of_failing(manager):
+    promotion = campaign(stage="catalogue", reward="bxgy", buy_quantity=1, get_quantity=1)
+
+    response = manager.get(f"{URL}{promotion.pk}/preview/", follow=True)
+
+    assert response.redirect_chain[-1][0] == f"{URL}{promotion.pk}/change/"
+    assert "cannot be applied" in response.content.decode()
+
+
 # --- who may do what -----------------------------------------------------------------------
 
 
