@@ -94,6 +94,15 @@ RULES = """
 - **Unpaid orders** give their stock back after `ORDER_UNPAID_EXPIRY_MINUTES` by payment
   method ({expiry}), cancelled with a timeline entry and the customer told, unless a
   payment is under way, part was paid, or goods were handed over.
+- **Promotions and vouchers (admin).** *Promotions* (`/admin/loyalty/promotion/`) take
+  `loyalty.view_promotion`, `loyalty.add_promotion`, `loyalty.change_promotion`; the
+  preview page (`…/<id>/preview/`) takes viewing; generating codes (`…/<id>/codes/generate/`
+  and the list's action) takes `loyalty.change_promotion` and `loyalty.add_vouchercode`;
+  exporting codes as CSV takes `loyalty.view_vouchercode`. *Voucher codes* take the
+  `loyalty.*_vouchercode` permissions (their counters are read-only); *voucher uses* are
+  read-only (`loyalty.view_voucherredemption`). Of the roles, only head office holds them.
+  A voucher code typed or scanned counts its failures per caller
+  (`voucher_attempt_per_caller`): over the limit every lookup answers *429*.
 
 ## Abuse limits
 
