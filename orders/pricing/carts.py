@@ -133,6 +133,40 @@ class LinesExtra:
     segment: str
 
 
+def _line_of(cart: Cart, row: tuple) -> CartLine:
+    """A cart line with its variant, product and location, from a row of
+    ``_PRICED_LINES``."""
+    (line_id, variant_id, quantity, fulfilment, location_id, added_at) = row[:6]
+    (product_id, sku, attributes, price_amount, currency, is_active) = row[6:12]
+    (product_name, vat_rate, category_id, gift_card) = row[12:16]
+    product = Product.from_db(
+        "default",
+        # from_db takes the values in the model's field order
+        ["id", "name", "category_id", "vat_rate", "gift_card"],
+        [product_id, product_name, category_id, vat_rate, gift_card],
+    )
+    if isinstance(attributes, str):
+        attributes = json.loads(attributes)
+    variant = Variant.from_db(
+        "default",
+        ["id", "product_id", "sku", "attributes", "price_amount", "currency", "is_active"],
+        [variant_id, product_id, sku, attributes, price_amount, currency, is_active],
+    )
+    variant.product = product
+    line = CartLine.from_db(
+        "default",
+        ["id", "cart_id", "variant_id", "quantity", "fulfilment", "location_id", "added_at"],
+        [line_id, cart.pk, variant_id, quantity, fulfilment, location_id, added_at],
+    )
+    line.variant, line.cart = variant, cart
+    line.location = None
+    if location_id is not None:
+        line.location = Location.from_db(
+            "default", ["id", "code", "name", "kind", "is_active"], [location_id, *row[16:20]]
+        )
+    return line
+
+
 def _lines_priced(
     cart: Cart, channel_id: int
 ) -> tuple[list[tuple[CartLine, Decimal | None]], LinesExtra]:
@@ -142,62 +176,7 @@ def _lines_priced(
     with connection.cursor() as cursor:
         cursor.execute(_PRICED_LINES, [channel_id, cart.pk])
         rows = cursor.fetchall()
-    found = []
-    for (
-        line_id,
-        variant_id,
-        quantity,
-        fulfilment,
-        location_id,
-        added_at,
-        product_id,
-        sku,
-        attributes,
-        price_amount,
-        currency,
-        is_active,
-        product_name,
-        vat_rate,
-        category_id,
-        gift_card,
-        location_code,
-        location_name,
-        location_kind,
-        location_active,
-        channel_price,
-        _has_codes,
-        _has_manual,
-        _segment,
-    ) in rows:
-        product = Product.from_db(
-            "default",
-            # from_db takes the values in the model's field order
-            ["id", "name", "category_id", "vat_rate", "gift_card"],
-            [product_id, product_name, category_id, vat_rate, gift_card],
-        )
-        if isinstance(attributes, str):
-            attributes = json.loads(attributes)
-        variant = Variant.from_db(
-            "default",
-            ["id", "product_id", "sku", "attributes", "price_amount", "currency", "is_active"],
-            [variant_id, product_id, sku, attributes, price_amount, currency, is_active],
-        )
-        variant.product = product
-        line = CartLine.from_db(
-            "default",
-            ["id", "cart_id", "variant_id", "quantity", "fulfilment", "location_id", "added_at"],
-            [line_id, cart.pk, variant_id, quantity, fulfilment, location_id, added_at],
-        )
-        line.variant, line.cart = variant, cart
-        if location_id is None:
-            line.location = None
-        else:
-            line.location = Location.from_db(
-                "default",
-                ["id", "code", "name", "kind", "is_active"],
-                [location_id, location_code, location_name, location_kind, location_active],
-            )
-        found.append((line, channel_price))
+    found = [(_line_of(cart, row), row[20]) for row in rows]
     # Whether the cart holds codes or manual discounts, and its customer's segment (the
     # same on every row): carts without codes or manual discounts skip those queries.
     first = rows[0] if rows else (None, None, None)

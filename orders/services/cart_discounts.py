@@ -7,9 +7,9 @@ nothing (below its minimum spend, nothing eligible, a better offer already there
 refused with that reason and not kept. Its limits are enforced when the order is placed.
 
 A manual discount is a percent or an amount off one line or the whole basket, with a
-reason. Each role may give up to its cap (``settings.MANUAL_DISCOUNT_CAPS``, percent of
-what the discount applies to); above it a manager approves on the spot with their
-password (``inventory.services.approval.manager_approval``), and must hold
+reason. Each role may give up to its cap (``settings.MANUAL_DISCOUNT_CAPS``, by the
+role's group name, percent of what the discount applies to); above it a manager approves
+on the spot with their password (``inventory.services.approval.manager_approval``), and must hold
 ``orders.approve_discount`` with a cap of their own that covers it.
 """
 
@@ -30,7 +30,6 @@ from orders.locks import cart_lock
 from orders.models import Cart, CartDiscount, CartEvent, CartLine, CartVoucher, DiscountKind
 from orders.pricing.carts import CartPricing, cart_price
 from orders.services.carts import cart_event_record, cart_writable_check
-from unicommerce.access.roles import GROUP_NAMES, HEAD_OFFICE
 from unicommerce.channels.models import SalesChannel
 
 if TYPE_CHECKING:
@@ -112,12 +111,11 @@ def discount_cap(user: AbstractBaseUser | None) -> Decimal:
     applies to: the highest cap of their roles (head office and superusers: 100)."""
     if user is None or not user.is_authenticated:
         return Decimal(0)
-    caps = {role: Decimal(str(cap)) for role, cap in settings.MANUAL_DISCOUNT_CAPS.items()}
     if user.is_superuser:
-        return caps.get(HEAD_OFFICE, HUNDRED)
-    names = {name: role for role, name in GROUP_NAMES.items()}
-    roles = [names[g] for g in user.groups.values_list("name", flat=True) if g in names]
-    return max((caps.get(role, Decimal(0)) for role in roles), default=Decimal(0))
+        return HUNDRED
+    caps = {group: Decimal(str(cap)) for group, cap in settings.MANUAL_DISCOUNT_CAPS.items()}
+    groups = user.groups.values_list("name", flat=True)
+    return max((caps[name] for name in groups if name in caps), default=Decimal(0))
 
 
 def _discount_value(kind: str, value: object) -> Decimal:

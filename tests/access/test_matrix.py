@@ -33,6 +33,7 @@ DUMMY = {
     "reference": "UC99999999",
     "sku": "NO-SUCH-SKU",
     "gateway": "simulated",
+    "code": "NO-SUCH-CODE",
     "path": "products/1/no-such-picture.jpg",
 }
 

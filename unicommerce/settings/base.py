@@ -349,12 +349,13 @@ SMS_ALLOWED_REGIONS = env_list(
 # How long a web process trusts the Django permissions it read for a member of staff
 # (unicommerce/access/perms.py; 0: every request reads them).
 ACCESS_PERMISSION_CACHE_SECONDS = env_float("ACCESS_PERMISSION_CACHE_SECONDS", default=5.0)
-# Manual discounts at the till: the most each role gives alone, in percent of what the
-# discount applies to (orders/services/cart_discounts.py); above it a manager approves.
+# Manual discounts at the till: the most each role (its group, unicommerce/access/roles.py)
+# gives alone, in percent of what the discount applies to
+# (orders/services/cart_discounts.py); above it a manager approves.
 MANUAL_DISCOUNT_CAPS = {
-    "seller": env_float("MANUAL_DISCOUNT_CAP_SELLER", default=10.0),
-    "store_manager": env_float("MANUAL_DISCOUNT_CAP_STORE_MANAGER", default=50.0),
-    "head_office": env_float("MANUAL_DISCOUNT_CAP_HEAD_OFFICE", default=100.0),
+    "Sellers": env_float("MANUAL_DISCOUNT_CAP_SELLER", default=10.0),
+    "Store managers": env_float("MANUAL_DISCOUNT_CAP_STORE_MANAGER", default=50.0),
+    "Head office": env_float("MANUAL_DISCOUNT_CAP_HEAD_OFFICE", default=100.0),
 }
 # How many proxies in front of the web processes append to X-Forwarded-For (0: none, the
 # client is the peer address). Per-IP limits count by the address this yields.
