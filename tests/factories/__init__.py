@@ -24,11 +24,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
-        """``role="seller"``: the permissions of that staff role (unicommerce.access.roles)."""
+        """``role="seller"``: the permissions of that staff role (unicommerce.access.roles),
+        and membership of its group (what role-based settings such as the manual discount
+        caps look at); the group itself carries no permission here."""
         if extracted:
-            from unicommerce.access.roles import role_permissions
+            from django.contrib.auth.models import Group
+
+            from unicommerce.access.roles import GROUP_NAMES, role_permissions
 
             self.user_permissions.add(*role_permissions(extracted))
+            self.groups.add(Group.objects.get_or_create(name=GROUP_NAMES[extracted])[0])
 
     @factory.post_generation
     def permissions(self, create, extracted, **kwargs):
