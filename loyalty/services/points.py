@@ -438,11 +438,16 @@ def points_expire(now: datetime | None = None) -> int:
     ``points_expired_due``). Idempotent: a second run finds nothing more to expire.
     Returns the points expired."""
     now = now or timezone.now()
+    expired = PointsEntry.objects.filter(kind=Kind.EARN, expires_at__lte=now)
+    # Only customers with an earning past validity and points left: the others have
+    # nothing to expire (a zero balance stays zero).
     pairs = (
-        PointsEntry.objects.filter(kind=Kind.EARN, expires_at__lte=now)
-        .values_list("customer_id", "programme_id")
-        .distinct()
+        PointsEntry.objects.filter(customer_id__in=expired.values("customer_id"))
+        .values("customer_id", "programme_id")
+        .annotate(total=Sum("points"))
+        .filter(total__gt=0)
         .order_by("customer_id", "programme_id")
+        .values_list("customer_id", "programme_id")
     )
     return sum(
         _customer_points_expire(customer_id, programme_id, now)
