@@ -270,3 +270,113 @@ class VoucherCodesInvalid(InvalidInput):
 
     def __init__(self, message: str, **details) -> None:
         super().__init__(message, **details)
+# --- Points (loyalty.services.points) -------------------------------------------------
+
+
+class PointsProgrammeInactive(DomainError):
+    code = "points_programme_inactive"
+    http_status = 409
+
+    def __init__(self, *, currency: str) -> None:
+        super().__init__(
+            _("No loyalty points programme is active in %(currency)s.") % {"currency": currency},
+            currency=currency,
+        )
+
+
+class PointsInvalid(InvalidInput):
+    code = "points_invalid"
+
+    def __init__(self, *, points: object, field: str = "points") -> None:
+        super().__init__(
+            _("A number of points must be a whole number other than zero (got %(points)s).")
+            % {"points": points},
+            points=str(points),
+            field=field,
+        )
+
+
+class PointsInsufficient(DomainError):
+    code = "points_insufficient"
+    http_status = 409
+
+    def __init__(self, *, points: int, balance: int) -> None:
+        super().__init__(
+            _("%(points)s points is more than the %(balance)s points held.")
+            % {"points": points, "balance": balance},
+            points=points,
+            balance=balance,
+        )
+        self.points = points
+        self.balance = balance
+
+
+class PointsBelowMinimum(DomainError):
+    code = "points_below_minimum"
+    http_status = 409
+
+    def __init__(self, *, points: int, minimum: int) -> None:
+        super().__init__(
+            _("At least %(minimum)s points must be redeemed at once (asked: %(points)s).")
+            % {"points": points, "minimum": minimum},
+            points=points,
+            minimum=minimum,
+        )
+
+
+class PointsNeedsCustomer(DomainError):
+    """Points belong to a customer: an anonymous order cannot earn or spend them."""
+
+    code = "points_needs_customer"
+    http_status = 409
+
+    def __init__(self, *, order: str) -> None:
+        super().__init__(
+            _("Order %(order)s has no customer: loyalty points need one.") % {"order": order},
+            order=order,
+        )
+
+
+class PointsReasonRequired(InvalidInput):
+    code = "points_reason_required"
+
+    def __init__(self) -> None:
+        super().__init__(_("Say why the points are adjusted."), field="reason")
+
+
+class PointsReferenceRequired(InvalidInput):
+    code = "points_reference_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("A points reversal names what it reverses (an order's reference)."),
+            field="reference",
+        )
+
+
+class PointsRefundExceedsRedeemed(DomainError):
+    code = "points_refund_exceeds_redeemed"
+    http_status = 409
+
+    def __init__(self, *, reference: str, points: int, available: int) -> None:
+        super().__init__(
+            _(
+                "%(points)s points cannot go back for %(reference)s: only %(available)s "
+                "points were redeemed on it and not given back."
+            )
+            % {"points": points, "reference": reference, "available": available},
+            reference=reference,
+            points=points,
+            available=available,
+        )
+
+
+class PointsKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = 422
+
+    def __init__(self, *, key: str) -> None:
+        super().__init__(
+            _("This idempotency key was already used for a different points movement."),
+            key=key,
+        )

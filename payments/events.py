@@ -77,3 +77,18 @@ def on_message_sent(event: OutboxEvent) -> None:
     payload = event.payload or {}
     if payload.get("kind") == "payment_link" and payload.get("message_id") is not None:
         payment_links_sent_record(message_ids=[payload["message_id"]])
+
+
+# --- Points (issue 14) ------------------------------------------------------------------
+
+
+@subscribe(ORDER_PAID)
+def on_order_paid_points_earn(event: OutboxEvent) -> None:
+    """A paid order earns its customer loyalty points (orders.services.points), once:
+    the earn's key is the order's, so a replayed event writes nothing."""
+    from orders.models import Order
+    from orders.services.points import order_points_earn
+
+    order = Order.objects.filter(pk=(event.payload or {}).get("order_id")).first()
+    if order is not None:
+        order_points_earn(order)

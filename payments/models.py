@@ -35,6 +35,7 @@ class Payment(models.Model):
         CARD_ONLINE = "card_online", _("card (online)")
         GIFT_CARD = "gift_card", _("gift card")
         STORE_CREDIT = "store_credit", _("store credit")
+        POINTS = "points", _("loyalty points")
         PAYMENT_LINK = "payment_link", _("payment link")
         INSTALMENT = "instalment", _("instalment plan")
 

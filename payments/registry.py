@@ -25,6 +25,10 @@ def gateways_register() -> None:
     gateway_register("simulated", SimulatedGateway, when_configured=True)
     gateway_register("stripe", StripeGateway.from_settings, when_configured=True)
     gateway_register(STORE_CREDIT, StoreCreditGateway)
+    # Points (issue 14): a ledger of loyalty, like store credit.
+    from payments.gateways.points import POINTS, PointsGateway
+
+    gateway_register(POINTS, PointsGateway)
 
 
 def refund_methods_register() -> None:
@@ -39,6 +43,10 @@ def refund_methods_register() -> None:
     refund_method_register(Payment.Method.CASH, refund_handed_over)
     refund_method_register(Payment.Method.CARD_TERMINAL, refund_handed_over)
     refund_method_register(STORE_CREDIT, store_credit_refund, gateway=STORE_CREDIT)
+    # Points (issue 14): only points the order redeemed go back (payments.gateways.points).
+    from payments.gateways.points import POINTS, points_refund
+
+    refund_method_register(POINTS, points_refund, gateway=POINTS)
 
 
 def payment_methods_register() -> None:

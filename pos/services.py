@@ -183,6 +183,36 @@ def till_card_record(
     )
 
 
+def till_points_take(
+    *,
+    order: Order,
+    amount: Decimal | None,
+    register: Register,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+) -> Payment:
+    """Pay ``amount`` (default: what is due) with the order customer's loyalty points
+    (``payments.gateways.points``: the points it needs, rounded up), once per form key.
+    Declined with the reason (``points_insufficient``, ``points_needs_customer``…) and
+    nothing redeemed when the points do not cover it."""
+    key = f"pos-points-{_form_key(idempotency_key)}"
+    done = Payment.objects.filter(idempotency_key=key).first()
+    if done is not None and amount is None:
+        amount = done.amount  # the same click again: the same answer
+    if amount is None:
+        amount = order_outstanding_amount(order)
+        if amount <= 0:
+            raise NothingDue(order=order.reference)
+    return payment_start(
+        order=order,
+        method=Payment.Method.POINTS,
+        amount=amount,
+        idempotency_key=key,
+        user=seller,
+        channel=register.channel,
+    )
+
+
 def till_link_send(
     *,
     order: Order,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from customers.services.gdpr import customers_customer_erase
 from customers.services.merging import customers_customer_reassign
+from loyalty.services.points import points_customer_erase, points_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_erase, loyalty_customer_reassign
 from loyalty.services.vouchers import vouchers_customer_erase, vouchers_customer_reassign
 from orders.services.customers import orders_customer_erase, orders_customer_reassign
@@ -46,4 +47,6 @@ CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "orders.Order": _ORDERS,
     "loyalty.StoreCreditEntry": _LOYALTY,  # a ledger: compensating entries, rows stay
     "loyalty.VoucherRedemption": _VOUCHERS,  # uses follow the survivor, counted per person
+    # Points (issue 14): a ledger too, compensating "merge" rows per programme.
+    "loyalty.PointsEntry": CustomerLink(points_customer_reassign, points_customer_erase),
 }

@@ -11,6 +11,7 @@ from django.db import transaction
 from crm.services.figures import customer_figures_refresh
 from customers.models import Customer
 from customers.services.merging import customers_customer_reassign, customers_merge_lock
+from loyalty.services.points import points_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_reassign
 from loyalty.services.vouchers import vouchers_customer_reassign
 from orders.services.customers import orders_customer_reassign
@@ -34,9 +35,9 @@ def customer_merge(
        survivor; the duplicate's contact details fill what the survivor lacks; the
        duplicate stays, marked ``merged_into`` and without contact details;
     2. orders: two open carts become one, every cart and order follows the survivor;
-    3. loyalty: the store credit balance follows by compensating ledger entries (the
-       ledger's rows stay with the duplicate); voucher uses follow the survivor (their
-       per-customer limits count the person);
+    3. loyalty: the store credit and points balances follow by compensating ledger
+       entries (the ledgers' rows stay with the duplicate); voucher uses follow the
+       survivor (their per-customer limits count the person);
     4. payments: nothing to move (payments follow their order).
 
     The figures of both are refreshed once committed. ``crm.services.links`` lists which
@@ -47,6 +48,7 @@ def customer_merge(
         moved |= orders_customer_reassign(survivor=survivor, duplicate=duplicate)
         loyalty_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
         vouchers_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
+        points_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
         payments_customer_reassign(survivor=survivor, duplicate=duplicate)
         transaction.on_commit(
             partial(customer_figures_refresh, customer_ids=[survivor.pk, duplicate.pk])

@@ -153,17 +153,24 @@ def _visible(request, order: Order) -> bool:
 
 
 # Tenders a person hands over at a till, and refunds that only a store gives (cash from
-# its drawer, the terminal, the customer's store credit): staff of the order's store only.
+# its drawer, the terminal, the customer's store credit or points): staff of the order's
+# store only. A customer may still spend their own store credit or points online.
 IN_PERSON_METHODS = frozenset(
-    {Payment.Method.CASH, Payment.Method.CARD_TERMINAL, Payment.Method.STORE_CREDIT}
+    {
+        Payment.Method.CASH,
+        Payment.Method.CARD_TERMINAL,
+        Payment.Method.STORE_CREDIT,
+        Payment.Method.POINTS,
+    }
 )
+CUSTOMER_LEDGERS = frozenset({Payment.Method.STORE_CREDIT, Payment.Method.POINTS})
 
 
 def _in_person_check(request, method: str, *, refund: bool = False) -> None:
     if method not in IN_PERSON_METHODS or principal_of(request.user) == STAFF:
         return  # staff reach only orders of their stores (``_order``/``_payment``)
-    if method == Payment.Method.STORE_CREDIT and not refund:
-        return  # a customer may spend their own store credit online
+    if method in CUSTOMER_LEDGERS and not refund:
+        return  # a customer may spend their own store credit or points online
     raise InPersonOnly(
         f"{Payment.Method(method).label.capitalize()} is handled at the store, by its staff: "
         "a channel's key or a customer cannot record it.",

@@ -41,11 +41,12 @@ PS = Payment.Status
 OPS = PaymentOperation.Status
 K = PaymentOperation.Kind
 
-# Gift cards and store credit are ledgers of the loyalty app; payments registers a
-# gateway under these codes (payments.gateways.store_credit).
+# Gift cards, store credit and points are ledgers of the loyalty app; payments registers
+# a gateway under these codes (payments.gateways.store_credit, payments.gateways.points).
 LEDGER_GATEWAYS = {
     Payment.Method.GIFT_CARD: "gift_card",
     Payment.Method.STORE_CREDIT: "store_credit",
+    Payment.Method.POINTS: "points",
 }
 
 

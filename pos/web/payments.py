@@ -42,6 +42,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from customers.phones import phone_display
+from loyalty.selectors import customer_points_summary
 from orders.models import Order
 from orders.selectors import order_visible_to
 from payments.exceptions import NothingDue
@@ -51,7 +52,7 @@ from payments.services.cash import cash_change
 from payments.services.links import payment_link_cancel, payment_link_resend
 from pos.messages import seller_message
 from pos.selectors import order_id_of, payment_fingerprint, payment_panel
-from pos.services import till_card_record, till_cash_take, till_link_send
+from pos.services import till_card_record, till_cash_take, till_link_send, till_points_take
 from pos.web.common import live, register_current, register_pick, seller_login_required
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
@@ -65,6 +66,7 @@ ERROR_FIELDS = {
     "change": {"*": "tendered"},
     "card": {"card_number_refused": "terminal_reference", "*": "card_amount"},
     "link": {"invalid_phone": "phone", "invalid": "phone", "*": "link_amount"},
+    "points": {"*": "points_amount"},
 }
 
 
@@ -130,7 +132,7 @@ def _render(request, register, order_id: int, *, poll: bool = False, status: int
     panel = payment_panel(order_id=order_id)
     if panel is None:
         raise Http404(_("No such order."))
-    context = {"register": register, "panel": panel, **extra}
+    context = {"register": register, "panel": panel, "points": _points_of(panel), **extra}
     if not request.htmx:
         if request.method == "POST":
             if extra.get("error"):
@@ -145,6 +147,16 @@ def _render(request, register, order_id: int, *, poll: bool = False, status: int
             return live(reswap(retarget(response, "#payment-panel"), "outerHTML"))
         return live(render(request, "pos/payment.html#live", context))
     return TemplateResponse(request, "pos/payment.html#panel", context, status=status)
+
+
+def _points_of(panel) -> dict | None:
+    """The customer's points, when the order has a customer and a programme is active:
+    the points tender shows them (and hides itself without them)."""
+    customer = panel.order.customer
+    if customer is None:
+        return None
+    summary = customer_points_summary(customer, currency=panel.order.currency)
+    return summary if summary["active"] else None
 
 
 def _amount(request, name: str, currency: str, *, required: bool = False) -> Decimal | None:
@@ -204,6 +216,20 @@ def _card(request, register, order: Order):
     }
 
 
+def _points(request, register, order: Order):
+    payment = till_points_take(
+        order=order,
+        amount=_amount(request, "points_amount", order.currency),
+        register=register,
+        seller=request.user,
+        idempotency_key=request.POST.get("key", ""),
+    )
+    return {
+        "done": _("%(amount)s paid with loyalty points.")
+        % {"amount": _money(payment.amount, order.currency)}
+    }
+
+
 def _link(request, register, order: Order):
     link = till_link_send(
         order=order,
@@ -244,6 +270,7 @@ ACTIONS = {
     "cash": _cash,
     "change": _change,
     "card": _card,
+    "points": _points,
     "link": _link,
     "resend": _resend,
     "cancel": _cancel,

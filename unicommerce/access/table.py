@@ -103,7 +103,7 @@ SELL_ACTIONS = (
     "edit_address",
     "unbooked",
 )
-PAYMENT_ACTIONS = ("cash", "change", "card", "link", "resend", "cancel")
+PAYMENT_ACTIONS = ("cash", "change", "card", "points", "link", "resend", "cancel")
 
 TABLE: dict[str, Rule] = {
     # --- public pages ---------------------------------------------------------------

@@ -554,5 +554,7 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "payments.provider_events_prune",
             "schedule": crontab(minute=50, hour=3),
         },
+        # Loyalty points past their validity (loyalty.tasks), after the night's prunes.
+        "points-expire": {"task": "loyalty.points_expire", "schedule": crontab(minute=5, hour=4)},
     }
 )
