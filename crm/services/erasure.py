@@ -9,6 +9,7 @@ from django.db import transaction
 
 from customers.models import Customer
 from customers.services.gdpr import customers_customer_erase
+from loyalty.services.gift_cards import gift_cards_customer_erase
 from loyalty.services.store_credit import loyalty_customer_erase
 from orders.services.customers import orders_customer_erase
 from payments.services.customers import payments_customer_erase
@@ -38,7 +39,8 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
     2. messaging: messages sent to any of them lose recipient and text (queued ones are
        not sent);
     3. orders: contact copies on orders, and timeline entries naming them;
-    4. loyalty: nothing to blank (the ledger names nobody);
+    4. loyalty: nothing to blank in the ledgers (they name nobody); the recipient of
+       the gift cards they bought or were sent is blanked;
     5. payments: phones of payment links and instalment plans, provider payloads;
     6. the API: the answers kept for replays.
     """
@@ -50,6 +52,7 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
         )
         orders_customer_erase(customer_ids=customer_ids, identity=identity)
         loyalty_customer_erase(customer_ids=customer_ids, identity=identity)
+        gift_cards_customer_erase(customer_ids=customer_ids, identity=identity)
         payments_customer_erase(customer_ids=customer_ids, identity=identity)
         idempotency_records_erase(customer_ids=customer_ids, identity=identity)
     return erasure.customer

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from customers.services.gdpr import customers_customer_erase
 from customers.services.merging import customers_customer_reassign
+from loyalty.services.gift_cards import gift_cards_customer_erase, gift_cards_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_erase, loyalty_customer_reassign
 from orders.services.customers import orders_customer_erase, orders_customer_reassign
 
@@ -32,6 +33,7 @@ class CustomerLink:
 _CUSTOMERS = CustomerLink(customers_customer_reassign, customers_customer_erase)
 _ORDERS = CustomerLink(orders_customer_reassign, orders_customer_erase)
 _LOYALTY = CustomerLink(loyalty_customer_reassign, loyalty_customer_erase)
+_GIFT_CARDS = CustomerLink(gift_cards_customer_reassign, gift_cards_customer_erase)
 
 CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "customers.Customer": _CUSTOMERS,  # merged_into
@@ -43,4 +45,5 @@ CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "orders.Cart": _ORDERS,
     "orders.Order": _ORDERS,
     "loyalty.StoreCreditEntry": _LOYALTY,  # a ledger: compensating entries, rows stay
+    "loyalty.GiftCard": _GIFT_CARDS,  # the buyer follows; the recipient is blanked
 }

@@ -11,6 +11,7 @@ from django.db import transaction
 from crm.services.figures import customer_figures_refresh
 from customers.models import Customer
 from customers.services.merging import customers_customer_reassign, customers_merge_lock
+from loyalty.services.gift_cards import gift_cards_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_reassign
 from orders.services.customers import orders_customer_reassign
 from payments.services.customers import payments_customer_reassign
@@ -34,7 +35,7 @@ def customer_merge(
        duplicate stays, marked ``merged_into`` and without contact details;
     2. orders: two open carts become one, every cart and order follows the survivor;
     3. loyalty: the store credit balance follows by compensating ledger entries (the
-       ledger's rows stay with the duplicate);
+       ledger's rows stay with the duplicate); the gift cards they bought follow;
     4. payments: nothing to move (payments follow their order).
 
     The figures of both are refreshed once committed. ``crm.services.links`` lists which
@@ -44,6 +45,7 @@ def customer_merge(
         moved = customers_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
         moved |= orders_customer_reassign(survivor=survivor, duplicate=duplicate)
         loyalty_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
+        gift_cards_customer_reassign(survivor=survivor, duplicate=duplicate)
         payments_customer_reassign(survivor=survivor, duplicate=duplicate)
         transaction.on_commit(
             partial(customer_figures_refresh, customer_ids=[survivor.pk, duplicate.pk])
