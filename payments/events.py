@@ -77,3 +77,20 @@ def on_message_sent(event: OutboxEvent) -> None:
     payload = event.payload or {}
     if payload.get("kind") == "payment_link" and payload.get("message_id") is not None:
         payment_links_sent_record(message_ids=[payload["message_id"]])
+
+
+# --- Gift cards (issue 14)
+
+
+@subscribe(ORDER_PAID)
+def on_order_paid_gift_cards(event: OutboxEvent) -> None:
+    """A paid order that sells gift cards: each unit becomes a card, sent by e-mail or
+    SMS (``orders.services.gift_card_sales``); units the till already issued with a
+    scanned card's code are skipped."""
+    from orders.models import Order
+    from orders.services.gift_card_sales import order_gift_cards_issue
+
+    order_id = (event.payload or {}).get("order_id")
+    order = Order.objects.select_related("channel").filter(pk=order_id).first()
+    if order is not None:
+        order_gift_cards_issue(order)

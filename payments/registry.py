@@ -25,6 +25,10 @@ def gateways_register() -> None:
     gateway_register("simulated", SimulatedGateway, when_configured=True)
     gateway_register("stripe", StripeGateway.from_settings, when_configured=True)
     gateway_register(STORE_CREDIT, StoreCreditGateway)
+    # Gift cards (issue 14): the token is the card's code (payments.gateways.gift_card).
+    from payments.gateways.gift_card import GIFT_CARD, GiftCardGateway
+
+    gateway_register(GIFT_CARD, GiftCardGateway)
 
 
 def refund_methods_register() -> None:
@@ -39,6 +43,11 @@ def refund_methods_register() -> None:
     refund_method_register(Payment.Method.CASH, refund_handed_over)
     refund_method_register(Payment.Method.CARD_TERMINAL, refund_handed_over)
     refund_method_register(STORE_CREDIT, store_credit_refund, gateway=STORE_CREDIT)
+    # Gift cards (issue 14): back to the cards that paid the order, never a new card.
+    from payments.gateways.gift_card import GIFT_CARD
+    from payments.services.gift_cards import gift_card_refund_to_order_cards
+
+    refund_method_register(GIFT_CARD, gift_card_refund_to_order_cards, gateway=GIFT_CARD)
 
 
 def payment_methods_register() -> None:

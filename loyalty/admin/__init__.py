@@ -1,3 +1,6 @@
 """Loyalty's admin pages, one module per ledger or offer; importing them registers them."""
 
-from loyalty.admin import store_credit  # noqa: F401
+from loyalty.admin import (
+    gift_cards,  # noqa: F401
+    store_credit,  # noqa: F401
+)

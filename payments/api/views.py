@@ -26,9 +26,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty.services.gift_cards import gift_card_find
 from orders.exceptions import OrderNotFound
 from orders.models import Order
 from orders.selectors import order_visible_to
+from payments.api.gift_cards import gift_card_caller
 from payments.api.serializers import (
     InstalmentPlanInput,
     InstalmentPlanOutput,
@@ -240,6 +242,8 @@ class OrderPaymentsView(APIView):
         order = _order(request, reference)
         data = input_valid(PaymentStartInput, request.data)
         _in_person_check(request, data["method"])
+        if data["method"] == Payment.Method.GIFT_CARD:  # rate-limited, one uniform 404
+            gift_card_find(code=data["token"], caller=gift_card_caller(request))
         key = idempotency_key_of(request)
         payment = payment_start(
             order=order,
