@@ -203,3 +203,28 @@ class GiftCardForGiftCard(DomainError):
             % {"order": order},
             order=order,
         )
+
+
+class GiftCardAlreadySpent(DomainError):
+    """A gift card sold on an order cannot be taken back (a return, a cancellation) once
+    part of it has been spent."""
+
+    code = "gift_card_already_spent"
+    http_status = 409
+
+    def __init__(self, *, last4: str, balance: Decimal, initial: Decimal, currency: str) -> None:
+        language = get_language() or "en"
+        super().__init__(
+            _(
+                "Gift card …%(last4)s has already been used (%(balance)s left of "
+                "%(initial)s): it cannot be taken back."
+            )
+            % {
+                "last4": last4,
+                "balance": money_format(balance, currency, language),
+                "initial": money_format(initial, currency, language),
+            },
+            last4=last4,
+            balance=str(balance),
+            initial=str(initial),
+        )

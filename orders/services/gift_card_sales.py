@@ -1,10 +1,11 @@
 """Selling gift cards: once an order is paid, each unit of a gift-card line becomes a card
 of what was paid for it (docs/loyalty.md, "Gift cards").
 
-Called by the ``order.paid`` subscriber (``payments.events``), and by the till with the
-codes of the physical cards it scanned (``codes``): a unit is issued once whatever calls
-first (the idempotency key is the order line and the unit), so the event that follows a
-till sale finds its cards already there.
+Called by the ``order.paid`` subscriber (``payments.events``) for orders of every
+channel but stores, and by the till for its own sales, right after the payment that made
+the order paid, with the codes of the physical cards it scanned (``codes``): the till
+owns its sales, so an e-card is never sent in place of the card the customer holds. A
+unit is issued once whatever calls (the idempotency key is the order line and the unit).
 
 How the code reaches its holder, per unit:
 
@@ -27,10 +28,18 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from loyalty.models import GiftCard
-from loyalty.services.gift_cards import IssuedCard, gift_card_issue
+from loyalty.exceptions import GiftCardAlreadySpent
+from loyalty.models import GiftCard, GiftCardEntry
+from loyalty.services.gift_cards import (
+    IssuedCard,
+    gift_card_active_set,
+    gift_card_adjust,
+    gift_card_balance,
+    gift_card_issue,
+)
 from orders.models import Order, OrderLine
 from orders.states import order_event_record
+from unicommerce.channels.models import SalesChannel
 from unicommerce.exceptions import DomainError
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_format
@@ -67,6 +76,11 @@ def _units(order: Order) -> Iterator[tuple[OrderLine, int, Decimal]]:
 def gift_card_unit_key(line: OrderLine, unit: int) -> str:
     """The idempotency key of the card sold as unit ``unit`` of ``line``."""
     return f"order-line:{line.pk}:{unit}"
+
+
+def order_gift_cards_issued_by_till(order: Order) -> bool:
+    """Is the order a store's sale, whose cards the till issues (not the event)?"""
+    return order.channel.kind == SalesChannel.Kind.STORE
 
 
 def order_gift_cards_issue(
@@ -175,9 +189,46 @@ def _ecard_send(order: Order, issued: IssuedCard, delivery: str, recipient: str)
     )
 
 
+def order_line_gift_cards_void(*, line: OrderLine, units: int, user=None) -> list[GiftCard]:
+    """Take back ``units`` gift cards sold on ``line`` (a return or a cancellation of
+    them, before the money is given back): the cards of the last units still active are
+    emptied (an ``adjust`` of their whole balance naming the order) and blocked, all or
+    none. Refused, writing nothing, when one of them has been spent
+    (``gift_card_already_spent``): its value has left the shop already. Units that
+    never got a card are not counted. Returns the cards taken back."""
+    keys = [gift_card_unit_key(line, unit) for unit in range(line.quantity, 0, -1)]
+    issues = GiftCardEntry.objects.filter(
+        idempotency_key__in=keys, kind=GiftCardEntry.Kind.ISSUE, card__is_active=True
+    ).select_related("card")
+    cards = {entry.idempotency_key: entry.card for entry in issues}
+    chosen = [cards[key] for key in keys if key in cards][:units]
+    reference = line.order.reference
+    with transaction.atomic():
+        for card in chosen:
+            balance = gift_card_balance(card)
+            if balance != card.initial_amount:
+                raise GiftCardAlreadySpent(
+                    last4=card.last4,
+                    balance=balance,
+                    initial=card.initial_amount,
+                    currency=card.currency,
+                )
+            gift_card_adjust(
+                card=card,
+                amount=-balance,
+                reason=f"sale taken back ({reference})",
+                user=user,
+                idempotency_key=f"void:{card.pk}",
+            )
+            gift_card_active_set(card=card, active=False)
+    return chosen
+
+
 __all__ = [
     "gift_card_lines",
     "gift_card_unit_amounts",
     "gift_card_unit_key",
     "order_gift_cards_issue",
+    "order_gift_cards_issued_by_till",
+    "order_line_gift_cards_void",
 ]

@@ -9,10 +9,15 @@ from decimal import Decimal
 
 import pytest
 
+from loyalty.exceptions import GiftCardAlreadySpent
 from loyalty.models import GiftCard
-from loyalty.services.gift_cards import gift_card_balance, gift_card_code_new
+from loyalty.services.gift_cards import gift_card_balance, gift_card_code_new, gift_card_redeem
 from orders.models import Fulfilment, Order, OrderEvent, OrderLine
-from orders.services.gift_card_sales import gift_card_unit_amounts, order_gift_cards_issue
+from orders.services.gift_card_sales import (
+    gift_card_unit_amounts,
+    order_gift_cards_issue,
+    order_line_gift_cards_void,
+)
 from payments.registry import payments_strategies_register
 from payments.services.start import payment_start
 from tests.conftest import run_outbox
@@ -128,3 +133,40 @@ def test_the_till_gives_the_scanned_physical_cards_and_the_event_then_skips_them
         ("physical", D("20.00")),
     ]
     assert not Message.objects.filter(kind="gift_card").exists()
+
+
+def test_a_stores_sale_is_the_tills_to_issue_never_the_events(shop):
+    order = order_of(shop, quantity=1, total="30.00", email="ana@example.com")
+    order.channel = shop.store_channel
+    order.save(update_fields=["channel"])
+
+    payment_start(order=order, method="cash", amount=D("40"), idempotency_key="c")
+    run_outbox()
+
+    assert not GiftCard.objects.exists()
+    line = order.lines.exclude(variant__product__gift_card="").get()
+    code = gift_card_code_new()
+    assert [i.code for i in order_gift_cards_issue(order, codes={line.pk: [code]})] == [code]
+    assert GiftCard.objects.get().delivery == "physical"
+
+
+def test_cards_sold_are_taken_back_unused_only_all_or_none(shop):
+    order = order_of(shop, quantity=3, total="90.00", email="ana@example.com")
+    issued = order_gift_cards_issue(order)
+    line = order.lines.exclude(variant__product__gift_card="").get()
+    first, second, third = (i.card for i in issued)
+    gift_card_redeem(card=second, amount=D("1"), reference="UC9", idempotency_key=None)
+
+    with pytest.raises(GiftCardAlreadySpent) as refused:
+        order_line_gift_cards_void(line=line, units=2)  # the last two: third, then second
+
+    assert refused.value.details["last4"] == second.last4
+    assert [gift_card_balance(c) for c in (first, second, third)] == [D("30"), D("29"), D("30")]
+    assert GiftCard.objects.filter(is_active=False).count() == 0
+
+    taken = order_line_gift_cards_void(line=line, units=1)
+
+    assert [c.pk for c in taken] == [third.pk]
+    third.refresh_from_db()
+    assert (third.is_active, gift_card_balance(third)) == (False, D("0.00"))
+    assert third.entries.get(kind="adjust").reason == f"sale taken back ({order.reference})"
