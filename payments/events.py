@@ -92,3 +92,23 @@ def on_order_paid_points_earn(event: OutboxEvent) -> None:
     order = Order.objects.filter(pk=(event.payload or {}).get("order_id")).first()
     if order is not None:
         order_points_earn(order)
+
+
+# --- Gift cards (issue 14)
+
+
+@subscribe(ORDER_PAID)
+def on_order_paid_gift_cards(event: OutboxEvent) -> None:
+    """A paid order that sells gift cards: each unit becomes a card, sent by e-mail or
+    SMS (``orders.services.gift_card_sales``). A store's sales are the till's to issue
+    (with the scanned cards' codes), never the event's."""
+    from orders.models import Order
+    from orders.services.gift_card_sales import (
+        order_gift_cards_issue,
+        order_gift_cards_issued_by_till,
+    )
+
+    order_id = (event.payload or {}).get("order_id")
+    order = Order.objects.select_related("channel").filter(pk=order_id).first()
+    if order is not None and not order_gift_cards_issued_by_till(order):
+        order_gift_cards_issue(order)

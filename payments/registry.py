@@ -29,6 +29,10 @@ def gateways_register() -> None:
     from payments.gateways.points import POINTS, PointsGateway
 
     gateway_register(POINTS, PointsGateway)
+    # Gift cards (issue 14): the token is the card's code (payments.gateways.gift_card).
+    from payments.gateways.gift_card import GIFT_CARD, GiftCardGateway
+
+    gateway_register(GIFT_CARD, GiftCardGateway)
 
 
 def refund_methods_register() -> None:
@@ -47,6 +51,11 @@ def refund_methods_register() -> None:
     from payments.gateways.points import POINTS, points_refund
 
     refund_method_register(POINTS, points_refund, gateway=POINTS)
+    # Gift cards (issue 14): back to the cards that paid the order, never a new card.
+    from payments.gateways.gift_card import GIFT_CARD
+    from payments.services.gift_cards import gift_card_refund_to_order_cards
+
+    refund_method_register(GIFT_CARD, gift_card_refund_to_order_cards, gateway=GIFT_CARD)
 
 
 def payment_methods_register() -> None:

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from customers.models import Customer
 from customers.services.gdpr import customers_customer_erase
+from loyalty.services.gift_cards import gift_cards_customer_erase
 from loyalty.services.points import points_customer_erase
 from loyalty.services.store_credit import loyalty_customer_erase
 from loyalty.services.vouchers import vouchers_customer_erase
@@ -40,7 +41,8 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
     2. messaging: messages sent to any of them lose recipient and text (queued ones are
        not sent);
     3. orders: contact copies on orders, and timeline entries naming them;
-    4. loyalty: nothing to blank (the ledgers and voucher uses name nobody);
+    4. loyalty: nothing to blank in the ledgers and voucher uses (they name nobody); the
+       recipient of the gift cards they bought or were sent is blanked;
     5. payments: phones of payment links and instalment plans, provider payloads;
     6. the API: the answers kept for replays.
     """
@@ -54,6 +56,7 @@ def customer_erase(*, customer: Customer, user: AbstractBaseUser | None = None) 
         loyalty_customer_erase(customer_ids=customer_ids, identity=identity)
         vouchers_customer_erase(customer_ids=customer_ids, identity=identity)
         points_customer_erase(customer_ids=customer_ids, identity=identity)
+        gift_cards_customer_erase(customer_ids=customer_ids, identity=identity)
         payments_customer_erase(customer_ids=customer_ids, identity=identity)
         idempotency_records_erase(customer_ids=customer_ids, identity=identity)
     return erasure.customer

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from customers.services.gdpr import customers_customer_erase
 from customers.services.merging import customers_customer_reassign
+from loyalty.services.gift_cards import gift_cards_customer_erase, gift_cards_customer_reassign
 from loyalty.services.points import points_customer_erase, points_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_erase, loyalty_customer_reassign
 from loyalty.services.vouchers import vouchers_customer_erase, vouchers_customer_reassign
@@ -35,6 +36,7 @@ _CUSTOMERS = CustomerLink(customers_customer_reassign, customers_customer_erase)
 _ORDERS = CustomerLink(orders_customer_reassign, orders_customer_erase)
 _LOYALTY = CustomerLink(loyalty_customer_reassign, loyalty_customer_erase)
 _VOUCHERS = CustomerLink(vouchers_customer_reassign, vouchers_customer_erase)
+_GIFT_CARDS = CustomerLink(gift_cards_customer_reassign, gift_cards_customer_erase)
 
 CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "customers.Customer": _CUSTOMERS,  # merged_into
@@ -49,4 +51,5 @@ CUSTOMER_LINKS: dict[str, CustomerLink] = {
     "loyalty.VoucherRedemption": _VOUCHERS,  # uses follow the survivor, counted per person
     # Points (issue 14): a ledger too, compensating "merge" rows per programme.
     "loyalty.PointsEntry": CustomerLink(points_customer_reassign, points_customer_erase),
+    "loyalty.GiftCard": _GIFT_CARDS,  # the buyer follows; the recipient is blanked
 }

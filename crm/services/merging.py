@@ -11,6 +11,7 @@ from django.db import transaction
 from crm.services.figures import customer_figures_refresh
 from customers.models import Customer
 from customers.services.merging import customers_customer_reassign, customers_merge_lock
+from loyalty.services.gift_cards import gift_cards_customer_reassign
 from loyalty.services.points import points_customer_reassign
 from loyalty.services.store_credit import loyalty_customer_reassign
 from loyalty.services.vouchers import vouchers_customer_reassign
@@ -37,7 +38,8 @@ def customer_merge(
     2. orders: two open carts become one, every cart and order follows the survivor;
     3. loyalty: the store credit and points balances follow by compensating ledger
        entries (the ledgers' rows stay with the duplicate); voucher uses follow the
-       survivor (their per-customer limits count the person);
+       survivor (their per-customer limits count the person); the gift cards they
+       bought follow;
     4. payments: nothing to move (payments follow their order).
 
     The figures of both are refreshed once committed. ``crm.services.links`` lists which
@@ -49,6 +51,7 @@ def customer_merge(
         loyalty_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
         vouchers_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
         points_customer_reassign(survivor=survivor, duplicate=duplicate, user=user)
+        gift_cards_customer_reassign(survivor=survivor, duplicate=duplicate)
         payments_customer_reassign(survivor=survivor, duplicate=duplicate)
         transaction.on_commit(
             partial(customer_figures_refresh, customer_ids=[survivor.pk, duplicate.pk])

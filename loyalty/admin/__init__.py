@@ -1,3 +1,7 @@
 """Loyalty's admin pages, one module per ledger or offer; importing them registers them."""
 
-from loyalty.admin import points, store_credit  # noqa: F401  (points: issue 14)
+from loyalty.admin import (  # noqa: F401  (points: issue 14)
+    gift_cards,
+    points,
+    store_credit,
+)

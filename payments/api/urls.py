@@ -25,5 +25,6 @@ urlpatterns = [
     ),
     path("", include("payments.api.returns")),  # POST returns/<id>/settle/
     path("", include("payments.api.links_urls")),  # payment-links/…
+    path("", include("payments.api.gift_cards")),  # gift-cards/balance/
     path("instalments/offers/", views.InstalmentOffersView.as_view(), name="api-instalment-offers"),
 ]

@@ -26,9 +26,11 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty.services.gift_cards import gift_card_find
 from orders.exceptions import OrderNotFound
 from orders.models import Order
 from orders.selectors import order_visible_to
+from payments.api.gift_cards import gift_card_caller
 from payments.api.serializers import (
     InstalmentPlanInput,
     InstalmentPlanOutput,
@@ -237,16 +239,29 @@ class OrderPaymentsView(APIView):
     @extend_schema(
         summary="Take a payment towards the order (split tender: one call per tender)",
         description="Captured at once, or only authorised with capture=false; "
-        "remote methods go through the configured gateway with the token. Refused: "
-        "more than the amount due, another currency, a card number.",
+        "remote methods go through the configured gateway with the token; a gift card's "
+        "code is the token (checked first under the caller's lookup limits: 404 "
+        "gift_card_invalid, 429 rate_limited). Refused: more than the amount due, another "
+        "currency, a card number, a gift card paying for a gift card.",
         parameters=[IDEMPOTENCY_KEY],
         request=PaymentStartInput,
-        responses={201: PaymentOutput, **post_errors()},
+        responses={
+            201: PaymentOutput,
+            **post_errors(
+                **{
+                    "404": "No such order for this caller, or a gift card code that cannot "
+                    "be used (gift_card_invalid, the same answer for every reason).",
+                    "429": "Too many gift card code lookups from this caller (rate_limited).",
+                }
+            ),
+        },
     )
     def post(self, request, reference: str):
         order = _order(request, reference)
         data = input_valid(PaymentStartInput, request.data)
         _in_person_check(request, data["method"])
+        if data["method"] == Payment.Method.GIFT_CARD:  # rate-limited, one uniform 404
+            gift_card_find(code=data["token"], caller=gift_card_caller(request))
         key = idempotency_key_of(request)
         payment = payment_start(
             order=order,

@@ -87,6 +87,14 @@ RULES = """
   and refunds in cash, on the terminal or to store credit are for staff of the order's
   store only. A payment link (an SMS) is not a method a publishable key or a customer
   may choose.
+- **Gift cards.** A card's code is its holder's secret: each lookup (the balance at
+  `/api/v1/gift-cards/balance/`, paying with `method=gift_card`) counts against
+  `gift_card_lookup_per_caller` and each failed one against
+  `gift_card_lookup_failed_per_caller` (by address for a browser's callers, else by key
+  or person), and every failed lookup answers the same *404 `gift_card_invalid`*. In the
+  admin, `loyalty.view_giftcard` shows cards and their ledger, `loyalty.change_giftcard`
+  blocks, unblocks and adjusts (with a reason), `loyalty.add_giftcard` issues physical
+  cards (their codes downloaded once): head office only.
 - **Reservations.** A channel's key must send `expires_in`: at most
   `RESERVATION_MAX_SECONDS` (publishable: {storefront_seconds} s; secret:
   {integration_seconds} s), and a publishable key at most

@@ -251,6 +251,13 @@ TABLE: dict[str, Rule] = {
     ),
     "api-return-settle POST": rule(staff="payments.add_payment", scope="store"),
     "api-instalment-offers GET": rule(*KEYS, CUSTOMER, staff="payments.view_payment"),
+    "api-gift-card-balance POST": rule(
+        *KEYS,
+        CUSTOMER,
+        staff="payments.view_payment",
+        note="the code's holder; lookups limited per caller by the service "
+        "(gift_card_lookup_per_caller, gift_card_lookup_failed_per_caller)",
+    ),
     "api-payment-links POST": rule(
         INTEGRATION,
         staff="payments.add_paymentlink",

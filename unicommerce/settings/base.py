@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.replenishment_scan",
         "schedule": timedelta(minutes=env_int("REPLENISHMENT_SCAN_MINUTES", default=60)),
     },
+    # Gift cards past their validity lose what is left on them (an ``expire`` row).
+    "gift-cards-expire": {
+        "task": "loyalty.gift_cards_expire",
+        "schedule": crontab(minute=5, hour=2),
+    },
 }
 
 # --- E-mail (Django 6.1 mailers): alerts to ADMINS. On the console in development.
@@ -256,6 +261,10 @@ ORDER_UNPAID_EXPIRY_MINUTES = {
     "payment_link": env_int("ORDER_UNPAID_PAYMENT_LINK_MINUTES", default=24 * 60),
     "pay_in_store": env_int("ORDER_UNPAID_PAY_IN_STORE_MINUTES", default=7 * 24 * 60),
 }
+
+# --- Gift cards (docs/loyalty.md): how long a card is valid from its issue (French
+# practice: at least a year). 0 = no expiry.
+GIFT_CARD_VALIDITY_DAYS = env_int("GIFT_CARD_VALIDITY_DAYS", default=365)
 
 # --- Payments (payments/conf.py, docs/payments.md): the gateway of remote methods.
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", default="simulated")  # or "stripe"
@@ -328,6 +337,10 @@ _RATE_LIMIT_DEFAULTS = {
     # failed attempts count, per caller, so a till scanning all day is never stopped and a
     # guesser soon is.
     "voucher_attempt_per_caller": "20/hour",
+    # Gift card codes are bearer secrets: every lookup counts per caller (an IP, a till,
+    # an API key), and failed ones against a much smaller limit that stops guessing.
+    "gift_card_lookup_per_caller": "600/hour",
+    "gift_card_lookup_failed_per_caller": "20/hour",
 }
 RATE_LIMITS = {
     name: env_str(f"RATE_LIMIT_{name.upper()}", default=rate)
