@@ -7,6 +7,7 @@ each line lists its discounts (``source``: promotion, voucher or manual; ``stage
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -39,14 +40,22 @@ class VoucherOutputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="What it takes off now."
     )
-    applied = serializers.BooleanField()
-    refusal = RefusalOutputSerializer(
-        allow_null=True, help_text="Why it gives nothing now; checkout refuses it the same way."
+    applied = serializers.SerializerMethodField()
+    refusal = serializers.SerializerMethodField(
+        help_text="Why it gives nothing now; checkout refuses it the same way."
     )
+
+    def get_applied(self, voucher) -> bool:
+        return voucher.refusal is None
+
+    @extend_schema_field(RefusalOutputSerializer(allow_null=True))
+    def get_refusal(self, voucher) -> dict | None:
+        refusal = voucher.refusal
+        return {"code": refusal.code, "message": refusal.message} if refusal else None
 
 
 class PromotionOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(source="offer_id")
     label = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
 

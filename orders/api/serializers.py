@@ -196,10 +196,15 @@ class CartLineOutputSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=12, decimal_places=2, source="priced.total_amount")
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1, source="priced.vat_rate")
     discount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="unit_price × quantity − total."
+        max_digits=12,
+        decimal_places=2,
+        source="priced.discount_amount",
+        help_text="unit_price × quantity − total.",
     )
-    discounts = DiscountOutputSerializer(many=True)
-    vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discounts = DiscountOutputSerializer(many=True, source="priced.discounts")
+    vat_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, source="priced.vat_amount"
+    )
     fulfilment = serializers.CharField(
         source="line.fulfilment", help_text="Empty: the channel's usual way."
     )
@@ -233,15 +238,26 @@ class CartOutputSerializer(serializers.Serializer):
     lines = CartLineOutputSerializer(many=True)
     item_count = serializers.IntegerField(source="pricing.item_count")
     subtotal_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="Before discounts, VAT included."
+        max_digits=12,
+        decimal_places=2,
+        source="pricing.subtotal_amount",
+        help_text="Before discounts, VAT included.",
     )
-    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, source="pricing.discount_amount"
+    )
     total_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, source="pricing.total_amount"
     )
-    vat = VatRowOutputSerializer(many=True, help_text="Per rate, after discounts.")
-    promotions = PromotionOutputSerializer(many=True, help_text="Automatic offers applied.")
-    vouchers = VoucherOutputSerializer(many=True, help_text="The codes entered, in order.")
+    vat = VatRowOutputSerializer(
+        many=True, source="pricing.vat", help_text="Per rate, after discounts."
+    )
+    promotions = PromotionOutputSerializer(
+        many=True, source="pricing.promotions", help_text="Automatic offers applied."
+    )
+    vouchers = VoucherOutputSerializer(
+        many=True, source="pricing.vouchers", help_text="The codes entered, in order."
+    )
     is_available = serializers.BooleanField(help_text="Every line can be had right now.")
 
 
@@ -255,7 +271,7 @@ class OrderLineOutputSerializer(serializers.Serializer):
     )
     total = serializers.DecimalField(max_digits=12, decimal_places=2, source="total_amount")
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=1)
-    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, source="discount_amount")
     discounts = DiscountOutputSerializer(many=True)
     vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     fulfilment = serializers.CharField()
