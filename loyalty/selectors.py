@@ -10,12 +10,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Customer
-from loyalty.models import PointsEntry, Promotion, VoucherCode
+from loyalty.models import GiftCard, PointsEntry, Promotion, VoucherCode
 from loyalty.services.points import points_balance, points_programme_active, points_value
+from loyalty.services.store_credit import store_credit_balance
 from loyalty.services.vouchers import voucher_code_normalise
 
 # --- Promotions and vouchers ----------------------------------------------------------
@@ -118,4 +120,27 @@ def customer_points_summary(customer: Customer, *, currency: str | None = None) 
         "point_value": programme.point_value,
         "min_redeem_points": programme.min_redeem_points,
         "next_expiry": upcoming["next_expiry"] if balance > 0 else None,
+    }
+
+
+# --- A customer's balances ------------------------------------------------------------
+
+
+def customer_balances(customer: Customer, *, currency: str) -> dict:
+    """Points, store credit and the gift cards the customer bought (last four
+    characters, balance), as the API's ``/me/balances/``, crm's 360° view and the till
+    show them."""
+    points = customer_points_summary(customer, currency=currency)
+    points.setdefault("next_expiry", None)
+    points.setdefault("min_redeem_points", None)
+    cards = (
+        GiftCard.objects.filter(customer_id=customer.pk, currency=currency)
+        .annotate(balance=Coalesce(Sum("entries__amount"), Decimal("0.00")))
+        .order_by("-created_at")
+    )
+    return {
+        "currency": currency,
+        "points": points,
+        "store_credit": store_credit_balance(customer=customer, currency=currency),
+        "gift_cards": list(cards),
     }

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("loyalty.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("webhooks/", include("unicommerce.webhooks.urls")),

@@ -21,6 +21,7 @@ from orders.services.order_lines import (
     order_totals_recompute,
     shipment_close_if_empty,
 )
+from orders.services.points import order_points_cancel
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -67,6 +68,7 @@ def order_cancel(
     )
     if order.status == Order.Status.CANCELLED:
         # The codes it used count again (a partly fulfilled order keeps them: it was
-        # sold with its discounts).
+        # sold with its discounts), and the points it earned, if paid, are taken back.
         vouchers_release(reference=order.reference)
+        order_points_cancel(order)
     return order

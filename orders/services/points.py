@@ -12,8 +12,8 @@ customer's balance.
 
 Called by: ``payments.events`` on ``order.paid`` (earn); the return flow
 (``return_points_reverse``) and the cancellation of a paid order
-(``order_points_cancel``), which the lead wires in ``orders.services.returns`` and
-``orders.services.cancellation``.
+(``order_points_cancel``): ``orders.services.returns.return_create`` and
+``orders.services.cancellation.order_cancel`` call them.
 """
 
 from __future__ import annotations

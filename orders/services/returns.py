@@ -24,6 +24,8 @@ from orders.exceptions import ReturnInvalid, ReturnLineNotFulfilled, ReturnQuant
 from orders.locks import order_lock
 from orders.models import Order, OrderLine, Return, ReturnLine
 from orders.pricing.allocation import share_of_units
+from orders.services.gift_card_sales import order_line_gift_cards_void
+from orders.services.points import return_points_reverse
 from orders.states import order_event_record
 
 if TYPE_CHECKING:
@@ -115,7 +117,9 @@ def _request_check(*, outcome: str, receiving_location: Location) -> None:
 def _order_lines_returnable(*, order: Order, parsed: list[dict[str, Any]]) -> dict[int, OrderLine]:
     """The order lines the return names, once each is known to be a fulfilled line of
     ``order`` (with the order's lock held)."""
-    order_lines = OrderLine.objects.in_bulk([entry["order_line"] for entry in parsed])
+    order_lines = OrderLine.objects.select_related("variant__product").in_bulk(
+        [entry["order_line"] for entry in parsed]
+    )
     unknown = [
         entry["order_line"]
         for entry in parsed
@@ -306,6 +310,7 @@ def return_create(
     order = order_lock(order.pk)
     order_lines = _order_lines_returnable(order=order, parsed=parsed)
     _quantities_check(parsed=parsed, order_lines=order_lines)
+    _gift_cards_take_back(parsed=parsed, order_lines=order_lines, user=user)
     ret = _return_insert(
         order=order,
         channel=channel,
@@ -318,4 +323,17 @@ def return_create(
     )
     _restock(ret=ret, order=order, parsed=parsed, order_lines=order_lines, user=user)
     _return_event_record(ret=ret, order=order, parsed=parsed, user=user)
+    # The points the order earned on what comes back are taken back, pro rata.
+    return_points_reverse(ret)
     return ret
+
+
+def _gift_cards_take_back(
+    *, parsed: list[dict[str, Any]], order_lines: dict[int, OrderLine], user
+) -> None:
+    """Gift cards sold on the lines coming back are voided first: only unused cards can
+    come back (``order_line_gift_cards_void`` refuses otherwise, and nothing changes)."""
+    for entry in parsed:
+        line = order_lines[entry["order_line"]]
+        if line.variant.product.gift_card:
+            order_line_gift_cards_void(line=line, units=entry["quantity"], user=user)

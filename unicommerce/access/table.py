@@ -169,6 +169,7 @@ TABLE: dict[str, Rule] = {
     ),
     "customer-auth-logout POST": rule(CUSTOMER, scope="own"),
     "customer-me GET": rule(CUSTOMER, scope="own"),
+    "api-my-balances GET": rule(CUSTOMER, scope="own", note="points, store credit, gift cards"),
     "customer-me PATCH": rule(CUSTOMER, scope="own", note="not e-mail or phone: see below"),
     "customer-contact-change POST": rule(
         CUSTOMER, scope="own", note="a code to the new contact; per customer limit"
