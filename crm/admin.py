@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,6 +48,7 @@ from customers.segments import RfmSegment
 from customers.selectors import DuplicateReason, customer_consents, customer_duplicates
 from customers.services.identity import customer_identify
 from customers.services.profile import consent_record, customer_tags_set, customer_update
+from loyalty.selectors import customer_balances
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError
 from unicommerce.spreadsheets import SpreadsheetWriter
@@ -70,8 +72,17 @@ def orders_panel(customer: Customer, viewer) -> tuple[str, dict[str, Any]]:
     return "admin/customers/panels/orders.html", {"overview": overview}
 
 
+def balances_panel(customer: Customer, viewer) -> tuple[str, dict[str, Any]]:
+    """Points, store credit and the gift cards they bought (loyalty's ledgers)."""
+    balances = customer_balances(customer, currency=settings.DEFAULT_CURRENCY)
+    return "admin/customers/panels/balances.html", {"balances": balances}
+
+
 # Shown in this order, above the form.
-PANELS = [Panel(gettext_lazy("Orders, carts and returns"), orders_panel)]
+PANELS = [
+    Panel(gettext_lazy("Orders, carts and returns"), orders_panel),
+    Panel(gettext_lazy("Points, store credit and gift cards"), balances_panel),
+]
 
 
 # --------------------------------------------------------------------------- the admin

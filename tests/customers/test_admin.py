@@ -403,3 +403,35 @@ def test_pages_of_merged_and_erased_customers_open_read_only(admin_client, make_
     assert erased_page.status_code == 200
     assert "was erased on" in erased_page.content.decode()
     assert "Erase…" not in erased_page.content.decode()
+
+
+def test_the_360_view_shows_points_store_credit_and_gift_cards(admin_client, make_customer, shop):
+    from decimal import Decimal
+
+    from loyalty.models import PointsProgramme
+    from loyalty.services.gift_cards import gift_card_issue
+    from loyalty.services.points import points_earn
+    from loyalty.services.store_credit import store_credit_add
+
+    PointsProgramme.objects.create(name="Club", point_value=Decimal("0.05"))
+    customer = make_customer()
+    points_earn(
+        customer=customer,
+        amount=Decimal("40.00"),
+        currency="EUR",
+        channel_id=shop.web.pk,
+        reference="UC7",
+        idempotency_key="earn-7",
+    )
+    store_credit_add(customer=customer, amount=Decimal("12.00"), currency="EUR", reason="refund")
+    card = gift_card_issue(
+        amount=Decimal("25.00"), currency="EUR", purpose="multi", customer=customer
+    ).card
+
+    page = admin_client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
+
+    html = page.content.decode()
+    assert "Points, store credit and gift cards" in html
+    assert "40 points" in html
+    assert "12.00" in html or "12,00" in html
+    assert f"…{card.last4}" in html
