@@ -28,10 +28,14 @@ import time
 import uuid
 
 from common import django_setup, gunicorn, now_iso, percentile, report, stack
+from promotions import promotions_prepare
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "3"))
 BUYERS = int(os.environ.get("BENCH_BUYERS", "8"))
+# Active on the channel while buyers check out (bench/promotions.py): every cart is
+# priced against them, and the hot variant's product is the target of some.
+PROMOTIONS = int(os.environ.get("BENCH_PROMOTIONS", "200"))
 STOCK = 10_000_000
 KEY = "uck_bench-checkout-web-key"
 SKU = "BENCH-CHECKOUT-HOT"
@@ -77,7 +81,30 @@ def prepare() -> dict:
         )
     elif available < SELLOUT:
         stock_receive(variant_id=last.pk, location_id=warehouse.pk, quantity=SELLOUT - available)
-    return {"channel": web, "warehouse": warehouse, "variant": variant, "last": last}
+    promotions = promotions_prepare(
+        channel=web,
+        products=[variant.product, last.product, *_other_products()],
+        categories=[],
+        count=PROMOTIONS,
+    )
+    return {
+        "channel": web,
+        "warehouse": warehouse,
+        "variant": variant,
+        "last": last,
+        "promotions": promotions,
+    }
+
+
+def _other_products() -> list:
+    """Products the promotions target besides the bench's two (as in a real catalogue,
+    where a cart meets a handful of the active offers)."""
+    from catalog.models import Product
+
+    found = list(Product.objects.filter(name__startswith="Bench checkout other "))
+    for n in range(len(found), 20):
+        found.append(Product.objects.create(name=f"Bench checkout other {n}"))
+    return found
 
 
 def _variant(sku: str):
@@ -356,10 +383,10 @@ def main() -> None:
         }
         if run["errors"] or sellout["errors"]:
             print("errors:", (run["errors"] + sellout["errors"])[:5], file=sys.stderr)
-        checkout_report(started_at, figures)
+        checkout_report(started_at, figures, data["promotions"])
 
 
-def checkout_report(started_at: str, figures: dict) -> None:
+def checkout_report(started_at: str, figures: dict, promotions: int) -> None:
     report(
         "checkout",
         started_at=started_at,
@@ -369,6 +396,7 @@ def checkout_report(started_at: str, figures: dict) -> None:
             "journey": "POST carts, POST lines, POST identify (new phone), "
             "POST checkout (ship, pay_in_store, Idempotency-Key)",
             "hot_variant_stock": STOCK,
+            "promotions_active": promotions,
             "sellout": f"then the same buyers on a variant with {SELLOUT} units, until "
             "each is refused",
             "queries_counted": "one journey in-process (test client), all statements",

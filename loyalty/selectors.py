@@ -5,12 +5,14 @@ the API's ``/me``, the till's customer panel)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Min, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -22,37 +24,79 @@ from loyalty.services.vouchers import voucher_code_normalise
 
 # --- Promotions and vouchers ----------------------------------------------------------
 
-# Promotion's many-to-many targets and scopes: attribute on the rows -> field.
-_TARGETS = {
-    "product_ids": "products",
-    "category_ids": "categories",
-    "variant_ids": "variants",
-    "channel_ids": "channels",
-    "location_ids": "locations",
-}
+
+@dataclass(frozen=True)
+class ActivePromotion:
+    """A promotion as the pricing engine needs it, with its targets and scopes as ids."""
+
+    pk: int
+    name: str
+    stage: str
+    reward: str
+    value: Decimal
+    stackable: bool
+    priority: int
+    min_subtotal: Decimal | None
+    buy_quantity: int
+    get_quantity: int
+    free_variant_id: int | None
+    requires_code: bool
+    product_ids: list[int]
+    category_ids: list[int]
+    variant_ids: list[int]
+    channel_ids: list[int]
+    location_ids: list[int]
+    codes_entered: list[str]
 
 
-def _through(field_name: str) -> tuple[QuerySet, str]:
-    """The link table of ``Promotion.<field_name>`` filtered on the outer promotion,
-    and the name of its column holding the target's id."""
+def _link(field_name: str) -> tuple[str, str]:
+    """The link table of ``Promotion.<field_name>`` and its column holding the target."""
     field = Promotion._meta.get_field(field_name)
     through = field.remote_field.through
-    rows = through.objects.filter(**{field.m2m_field_name(): OuterRef("pk")})
-    return rows, f"{field.m2m_reverse_field_name()}_id"
+    column = through._meta.get_field(field.m2m_reverse_field_name()).column
+    return through._meta.db_table, column
 
 
-def _ids(field_name: str) -> ArraySubquery:
-    rows, column = _through(field_name)
-    return ArraySubquery(rows.order_by(column).values(column))
+def _ids(field_name: str) -> str:
+    table, column = _link(field_name)
+    return f"ARRAY(SELECT {column} FROM {table} t WHERE t.promotion_id = p.id ORDER BY 1)"  # noqa: S608
 
 
-def _scoped(field_name: str, value: int | None) -> Q:
-    """Everywhere (no row in the link table), or ``value`` among the rows."""
-    rows, column = _through(field_name)
-    unscoped = ~Exists(rows)
-    if value is None:
-        return unscoped
-    return unscoped | Exists(rows.filter(**{column: value}))
+def _scoped(field_name: str, parameter: str) -> str:
+    """Everywhere (no row in the link table), or the parameter among the rows."""
+    table, column = _link(field_name)
+    return (
+        f"(NOT EXISTS (SELECT 1 FROM {table} t WHERE t.promotion_id = p.id)"  # noqa: S608
+        f" OR EXISTS (SELECT 1 FROM {table} t WHERE t.promotion_id = p.id"
+        f" AND t.{column} = %({parameter})s))"
+    )
+
+
+@cache
+def _active_sql() -> str:
+    codes = (
+        f"SELECT c.code FROM {VoucherCode._meta.db_table} c WHERE c.promotion_id = p.id"  # noqa: S608
+        " AND c.is_active AND c.code = ANY(%(codes)s)"
+    )
+    targets = ", ".join(_ids(name) for name in _TARGETS)
+    return f"""
+    SELECT p.id, p.name, p.stage, p.reward, p.value, p.stackable, p.priority,
+           p.min_subtotal, p.buy_quantity, p.get_quantity, p.free_variant_id,
+           p.requires_code, {targets}, ARRAY({codes} ORDER BY c.code)
+      FROM {Promotion._meta.db_table} p
+     WHERE p.is_active
+       AND (p.starts_at IS NULL OR p.starts_at <= %(now)s)
+       AND (p.ends_at IS NULL OR p.ends_at > %(now)s)
+       AND (p.segments = '{{}}' OR %(segment)s = ANY(p.segments))
+       AND (NOT p.requires_code OR EXISTS ({codes}))
+       AND {_scoped("channels", "channel")}
+       AND {_scoped("locations", "location")}
+     ORDER BY p.priority DESC, p.id
+    """  # noqa: S608 - table and column names come from the models, values are parameters
+
+
+# Promotion's many-to-many targets and scopes, in the order of ActivePromotion's fields.
+_TARGETS = ("products", "categories", "variants", "channels", "locations")
 
 
 def promotions_active(
@@ -62,37 +106,28 @@ def promotions_active(
     segment: str | None,
     codes: Iterable[str] = (),
     now: datetime,
-) -> list[Promotion]:
+) -> list[ActivePromotion]:
     """The promotions that may price a cart now: active, in their window, for this
     channel (or every channel), at this till (``location_id``; None online, where
     promotions reserved to stores do not apply), for this RFM ``segment`` (None or "":
     only the promotions for everyone); the automatic ones, plus the voucher campaigns of
     the ``codes`` entered (normalised; active codes only).
 
-    One query whatever the number of promotions: each row carries its targets and scopes
-    as id lists (``product_ids``, ``category_ids``, ``variant_ids``, ``channel_ids``,
-    ``location_ids``) and ``codes_entered``, the entered codes of that campaign (empty
-    for automatic promotions). Usage limits are not looked at here: ``voucher_check``
-    says why a code entered cannot be used."""
+    One written-out query whatever the number of promotions (cart reads run it): each
+    row carries its targets and scopes as id lists and ``codes_entered``, the entered
+    codes of that campaign (empty for automatic promotions). Usage limits are not looked
+    at here: ``voucher_refusal`` says why a code entered cannot be used."""
     entered = sorted({voucher_code_normalise(code) for code in codes} - {""})
-    codes_of = VoucherCode.objects.filter(
-        promotion_id=OuterRef("pk"), code__in=entered, is_active=True
-    )
-    window = (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    )
-    segments = Q(segments=[]) | (Q(segments__contains=[segment]) if segment else Q(pk__in=[]))
-    rows = (
-        Promotion.objects.filter(window, segments, is_active=True)
-        .filter(Q(requires_code=False) | Q(Exists(codes_of), requires_code=True))
-        .filter(_scoped("channels", channel_id), _scoped("locations", location_id))
-        .annotate(
-            codes_entered=ArraySubquery(codes_of.order_by("code").values("code")),
-            **{name: _ids(field) for name, field in _TARGETS.items()},
-        )
-        .order_by("-priority", "pk")
-    )
-    return list(rows)
+    parameters = {
+        "now": now,
+        "segment": segment or None,
+        "codes": entered,
+        "channel": channel_id,
+        "location": location_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_active_sql(), parameters)
+        return [ActivePromotion(*row) for row in cursor.fetchall()]
 
 
 def customer_points_summary(customer: Customer, *, currency: str | None = None) -> dict:

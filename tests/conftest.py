@@ -45,6 +45,9 @@ def _rate_limits_apart() -> None:
     from unicommerce.access.perms import staff_perms_forget
 
     staff_perms_forget()  # permissions given by one test never linger into the next
+    from orders.pricing.offers import offers_forget
+
+    offers_forget()  # nor promotions remembered by a cart read
 
 
 @dataclass

@@ -40,6 +40,7 @@ from loyalty.services.vouchers import (
     voucher_codes_generate,
 )
 from orders.admin.promotion_preview import order_example, variants_preview
+from orders.pricing.offers import offers_forget
 from unicommerce.money import money_format
 
 INLINE_CODES = 100
@@ -193,6 +194,21 @@ class PromotionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["used_count", "codes_summary", "created_at", "updated_at"]
     actions = ["generate_codes", "export_codes"]
+
+    # This process prices carts with the new rules at once (others within
+    # settings.PRICING_OFFERS_CACHE_SECONDS; checkout always reads them fresh).
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        offers_forget()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        offers_forget()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        offers_forget()
+
     fieldsets = [
         (None, {"fields": ["name", "is_active", "stage", "reward", "value"]}),
         (

@@ -7,9 +7,9 @@ the pure engine (``orders.pricing.engine``; the rules in docs/pricing.md). Every
 prices through it: the API's cart views, the till, checkout (which stores the result on
 the order lines, so an order never changes price afterwards).
 
-Queries: the lines (one), the codes, the offers and the manual discounts (one each), and
-the categories' ancestors when an offer targets a category: five at most, whatever the
-number of lines or promotions.
+Queries: the lines with their categories' ancestors (one), the offers (one), and the codes
+and the manual discounts (one each, only when the cart holds some): four at most,
+whatever the number of lines or promotions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from catalog.models import ChannelPrice, Product, Variant
+from catalog.models import Category, ChannelPrice, Product, Variant
 from customers.models import Customer
 from inventory.models import Location
 from loyalty.exceptions import (
@@ -49,7 +49,6 @@ from orders.pricing.offers import (
     cart_codes,
     cart_manual_discounts,
     cart_offers,
-    category_ancestors,
 )
 from unicommerce.channels.models import SalesChannel
 from unicommerce.money import minor_unit
@@ -111,6 +110,13 @@ _PRICED_LINES = f"""
            p.name, p.vat_rate, p.category_id, p.gift_card,
            loc.code, loc.name, loc.kind, loc.is_active,
            cp.price_amount,
+           ARRAY(WITH RECURSIVE up(id, parent_id) AS (
+                     SELECT c.id, c.parent_id FROM {Category._meta.db_table} c
+                      WHERE c.id = p.category_id
+                     UNION
+                     SELECT c.id, c.parent_id FROM {Category._meta.db_table} c
+                       JOIN up ON c.id = up.parent_id)
+                 SELECT id FROM up),
            EXISTS (SELECT 1 FROM {CartVoucher._meta.db_table} x WHERE x.cart_id = l.cart_id),
            EXISTS (SELECT 1 FROM {CartDiscount._meta.db_table} x WHERE x.cart_id = l.cart_id),
            (SELECT c.rfm_segment FROM {Customer._meta.db_table} c
@@ -152,6 +158,9 @@ def _line_of(cart: Cart, row: tuple) -> CartLine:
         ["id", "product_id", "sku", "attributes", "price_amount", "currency", "is_active"],
         [variant_id, product_id, sku, attributes, price_amount, currency, is_active],
     )
+    # The product's category and all its ancestors: a promotion on a category covers its
+    # subcategories.
+    product.category_path = frozenset(row[21])
     variant.product = product
     line = CartLine.from_db(
         "default",
@@ -183,18 +192,17 @@ def _lines_priced(
     return found, LinesExtra(bool(first[-3]), bool(first[-2]), first[-1] or "")
 
 
-def _line_input(line: CartLine, unit: Decimal, ancestors: dict) -> LineInput:
+def _line_input(line: CartLine, unit: Decimal) -> LineInput:
     """A cart line as the engine sees it. A gift card is never discounted; a
     multi-purpose one carries no VAT when sold (CGI art. 256 ter: VAT is due on what it
     buys)."""
     product = line.variant.product
     gift_card = product.gift_card
-    category = product.category_id
     return LineInput(
         key=line.pk,
         variant_id=line.variant_id,
         product_id=product.pk,
-        category_ids=ancestors.get(category, frozenset({category} if category else ())),
+        category_ids=product.category_path,
         quantity=line.quantity,
         unit_price=unit,
         vat_rate=Decimal("0.0") if gift_card == "multi" else product.vat_rate,
@@ -208,9 +216,12 @@ def cart_price(
     channel: SalesChannel | None = None,
     location: Location | None = None,
     now: datetime | None = None,
+    fresh: bool = False,
 ) -> CartPricing:
     """Price ``cart`` now, as sold on ``channel`` (default: the cart's) and, at a till, at
-    ``location``'s store (store-only promotions and codes apply there only)."""
+    ``location``'s store (store-only promotions and codes apply there only). ``fresh``:
+    the automatic promotions read now, not from the process's few-seconds memory
+    (checkout: the price an order is placed at)."""
     channel_id = channel.pk if channel is not None else cart.channel_id
     rows, extra = _lines_priced(cart, channel_id)
     if not rows:
@@ -223,16 +234,9 @@ def cart_price(
         now=now or timezone.now(),
     )
     codes = cart_codes(cart.pk, context) if extra.has_codes else []
-    offers = cart_offers(context, codes)
-    ancestors = {}
-    if any(offer.category_ids for offer in offers):
-        ancestors = category_ancestors(
-            {line.variant.product.category_id for line, _ in rows} - {None}
-        )
+    offers = cart_offers(context, codes, fresh=fresh)
     units = [cp if cp is not None else line.variant.price_amount for line, cp in rows]
-    inputs = [
-        _line_input(line, unit, ancestors) for (line, _), unit in zip(rows, units, strict=True)
-    ]
+    inputs = [_line_input(line, unit) for (line, _), unit in zip(rows, units, strict=True)]
     exponent = -minor_unit(cart.currency).as_tuple().exponent
     manual = cart_manual_discounts(cart.pk) if extra.has_manual else []
     result = price(inputs, offers, manual, exponent=exponent)

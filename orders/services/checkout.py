@@ -181,7 +181,7 @@ def _attempt(request: _Request) -> Order:
     plan its lines, then create the order (``_order_create``)."""
     cart, origin = _cart_locked(request)
     channel = request.channel
-    pricing = cart_price(cart=cart, channel=channel, location=request.till_location)
+    pricing = cart_price(cart=cart, channel=channel, location=request.till_location, fresh=True)
     if not pricing.lines:
         raise EmptyCart()
     vouchers_refused_check(pricing)

@@ -264,3 +264,23 @@ def test_returns_of_a_discounted_line_refund_what_was_paid_to_the_cent(
     ]
     assert refunded == [D("9.67"), D("9.67"), D("9.66")]
     assert sum(refunded) == line.total_amount
+
+
+def test_cart_reads_remember_promotions_a_few_seconds_and_checkout_reads_them_fresh(
+    shop, stocked_variant, web_cart, settings
+):
+    from orders.pricing.offers import offers_forget
+
+    settings.PRICING_OFFERS_CACHE_SECONDS = 60
+    variant = stocked_variant(warehouse=5, price_amount=D("10.00"))
+    cart = web_cart((variant, 1))
+    assert cart_view(cart=cart).pricing.total_amount == D("10.00")
+
+    promo(value=D("50"))  # on everything: catalogue, 50 % off
+    assert cart_view(cart=cart).pricing.total_amount == D("10.00")  # remembered
+    offers_forget()
+    assert cart_view(cart=cart).pricing.total_amount == D("5.00")
+
+    Promotion.objects.update(value=D("10"))
+    assert cart_view(cart=cart).pricing.total_amount == D("5.00")  # remembered
+    assert checkout(cart, shop).total_amount == D("9.00")  # read fresh

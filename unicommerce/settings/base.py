@@ -362,6 +362,9 @@ SMS_ALLOWED_REGIONS = env_list(
 # How long a web process trusts the Django permissions it read for a member of staff
 # (unicommerce/access/perms.py; 0: every request reads them).
 ACCESS_PERMISSION_CACHE_SECONDS = env_float("ACCESS_PERMISSION_CACHE_SECONDS", default=5.0)
+# How long a web process remembers the automatic promotions of a channel for cart reads
+# (orders/pricing/offers.py; 0: every read reads them). Checkout always reads them fresh.
+PRICING_OFFERS_CACHE_SECONDS = env_float("PRICING_OFFERS_CACHE_SECONDS", default=2.0)
 # Manual discounts at the till: the most each role (its group, unicommerce/access/roles.py)
 # gives alone, in percent of what the discount applies to
 # (orders/services/cart_discounts.py); above it a manager approves.

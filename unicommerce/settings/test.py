@@ -47,3 +47,6 @@ PAYMENT_SIMULATED_WEBHOOK_SECRET = "whsec_simulated_tests_only"  # noqa: S105
 # Each test starts with the permission memory cleared (tests/conftest.py); within a test
 # it holds, so a query count never depends on how slow the machine is.
 ACCESS_PERMISSION_CACHE_SECONDS = 300
+# Cart reads price with the promotions as they are now: a test that changes one and reads
+# again sees it (tests/orders/test_discounted_orders.py checks the memory on its own).
+PRICING_OFFERS_CACHE_SECONDS = 0
