@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -174,9 +174,12 @@ class VoucherNeedsCustomer(VoucherRefused):
 
     def __init__(self, *, voucher: str, limit: int) -> None:
         super().__init__(
-            _(
-                "Voucher %(code)s is limited to %(limit)d use(s) per customer: identify the "
-                "customer to use it."
+            ngettext(
+                "Voucher %(code)s is limited to %(limit)d use per customer: identify the "
+                "customer to use it.",
+                "Voucher %(code)s is limited to %(limit)d uses per customer: identify the "
+                "customer to use it.",
+                limit,
             )
             % {"code": voucher, "limit": limit},
             voucher=voucher,

@@ -13,7 +13,7 @@ from django.contrib.admin import helpers
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from loyalty.models import PointsEntry, PointsProgramme
 from loyalty.services.points import points_adjust, points_balance
@@ -167,7 +167,11 @@ class PointsEntryAdmin(admin.ModelAdmin):
         if done:
             self.message_user(
                 request,
-                _("%(count)s customer(s) adjusted by %(points)+d points.")
+                ngettext(
+                    "%(count)s customer adjusted by %(points)+d points.",
+                    "%(count)s customers adjusted by %(points)+d points.",
+                    done,
+                )
                 % {"count": done, "points": data["points"]},
                 messages.SUCCESS,
             )

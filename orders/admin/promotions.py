@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from customers.segments import RfmSegment
@@ -279,7 +279,8 @@ class PromotionAdmin(admin.ModelAdmin):
             + f"?promotion__id__exact={promotion.pk}"
         )
         count = promotion.codes.count()
-        return format_html('<a href="{}">{}</a>', url, _("%(count)d codes") % {"count": count})
+        text = ngettext("%(count)d code", "%(count)d codes", count) % {"count": count}
+        return format_html('<a href="{}">{}</a>', url, text)
 
     def get_inlines(self, request, obj):
         if obj is None or (obj.requires_code and obj.codes.count() <= INLINE_CODES):
@@ -360,7 +361,11 @@ class PromotionAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    _("%(count)d codes generated for %(name)s.")
+                    ngettext(
+                        "%(count)d code generated for %(name)s.",
+                        "%(count)d codes generated for %(name)s.",
+                        len(created),
+                    )
                     % {"count": len(created), "name": promotion.name},
                 )
                 return HttpResponseRedirect(
