@@ -17,7 +17,9 @@ from loyalty.services.points import points_balance, points_earn
 from loyalty.services.store_credit import store_credit_add, store_credit_balance
 from orders.models import Cart, CartDiscount, CartVoucher, Order
 from orders.services.cart_identity import cart_identify
+from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment
+from pos.services import sale_complete
 from tests.factories import UserFactory
 from tests.loyalty.voucher_data import campaign, code
 from tests.pos.conftest import HX, SELL
@@ -365,3 +367,98 @@ def test_the_customer_panel_shows_points_and_store_credit(till, camille):
     html = response.content.decode()
     assert 'data-figure="customer:points">120 points, worth €6.00<' in html
     assert 'data-figure="customer:store_credit">€12.50 store credit<' in html
+
+
+def test_a_card_drained_between_the_check_and_the_payment_leaves_the_order_to_finish(
+    till, basket, card, monkeypatch
+):
+    """Another till spent the card after this one checked it: the order is placed, the
+    seller is told, nothing is taken from the card, and the payment panel finishes it."""
+    html = post(till, action="scan", code=card.code).content.decode()
+    monkeypatch.setattr("pos.services._ledger_tenders_check", lambda **kwargs: None)
+
+    response = post(
+        till,
+        action="pay_tenders",
+        gift_card_amount="35",
+        rest="cash",
+        tendered="40",
+        key=key_of(html, "pay_tenders"),
+    )
+
+    assert response.status_code == 422
+    fragment = response.content.decode()
+    order = Order.objects.get()
+    assert f"Order {order.reference} is placed, but its payment could not be recorded" in fragment
+    assert "€35.00 is more than the €30.00 left on this gift card." in fragment
+    assert 'id="payment-panel"' in fragment
+    assert order.payment_status == Order.PaymentStatus.UNPAID
+    assert gift_card_balance(card.card) == D("30.00")
+    assert not order.payments.filter(status=Payment.Status.CAPTURED).exists()
+
+
+def test_the_payment_panel_takes_a_gift_card_and_store_credit(till, shop, camille, tee, card):
+    cart = cart_create(channel=shop.store_channel, customer=camille)
+    cart_line_add(cart=cart, variant=tee, quantity=2, channel=shop.store_channel)
+    order = sale_complete(
+        register=shop.register, cart=cart, payment_method="pay_in_store", seller=shop.seller
+    ).order
+    store_credit_add(customer=camille, amount=D("9.80"), currency="EUR", reason="adjustment")
+    url = f"/pos/orders/{order.reference}/payment/"
+    panel = till.get(url, **HX).content.decode()
+    assert 'data-figure="pay:store_credit">€9.80 available<' in panel
+
+    gift = till.post(
+        url,
+        {
+            "action": "gift_card",
+            "gift_card_code": card.code,
+            "gift_card_amount": "30",
+            "key": key_of(panel, "gift_card"),
+        },
+        **HX,
+    )
+    assert gift.status_code == 200
+    assert "€30.00 paid with a gift card." in gift.content.decode()
+    credit = till.post(
+        url,
+        {
+            "action": "store_credit",
+            "store_credit_amount": "9.80",
+            "key": key_of(gift.content.decode(), "store_credit"),
+        },
+        **HX,
+    )
+
+    assert credit.status_code == 200
+    order.refresh_from_db()
+    assert order.payment_status == Order.PaymentStatus.PAID
+    assert gift_card_balance(card.card) == D("0.00")
+    assert store_credit_balance(customer=camille, currency="EUR") == 0
+
+
+def test_a_wrong_gift_card_at_the_payment_panel_is_said_and_takes_nothing(till, shop, tee, card):
+    cart = cart_create(channel=shop.store_channel)
+    cart_line_add(cart=cart, variant=tee, quantity=1, channel=shop.store_channel)
+    order = sale_complete(
+        register=shop.register, cart=cart, payment_method="pay_in_store", seller=shop.seller
+    ).order
+    url = f"/pos/orders/{order.reference}/payment/"
+    panel = till.get(url, **HX).content.decode()
+
+    refused = till.post(
+        url,
+        {
+            "action": "gift_card",
+            "gift_card_code": "ZZZZZZZZZZZZZZZZ",
+            "gift_card_amount": "5",
+            "key": key_of(panel, "gift_card"),
+        },
+        **HX,
+    )
+
+    assert refused.status_code == 422
+    assert "This gift card code is not valid" in refused.content.decode()
+    assert 'id="pay-gift-card-code" name="gift_card_code"' in refused.content.decode()
+    order.refresh_from_db()
+    assert order.payment_status == Order.PaymentStatus.UNPAID
