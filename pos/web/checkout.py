@@ -31,6 +31,7 @@ from pos.web.common import (
     SESSION_LAST_SALE,
     address_kept,
 )
+from pos.web.gift_card_sales import cards_issue
 from pos.web.workspace import workspace_context
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -101,7 +102,9 @@ def sale_done(request, result: SaleResult, tender: str) -> None:
     """The sale is checked out: its receipt (``tender``: how it was paid, or
     ``pay_in_store``), and the register starts a new cart."""
     payment, card = result.payment, result.card
+    cards = cards_issue(request, result.order, request.session.get(SESSION_CART, ""))
     request.session[SESSION_LAST_SALE] = {
+        **cards,
         "order_id": result.order.pk,
         "reference": result.order.reference,
         "total": str(result.order.total_amount),

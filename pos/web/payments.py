@@ -60,6 +60,7 @@ from pos.services import (
     till_points_take,
 )
 from pos.web.common import live, register_current, register_pick, seller_login_required
+from pos.web.gift_card_sales import cards_issue
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -131,6 +132,8 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
         )
     if isinstance(result, HttpResponse):
         return result
+    if action not in ("change", "link", "resend", "cancel"):
+        result.update(cards_issue(request, order, ""))  # the gift cards sold, once paid
     return _render(request, register, order_id, **result)
 
 

@@ -23,7 +23,7 @@ from pos.services import (
     SaleResult,
 )
 from pos.tenders import TENDERS
-from pos.web import checkout, customers, discounts, lines
+from pos.web import checkout, customers, discounts, gift_card_sales, lines
 from pos.web.catalog import (
     browse_grid,
     line_stock_refresh,
@@ -151,6 +151,8 @@ ACTIONS = {
     "discount": discounts.discount,
     "discount_remove": discounts.discount_remove,
     "pay_tenders": checkout.pay_tenders,
+    "card_code": gift_card_sales.card_code,
+    "card_codes_clear": gift_card_sales.card_codes_clear,
 }
 
 # Each tender of the pay area is taken by one action (pos/tenders.py).

@@ -31,6 +31,7 @@ from pos.selectors import (
 )
 from pos.tenders import DEFAULT_TENDER, TENDERS
 from pos.web.common import SESSION_GIFT_CARD, SESSION_LAST_SALE, address_kept, cart_current
+from pos.web.gift_card_sales import card_codes
 
 CASH_NOTES = [10, 20, 50, 100]
 
@@ -57,6 +58,7 @@ def workspace_context(request, register: Register, cart: Cart, *, pricing=None, 
         "balances": _LazyBalances(cart, pricing.currency),
         "discount_form": {},
         "manual": _LazyManual(cart, pricing),
+        "card_codes": card_codes(request, cart),
     }
     context.update(extra)
     context["ledger_posted"] = context.get("posted") if context["tender"] == "ledger" else None

@@ -20,7 +20,7 @@ from orders.services.cart_identity import cart_identify
 from orders.services.carts import cart_create, cart_line_add
 from payments.models import Payment
 from pos.services import sale_complete
-from tests.factories import UserFactory
+from tests.factories import ProductFactory, UserFactory
 from tests.loyalty.voucher_data import campaign, code
 from tests.pos.conftest import HX, SELL
 
@@ -462,3 +462,64 @@ def test_a_wrong_gift_card_at_the_payment_panel_is_said_and_takes_nothing(till, 
     assert 'id="pay-gift-card-code" name="gift_card_code"' in refused.content.decode()
     order.refresh_from_db()
     assert order.payment_status == Order.PaymentStatus.UNPAID
+
+
+# --- Selling a gift card ----------------------------------------------------------------
+
+
+@pytest.fixture
+def gift_card_product(stocked_variant):
+    return stocked_variant(
+        store=10,
+        sku="GIFT-50",
+        price_amount=D("50.00"),
+        product=ProductFactory(name="Gift card 50", gift_card="multi", vat_rate=D("0")),
+    )
+
+
+def test_a_gift_card_sold_at_the_till_is_issued_with_the_scanned_code_once_paid(
+    till, shop, gift_card_product
+):
+    post(till, action="add", variant=gift_card_product.pk)
+    cart = Cart.objects.get(token=till.session["pos_cart_token"])
+    line = cart.lines.get()
+    scanned = post(till, action="card_code", line=line.pk, card_code="q8r3-t6v5-w7k9-m2p4")
+    assert scanned.status_code == 200
+    assert "1 of 1 card scanned" in scanned.content.decode()
+
+    paid = post(till, action="complete", method="cash", tendered="50")
+
+    assert paid.status_code == 200
+    card = GiftCard.objects.get()
+    assert gift_card_balance(card) == D("50.00")
+    assert card.last4 == "M2P4"
+    assert card.delivery == GiftCard.Delivery.PHYSICAL
+    assert "Gift cards issued: <code>…M2P4</code>" in sell_page(till)
+
+
+def test_a_bad_card_code_is_refused_in_the_line(till, gift_card_product):
+    post(till, action="add", variant=gift_card_product.pk)
+    line = Cart.objects.get(token=till.session["pos_cart_token"]).lines.get()
+
+    refused = post(till, action="card_code", line=line.pk, card_code="SHORT")
+
+    assert refused.status_code == 422
+    assert "A gift card code needs at least 16 characters" in refused.content.decode()
+
+
+def test_a_gift_card_cannot_pay_for_a_gift_card(till, gift_card_product, card):
+    post(till, action="add", variant=gift_card_product.pk)
+    html = post(till, action="scan", code=card.code).content.decode()
+
+    refused = post(
+        till,
+        action="pay_tenders",
+        gift_card_amount="30",
+        rest="cash",
+        tendered="20",
+        key=key_of(html, "pay_tenders"),
+    )
+
+    assert refused.status_code == 422
+    assert "a gift card cannot pay for a gift card" in refused.content.decode()
+    assert not Order.objects.exists()

@@ -107,6 +107,8 @@ SELL_ACTIONS = (
     "gift_card_forget",
     "discount_remove",
     "pay_tenders",
+    "card_code",
+    "card_codes_clear",
 )
 PAYMENT_ACTIONS = (
     "cash",
