@@ -65,15 +65,20 @@ def scan(request, register: Register, cart: Cart):
                     _("Several products match “%(code)s”: pick one below.") % {"code": code}
                 ) from None
             if (scanned := code_scanned(request, register, cart, code)) is not None:
+                _scan_counted(request, counted, scan_id)
                 return scanned  # a gift card (the pay area) or a voucher (the cart)
             raise DomainError(
                 _("No product has the barcode or SKU “%(code)s”.") % {"code": code}
             ) from None
         variant = matches[0]
     result = _line_add(request, register, cart, variant)
+    _scan_counted(request, counted, scan_id)
+    return result
+
+
+def _scan_counted(request, counted: list[str], scan_id: str) -> None:
     if scan_id:
         request.session[SESSION_SCANS] = [*counted, scan_id][-SCANS_REMEMBERED:]
-    return result
 
 
 def add(request, register: Register, cart: Cart):
