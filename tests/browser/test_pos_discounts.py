@@ -145,3 +145,48 @@ def test_a_voucher_and_a_gift_card_at_the_till_then_the_same_prices_on_the_web(
         line["sku"]: (line["discount"], line["total"], line["vat_amount"]) for line in web["lines"]
     }
     assert on_web == at_till
+
+
+def test_a_discount_above_the_sellers_cap_is_approved_by_a_manager_on_the_till(
+    live_server, page, screenshot, shop, stocked_variant
+):
+    from tests.factories import UserFactory
+
+    manager = UserFactory(username="manon", role="store_manager")
+    shop.store.staff.add(manager)
+    tee = stocked_variant(
+        store=5, sku="TEE-NAVY-M", price_amount=Decimal("20.00"), product=ProductFactory()
+    )
+    page.goto(f"{live_server.url}/pos/")
+    page.get_by_label("Username").fill("seller")
+    page.get_by_label("Password").fill("secret-pass")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Till 1").click()
+    scan(page, tee.barcode)
+    scan(page, tee.barcode)
+    expect(page.locator("#total")).to_have_text("€40.00")
+
+    row = page.locator(f'tr[data-sku="{tee.sku}"]')
+    row.locator("summary.give-discount").click()
+    form = row.locator(".discount-form")
+    form.locator('input[name="value"]').fill("30")
+    form.locator('input[name="reason"]').fill("Faded colour")
+    settled(page, lambda: form.get_by_role("button", name="Give the discount").click())
+
+    form = page.locator(f'tr[data-sku="{tee.sku}"] .discount-form')
+    expect(form.locator(".error")).to_contain_text("above your limit of 10 %")
+    expect(form.locator('input[name="reason"]')).to_have_value("Faded colour")
+    form.locator('input[name="manager"]').fill("manon")
+    form.locator('input[name="password"]').fill("secret-pass")
+    screenshot("pos-discounts-4-approval")
+    settled(page, lambda: form.get_by_role("button", name="Approve the discount").click())
+
+    expect(page.locator("#pos-message")).to_contain_text("Discount given.")
+    row = page.locator(f'tr[data-sku="{tee.sku}"]')
+    expect(row.locator(".line-discount")).to_contain_text("Faded colour")
+    expect(row.locator(".line-discount")).to_contain_text("−€12.00")
+    expect(page.locator("#subtotal")).to_have_text("€40.00")
+    expect(page.locator("#discounts")).to_have_text("−€12.00")
+    expect(page.locator("#total")).to_have_text("€28.00")
+    expect(page.locator('.totals dd.vat[data-rate="20"]')).to_have_text("€4.67")
+    screenshot("pos-discounts-5-approved")
