@@ -474,10 +474,21 @@ class LedgerTenders:
 class TendersAboveTotal(InvalidInput):
     code = "tenders_above_total"
 
-    def __init__(self, *, total: Decimal, tenders: Decimal) -> None:
+    def __init__(self, *, total: Decimal, tenders: Decimal, currency: str) -> None:
+        from django.utils.translation import get_language
+
+        from unicommerce.money import money_format
+
+        language = get_language() or "en"
         super().__init__(
-            _("The gift card, points and store credit (%(tenders)s) are more than the total.")
-            % {"tenders": tenders},
+            _(
+                "The gift card, points and store credit (%(tenders)s) are more than the "
+                "total (%(total)s)."
+            )
+            % {
+                "tenders": money_format(tenders, currency, language),
+                "total": money_format(total, currency, language),
+            },
             field="gift_card_amount",
         )
 
@@ -617,7 +628,9 @@ def sale_pay_tenders(
     if tenders.total <= 0:
         raise TenderMissing()
     if tenders.total > pricing.total_amount:
-        raise TendersAboveTotal(total=pricing.total_amount, tenders=tenders.total)
+        raise TendersAboveTotal(
+            total=pricing.total_amount, tenders=tenders.total, currency=pricing.currency
+        )
     rest = pricing.total_amount - tenders.total
     if cash is not None and rest > 0 and cash < rest:
         from payments.exceptions import InsufficientTender

@@ -523,3 +523,19 @@ def test_a_gift_card_cannot_pay_for_a_gift_card(till, gift_card_product, card):
     assert refused.status_code == 422
     assert "a gift card cannot pay for a gift card" in refused.content.decode()
     assert not Order.objects.exists()
+
+
+def test_tenders_above_the_total_are_refused_before_anything(till, basket, card):
+    html = post(till, action="scan", code=card.code).content.decode()
+
+    refused = post(
+        till,
+        action="pay_tenders",
+        gift_card_amount="70",
+        rest="card",
+        key=key_of(html, "pay_tenders"),
+    )
+
+    assert refused.status_code == 422
+    assert "(€70.00) are more than the total (€68.80)." in refused.content.decode()
+    assert not Order.objects.exists()
