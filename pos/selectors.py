@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Now
 
 from catalog.models import Category, Product, Variant
@@ -614,3 +614,69 @@ def stock_panel_rows(*, variant_id: int, location_id: int) -> list[StockRow]:
         if location is not None:
             here = [StockRow(location, 0, 0, 0, 0)]
     return here + others
+
+
+# --- Gift cards, points and store credit at the till (issue 14) -------------------------
+
+
+def gift_card_left(payment: Payment) -> tuple[str, Decimal] | None:
+    """The card a gift card payment was taken from: its last four characters and what is
+    left on it now (two queries); None when the payment names no redemption."""
+    from loyalty.models import GiftCardEntry
+    from loyalty.services.gift_cards import gift_card_balance
+
+    prefix, _sep, entry_id = (payment.provider_reference or "").partition("_")
+    if prefix != "gc" or not entry_id.isdigit():
+        return None
+    entry = GiftCardEntry.objects.select_related("card").filter(pk=int(entry_id)).first()
+    if entry is None:
+        return None
+    return entry.card.last4, gift_card_balance(entry.card)
+
+
+@dataclass(frozen=True)
+class CustomerBalances:
+    """A customer's loyalty points (with what they pay for) and store credit, as the
+    till shows them on the customer's panel and in the pay area."""
+
+    currency: str
+    store_credit: Decimal
+    points: int | None = None  # None: no points programme in this currency
+    points_value: Decimal = Decimal("0.00")
+    programme: str = ""
+
+
+def customer_balances(*, customer: Customer, currency: str) -> CustomerBalances:
+    """The customer's points in the active programme of ``currency`` and their store
+    credit in it: two queries (the programme, then both sums at once)."""
+    from loyalty.models import PointsEntry, PointsProgramme, StoreCreditEntry
+    from loyalty.services.points import points_value
+
+    programme = PointsProgramme.objects.filter(currency=currency.upper(), is_active=True).first()
+    credit = (
+        StoreCreditEntry.objects.filter(customer_id=OuterRef("pk"), currency=currency.upper())
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    sums = {"credit": Coalesce(Subquery(credit), Value(Decimal("0.00")))}
+    if programme is not None:
+        points = (
+            PointsEntry.objects.filter(customer_id=OuterRef("pk"), programme_id=programme.pk)
+            .values("customer_id")
+            .annotate(total=Sum("points"))
+            .values("total")
+        )
+        sums["points"] = Coalesce(Subquery(points), Value(0))
+    row = Customer.objects.filter(pk=customer.pk).annotate(**sums).values(*sums).first() or {}
+    balances = CustomerBalances(currency, row.get("credit") or Decimal("0.00"))
+    if programme is None:
+        return balances
+    held = int(row.get("points") or 0)
+    return CustomerBalances(
+        currency,
+        balances.store_credit,
+        held,
+        points_value(held, programme),
+        programme.name,
+    )

@@ -45,6 +45,7 @@ class SaleResult:
     change_amount: Decimal | None
     card: Payment | None = None  # the part on the card terminal (card, cash + card)
     link: PaymentLink | None = None  # the payment link sent by SMS
+    ledger: tuple[Payment, ...] = ()  # gift card, points, store credit (issue 14)
 
 
 def cart_open_at_register(*, register: Register, token: str) -> Cart:
@@ -207,6 +208,41 @@ def till_points_take(
         order=order,
         method=Payment.Method.POINTS,
         amount=amount,
+        idempotency_key=key,
+        user=seller,
+        channel=register.channel,
+    )
+
+
+def till_ledger_take(
+    *,
+    order: Order,
+    method: str,
+    amount: Decimal | None,
+    register: Register,
+    seller: AbstractBaseUser,
+    idempotency_key: str,
+    token: str = "",
+) -> Payment:
+    """Pay ``amount`` (default: what is due) from a gift card (``token``: its code) or
+    the order customer's store credit, once per form key: as ``till_points_take``.
+    Declined with the reason (``gift_card_invalid``, ``gift_card_insufficient``,
+    ``store_credit_insufficient``…) and nothing taken when it does not cover it."""
+    if method not in (Payment.Method.GIFT_CARD, Payment.Method.STORE_CREDIT):
+        raise InvalidInput(_("Choose how the customer pays."))
+    key = f"pos-{method}-{_form_key(idempotency_key)}"
+    done = Payment.objects.filter(idempotency_key=key).first()
+    if done is not None and amount is None:
+        amount = done.amount
+    if amount is None:
+        amount = order_outstanding_amount(order)
+        if amount <= 0:
+            raise NothingDue(order=order.reference)
+    return payment_start(
+        order=order,
+        method=method,
+        amount=amount,
+        token=token.strip(),
         idempotency_key=key,
         user=seller,
         channel=register.channel,
@@ -414,3 +450,212 @@ def till_return_settle(
     if ret.channel_id != register.channel_id:
         raise InvalidInput(_("This return was not recorded at this store."))
     return return_settle(ret=ret, user=seller, method=method, idempotency_key=key)
+
+
+# --- Gift card, points and store credit at the sale screen (issue 14) -----------------
+
+
+@dataclass(frozen=True)
+class LedgerTenders:
+    """What the customer pays from a ledger before the rest in cash or on the card: a
+    gift card (its code and the amount taken from it), their points and their store
+    credit (as amounts of money). Zero: not used."""
+
+    gift_card_code: str = ""
+    gift_card_amount: Decimal = Decimal(0)
+    points_amount: Decimal = Decimal(0)
+    store_credit_amount: Decimal = Decimal(0)
+
+    @property
+    def total(self) -> Decimal:
+        return self.gift_card_amount + self.points_amount + self.store_credit_amount
+
+
+class TendersAboveTotal(InvalidInput):
+    code = "tenders_above_total"
+
+    def __init__(self, *, total: Decimal, tenders: Decimal, currency: str) -> None:
+        from django.utils.translation import get_language
+
+        from unicommerce.money import money_format
+
+        language = get_language() or "en"
+        super().__init__(
+            _(
+                "The gift card, points and store credit (%(tenders)s) are more than the "
+                "total (%(total)s)."
+            )
+            % {
+                "tenders": money_format(tenders, currency, language),
+                "total": money_format(total, currency, language),
+            },
+            field="gift_card_amount",
+        )
+
+
+class TenderNeedsCustomer(InvalidInput):
+    code = "tender_needs_customer"
+
+    def __init__(self, *, field: str) -> None:
+        super().__init__(
+            _("Identify the customer first: loyalty points and store credit are theirs."),
+            field=field,
+        )
+
+
+class TenderMissing(InvalidInput):
+    code = "tender_missing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Type the gift card, points or store credit amount, or pay with another tender."),
+            field="gift_card_amount",
+        )
+
+
+class SaleSellsGiftCard(DomainError):
+    code = "gift_card_for_gift_card"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("This sale contains a gift card: a gift card cannot pay for a gift card."),
+            field="gift_card_amount",
+        )
+
+
+def till_caller(seller: AbstractBaseUser) -> str:
+    """The rate-limit caller of a code typed or scanned at the till: the seller."""
+    return f"till-user:{seller.pk}"
+
+
+def _ledger_tenders_check(*, cart: Cart, seller, tenders: LedgerTenders, currency: str):
+    """Each ledger tender checked before the order is placed, so that a refusal places
+    nothing and takes nothing: the card's code and balance (looked up under the seller's
+    rate limit), no gift card paying for a gift card, the customer's points and store
+    credit. The gateways check it all again when they take it."""
+    from loyalty.exceptions import (
+        GiftCardInsufficient,
+        PointsBelowMinimum,
+        PointsInsufficient,
+        PointsProgrammeInactive,
+        StoreCreditInsufficient,
+    )
+    from loyalty.services.gift_cards import gift_card_balance, gift_card_find
+    from loyalty.services.points import points_balance, points_needed, points_programme_active
+    from loyalty.services.store_credit import store_credit_balance
+
+    if tenders.gift_card_amount > 0:
+        card = gift_card_find(code=tenders.gift_card_code, caller=till_caller(seller))
+        if cart.lines.exclude(variant__product__gift_card="").exists():
+            raise SaleSellsGiftCard()
+        balance = gift_card_balance(card)
+        if tenders.gift_card_amount > balance:
+            raise GiftCardInsufficient(
+                amount=tenders.gift_card_amount, balance=balance, currency=card.currency
+            )
+    customer = cart.customer if cart.customer_id else None
+    if tenders.points_amount > 0:
+        if customer is None:
+            raise TenderNeedsCustomer(field="points_amount")
+        programme = points_programme_active(currency)
+        if programme is None:
+            raise PointsProgrammeInactive(currency=currency)
+        needed = points_needed(tenders.points_amount, programme)
+        held = points_balance(customer=customer, programme=programme)
+        if needed > held:
+            raise PointsInsufficient(points=needed, balance=held)
+        if needed < (programme.min_redeem_points or 0):
+            raise PointsBelowMinimum(points=needed, minimum=programme.min_redeem_points)
+    if tenders.store_credit_amount > 0:
+        if customer is None:
+            raise TenderNeedsCustomer(field="store_credit_amount")
+        balance = store_credit_balance(customer=customer, currency=currency)
+        if tenders.store_credit_amount > balance:
+            raise StoreCreditInsufficient(
+                amount=tenders.store_credit_amount, balance=balance, currency=currency
+            )
+
+
+def _ledger_payments(order: Order, tenders: LedgerTenders, *, register, seller, key: str):
+    """Take each ledger tender from the placed order (outside any transaction, once per
+    form key); the payments taken, in order."""
+    taken = []
+    for method, amount, token in (
+        (Payment.Method.GIFT_CARD, tenders.gift_card_amount, tenders.gift_card_code),
+        (Payment.Method.POINTS, tenders.points_amount, ""),
+        (Payment.Method.STORE_CREDIT, tenders.store_credit_amount, ""),
+    ):
+        if amount <= 0:
+            continue
+        taken.append(
+            _after_checkout(
+                order,
+                lambda method=method, amount=amount, token=token: payment_start(
+                    order=order,
+                    method=method,
+                    amount=amount,
+                    token=token,
+                    idempotency_key=f"pos-{method}-{key}",
+                    user=seller,
+                    channel=register.channel,
+                ),
+            )
+        )
+    return taken
+
+
+def sale_pay_tenders(
+    *,
+    register: Register,
+    cart: Cart,
+    seller: AbstractBaseUser,
+    tenders: LedgerTenders,
+    cash: Decimal | None,
+    idempotency_key: str,
+    shipping_address: dict[str, Any] | None = None,
+) -> SaleResult:
+    """A split tender at the sale screen: a gift card, points and store credit first,
+    then the rest in cash (``cash``: what was handed over, the change given from it) or,
+    ``cash`` None, on the card terminal. Everything that can be checked is checked
+    before the order is placed (nothing is taken when it is refused); the order is then
+    placed and each tender taken in turn, after the checkout committed. One refused
+    then (another till drained the card in between) never leaves the order half paid
+    silently: ``SalePaymentNotRecorded`` names it, and the payment panel, which shows
+    what was taken, finishes it."""
+    key = _form_key(idempotency_key)
+    pricing = cart_price(cart=cart, channel=register.channel, location=register.location)
+    if tenders.total <= 0:
+        raise TenderMissing()
+    if tenders.total > pricing.total_amount:
+        raise TendersAboveTotal(
+            total=pricing.total_amount, tenders=tenders.total, currency=pricing.currency
+        )
+    rest = pricing.total_amount - tenders.total
+    if cash is not None and rest > 0 and cash < rest:
+        from payments.exceptions import InsufficientTender
+
+        raise InsufficientTender(due=rest, tendered=cash, currency=pricing.currency)
+    _ledger_tenders_check(cart=cart, seller=seller, tenders=tenders, currency=pricing.currency)
+    order = _card_checkout(
+        register=register, cart=cart, seller=seller, shipping_address=shipping_address
+    )
+    ledger = _ledger_payments(order, tenders, register=register, seller=seller, key=key)
+    cash_taken, card = None, None
+    if rest > 0 and cash is not None:
+        cash_taken = _after_checkout(
+            order,
+            lambda: till_cash_take(
+                order=order, tendered=cash, register=register, seller=seller, idempotency_key=key
+            ),
+        )
+    elif rest > 0:
+        card = _card_recorded(order, register=register, seller=seller, key=key)
+    order.refresh_from_db()
+    return SaleResult(
+        order=order,
+        payment=cash_taken.payment if cash_taken else None,
+        change_amount=cash_taken.change_amount if cash_taken else None,
+        card=card,
+        ledger=tuple(ledger),
+    )

@@ -34,6 +34,9 @@ TENDERS: tuple[Tender, ...] = (
     Tender("card", _("Card"), "pay_card", "pos/_tenders.html#card"),
     Tender("split", _("Cash + card"), "pay_split", "pos/_tenders.html#split"),
     Tender("link", _("Payment link"), "pay_link", "pos/_tenders.html#link"),
+    # Issue 14: a gift card, the customer's points and store credit, the rest in cash
+    # or on the card (pos.services.sale_pay_tenders).
+    Tender("ledger", _("Gift card, points, credit"), "pay_tenders", "pos/_tenders.html#ledger"),
 )
 TENDERS_BY_CODE = {tender.code: tender for tender in TENDERS}
 DEFAULT_TENDER = TENDERS[0].code

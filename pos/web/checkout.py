@@ -14,14 +14,24 @@ from orders.pricing.carts import cart_price
 from payments.services.cash import cash_change
 from pos.messages import seller_message
 from pos.models import Register
+from pos.selectors import gift_card_left
 from pos.services import (
+    LedgerTenders,
     SaleResult,
     sale_complete,
     sale_pay_card,
     sale_pay_link,
     sale_pay_split,
+    sale_pay_tenders,
 )
-from pos.web.common import SESSION_ADDRESS, SESSION_CART, SESSION_LAST_SALE, address_kept
+from pos.web.common import (
+    SESSION_ADDRESS,
+    SESSION_CART,
+    SESSION_GIFT_CARD,
+    SESSION_LAST_SALE,
+    address_kept,
+)
+from pos.web.gift_card_sales import cards_issue
 from pos.web.workspace import workspace_context
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -92,7 +102,9 @@ def sale_done(request, result: SaleResult, tender: str) -> None:
     """The sale is checked out: its receipt (``tender``: how it was paid, or
     ``pay_in_store``), and the register starts a new cart."""
     payment, card = result.payment, result.card
+    cards = cards_issue(request, result.order, request.session.get(SESSION_CART, ""))
     request.session[SESSION_LAST_SALE] = {
+        **cards,
         "order_id": result.order.pk,
         "reference": result.order.reference,
         "total": str(result.order.total_amount),
@@ -101,9 +113,29 @@ def sale_done(request, result: SaleResult, tender: str) -> None:
         "change": str(result.change_amount or 0) if payment else "",
         "card": str(card.amount) if card else "",
         "currency": result.order.currency,
+        "tenders": _tenders_of(result),
     }
     request.session.pop(SESSION_CART, None)
     request.session.pop(SESSION_ADDRESS, None)
+    request.session.pop(SESSION_GIFT_CARD, None)
+
+
+def _tenders_of(result: SaleResult) -> list[dict]:
+    """Each tender of a split payment as the receipt shows it: its method, the amount
+    taken, and for a gift card its last four characters and what is left on it."""
+    rows = []
+    for payment in result.ledger:
+        row = {"method": payment.method, "amount": str(payment.amount)}
+        if payment.method == "gift_card":
+            card = gift_card_left(payment)
+            if card is not None:
+                row.update(last4=card[0], balance=str(card[1]))
+        rows.append(row)
+    if result.ledger and result.payment is not None:
+        rows.append({"method": "cash", "amount": str(result.payment.amount)})
+    if result.ledger and result.card is not None:
+        rows.append({"method": "card_terminal", "amount": str(result.card.amount)})
+    return rows
 
 
 # --- The other tenders of the pay area (pos/tenders.py): one action each -------------
@@ -152,6 +184,57 @@ def pay_link(request, register: Register, cart: Cart):
         shipping_address=address_kept(request, cart),
     )
     sale_done(request, result, "link")
+    return {"clear_customer": True}
+
+
+def _optional_amount(request, name: str, currency: str) -> Decimal:
+    text = request.POST.get(name, "").strip()
+    if not text:
+        return Decimal(0)
+    try:
+        amount = parse_amount(text, currency)
+    except ValueError:
+        amount = Decimal(-1)
+    if amount < 0:
+        raise InvalidInput(_("Type an amount, e.g. 50 or 20.50."), field=name)
+    return amount
+
+
+def scanned_card(request, cart: Cart) -> dict | None:
+    """The gift card scanned for this cart (``pos.web.discounts.code_scanned``)."""
+    card = request.session.get(SESSION_GIFT_CARD) or {}
+    return card if card.get("cart") == cart.token else None
+
+
+def pay_tenders(request, register: Register, cart: Cart):
+    """Gift card, points, store credit, then the rest in cash (the cash received typed)
+    or on the card terminal (``rest=card``): see ``pos.services.sale_pay_tenders``."""
+    pricing = cart_price(cart=cart, channel=register.channel, location=register.location)
+    currency = pricing.currency
+    code = request.POST.get("gift_card_code", "").strip()
+    if not code and (card := scanned_card(request, cart)):
+        code = card["code"]
+    tenders = LedgerTenders(
+        gift_card_code=code,
+        gift_card_amount=_optional_amount(request, "gift_card_amount", currency),
+        points_amount=_optional_amount(request, "points_amount", currency),
+        store_credit_amount=_optional_amount(request, "store_credit_amount", currency),
+    )
+    if tenders.gift_card_amount > 0 and not code:
+        raise InvalidInput(_("Scan or type the gift card’s code."), field="gift_card_code")
+    cash = None
+    if request.POST.get("rest") != "card" and pricing.total_amount > tenders.total:
+        cash = _tendered(request, pricing, part=True)
+    result = sale_pay_tenders(
+        register=register,
+        cart=cart,
+        seller=request.user,
+        tenders=tenders,
+        cash=cash,
+        idempotency_key=request.POST.get("key", ""),
+        shipping_address=address_kept(request, cart),
+    )
+    sale_done(request, result, "tenders")
     return {"clear_customer": True}
 
 

@@ -23,6 +23,8 @@ SESSION_REGISTER = "pos_register_id"
 SESSION_CART = "pos_cart_token"
 SESSION_LAST_SALE = "pos_last_sale"
 SESSION_ADDRESS = "pos_ship_address"  # {"cart": token, "address": {...}}
+SESSION_CARD_CODES = "pos_card_codes"  # {"cart": token, "codes": {variant id: [codes]}}
+SESSION_GIFT_CARD = "pos_gift_card"  # {"cart": token, "code", "last4", "balance", "currency"}
 
 
 def live(response: HttpResponse) -> HttpResponse:

@@ -20,7 +20,7 @@ from orders.services.cart_identity import cart_identify
 from pos.forms import CustomerNameForm
 from pos.messages import seller_message
 from pos.models import Register
-from pos.selectors import customer_panel
+from pos.selectors import customer_balances, customer_panel
 from pos.services import cart_open_at_register
 from pos.web.common import SESSION_ADDRESS, SESSION_CART, SESSION_LAST_SALE
 from pos.web.workspace import workspace_respond
@@ -76,6 +76,7 @@ def find(request, register: Register, cart: Cart):
             request, register, customer_error=error.message, status=422, **context
         )
     context["panel"] = customer_panel(customer=customer, user=request.user)
+    context["balances"] = customer_balances(customer=customer, currency=register.channel.currency)
     context["current_token"] = cart.token
     return _customer_response(request, register, **context)
 

@@ -27,6 +27,7 @@ from pos.forms import LineQuantityForm, ShippingAddressForm
 from pos.models import Register
 from pos.web.common import SESSION_ADDRESS, SESSION_LAST_SALE
 from pos.web.customers import cart_open_by_token, cart_token_in
+from pos.web.discounts import code_scanned
 from pos.web.workspace import workspace_respond
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -37,7 +38,9 @@ SCANS_REMEMBERED = 50
 
 def scan(request, register: Register, cart: Cart):
     """Enter in the scan field: an exact barcode or SKU adds one unit; otherwise the only
-    search match does; otherwise the seller is told what went wrong.
+    search match does; otherwise a cart's token opens it, a gift card's code goes to the
+    pay area and a voucher code onto the cart (``pos.web.discounts``); otherwise the
+    seller is told what went wrong.
 
     The till's queue (pos.js) sends each scan with an id and sends it again when no answer
     came back: a scan already counted (its answer lost on the way) is not counted twice."""
@@ -61,14 +64,21 @@ def scan(request, register: Register, cart: Cart):
                 raise DomainError(
                     _("Several products match “%(code)s”: pick one below.") % {"code": code}
                 ) from None
+            if (scanned := code_scanned(request, register, cart, code)) is not None:
+                _scan_counted(request, counted, scan_id)
+                return scanned  # a gift card (the pay area) or a voucher (the cart)
             raise DomainError(
                 _("No product has the barcode or SKU “%(code)s”.") % {"code": code}
             ) from None
         variant = matches[0]
     result = _line_add(request, register, cart, variant)
+    _scan_counted(request, counted, scan_id)
+    return result
+
+
+def _scan_counted(request, counted: list[str], scan_id: str) -> None:
     if scan_id:
         request.session[SESSION_SCANS] = [*counted, scan_id][-SCANS_REMEMBERED:]
-    return result
 
 
 def add(request, register: Register, cart: Cart):

@@ -51,9 +51,16 @@ from payments.selectors import order_outstanding_amount
 from payments.services.cash import cash_change
 from payments.services.links import payment_link_cancel, payment_link_resend
 from pos.messages import seller_message
-from pos.selectors import order_id_of, payment_fingerprint, payment_panel
-from pos.services import till_card_record, till_cash_take, till_link_send, till_points_take
+from pos.selectors import customer_balances, order_id_of, payment_fingerprint, payment_panel
+from pos.services import (
+    till_card_record,
+    till_cash_take,
+    till_ledger_take,
+    till_link_send,
+    till_points_take,
+)
 from pos.web.common import live, register_current, register_pick, seller_login_required
+from pos.web.gift_card_sales import cards_issue
 from unicommerce.access.pos import pos_limits_count
 from unicommerce.converters import whole_number
 from unicommerce.exceptions import DomainError, InvalidInput
@@ -67,6 +74,8 @@ ERROR_FIELDS = {
     "card": {"card_number_refused": "terminal_reference", "*": "card_amount"},
     "link": {"invalid_phone": "phone", "invalid": "phone", "*": "link_amount"},
     "points": {"*": "points_amount"},
+    "gift_card": {"gift_card_invalid": "gift_card_code", "*": "gift_card_amount"},
+    "store_credit": {"*": "store_credit_amount"},
 }
 
 
@@ -123,6 +132,8 @@ def payment(request: HttpRequest, reference: str) -> HttpResponse:
         )
     if isinstance(result, HttpResponse):
         return result
+    if action not in ("change", "link", "resend", "cancel"):
+        result.update(cards_issue(request, order, ""))  # the gift cards sold, once paid
     return _render(request, register, order_id, **result)
 
 
@@ -132,7 +143,13 @@ def _render(request, register, order_id: int, *, poll: bool = False, status: int
     panel = payment_panel(order_id=order_id)
     if panel is None:
         raise Http404(_("No such order."))
-    context = {"register": register, "panel": panel, "points": _points_of(panel), **extra}
+    context = {
+        "register": register,
+        "panel": panel,
+        "points": _points_of(panel),
+        "credit": _credit_of(panel),
+        **extra,
+    }
     if not request.htmx:
         if request.method == "POST":
             if extra.get("error"):
@@ -157,6 +174,15 @@ def _points_of(panel) -> dict | None:
         return None
     summary = customer_points_summary(customer, currency=panel.order.currency)
     return summary if summary["active"] else None
+
+
+def _credit_of(panel) -> Decimal | None:
+    """The customer's store credit (the store credit tender shows it), None without a
+    customer."""
+    customer = panel.order.customer
+    if customer is None or panel.settled:
+        return None
+    return customer_balances(customer=customer, currency=panel.order.currency).store_credit
 
 
 def _amount(request, name: str, currency: str, *, required: bool = False) -> Decimal | None:
@@ -230,6 +256,37 @@ def _points(request, register, order: Order):
     }
 
 
+def _gift_card(request, register, order: Order):
+    payment = till_ledger_take(
+        order=order,
+        method="gift_card",
+        amount=_amount(request, "gift_card_amount", order.currency),
+        token=request.POST.get("gift_card_code", ""),
+        register=register,
+        seller=request.user,
+        idempotency_key=request.POST.get("key", ""),
+    )
+    return {
+        "done": _("%(amount)s paid with a gift card.")
+        % {"amount": _money(payment.amount, order.currency)}
+    }
+
+
+def _store_credit(request, register, order: Order):
+    payment = till_ledger_take(
+        order=order,
+        method="store_credit",
+        amount=_amount(request, "store_credit_amount", order.currency),
+        register=register,
+        seller=request.user,
+        idempotency_key=request.POST.get("key", ""),
+    )
+    return {
+        "done": _("%(amount)s paid with store credit.")
+        % {"amount": _money(payment.amount, order.currency)}
+    }
+
+
 def _link(request, register, order: Order):
     link = till_link_send(
         order=order,
@@ -271,6 +328,8 @@ ACTIONS = {
     "change": _change,
     "card": _card,
     "points": _points,
+    "gift_card": _gift_card,
+    "store_credit": _store_credit,
     "link": _link,
     "resend": _resend,
     "cancel": _cancel,

@@ -23,7 +23,7 @@ from pos.services import (
     SaleResult,
 )
 from pos.tenders import TENDERS
-from pos.web import checkout, customers, lines
+from pos.web import checkout, customers, discounts, gift_card_sales, lines
 from pos.web.catalog import (
     browse_grid,
     line_stock_refresh,
@@ -145,6 +145,14 @@ ACTIONS = {
     "address": lines.address_keep,
     "edit_address": lines.address_edit,
     "unbooked": lines.unbooked,
+    # Issue 14: codes, manual discounts, the gift card / points / store credit tender.
+    "voucher_remove": discounts.voucher_remove,
+    "gift_card_forget": discounts.gift_card_forget,
+    "discount": discounts.discount,
+    "discount_remove": discounts.discount_remove,
+    "pay_tenders": checkout.pay_tenders,
+    "card_code": gift_card_sales.card_code,
+    "card_codes_clear": gift_card_sales.card_codes_clear,
 }
 
 # Each tender of the pay area is taken by one action (pos/tenders.py).

@@ -7,6 +7,7 @@ shows it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 
 from django.contrib import messages
@@ -14,20 +15,23 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from inventory.models import Location, UnbookedSale
-from orders.models import Cart, Fulfilment, Order
+from orders.models import Cart, CartDiscount, Fulfilment, Order
 from orders.pricing.carts import cart_price
 from orders.services.unbooked import cart_unbooked_sales
 from pos.forms import ShippingAddressForm
 from pos.models import Register
 from pos.selectors import (
     CartStock,
+    CustomerBalances,
     PaymentPanel,
     collect_stores,
+    customer_balances,
     order_receipt,
     payment_panel,
 )
 from pos.tenders import DEFAULT_TENDER, TENDERS
-from pos.web.common import SESSION_LAST_SALE, address_kept, cart_current
+from pos.web.common import SESSION_GIFT_CARD, SESSION_LAST_SALE, address_kept, cart_current
+from pos.web.gift_card_sales import card_codes
 
 CASH_NOTES = [10, 20, 50, 100]
 
@@ -50,8 +54,17 @@ def workspace_context(request, register: Register, cart: Cart, *, pricing=None, 
         "Fulfilment": Fulfilment,
         "tenders": TENDERS,
         "tender": DEFAULT_TENDER,
+        "gift_card": _scanned_card(request, cart),
+        "balances": _LazyBalances(cart, pricing.currency),
+        "discount_form": {},
+        "manual": _LazyManual(cart, pricing),
+        "card_codes": card_codes(request, cart),
     }
     context.update(extra)
+    context["ledger_posted"] = context.get("posted") if context["tender"] == "ledger" else None
+    if context["gift_card"]:  # what the scanned card pays by default: all it can
+        context["gift_card"] = card = dict(context["gift_card"])  # not the session's
+        card["suggested"] = min(Decimal(card["balance"]), pricing.total_amount)
     context["unbooked"] = unbooked = _LazyUnbooked(
         register, context["cart_stock"], extra.get("unbooked_form")
     )
@@ -64,6 +77,54 @@ def workspace_context(request, register: Register, cart: Cart, *, pricing=None, 
     return context
 
 
+def _scanned_card(request, cart: Cart) -> dict | None:
+    """The gift card scanned for this cart, shown in the pay area (its balance then)."""
+    card = request.session.get(SESSION_GIFT_CARD) or {}
+    return card if card.get("cart") == cart.token else None
+
+
+class _LazyBalances:
+    """The cart's customer's points and store credit, read only if the pay area's
+    gift card / points / credit tender is shown (two queries)."""
+
+    def __init__(self, cart: Cart, currency: str) -> None:
+        self.cart = cart
+        self.currency = currency
+
+    @cached_property
+    def of(self) -> CustomerBalances | None:
+        if not self.cart.customer_id:
+            return None
+        return customer_balances(customer=self.cart.customer, currency=self.currency)
+
+
+class _LazyManual:
+    """The cart's basket-wide manual discount (one query, read only if the cart shows
+    discounts): its row and what it takes off in all."""
+
+    def __init__(self, cart: Cart, pricing) -> None:
+        self.cart = cart
+        self.pricing = pricing
+
+    @cached_property
+    def basket(self) -> CartDiscount | None:
+        if not any(d.source == "manual" for p in self.pricing.lines for d in p.discounts):
+            return None
+        return CartDiscount.objects.filter(cart=self.cart, line__isnull=True).first()
+
+    @property
+    def basket_id(self):
+        return self.basket.pk if self.basket else None
+
+    @property
+    def basket_amount(self):
+        key = self.basket_id
+        return sum(
+            (d.amount for p in self.pricing.lines for d in p.discounts if d.source_id == key),
+            Decimal("0.00"),
+        )
+
+
 class _LazyReceipt:
     """The last sale's order, read only if the receipt is shown."""
 
@@ -73,6 +134,25 @@ class _LazyReceipt:
     @cached_property
     def order(self) -> Order | None:
         return order_receipt(order_id=self.order_id) if self.order_id else None
+
+    @cached_property
+    def vat(self) -> list[dict]:
+        """The VAT per rate of the order's lines after their discounts: net (HT), VAT
+        (TVA) and gross (TTC), from the amounts stored on the lines."""
+        rows: dict = {}
+        for line in self.order.lines.all() if self.order else ():
+            row = rows.setdefault(line.vat_rate, {"rate": line.vat_rate, "vat": 0, "gross": 0})
+            row["vat"] += line.vat_amount
+            row["gross"] += line.total_amount
+        for row in rows.values():
+            row["net"] = row["gross"] - row["vat"]
+        return [rows[rate] for rate in sorted(rows)]
+
+    @cached_property
+    def discount_amount(self):
+        if self.order is None:
+            return 0
+        return sum((line.discount_amount for line in self.order.lines.all()), 0)
 
     @cached_property
     def payment_panel(self) -> PaymentPanel | None:

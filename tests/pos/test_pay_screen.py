@@ -73,7 +73,7 @@ def test_every_tender_of_the_list_is_on_the_pay_area_with_its_action(till, baske
         assert f'name="action" value="{tender.action}"' in html
         assert tender.action in sale.ACTIONS
         assert f"pos:sell POST {tender.action}" in TABLE
-    assert [t.code for t in TENDERS] == ["cash", "card", "split", "link"]
+    assert [t.code for t in TENDERS] == ["cash", "card", "split", "link", "ledger"]
     assert 'id="pay-with-cash" value="cash" checked' in html  # cash is the default
     for element in (
         'id="total"',

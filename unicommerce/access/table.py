@@ -102,8 +102,25 @@ SELL_ACTIONS = (
     "address",
     "edit_address",
     "unbooked",
+    "discount",
+    "voucher_remove",
+    "gift_card_forget",
+    "discount_remove",
+    "pay_tenders",
+    "card_code",
+    "card_codes_clear",
 )
-PAYMENT_ACTIONS = ("cash", "change", "card", "points", "link", "resend", "cancel")
+PAYMENT_ACTIONS = (
+    "cash",
+    "change",
+    "card",
+    "points",
+    "gift_card",
+    "store_credit",
+    "link",
+    "resend",
+    "cancel",
+)
 
 TABLE: dict[str, Rule] = {
     # --- public pages ---------------------------------------------------------------
@@ -319,6 +336,10 @@ TABLE: dict[str, Rule] = {
         note="sold though not in the books, per the store's policy; a manager's password "
         "typed on the till is locked out like log-ins and limited per seller "
         "(manager_approval_per_caller)"
+    ),
+    "pos:sell POST discount": _pos(
+        note="above the seller's cap, a manager's password typed on the till "
+        "(orders.approve_discount; locked out like log-ins, manager_approval_per_caller)"
     ),
     "pos:returns GET": _pos("orders.add_return"),
     "pos:returns POST": _pos("orders.add_return", note="received at this register's store"),
