@@ -445,6 +445,11 @@ class OrderLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
 
+    @property
+    def subtotal_amount(self):
+        """Before its discounts (what a receipt prints on the line, the discounts below)."""
+        return self.total_amount + self.discount_amount
+
 
 class OrderEvent(models.Model):
     """The order's timeline: every status change and every notable action, append-only."""
