@@ -61,7 +61,11 @@ def refund_methods_register() -> None:
 def payment_methods_register() -> None:
     from orders.payment_methods import payment_in_flight_register, payment_method_register
     from payments.selectors import order_payment_in_flight
-    from payments.services.cash import payment_card_terminal_handoff, payment_cash_handoff
+    from payments.services.cash import (
+        payment_card_terminal_handoff,
+        payment_cash_handoff,
+        payment_split_handoff,
+    )
     from payments.services.links import payment_link_handoff
 
     # Cash at the till: checkout hands the order over to payment_take_cash with the
@@ -81,6 +85,15 @@ def payment_methods_register() -> None:
     )
     # Payment link by SMS: checkout holds the stock and the order waits for the
     # customer to pay on their phone (payments.services.links).
+    # A split tender at the till (gift card, points, store credit, then cash or the
+    # terminal): every tender is checked before the checkout and taken right after it.
+    payment_method_register(
+        "split",
+        _("Split tender at the till"),
+        payment_split_handoff,
+        channel_kinds={"store"},
+        in_person=True,
+    )
     payment_method_register(
         "payment_link", _("Payment link by SMS"), payment_link_handoff, self_service=False
     )

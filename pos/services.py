@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 CASH = "cash"
 CARD_TERMINAL = "card_terminal"  # approved on the terminal before checkout (payments.apps)
+SPLIT = "split"  # gift card, points, store credit, then cash or the terminal (payments.apps)
 LINK = "payment_link"
 
 
@@ -329,12 +330,15 @@ def sale_pay_card(
     return SaleResult(order=order, payment=None, change_amount=None, card=card)
 
 
-def _card_checkout(*, register: Register, cart: Cart, seller, shipping_address) -> Order:
-    """Check the cart out at this register with the card terminal as its method."""
+def _card_checkout(
+    *, register: Register, cart: Cart, seller, shipping_address, method: str = ""
+) -> Order:
+    """Check the cart out at this register with the card terminal (or ``method``) as its
+    method."""
     return sale_complete(
         register=register,
         cart=cart,
-        payment_method=CARD_TERMINAL,
+        payment_method=method or CARD_TERMINAL,
         seller=seller,
         shipping_address=shipping_address,
     ).order
@@ -638,7 +642,11 @@ def sale_pay_tenders(
         raise InsufficientTender(due=rest, tendered=cash, currency=pricing.currency)
     _ledger_tenders_check(cart=cart, seller=seller, tenders=tenders, currency=pricing.currency)
     order = _card_checkout(
-        register=register, cart=cart, seller=seller, shipping_address=shipping_address
+        register=register,
+        cart=cart,
+        seller=seller,
+        shipping_address=shipping_address,
+        method=SPLIT,
     )
     ledger = _ledger_payments(order, tenders, register=register, seller=seller, key=key)
     cash_taken, card = None, None

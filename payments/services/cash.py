@@ -112,3 +112,26 @@ def payment_card_terminal_handoff(
         channel=channel,
         actor=user,
     )
+
+
+def payment_split_handoff(
+    *,
+    order: Order,
+    channel: SalesChannel | None = None,
+    user: AbstractBaseUser | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Checkout's hand-over for "split" (a split tender at the till: gift card, points,
+    store credit, then cash or the terminal for the rest): the till takes each tender
+    once this checkout has committed (``pos.services.sale_pay_tenders``); until then the
+    order says so on its timeline."""
+    from orders.states import order_event_record
+
+    order_event_record(
+        order=order,
+        kind="awaiting_payment",
+        message=_("Split tender at the till; the tenders are being taken."),
+        data={"payment_method": order.payment_method},
+        channel=channel,
+        actor=user,
+    )

@@ -208,6 +208,7 @@ def test_a_gift_card_scanned_pays_part_and_cash_the_rest_on_the_receipt(till, ba
     assert paid.status_code == 200, paid.content.decode()[:2000]
     order = Order.objects.get()
     assert order.payment_status == Order.PaymentStatus.PAID
+    assert order.payment_method == "split"  # not "card_terminal": no terminal was used
     assert sorted(order.payments.values_list("method", "amount")) == [
         ("cash", D("38.80")),
         ("gift_card", D("30.00")),
