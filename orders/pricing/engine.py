@@ -386,6 +386,10 @@ def _untouched(offer: Offer, states: list[_LineState], taken: set[int]) -> bool:
     return states.eligible(offer).isdisjoint(taken)
 
 
+def _may_apply(offer: Offer, states: _States) -> bool:
+    return offer.code is not None or offer.reward == FREE_ITEM or bool(states.eligible(offer))
+
+
 def _run_stage(
     stage: str, offers: Sequence[Offer], states: list[_LineState], book: _Book, exponent: int
 ) -> None:
@@ -393,7 +397,10 @@ def _run_stage(
     priority desc, id asc), each then applied to the lines no earlier one took. Then the
     stackable offers on top, by (priority desc, id asc), on the current amounts."""
     everything = frozenset(range(len(states)))
-    exclusive = [offer for offer in offers if offer.stage == stage and not offer.stackable]
+    # An automatic offer targeting no line of this basket gives nothing and owes no
+    # refusal: it is left out (most of them, with hundreds of promotions).
+    offers = [offer for offer in offers if offer.stage == stage and _may_apply(offer, states)]
+    exclusive = [offer for offer in offers if not offer.stackable]
     alone = [_evaluate(offer, states, everything, exponent) for offer in exclusive]
     ranked = sorted(
         range(len(exclusive)),
@@ -403,6 +410,8 @@ def _run_stage(
     for k in ranked:
         offer = exclusive[k]
         outcome = alone[k]
+        if offer.code is None and not outcome.taken:
+            continue  # nothing alone on every line: nothing on fewer either
         # Only the lines an earlier offer took have changed: an offer whose lines are
         # all untouched gives what it gave alone (no need to evaluate it again; with
         # hundreds of promotions this is most of them).
@@ -413,7 +422,7 @@ def _run_stage(
             taken |= outcome.taken
         else:
             _refuse(offer, alone[k].refusal or Refusal(NOT_STACKABLE), book)
-    stackable = [offer for offer in offers if offer.stage == stage and offer.stackable]
+    stackable = [offer for offer in offers if offer.stackable]
     for offer in sorted(stackable, key=lambda offer: (-offer.priority, offer.id)):
         outcome = _evaluate(offer, states, everything, exponent)
         if outcome.amounts:
