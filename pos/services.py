@@ -166,19 +166,41 @@ def till_card_record(
     """The external card terminal approved ``amount`` (default: what is due): record it
     as a captured card payment (the "manual" gateway), once per form key. More than is
     due: ``payment_exceeds_due``; a card number typed as the reference is refused."""
-    key = f"pos-card-{_form_key(idempotency_key)}"
+    return _till_take(
+        order=order,
+        method=Payment.Method.CARD_TERMINAL,
+        amount=amount,
+        register=register,
+        seller=seller,
+        key=f"pos-card-{_form_key(idempotency_key)}",
+        token=terminal_reference,
+    )
+
+
+def _till_take(
+    *,
+    order: Order,
+    method: str,
+    amount: Decimal | None,
+    register: Register,
+    seller: AbstractBaseUser,
+    key: str,
+    token: str = "",
+) -> Payment:
+    """Take ``amount`` (default: what is due) by ``method`` at this till, once per form
+    ``key``: the same click again gives the same answer."""
     done = Payment.objects.filter(idempotency_key=key).first()
     if done is not None and amount is None:
-        amount = done.amount  # the same click again: the same answer
+        amount = done.amount
     if amount is None:
         amount = order_outstanding_amount(order)
         if amount <= 0:
             raise NothingDue(order=order.reference)
     return payment_start(
         order=order,
-        method=Payment.Method.CARD_TERMINAL,
+        method=method,
         amount=amount,
-        token=terminal_reference.strip(),
+        token=token.strip(),
         idempotency_key=key,
         user=seller,
         channel=register.channel,
@@ -197,21 +219,13 @@ def till_points_take(
     (``payments.gateways.points``: the points it needs, rounded up), once per form key.
     Declined with the reason (``points_insufficient``, ``points_needs_customer``…) and
     nothing redeemed when the points do not cover it."""
-    key = f"pos-points-{_form_key(idempotency_key)}"
-    done = Payment.objects.filter(idempotency_key=key).first()
-    if done is not None and amount is None:
-        amount = done.amount  # the same click again: the same answer
-    if amount is None:
-        amount = order_outstanding_amount(order)
-        if amount <= 0:
-            raise NothingDue(order=order.reference)
-    return payment_start(
+    return _till_take(
         order=order,
         method=Payment.Method.POINTS,
         amount=amount,
-        idempotency_key=key,
-        user=seller,
-        channel=register.channel,
+        register=register,
+        seller=seller,
+        key=f"pos-points-{_form_key(idempotency_key)}",
     )
 
 
@@ -231,22 +245,14 @@ def till_ledger_take(
     ``store_credit_insufficient``…) and nothing taken when it does not cover it."""
     if method not in (Payment.Method.GIFT_CARD, Payment.Method.STORE_CREDIT):
         raise InvalidInput(_("Choose how the customer pays."))
-    key = f"pos-{method}-{_form_key(idempotency_key)}"
-    done = Payment.objects.filter(idempotency_key=key).first()
-    if done is not None and amount is None:
-        amount = done.amount
-    if amount is None:
-        amount = order_outstanding_amount(order)
-        if amount <= 0:
-            raise NothingDue(order=order.reference)
-    return payment_start(
+    return _till_take(
         order=order,
         method=method,
         amount=amount,
-        token=token.strip(),
-        idempotency_key=key,
-        user=seller,
-        channel=register.channel,
+        register=register,
+        seller=seller,
+        key=f"pos-{method}-{_form_key(idempotency_key)}",
+        token=token,
     )
 
 

@@ -4,40 +4,17 @@ ledger never goes below zero."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
 
 from loyalty.exceptions import GiftCardInsufficient
 from loyalty.models import GiftCardEntry
 from loyalty.services.gift_cards import gift_card_balance, gift_card_issue, gift_card_redeem
+from tests.orders.test_checkout_concurrency import run_concurrently
 
 D = Decimal
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_concurrently(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = work(index)
-        except Exception as error:  # the outcome is what we assert on
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    close_old_connections()
-    return outcomes
 
 
 def test_two_tills_redeeming_the_last_50_of_a_card_exactly_one_succeeds():

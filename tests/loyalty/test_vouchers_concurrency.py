@@ -4,44 +4,22 @@ whatever limit is the last one (campaign, code, customer)."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 
 from loyalty import exceptions as errors
 from loyalty.models import Promotion, VoucherCode, VoucherRedemption
 from loyalty.services.vouchers import vouchers_release, vouchers_use
 from tests.factories import CustomerFactory
 from tests.loyalty.voucher_data import campaign, code
+from tests.orders.test_checkout_concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BUYERS = 16
 TEN = Decimal("10.00")
-
-
-def run_concurrently(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = work(index)
-        except Exception as error:  # the outcome is what we assert on
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    close_old_connections()
-    return outcomes
 
 
 def place(voucher: VoucherCode, customer, reference: str):
