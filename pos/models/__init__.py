@@ -1,0 +1,6 @@
+"""The till's tables, one module per sub-domain: registers; (issue 15) their sessions and
+cash, and the fiscal journal."""
+
+from pos.models.registers import Register
+
+__all__ = ["Register"]
