@@ -28,7 +28,7 @@ from customers.models import Customer
 from inventory.models import Location, Reservation, StockLevel
 from inventory.selectors import staff_location_ids
 from orders.exceptions import CartExpired, CartForeign, CartLineNotFound, CartNotFound
-from orders.models import Cart, CartLine, Fulfilment, Order, OrderLine, Return
+from orders.models import Cart, CartLine, Fulfilment, Order, OrderLine, Return, Shipment
 from orders.pricing.carts import CartPricing, PricedLine, cart_price
 from unicommerce.channels.models import SalesChannel
 
@@ -395,3 +395,30 @@ def cart_open_of_customer(customer_id: int, *, exclude: int | None = None) -> Ca
     if exclude is not None:
         carts = carts.exclude(pk=exclude)
     return carts.order_by("-updated_at", "-id").first()
+
+
+# Shipments a store prepares itself: click & collect waiting there, or shipped from it.
+_COUNTER_OPEN = (
+    Shipment.Status.PENDING,
+    Shipment.Status.PICKING,
+    Shipment.Status.PACKED,
+    Shipment.Status.READY,
+)
+
+
+def store_fulfilment_queue(location_id: int, *, limit: int = 100) -> list[Shipment]:
+    """The store's click & collect and ship-from-store shipments still to hand over,
+    oldest first within each step (ready for pickup first: the customer may be at the
+    counter), with their order, customer and lines: three queries."""
+    rank = {Shipment.Status.READY: 0, Shipment.Status.PACKED: 1, Shipment.Status.PICKING: 2}
+    shipments = list(
+        Shipment.objects.filter(
+            location_id=location_id,
+            kind__in=(Fulfilment.COLLECT, Fulfilment.SHIP),
+            status__in=_COUNTER_OPEN,
+        )
+        .select_related("order", "order__customer", "order__channel")
+        .prefetch_related("lines")
+        .order_by("created_at", "id")[:limit]
+    )
+    return sorted(shipments, key=lambda s: (rank.get(s.status, 3), s.created_at, s.pk))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos.web import home, payments, returns, sale, unpaid
+from pos.web import counter, home, payments, returns, sale, unpaid
 
 app_name = "pos"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path("sell/", sale.sell, name="sell"),
     path("returns/", returns.returns, name="returns"),
     path("unpaid/", unpaid.unpaid, name="unpaid"),
+    path("counter/", counter.counter, name="counter"),
     path("orders/<str:reference>/payment/", payments.payment, name="payment"),
 ]

@@ -21,7 +21,7 @@ from orders.services.fulfilment import shipment_action_check
 from orders.services.order_lines import order_lines_fulfil, order_step_record
 from unicommerce.messaging.exceptions import MessageRecipientInvalid
 from unicommerce.messaging.services import message_send
-from unicommerce.ratelimit import RateLimited
+from unicommerce.ratelimit import RateLimited, rate_limit_check, rate_limit_hit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 SS = Shipment.Status
 LS = OrderLine.Status
 PICKUP_CODE_DIGITS = 6
+
+
+PICKUP_LIMIT = "pickup_code_attempt_per_shipment"
 
 
 def pickup_code_new() -> str:
@@ -129,10 +132,14 @@ def shipment_collect(
     become sales and the lines are fulfilled. A wrong code changes nothing."""
     order, shipment = shipment_lock(shipment)
     shipment_action_check(shipment, "collect")
+    # Six digits can be guessed: wrong tries are counted per shipment, whoever types them
+    # (the staff API or a till), and refused once over the limit.
+    rate_limit_check(PICKUP_LIMIT, shipment.pk)
     typed = "".join((code or "").split())
     if not shipment.pickup_code or not secrets.compare_digest(
         typed.encode(), shipment.pickup_code.encode()
     ):
+        rate_limit_hit(PICKUP_LIMIT, shipment.pk)
         raise PickupCodeWrong(shipment)
     lines = list(OrderLine.objects.filter(shipment=shipment, status=LS.OPEN))
     order_lines_fulfil(order=order, lines=lines, user=user)

@@ -347,6 +347,21 @@ TABLE: dict[str, Rule] = {
         "orders.add_return", "payments.add_payment", note="returns received at this store"
     ),
     "pos:unpaid GET": _pos(note="orders of this register's store not paid in full"),
+    "pos:counter GET": _pos(
+        "orders.change_order", note="click & collect and ship-from-store of this store"
+    ),
+    **{
+        f"pos:counter POST {step}": _pos(
+            "orders.change_order",
+            note="shipments of this register's store"
+            + (
+                "; wrong pickup codes counted per shipment (pickup_code_attempt_per_shipment)"
+                if step == "collect"
+                else ""
+            ),
+        )
+        for step in ("pick", "ready", "collect", "ship")
+    },
     "pos:payment GET": _pos(note="orders of this register's store"),
     **{
         f"pos:payment POST {action}": _pos(note="orders of this register's store")

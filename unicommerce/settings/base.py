@@ -341,6 +341,9 @@ _RATE_LIMIT_DEFAULTS = {
     # an API key), and failed ones against a much smaller limit that stops guessing.
     "gift_card_lookup_per_caller": "600/hour",
     "gift_card_lookup_failed_per_caller": "20/hour",
+    # A click & collect pickup code typed at the counter (6 digits): wrong tries per
+    # shipment, whoever types them (orders.services.collect.shipment_collect).
+    "pickup_code_attempt_per_shipment": "10/hour",
 }
 RATE_LIMITS = {
     name: env_str(f"RATE_LIMIT_{name.upper()}", default=rate)
