@@ -206,6 +206,9 @@ class CartEvent(models.Model):
         VOUCHER_REMOVED = "voucher_removed", _("voucher code removed")
         DISCOUNT_SET = "discount_set", _("manual discount given")
         DISCOUNT_REMOVED = "discount_removed", _("manual discount removed")
+        PARKED = "parked", _("parked at a till")
+        RECALLED = "recalled", _("recalled at a till")
+        VOIDED = "voided", _("voided at a till")
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

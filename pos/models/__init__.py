@@ -1,6 +1,7 @@
 """The till's tables, one module per sub-domain: registers; (issue 15) their sessions and
 cash, and the fiscal journal."""
 
+from pos.models.parked import ParkedSale
 from pos.models.registers import Register
 
-__all__ = ["Register"]
+__all__ = ["ParkedSale", "Register"]

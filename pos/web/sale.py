@@ -23,7 +23,7 @@ from pos.services import (
     SaleResult,
 )
 from pos.tenders import TENDERS
-from pos.web import checkout, customers, discounts, gift_card_sales, lines
+from pos.web import checkout, customers, discounts, gift_card_sales, lines, parking
 from pos.web.catalog import (
     browse_grid,
     line_stock_refresh,
@@ -153,6 +153,10 @@ ACTIONS = {
     "pay_tenders": checkout.pay_tenders,
     "card_code": gift_card_sales.card_code,
     "card_codes_clear": gift_card_sales.card_codes_clear,
+    # Issue 15: the till's day.
+    "park": parking.park,
+    "recall": parking.recall,
+    "void": parking.void,
 }
 
 # Each tender of the pay area is taken by one action (pos/tenders.py).

@@ -20,6 +20,7 @@ from orders.pricing.carts import cart_price
 from orders.services.unbooked import cart_unbooked_sales
 from pos.forms import ShippingAddressForm
 from pos.models import Register
+from pos.parking import parked_at
 from pos.selectors import (
     CartStock,
     CustomerBalances,
@@ -59,6 +60,7 @@ def workspace_context(request, register: Register, cart: Cart, *, pricing=None, 
         "discount_form": {},
         "manual": _LazyManual(cart, pricing),
         "card_codes": card_codes(request, cart),
+        "parked": _LazyParked(register),
     }
     context.update(extra)
     context["ledger_posted"] = context.get("posted") if context["tender"] == "ledger" else None
@@ -173,6 +175,24 @@ class _LazyStores:
 
     def __iter__(self):
         return iter(self.all)
+
+
+class _LazyParked:
+    """The sales parked at this register, read only if the page shows them (an empty
+    sale)."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+
+    @cached_property
+    def all(self) -> list:
+        return parked_at(self.register)
+
+    def __iter__(self):
+        return iter(self.all)
+
+    def __len__(self) -> int:
+        return len(self.all)
 
 
 def workspace_respond(request, register, cart, *, error: str = "", status: int = 200, **extra):

@@ -109,6 +109,9 @@ SELL_ACTIONS = (
     "pay_tenders",
     "card_code",
     "card_codes_clear",
+    "park",
+    "recall",
+    "void",
 )
 PAYMENT_ACTIONS = (
     "cash",
