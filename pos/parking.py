@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from orders.locks import cart_lock
@@ -58,10 +60,12 @@ class VoidReasonMissing(InvalidInput):
 
 
 def parked_at(register: Register) -> list[ParkedSale]:
-    """The sales parked at ``register``, oldest first, with their carts."""
+    """The sales parked at ``register``, oldest first, with their carts and how many
+    items each holds."""
     return list(
         ParkedSale.objects.filter(register=register)
         .select_related("cart", "cart__customer", "parked_by")
+        .annotate(item_count=Coalesce(Sum("cart__lines__quantity"), 0))
         .order_by("parked_at", "id")
     )
 
