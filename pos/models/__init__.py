@@ -2,6 +2,7 @@
 cash, and the fiscal journal."""
 
 from pos.models.parked import ParkedSale
+from pos.models.receipts import ReceiptPrint, StoreIdentity
 from pos.models.registers import Register
 
-__all__ = ["ParkedSale", "Register"]
+__all__ = ["ParkedSale", "ReceiptPrint", "Register", "StoreIdentity"]

@@ -350,6 +350,12 @@ TABLE: dict[str, Rule] = {
         "orders.add_return", "payments.add_payment", note="returns received at this store"
     ),
     "pos:unpaid GET": _pos(note="orders of this register's store not paid in full"),
+    "pos:receipt GET": _pos(note="orders of this register's store"),
+    "pos:receipt POST print": _pos(note="orders of this register's store; each print logged"),
+    "pos:receipt POST send": _pos(
+        note="orders of this register's store; an SMS counts against sms_per_number and "
+        "sms_per_channel"
+    ),
     "pos:counter GET": _pos(
         "orders.change_order", note="click & collect and ship-from-store of this store"
     ),
