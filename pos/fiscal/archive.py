@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pos.fiscal.canonical import canonical, chain_identity
-from pos.fiscal.journal import COMPANY, chain_records, journal_append
+from pos.fiscal.journal import COMPANY, chain_records, journal_append, journal_snapshot
 from pos.models import JournalChain, JournalEventCode, JournalKind
 
 ARCHIVE_FORMAT = "unicommerce-fiscal-archive/1"
@@ -62,10 +62,11 @@ def journal_export(*, first_day: date, last_day: date, out: Path) -> dict:
     end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=PARIS)
     out.mkdir(parents=True, exist_ok=True)
     entries = []
-    for chain in JournalChain.objects.order_by("pk"):
-        entry = _chain_file(chain, out, start, end)
-        if entry is not None:
-            entries.append(entry)
+    with journal_snapshot():  # the tills may go on selling while it runs
+        for chain in JournalChain.objects.order_by("pk"):
+            entry = _chain_file(chain, out, start, end)
+            if entry is not None:
+                entries.append(entry)
     manifest = {
         "format": ARCHIVE_FORMAT,
         "period": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -224,16 +225,33 @@ def _chain_verify(chain: JournalChain) -> tuple[int, ChainBreak | None]:
     return count, None
 
 
+@contextmanager
+def journal_snapshot() -> Iterator[None]:
+    """One consistent view of the heads and the records for a long read while the tills
+    go on appending (REPEATABLE READ: a head and its records are committed together, so
+    the view never shows one without the other). Inside a caller's transaction, the
+    caller's view is used as it is."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def journal_verify(*, chains: list[JournalChain] | None = None) -> JournalCheck:
     """Walk every chain (or these) in number order, recompute each hash, check the links
     and the numbering; the first broken record of each chain is named."""
-    if chains is None:
-        chains = list(JournalChain.objects.order_by("pk"))
     check = JournalCheck()
-    for chain in chains:
-        count, broken = _chain_verify(chain)
-        check.chains += 1
-        check.records += count
-        if broken is not None:
-            check.breaks.append(broken)
+    with journal_snapshot():
+        heads = JournalChain.objects.order_by("pk")
+        if chains is not None:  # their heads as this view sees them
+            heads = heads.filter(pk__in=[chain.pk for chain in chains])
+        for chain in heads:
+            count, broken = _chain_verify(chain)
+            check.chains += 1
+            check.records += count
+            if broken is not None:
+                check.breaks.append(broken)
     return check

@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from pos.exceptions import (
@@ -187,6 +188,84 @@ def test_concurrent_appends_on_20_registers_keep_every_chain_gapless_and_valid(
         assert numbers == list(range(1, 11))
     check = journal_verify()
     assert (check.chains, check.records, check.breaks) == (20, 200, [])
+
+
+def _in_thread(work) -> object:
+    """work() in a thread with its own connection; its result or its exception."""
+    outcome: list = [None]
+
+    def target() -> None:
+        try:
+            outcome[0] = work()
+        except Exception as error:  # the outcome is what we assert on
+            outcome[0] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    return outcome[0]
+
+
+def _append_without_waiting(register) -> JournalRecord:
+    with transaction.atomic():
+        connection.cursor().execute("SET LOCAL lock_timeout = '1s'")
+        return _ticket(register, "2.00", at=timezone.now())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_in_progress_on_one_register_never_holds_up_another(shop, fiscal_journal_wipe):
+    other = RegisterFactory(location=shop.store)
+    _ticket(shop.register, "1.00")
+    _ticket(other, "1.00")
+
+    with transaction.atomic():  # a sale at Till 1, not committed yet
+        _ticket(shop.register, "5.00")
+        at_other = _in_thread(lambda: _append_without_waiting(other))
+        at_same = _in_thread(lambda: _append_without_waiting(shop.register))
+
+    assert isinstance(at_other, JournalRecord)
+    assert at_other.number == 2
+    assert isinstance(at_same, OperationalError)  # it waited for Till 1's lock
+    assert "lock timeout" in str(at_same)
+    assert journal_verify().intact
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verifying_while_the_tills_sell_finds_every_chain_intact(shop, fiscal_journal_wipe):
+    registers = [shop.register] + [RegisterFactory(location=shop.store) for _ in range(3)]
+    selling = threading.Event()
+    selling.set()
+
+    def sell(index: int) -> int:
+        for n in range(40):
+            _ticket(registers[index], f"{n}.00", at=timezone.now())
+        return index
+
+    def watch() -> list:
+        found = []
+        while selling.is_set():
+            found.extend(journal_verify().breaks)
+        return found
+
+    watcher: list = []
+    thread = threading.Thread(target=lambda: watcher.append(_watch_closing(watch)))
+    thread.start()
+    outcomes = run_concurrently(4, sell)
+    selling.clear()
+    thread.join(30)
+
+    assert outcomes == [0, 1, 2, 3]
+    assert watcher == [[]]
+    assert journal_verify().records == 160
+
+
+def _watch_closing(work):
+    try:
+        return work()
+    finally:
+        connection.close()
 
 
 def _bypass_trigger(sql: str, params: list) -> None:
