@@ -22,7 +22,8 @@ from customers.emails import email_normalised
 from customers.phones import phone_e164
 from orders.models import Order
 from payments.models import Payment
-from pos.models import ReceiptPrint, Register, StoreIdentity
+from pos.fiscal.tickets import ticket_of
+from pos.models import JournalRecord, ReceiptPrint, Register, StoreIdentity
 from unicommerce.exceptions import InvalidInput
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_format
@@ -50,6 +51,7 @@ class Receipt:
     change: Decimal
     prints: int = 0
     lines: list = field(default_factory=list)
+    ticket: JournalRecord | None = None  # its record in the register's fiscal chain
 
 
 def receipt_of(order: Order) -> Receipt:
@@ -67,16 +69,13 @@ def receipt_of(order: Order) -> Receipt:
         row.net = row.gross - row.vat
     store_id = next((line.location_id for line in lines if line.fulfilment == "taken_now"), None)
     identity = StoreIdentity.objects.filter(location_id=store_id).first() if store_id else None
-    payments = list(
-        Payment.objects.filter(order=order, status__in=("captured", "partially_refunded")).order_by(
-            "id"
-        )
-    )
+    captured = ("captured", "partially_refunded")
+    payments = list(Payment.objects.filter(order=order, status__in=captured).order_by("id"))
     change = sum((p.change_amount or Decimal("0.00") for p in payments), Decimal("0.00"))
     prints = ReceiptPrint.objects.filter(order=order).count()
-    return Receipt(
-        order, identity, [rows[r] for r in rates], codes, payments, change, prints, lines
-    )
+    vat = [rows[rate] for rate in rates]
+    ticket = ticket_of(order)
+    return Receipt(order, identity, vat, codes, payments, change, prints, lines, ticket)
 
 
 @transaction.atomic

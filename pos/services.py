@@ -27,6 +27,7 @@ from payments.services.cash import payment_take_cash
 from payments.services.links import payment_link_create
 from payments.services.returns import return_settle
 from payments.services.start import payment_start
+from pos.fiscal.tickets import sale_ticket_record
 from pos.models import Register
 from unicommerce.exceptions import DomainError, InvalidInput
 
@@ -75,16 +76,19 @@ def sale_complete(
     elsewhere or shipped home are reserved where they will come from, and the order goes
     to the payment method: cash (``tendered``: the "cash" method's hand-over,
     ``payments.services.payment_cash_handoff``, checks it covers the total and records
-    the payment with the change) or pay in store later. All of it or nothing."""
-    order = order_checkout(
-        cart=cart,
-        channel=register.channel,
-        payment_method=payment_method,
-        payment_params={"tendered": tendered} if payment_method == CASH else None,
-        till_location=register.location,
-        shipping_address=shipping_address,
-        user=seller,
-    )
+    the payment with the change) or pay in store later. All of it or nothing, the sale's
+    ticket in the register's fiscal chain included (``pos.fiscal.tickets``)."""
+    with transaction.atomic():
+        order = order_checkout(
+            cart=cart,
+            channel=register.channel,
+            payment_method=payment_method,
+            payment_params={"tendered": tendered} if payment_method == CASH else None,
+            till_location=register.location,
+            shipping_address=shipping_address,
+            user=seller,
+        )
+        sale_ticket_record(order=order, register=register, seller_id=seller.pk)
     payment = order.payment_handoff if payment_method == CASH else None
     return SaleResult(
         order=order, payment=payment, change_amount=payment.change_amount if payment else None

@@ -212,6 +212,19 @@ def run_outbox() -> int:
     return sum(event_process(event_id=pk) for pk in pending.values_list("pk", flat=True))
 
 
+@pytest.fixture(autouse=True)
+def _fiscal_journal_wiped_after_transactional_tests(request) -> None:
+    """Every transactional test (a live server, real concurrent connections) may write
+    the fiscal journal (a till sale writes a ticket): its records are removed before
+    Django empties the database (``fiscal_journal_wipe``)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("fiscal_journal_wipe")
+
+
 @pytest.fixture
 def fiscal_journal_wipe(transactional_db) -> Iterator[None]:
     """For transactional tests that write the fiscal journal. The journal refuses TRUNCATE

@@ -59,6 +59,8 @@ def test_the_receipt_says_what_the_law_asks(till, sold):
         "€0.52",  # VAT at 5.5 % on 10.00
         "€10.20",  # change from 60.00
         "Échange sous 30 jours",
+        "Ticket n°1",
+        "Till 1",
     ):
         assert text in html, text
 
@@ -101,3 +103,14 @@ def test_another_stores_order_has_no_receipt_here(client, shop, sold):
     client.force_login(other)
     client.post("/pos/", {"register": register.pk})
     assert client.get(url(sold)).status_code == 404
+
+
+def test_a_till_sale_is_a_ticket_of_its_registers_chain(sold, shop):
+    from pos.fiscal.journal import journal_verify
+    from pos.models import JournalRecord
+
+    ticket = JournalRecord.objects.get(reference=sold.reference)
+    assert (ticket.kind, ticket.number, ticket.chain.register_id) == ("ticket", 1, shop.register.pk)
+    assert ticket.payload["total"] == "49.80"
+    assert [row["rate"] for row in ticket.payload["vat"]] == ["5.5", "20.0"]
+    assert journal_verify().intact

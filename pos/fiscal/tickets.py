@@ -1,0 +1,75 @@
+"""Each completed till sale is a ticket in its register's fiscal chain, written in the
+sale's own transaction (``pos.services.sale_complete``): a sale that rolls back leaves no
+ticket and no hole in the numbering. The payload is what the receipt says about the sale:
+its lines (with their discounts and VAT), the VAT per rate, the total and who sold it;
+the tenders are the order's payments, recorded after the sale (a card's approval, a gift
+card) and reported by the register's session and Z report."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from orders.models import Order
+from pos.fiscal.journal import journal_append
+from pos.models import JournalKind, JournalRecord, Register
+
+
+def _money(amount: Decimal | None) -> str:
+    return f"{(amount or Decimal('0')):.2f}"
+
+
+def ticket_payload(order: Order, *, seller_id: int | None) -> dict:
+    lines, vat = [], defaultdict(lambda: [Decimal("0.00"), Decimal("0.00")])
+    for line in order.lines.all():
+        lines.append(
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price_amount),
+                "discount": _money(line.discount_amount),
+                "total": _money(line.total_amount),
+                "vat_rate": f"{line.vat_rate:.1f}",
+                "vat": _money(line.vat_amount),
+            }
+        )
+        vat[line.vat_rate][0] += line.total_amount
+        vat[line.vat_rate][1] += line.vat_amount or Decimal("0.00")
+    return {
+        "order": order.reference,
+        "currency": order.currency,
+        "seller": seller_id,
+        "lines": lines,
+        "vat": [
+            {
+                "rate": f"{rate:.1f}",
+                "gross": _money(gross),
+                "vat": _money(tax),
+                "net": _money(gross - tax),
+            }
+            for rate, (gross, tax) in sorted(vat.items())
+        ],
+        "discount": _money(order.discount_amount),
+        "total": _money(order.total_amount),
+    }
+
+
+def sale_ticket_record(*, order: Order, register: Register, seller_id: int | None) -> JournalRecord:
+    """The ticket of a till sale, appended to ``register``'s ticket chain."""
+    return journal_append(
+        chain=register,
+        kind=JournalKind.TICKET,
+        payload=ticket_payload(order, seller_id=seller_id),
+        reference=order.reference,
+        occurred_at=order.created_at,
+    )
+
+
+def ticket_of(order: Order) -> JournalRecord | None:
+    """The ticket recorded for ``order`` (a till sale), with its register."""
+    return (
+        JournalRecord.objects.filter(kind=JournalKind.TICKET, reference=order.reference)
+        .select_related("chain", "chain__register")
+        .first()
+    )
