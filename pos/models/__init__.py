@@ -1,6 +1,7 @@
-"""The till's tables, one module per sub-domain: registers; (issue 15) their sessions and
-cash, and the fiscal journal."""
+"""The till's tables, one module per sub-domain: registers; their sessions and cash
+(issue 15); (later) the fiscal journal."""
 
 from pos.models.registers import Register
+from pos.models.sessions import CashMove, RegisterSession, SessionCount, ZReport
 
-__all__ = ["Register"]
+__all__ = ["CashMove", "Register", "RegisterSession", "SessionCount", "ZReport"]

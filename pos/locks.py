@@ -1,0 +1,23 @@
+"""The only place the till takes row locks. Order, for every writer: the register, then
+its session (cash moves and closing lock the session only)."""
+
+from pos.models import CashMove, Register, RegisterSession
+
+
+def register_lock(register_id: int) -> Register:
+    """Lock a register while a session is opened on it: two tills opening it at once
+    are served one after the other, and the second finds the first's session."""
+    return Register.objects.select_for_update().get(pk=register_id)
+
+
+def session_lock(session_id: int) -> RegisterSession:
+    """Lock a session while its status changes or cash moves in it."""
+    return RegisterSession.objects.select_for_update().select_related("register").get(pk=session_id)
+
+
+def cash_move_lock(move_id: int) -> CashMove:
+    """Lock a cash move's session, then re-read the move (its reversals are written under
+    that session's lock, so what we read stays true until commit)."""
+    move = CashMove.objects.get(pk=move_id)
+    session_lock(move.session_id)
+    return CashMove.objects.select_related("session").get(pk=move_id)
