@@ -475,3 +475,25 @@ def test_the_same_cash_move_sent_by_two_connections_is_recorded_once(shop):
     assert all(isinstance(o, CashMove) for o in outcomes), outcomes
     assert len({o.pk for o in outcomes}) == 1
     assert CashMove.objects.count() == 1
+
+
+# --- The admin shows, never changes ---------------------------------------------------
+
+
+def test_the_admin_shows_a_closed_session_and_its_cash_read_only(client, shop, opened, tee):
+    boss = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(boss)
+    cash_sale(shop, tee)
+    recorded = move(opened, shop.seller, "-20", "drop-1", kind="bank_drop", reason="Bank")
+    done = closed(opened, shop.seller, "149.90")
+
+    session_page = client.get(f"/admin/pos/registersession/{done.pk}/change/")
+    move_page = client.get(f"/admin/pos/cashmove/{recorded.pk}/change/")
+    z_page = client.get(f"/admin/pos/zreport/{done.z_report.pk}/change/")
+    post = client.post(f"/admin/pos/cashmove/{recorded.pk}/change/", {"amount": "500"})
+
+    assert (session_page.status_code, move_page.status_code, z_page.status_code) == (200, 200, 200)
+    assert b"Bank" in session_page.content
+    assert b'name="amount"' not in move_page.content
+    assert post.status_code == 403
+    assert CashMove.objects.get().amount == D("-20.00")
