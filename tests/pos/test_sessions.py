@@ -3,6 +3,7 @@ tender with the Z report, and what each refuses (nothing changed)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from orders.models import Order
 from orders.services.carts import cart_create, cart_line_add
 from orders.services.returns import return_create
+from pos import sessions as pos_sessions
 from pos.exceptions import (
     ApprovalRequired,
     ApproverNotAllowed,
@@ -448,8 +450,15 @@ def test_cash_refunded_at_the_till_leaves_the_drawer(shop, opened, tee):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_tills_opening_the_same_register_at_once_make_one_session(shop):
+def test_two_tills_opening_the_same_register_at_once_make_one_session(shop, monkeypatch):
     seller_2 = UserFactory(username="seller-2", role="seller")
+    previous = pos_sessions._previous_closing_cash
+
+    def slow(register):  # between "no session yet?" and the insert: both tills are there
+        time.sleep(0.3)
+        return previous(register)
+
+    monkeypatch.setattr(pos_sessions, "_previous_closing_cash", slow)
 
     outcomes = run_concurrently(
         2,
