@@ -5,7 +5,8 @@ Which sales a session covers: payments carry no register, only the channel they 
 taken on (``Payment.channel``, the register's store channel at the till) and when. A
 session therefore covers the payments and refunds recorded on its register's channel
 between its opening and its closing (or now, while it is not closed), and the orders
-placed on that channel in the same window. Two registers of one store share its channel:
+placed on that channel in the same window; a refund settling a return counts where the
+return was recorded. Two registers of one store share its channel:
 until payments know their register, each session of a store with several registers
 counts the whole store's tenders (a known limit).
 """
@@ -16,17 +17,18 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Sum, Value
+from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import Order, OrderLine
-from payments.models import Payment, PaymentOperation
+from orders.models import Order, OrderLine, Return
+from payments.models import IN_PERSON, RETURN_REASON_PREFIX, Payment, PaymentOperation
 from pos.models import CashMove, RegisterSession
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 CASH = Payment.Method.CASH
 ZERO = Decimal("0.00")
+RETURN_PREFIX = f"{RETURN_REASON_PREFIX}R"  # payments.selectors.return_refund_reason
 _MONEY = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
 
 
@@ -46,14 +48,38 @@ def _payments(session: RegisterSession):
     )
 
 
+def _return_reasons(refunds, channel_id: int) -> tuple[list[str], list[str]]:
+    """The reasons naming a return (``return R00000012``) among ``refunds``: those of
+    returns recorded on this channel, and those of returns recorded elsewhere."""
+    named: dict[int, str] = {}
+    for reason in refunds.filter(reason__startswith=RETURN_PREFIX).values_list("reason", flat=True):
+        number = reason.removeprefix(RETURN_PREFIX)
+        if number.isdigit():
+            named[int(number)] = reason
+    here, elsewhere = [], []
+    for pk, channel in Return.objects.filter(pk__in=named).values_list("pk", "channel_id"):
+        (here if channel == channel_id else elsewhere).append(named[pk])
+    return here, elsewhere
+
+
 def _refunds(session: RegisterSession):
+    """Refunds made at this register in the session. A refund settling a return belongs
+    to the channel where the return was recorded (a web order brought back to the store
+    and refunded in cash there: the refund's payment row is on the web channel, the cash
+    left this drawer; in person only: cash or the card terminal); any other refund to
+    its payment's channel."""
     start, end = session_window(session)
-    return PaymentOperation.objects.filter(
+    channel_id = session.register.channel_id
+    window = PaymentOperation.objects.filter(
         kind=PaymentOperation.Kind.REFUND,
         status=PaymentOperation.Status.SUCCEEDED,
-        payment__channel_id=session.register.channel_id,
         created_at__gte=start,
         created_at__lt=end,
+    )
+    here, elsewhere = _return_reasons(window, channel_id)
+    return window.filter(
+        (Q(payment__channel_id=channel_id) & ~Q(reason__in=elsewhere))
+        | Q(reason__in=here, payment__method__in=IN_PERSON)
     )
 
 

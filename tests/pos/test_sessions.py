@@ -14,6 +14,9 @@ from django.utils import timezone
 from orders.models import Order
 from orders.services.carts import cart_create, cart_line_add
 from orders.services.returns import return_create
+from payments.gateways import simulated
+from payments.selectors import order_outstanding_amount
+from payments.services.start import payment_start
 from pos import sessions as pos_sessions
 from pos.exceptions import (
     ApprovalRequired,
@@ -42,6 +45,7 @@ from pos.sessions import (
 )
 from tests.factories import ProductFactory, RegisterFactory, UserFactory
 from tests.orders.test_checkout_concurrency import run_concurrently
+from tests.pos.conftest import web_order_delivered
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -444,6 +448,63 @@ def test_cash_refunded_at_the_till_leaves_the_drawer(shop, opened, tee):
     done = closed(opened, shop.seller, "169.90")
     z = ZReport.objects.get(session=done).payload
     assert z["refunds"] == {"count": 1, "total": "19.90", "per_tender": {"cash": "19.90"}}
+
+
+def refund_in_cash(order, *, channel, location, register, seller, key, quantity=1):
+    ret = return_create(
+        order=order,
+        channel=channel,
+        lines=[{"order_line": order.lines.get(), "quantity": quantity, "reason": "damaged"}],
+        receiving_location=location,
+        outcome="refund",
+        user=seller,
+    )
+    till_return_settle(
+        ret=ret, register=register, seller=seller, method="cash", idempotency_key=key
+    )
+
+
+def test_a_refund_counts_in_the_drawer_of_the_store_where_the_return_was_recorded(
+    shop, opened, tee, camille, lyon
+):
+    simulated.reset()
+    web_order = web_order_delivered(shop=shop, customer=camille, variant=tee, quantity=2)
+    payment_start(
+        order=web_order,
+        method="card_online",
+        amount=order_outstanding_amount(web_order),
+        token="sim_ok",
+        idempotency_key="web-card-1",
+    )
+    sold_here = cash_sale(shop, tee, quantity=2)  # 39.80 in cash
+    lyon_channel = lyon.channels.get(kind="store")
+    lyon_till = RegisterFactory(location=lyon, channel=lyon_channel)
+    lyon_session = session_open(register=lyon_till, user=shop.seller, counted="50")
+
+    # The web order brought back to Paris: cash out of Paris's drawer (its refund's
+    # payment row is on the web channel). The Paris sale brought back to Lyon: cash out
+    # of Lyon's drawer, not Paris's.
+    refund_in_cash(
+        web_order,
+        channel=shop.store_channel,
+        location=shop.store,
+        register=shop.register,
+        seller=shop.seller,
+        key="ret-web-0001",
+        quantity=2,
+    )
+    refund_in_cash(
+        sold_here,
+        channel=lyon_channel,
+        location=lyon,
+        register=lyon_till,
+        seller=shop.seller,
+        key="ret-lyon-0001",
+    )
+    simulated.reset()
+
+    assert session_expected(opened) == {"cash": D("150.00")}  # 150 + 39.80 - 39.80
+    assert session_expected(lyon_session) == {"cash": D("30.10")}  # 50 - 19.90
 
 
 # --- Two tills at once (real connections) ---------------------------------------------
