@@ -22,6 +22,17 @@ class SessionAlreadyOpen(DomainError):
         )
 
 
+class RegisterInactive(DomainError):
+    code = "register_inactive"
+
+    def __init__(self, *, register: str) -> None:
+        super().__init__(
+            _("Register %(register)s is not in service: no session opens on it.")
+            % {"register": register},
+            register=register,
+        )
+
+
 class SessionTransitionInvalid(InvalidTransition):
     """A session only moves forward: opening control, open, closing control, closed."""
 

@@ -36,6 +36,7 @@ from pos.exceptions import (
     CashMoveInvalid,
     CashMoveReasonMissing,
     CountInvalid,
+    RegisterInactive,
     SessionAlreadyOpen,
     SessionNotOpen,
     SessionTransitionInvalid,
@@ -170,11 +171,16 @@ def _previous_closing_cash(register: Register) -> Decimal | None:
     return count.counted_amount if count else None
 
 
+def _register_in_service(register: Register) -> None:
+    if not register.is_active:
+        raise RegisterInactive(register=register.code)
+
+
 def session_start(*, register: Register, user: AbstractBaseUser) -> RegisterSession:
     """Put the register in opening control (the float is being counted); the session
     already in opening control is answered again. An open one: ``session_already_open``."""
     with transaction.atomic():
-        register_lock(register.pk)
+        _register_in_service(register_lock(register.pk))
         current = session_current(register)
         if current is not None:
             if current.status == S.OPENING_CONTROL:
@@ -204,7 +210,7 @@ def session_open(
     amount, normalised = _opening_count(counted, denominations, currency=currency)
     try:
         with transaction.atomic():
-            register_lock(register.pk)
+            _register_in_service(register_lock(register.pk))
             session = session_current(register)
             if session is not None and session.status != S.OPENING_CONTROL:
                 raise SessionAlreadyOpen(register=register.code, status=session.status)

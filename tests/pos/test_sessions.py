@@ -26,6 +26,7 @@ from pos.exceptions import (
     CashMoveInvalid,
     CashMoveReasonMissing,
     CountInvalid,
+    RegisterInactive,
     SessionAlreadyOpen,
     SessionNotOpen,
     SessionTransitionInvalid,
@@ -155,6 +156,17 @@ def test_opening_a_register_whose_session_is_not_closed_is_refused(shop, opened)
     assert RegisterSession.objects.count() == 1
     other = RegisterFactory(location=shop.store, channel=shop.store_channel)
     assert session_open(register=other, user=shop.seller, counted="0").status == S.OPEN
+
+
+def test_no_session_opens_on_a_register_out_of_service(shop):
+    shop.register.is_active = False
+    shop.register.save()
+
+    with pytest.raises(RegisterInactive):
+        session_start(register=shop.register, user=shop.seller)
+    with pytest.raises(RegisterInactive):
+        session_open(register=shop.register, user=shop.seller, counted="10")
+    assert RegisterSession.objects.count() == 0
 
 
 @pytest.mark.parametrize(
