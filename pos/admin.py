@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from pos.models import ReceiptPrint, Register, StoreIdentity
+from pos.models import (
+    CashMove,
+    ReceiptPrint,
+    Register,
+    RegisterSession,
+    SessionCount,
+    StoreIdentity,
+    ZReport,
+)
 
 
 @admin.register(Register)
@@ -8,6 +16,20 @@ class RegisterAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "location", "channel", "is_active"]
     list_filter = ["location", "is_active"]
     search_fields = ["code", "name"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the till writes (sessions, cash, Z reports, receipt prints): the admin shows
+    them, never changes them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(StoreIdentity)
@@ -20,19 +42,77 @@ class StoreIdentityAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReceiptPrint)
-class ReceiptPrintAdmin(admin.ModelAdmin):
-    """The log of printed receipts (originals and duplicates): read only."""
+class ReceiptPrintAdmin(ReadOnlyAdmin):
+    """The log of printed receipts (originals and duplicates)."""
 
     list_display = ["order", "kind", "number", "register", "printed_by", "printed_at"]
     list_filter = ["kind", "register"]
     search_fields = ["order__id"]
     list_select_related = ["order", "register", "printed_by"]
 
-    def has_add_permission(self, request):
+
+class CashMoveInline(admin.TabularInline):
+    model = CashMove
+    fk_name = "session"
+    extra = 0
+    fields = ["created_at", "kind", "amount", "reason", "created_by", "approved_by", "reverses"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+
+class SessionCountInline(admin.TabularInline):
+    model = SessionCount
+    extra = 0
+    fields = [
+        "tender",
+        "expected_amount",
+        "counted_amount",
+        "difference_amount",
+        "blind",
+        "approved_by",
+        "comment",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(RegisterSession)
+class RegisterSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "register",
+        "status",
+        "opened_at",
+        "opened_by",
+        "opening_counted_amount",
+        "opening_difference_amount",
+        "closed_at",
+        "closed_by",
+    ]
+    list_filter = ["status", "register__location", "register"]
+    list_select_related = ["register__location", "opened_by", "closed_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in RegisterSession._meta.fields]
+    inlines = [CashMoveInline, SessionCountInline]
+
+
+@admin.register(CashMove)
+class CashMoveAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "session", "kind", "amount", "reason", "created_by"]
+    list_filter = ["kind", "session__register"]
+    list_select_related = ["session__register", "created_by"]
+    search_fields = ["reason", "client_id"]
+    readonly_fields = [f.name for f in CashMove._meta.fields]
+
+
+@admin.register(ZReport)
+class ZReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "session"]
+    list_filter = ["session__register"]
+    list_select_related = ["session__register"]
+    readonly_fields = [f.name for f in ZReport._meta.fields]

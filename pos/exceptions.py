@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.translation import gettext as _
 
-from unicommerce.exceptions import InvalidInput
+from unicommerce.exceptions import DomainError, Forbidden, InvalidInput, InvalidTransition
 
 
 class JournalKindNotAllowed(InvalidInput):
@@ -55,3 +57,123 @@ class JournalTimeInvalid(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__(_("A journal record's time must carry its time zone."))
+
+
+class SessionAlreadyOpen(DomainError):
+    code = "session_already_open"
+
+    def __init__(self, *, register: str, status: str) -> None:
+        super().__init__(
+            _("Register %(register)s already has a session that is not closed.")
+            % {"register": register},
+            register=register,
+            status=status,
+        )
+
+
+class RegisterInactive(DomainError):
+    code = "register_inactive"
+
+    def __init__(self, *, register: str) -> None:
+        super().__init__(
+            _("Register %(register)s is not in service: no session opens on it.")
+            % {"register": register},
+            register=register,
+        )
+
+
+class SessionTransitionInvalid(InvalidTransition):
+    """A session only moves forward: opening control, open, closing control, closed."""
+
+    code = "session_transition_invalid"
+
+    def __init__(self, *, session: int, from_status: str, to_status: str) -> None:
+        super().__init__(
+            _("This session is %(status)s: it cannot go to %(target)s.")
+            % {"status": from_status, "target": to_status},
+            session=session,
+            from_status=from_status,
+            to_status=to_status,
+        )
+
+
+class SessionNotOpen(DomainError):
+    code = "session_not_open"
+
+    def __init__(self, *, session: int, status: str) -> None:
+        super().__init__(
+            _("This session is not open (it is %(status)s): no cash can move in it.")
+            % {"status": status},
+            session=session,
+            status=status,
+        )
+
+
+class CountInvalid(InvalidInput):
+    """A count that is not a non-negative amount, or a denomination that is not a
+    positive value with a whole, non-negative number of notes or coins."""
+
+    code = "count_invalid"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+
+
+class CashMoveReasonMissing(InvalidInput):
+    code = "cash_move_reason_missing"
+
+    def __init__(self) -> None:
+        super().__init__(_("Say why this cash moves."), field="reason")
+
+
+class CashMoveInvalid(InvalidInput):
+    code = "cash_move_invalid"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+
+
+class CashMoveClientIdReused(DomainError):
+    """The same client id was sent with another move: a bug of the client, not a retry."""
+
+    code = "cash_move_client_id_reused"
+
+    def __init__(self, *, client_id: str) -> None:
+        super().__init__(
+            _("This cash move's id was already used for another move."), client_id=client_id
+        )
+
+
+class CashMoveAlreadyReversed(DomainError):
+    code = "cash_move_already_reversed"
+
+    def __init__(self, *, move: int) -> None:
+        super().__init__(_("This cash move was already reversed."), move=move)
+
+
+class ApprovalRequired(Forbidden):
+    """Above a limit, a manager (``pos.approve_cash``) approves on the till; ``reason``
+    names the limit (``cash_move`` or ``closing_difference``)."""
+
+    code = "approval_required"
+
+    def __init__(self, *, reason: str, limit: Decimal, amount: Decimal) -> None:
+        messages = {
+            "cash_move": _("A cash move of more than %(limit)s needs a manager's approval."),
+            "closing_difference": _(
+                "A difference of more than %(limit)s needs a manager's approval and a comment."
+            ),
+        }
+        super().__init__(
+            messages[reason] % {"limit": limit},
+            reason=reason,
+            limit=str(limit),
+            amount=str(amount),
+        )
+
+
+class ApproverNotAllowed(Forbidden):
+    code = "approver_not_allowed"
+
+    def __init__(self) -> None:
+        super().__init__(_("This person may not approve cash differences."))

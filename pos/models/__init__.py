@@ -1,5 +1,5 @@
-"""The till's tables, one module per sub-domain: registers; (issue 15) parked sales,
-receipts and their prints, the fiscal journal, and the registers' sessions and cash."""
+"""The till's tables, one module per sub-domain: registers; (issue 15) their sessions and
+cash, parked sales, receipts and their prints, and the fiscal journal."""
 
 from pos.models.journal import (
     GENESIS_HASH,
@@ -11,9 +11,11 @@ from pos.models.journal import (
 from pos.models.parked import ParkedSale
 from pos.models.receipts import ReceiptPrint, StoreIdentity
 from pos.models.registers import Register
+from pos.models.sessions import CashMove, RegisterSession, SessionCount, ZReport
 
 __all__ = [
     "GENESIS_HASH",
+    "CashMove",
     "JournalChain",
     "JournalEventCode",
     "JournalKind",
@@ -21,5 +23,8 @@ __all__ = [
     "ParkedSale",
     "ReceiptPrint",
     "Register",
+    "RegisterSession",
+    "SessionCount",
     "StoreIdentity",
+    "ZReport",
 ]

@@ -68,6 +68,8 @@ _STORE_MANAGER = (
     # manual discount above the seller's cap (issue 14).
     "inventory.approve_unbooked_sale",
     "orders.approve_discount",
+    # A cash move or a closing difference above the till's limits (issue 15).
+    "pos.approve_cash",
 )
 
 _WAREHOUSE = (

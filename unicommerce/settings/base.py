@@ -539,6 +539,18 @@ SESSION_COOKIE_AGE = 60 * 60 * 12  # one selling day
 # restart): every request of a till reads its session, its live panels every second.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# The till's sessions and cash (pos.sessions). Amounts are strings read as Decimal.
+# A cash move (float, bank drop, expense, correction) of more than this, in or out,
+# needs a manager's approval on the till.
+POS_CASH_MOVE_APPROVAL_ABOVE = env_str("POS_CASH_MOVE_APPROVAL_ABOVE", default="100.00")
+# A closing whose counted total differs from the expected by more than this, in any
+# tender, needs a manager's approval with a comment; per register code, overriding it:
+# POS_CLOSING_TOLERANCE_PER_REGISTER='{"paris-1": "2.00"}'.
+POS_CLOSING_TOLERANCE = env_str("POS_CLOSING_TOLERANCE", default="5.00")
+POS_CLOSING_TOLERANCE_PER_REGISTER = env_json("POS_CLOSING_TOLERANCE_PER_REGISTER", default={})
+# A session open longer than this is too old (it must be closed before selling on).
+POS_SESSION_MAX_HOURS = env_int("POS_SESSION_MAX_HOURS", default=24)
+
 # --- Privacy: how long data is kept (docs/privacy.md; the beat jobs *_prune). The
 # defaults follow the CNIL's guidance for a French retailer: keep what serves a purpose
 # for that purpose only (RGPD art. 5-1-e), with the accounting kept elsewhere for its 10
