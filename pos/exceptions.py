@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from unicommerce.exceptions import DomainError, Forbidden, InvalidInput, InvalidTransition
 
@@ -177,3 +178,23 @@ class ApproverNotAllowed(Forbidden):
 
     def __init__(self) -> None:
         super().__init__(_("This person may not approve cash differences."))
+
+
+class SessionHasParkedSales(DomainError):
+    """Closing would leave parked sales out of the session's figures."""
+
+    code = "session_has_parked_sales"
+    http_status = 409
+
+    def __init__(self, *, count: int) -> None:
+        super().__init__(
+            ngettext(
+                "%(count)d sale is parked at this register: recall it and finish or void "
+                "it before closing.",
+                "%(count)d sales are parked at this register: recall them and finish or "
+                "void them before closing.",
+                count,
+            )
+            % {"count": count},
+            count=count,
+        )

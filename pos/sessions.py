@@ -11,9 +11,10 @@ manager holding ``pos.approve_cash``, authenticated by the caller (e.g.
 ``inventory.services.approval.manager_approval``).
 
 What each session should hold is ``pos.session_figures`` (which payments a session
-covers: its register's channel between its opening and closing). Parked and unsynced
-sales do not exist yet: when they arrive, ``session_close`` must refuse while the
-session has any. Selling outside an open session is not refused yet either.
+covers: its register's channel between its opening and closing). A session does not go
+to closing while sales are parked at its register (``SessionHasParkedSales``; unsynced
+offline sales will count the same way when offline selling arrives). Selling outside an
+open session is not refused yet.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from pos.exceptions import (
     CountInvalid,
     RegisterInactive,
     SessionAlreadyOpen,
+    SessionHasParkedSales,
     SessionNotOpen,
     SessionTransitionInvalid,
 )
 from pos.locks import cash_move_lock, register_lock, session_lock
-from pos.models import CashMove, Register, RegisterSession, SessionCount, ZReport
+from pos.models import CashMove, ParkedSale, Register, RegisterSession, SessionCount, ZReport
 from pos.session_figures import session_differences, session_expected, z_report_figures
 from unicommerce.exceptions import InvalidInput
 from unicommerce.money import money_round
@@ -399,10 +401,14 @@ def cash_move_reverse(
 
 
 def session_close_start(*, session: RegisterSession, user: AbstractBaseUser) -> RegisterSession:
-    """Stop the session's cash moves and start counting (``closing_control``)."""
+    """Stop the session's cash moves and start counting (``closing_control``); refused
+    while sales are parked at the register (recall and finish or void them first)."""
     with transaction.atomic():
         locked = session_lock(session.pk)
         _transition(locked, S.CLOSING_CONTROL)
+        parked = ParkedSale.objects.filter(register_id=locked.register_id).count()
+        if parked:
+            raise SessionHasParkedSales(count=parked)
         locked.closing_started_at, locked.closing_started_by = timezone.now(), user
         locked.save(update_fields=["status", "closing_started_at", "closing_started_by"])
         return locked

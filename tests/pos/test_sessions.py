@@ -579,3 +579,23 @@ def test_the_admin_shows_a_closed_session_and_its_cash_read_only(client, shop, o
     assert b'name="amount"' not in move_page.content
     assert post.status_code == 403
     assert CashMove.objects.get().amount == D("-20.00")
+
+
+def test_a_session_does_not_go_to_closing_while_a_sale_is_parked(shop, opened, stocked_variant):
+    from orders.models import CartLine
+    from pos.exceptions import SessionHasParkedSales
+    from pos.models import ParkedSale
+    from pos.parking import sale_park
+
+    variant = stocked_variant(store=2)
+    cart = cart_create(channel=shop.store_channel)
+    CartLine.objects.create(cart=cart, variant=variant, quantity=1)
+    sale_park(register=shop.register, cart=cart, seller=shop.seller)
+
+    with pytest.raises(SessionHasParkedSales):
+        session_close_start(session=opened, user=shop.seller)
+    opened.refresh_from_db()
+    assert opened.status == "open"
+
+    ParkedSale.objects.all().delete()  # recalled (and finished) meanwhile
+    assert session_close_start(session=opened, user=shop.seller).status == "closing_control"
