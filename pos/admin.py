@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db import transaction
 
+from pos.fiscal.events import E, jet_record
 from pos.models import (
     CashMove,
     ReceiptPrint,
@@ -39,6 +41,22 @@ class StoreIdentityAdmin(admin.ModelAdmin):
     list_display = ["location", "legal_name", "siret", "vat_number", "updated_at"]
     search_fields = ["legal_name", "siret", "location__name"]
     autocomplete_fields = ["location"]
+
+    def save_model(self, request, obj, form, change):
+        """A change of what receipts say is a technical event of the store (JET), in the
+        same transaction as the change."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            jet_record(
+                chain=obj.location,
+                code=E.RECEIPT_SETTINGS_CHANGE,
+                reference=f"store:{obj.location_id}",
+                payload={
+                    "by": request.user.pk,
+                    "fields": sorted(form.changed_data),
+                    "values": {name: str(getattr(obj, name)) for name in sorted(form.changed_data)},
+                },
+            )
 
 
 @admin.register(ReceiptPrint)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from orders.locks import cart_lock
 from orders.models import Cart, CartEvent, CartLine
 from orders.services.carts import cart_event_record, cart_writable_check
+from pos.fiscal.events import E, jet_record
 from pos.models import ParkedSale, Register
 from unicommerce.exceptions import DomainError, InvalidInput, NotFound
 
@@ -130,6 +131,12 @@ def sale_void(*, register: Register, cart: Cart, seller: AbstractBaseUser, reaso
         raise SaleEmpty()
     CartLine.objects.filter(cart=cart).delete()
     ParkedSale.objects.filter(cart=cart).delete()
+    jet_record(
+        chain=register,
+        code=E.VOID,
+        reference=cart.token[:12],
+        payload={"cart": cart.pk, "by": seller.pk, "reason": reason, "lines": lines},
+    )
     cart_event_record(
         cart=cart,
         kind=CartEvent.Kind.VOIDED,

@@ -22,6 +22,7 @@ from customers.emails import email_normalised
 from customers.phones import phone_e164
 from orders.models import Order
 from payments.models import Payment
+from pos.fiscal.events import E, jet_record
 from pos.fiscal.tickets import ticket_of
 from pos.models import JournalRecord, ReceiptPrint, Register, StoreIdentity
 from unicommerce.exceptions import InvalidInput
@@ -85,13 +86,21 @@ def receipt_print(*, order: Order, register: Register, user: AbstractBaseUser) -
     Order.objects.select_for_update().filter(pk=order.pk).first()
     last = ReceiptPrint.objects.filter(order=order).aggregate(n=Max("number"))["n"]
     number = 0 if last is None else last + 1
-    return ReceiptPrint.objects.create(
+    printed = ReceiptPrint.objects.create(
         order=order,
         kind=ReceiptPrint.Kind.ORIGINAL if number == 0 else ReceiptPrint.Kind.DUPLICATE,
         number=number,
         register=register,
         printed_by=user,
     )
+    if number:  # a reprint is a technical event of the register that prints it
+        jet_record(
+            chain=register,
+            code=E.REPRINT,
+            reference=order.reference,
+            payload={"order": order.reference, "duplicate": number, "by": user.pk},
+        )
+    return printed
 
 
 class ReceiptRecipientInvalid(InvalidInput):

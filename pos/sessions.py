@@ -43,6 +43,7 @@ from pos.exceptions import (
     SessionNotOpen,
     SessionTransitionInvalid,
 )
+from pos.fiscal.events import E, jet_record, z_report_record
 from pos.locks import cash_move_lock, register_lock, session_lock
 from pos.models import CashMove, ParkedSale, Register, RegisterSession, SessionCount, ZReport
 from pos.session_figures import session_differences, session_expected, z_report_figures
@@ -228,6 +229,19 @@ def session_open(
             session.previous_closing_amount = previous
             session.opening_difference_amount = None if previous is None else amount - previous
             session.save()
+            jet_record(
+                chain=register,
+                code=E.SESSION_OPEN,
+                reference=f"session:{session.pk}",
+                payload={
+                    "session": session.pk,
+                    "by": user.pk,
+                    "counted": f"{amount:.2f}",
+                    "difference": None
+                    if session.opening_difference_amount is None
+                    else f"{session.opening_difference_amount:.2f}",
+                },
+            )
             return session
     except IntegrityError:
         # A writer that did not take the register's lock: the partial unique index on
@@ -487,7 +501,19 @@ def session_close(
         _counts_write(
             locked, figures, blind=blind, approved_by=approved_by, limit=limit, comment=comment
         )
-        ZReport.objects.create(session=locked, payload=z_report_figures(locked, figures))
+        report = ZReport.objects.create(session=locked, payload=z_report_figures(locked, figures))
         locked.closing_comment, locked.closing_approved_by = comment, approved_by
         locked.save()
+        register = locked.register
+        z_report_record(register=register, session_id=locked.pk, payload=report.payload)
+        jet_record(
+            chain=register,
+            code=E.SESSION_CLOSE,
+            reference=f"session:{locked.pk}",
+            payload={
+                "session": locked.pk,
+                "by": user.pk,
+                "approved_by": getattr(approved_by, "pk", None),
+            },
+        )
         return locked

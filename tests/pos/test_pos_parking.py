@@ -89,4 +89,15 @@ def test_a_void_needs_a_reason_and_removes_every_line(till, tee):
     assert not CartLine.objects.filter(cart=cart).exists()
     event = CartEvent.objects.get(cart=cart, kind="voided")
     assert event.data["reason"] == "Customer left"
+    from pos.models import JournalRecord
+
+    jet = JournalRecord.objects.get(event_code="void")
+    assert (jet.payload["reason"], jet.chain.register_id) == (
+        "Customer left",
+        cart_register_id(till),
+    )
     assert event.data["lines"] == [{"variant_id": tee.pk, "quantity": 1}]
+
+
+def cart_register_id(till) -> int:
+    return till.session["pos_register_id"]

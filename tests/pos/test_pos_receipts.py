@@ -79,6 +79,10 @@ def test_prints_are_the_original_then_numbered_duplicates_and_never_change(till,
     ]
     with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
         ReceiptPrint.objects.filter(number=2).delete()
+    from pos.models import JournalRecord
+
+    reprints = JournalRecord.objects.filter(event_code="reprint").order_by("number")
+    assert [r.payload["duplicate"] for r in reprints] == [1, 2]
 
 
 def test_the_receipt_is_sent_on_request_and_a_bad_address_is_refused(till, sold):

@@ -599,3 +599,27 @@ def test_a_session_does_not_go_to_closing_while_a_sale_is_parked(shop, opened, s
 
     ParkedSale.objects.all().delete()  # recalled (and finished) meanwhile
     assert session_close_start(session=opened, user=shop.seller).status == "closing_control"
+
+
+def test_opening_and_closing_are_in_the_registers_fiscal_chains(shop, stocked_variant):
+    from pos.fiscal.journal import journal_verify
+    from pos.models import JournalRecord
+
+    session = session_open(register=shop.register, user=shop.seller, counted="100.00")
+    cash_sale(shop, stocked_variant(store=3, price_amount=Decimal("12.00")))
+    closed(session, shop.seller, "112.00")
+
+    records = list(
+        JournalRecord.objects.filter(chain__register=shop.register)
+        .order_by("id")
+        .values_list("kind", "event_code")
+    )
+    assert records == [
+        ("event", "session_open"),
+        ("ticket", ""),
+        ("z_report", ""),
+        ("event", "session_close"),
+    ]
+    z_report = JournalRecord.objects.get(kind="z_report")
+    assert z_report.payload["session"] == session.pk
+    assert journal_verify().intact
