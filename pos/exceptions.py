@@ -198,3 +198,33 @@ class SessionHasParkedSales(DomainError):
             % {"count": count},
             count=count,
         )
+
+
+class RegisterNotOpen(DomainError):
+    """Selling, or taking money, at a register without an open session."""
+
+    code = "register_not_open"
+    http_status = 409
+
+    def __init__(self, *, register: str) -> None:
+        super().__init__(
+            _("Open the register (count the cash in the drawer) before selling."),
+            register=register,
+        )
+
+
+class RegisterSessionTooOld(DomainError):
+    """A session open longer than POS_SESSION_MAX_HOURS blocks new sales until closed."""
+
+    code = "register_session_too_old"
+    http_status = 409
+
+    def __init__(self, *, register: str, hours: int) -> None:
+        super().__init__(
+            _(
+                "This register has been open for more than %(hours)d hours: close it (count "
+                "the drawer) and open it again before selling."
+            )
+            % {"hours": hours},
+            register=register,
+        )

@@ -29,6 +29,7 @@ from payments.services.returns import return_settle
 from payments.services.start import payment_start
 from pos.fiscal.tickets import sale_ticket_record
 from pos.models import Register
+from pos.sessions import session_selling_check
 from unicommerce.exceptions import DomainError, InvalidInput
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def sale_complete(
     ``payments.services.payment_cash_handoff``, checks it covers the total and records
     the payment with the change) or pay in store later. All of it or nothing, the sale's
     ticket in the register's fiscal chain included (``pos.fiscal.tickets``)."""
+    session_selling_check(register)
     with transaction.atomic():
         order = order_checkout(
             cart=cart,
@@ -132,6 +134,7 @@ def till_cash_take(
     """Cash towards what the order still owes, at most what is due: cash covering it
     is recorded with the change to give back (``payment_take_cash``); less is a partial
     cash payment (the rest by card, link...). Nothing due: ``nothing_due``."""
+    session_selling_check(register)
     key = f"pos-cash-{_form_key(idempotency_key)}"
     if tendered <= 0:
         raise InvalidInput(_("Type the cash received, e.g. 50 or 20.50."), field="tendered")
@@ -192,7 +195,8 @@ def _till_take(
     token: str = "",
 ) -> Payment:
     """Take ``amount`` (default: what is due) by ``method`` at this till, once per form
-    ``key``: the same click again gives the same answer."""
+    ``key``: the same click again gives the same answer. The register must be open."""
+    session_selling_check(register)
     done = Payment.objects.filter(idempotency_key=key).first()
     if done is not None and amount is None:
         amount = done.amount

@@ -38,6 +38,8 @@ from pos.exceptions import (
     CashMoveReasonMissing,
     CountInvalid,
     RegisterInactive,
+    RegisterNotOpen,
+    RegisterSessionTooOld,
     SessionAlreadyOpen,
     SessionHasParkedSales,
     SessionNotOpen,
@@ -260,6 +262,17 @@ def session_too_old(session: RegisterSession, *, now: datetime | None = None) ->
     since = session.opened_at or session.created_at
     limit = timedelta(hours=settings.POS_SESSION_MAX_HOURS)
     return (now or timezone.now()) - since > limit
+
+
+def session_selling_check(register: Register) -> RegisterSession:
+    """The register's open session, which a sale or a payment taken at the till needs:
+    ``RegisterNotOpen`` without one, ``RegisterSessionTooOld`` past the limit."""
+    session = session_current(register)
+    if session is None or session.status != S.OPEN:
+        raise RegisterNotOpen(register=register.code)
+    if session_too_old(session):
+        raise RegisterSessionTooOld(register=register.code, hours=settings.POS_SESSION_MAX_HOURS)
+    return session
 
 
 # --- Cash moves ---------------------------------------------------------------------

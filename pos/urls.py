@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos.web import counter, home, payments, receipts, returns, sale, unpaid
+from pos.web import counter, home, payments, receipts, register_day, returns, sale, unpaid
 
 app_name = "pos"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("returns/", returns.returns, name="returns"),
     path("unpaid/", unpaid.unpaid, name="unpaid"),
     path("counter/", counter.counter, name="counter"),
+    path("register/", register_day.register_day, name="register"),
     path("receipts/<str:reference>/", receipts.receipt, name="receipt"),
     path("orders/<str:reference>/payment/", payments.payment, name="payment"),
 ]

@@ -63,7 +63,7 @@ class Shop:
 
 
 @pytest.fixture
-def shop(db) -> Shop:
+def shop(db, request) -> Shop:
     web = SalesChannelFactory(code="web", name="Web store")
     store_channel = SalesChannelFactory(code="store-paris", name="Paris store", kind="store")
     warehouse = LocationFactory(
@@ -73,6 +73,12 @@ def shop(db) -> Shop:
     register = RegisterFactory(code="paris-1", name="Till 1", location=store, channel=store_channel)
     seller = UserFactory(username="seller", role="seller")
     store.staff.add(seller)
+    # The till is open for the day (a sale needs an open session: pos.sessions), unless
+    # the test is about sessions or the journal itself (``register_closed``).
+    if request.node.get_closest_marker("register_closed") is None:
+        from pos.sessions import session_open
+
+        session_open(register=register, user=seller, counted="0.00")
     return Shop(web, store_channel, warehouse, store, register, seller)
 
 

@@ -30,6 +30,9 @@ from pos.models import GENESIS_HASH, JournalChain, JournalRecord
 from tests.factories import RegisterFactory
 from tests.orders.test_checkout_concurrency import run_concurrently
 
+# The shop's register starts without a session: the journal holds only what a test writes.
+pytestmark = pytest.mark.register_closed
+
 ROOT = Path(__file__).resolve().parents[2]
 WHEN = datetime(2026, 12, 6, 22, 30, 5, 120000, tzinfo=UTC)
 NAIVE = datetime(2026, 12, 6, 12)  # noqa: DTZ001 - a time without its zone, on purpose

@@ -93,8 +93,12 @@ def test_the_waiting_list_is_this_stores_and_is_linked_from_the_sale_screen(
     stock_receive(variant_id=cap.pk, location_id=lyon.pk, quantity=2)
     lyon_cart = cart_create(channel=lyon_channel)
     cart_line_add(cart=lyon_cart, variant=cap, quantity=1, channel=lyon_channel)
+    from pos.sessions import session_open
+
+    lyon_till = RegisterFactory(code="lyon-1", name="Lyon 1", location=lyon, channel=lyon_channel)
+    session_open(register=lyon_till, user=lyon_seller, counted="0.00")
     theirs = sale_complete(
-        register=RegisterFactory(code="lyon-1", name="Lyon 1", location=lyon, channel=lyon_channel),
+        register=lyon_till,
         cart=lyon_cart,
         payment_method="pay_in_store",
         seller=lyon_seller,

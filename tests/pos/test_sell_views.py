@@ -244,6 +244,9 @@ def test_two_tills_selling_the_last_unit_at_once_make_exactly_one_order(shop, st
 
     variant = stocked_variant(store=1)
     second_register = RegisterFactory(location=shop.store, channel=shop.store_channel)
+    from pos.sessions import session_open
+
+    session_open(register=second_register, user=shop.seller, counted="0.00")
     carts = []
     for _ in range(2):
         cart = cart_create(channel=shop.store_channel)

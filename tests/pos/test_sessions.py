@@ -48,7 +48,7 @@ from tests.factories import ProductFactory, RegisterFactory, UserFactory
 from tests.orders.test_checkout_concurrency import run_concurrently
 from tests.pos.conftest import web_order_delivered
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.register_closed]
 D = Decimal
 S = RegisterSession.Status
 

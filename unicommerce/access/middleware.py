@@ -17,7 +17,9 @@ from unicommerce.access.table import operation_of, rule_for
 from unicommerce.ratelimit import RateLimited
 
 # Views whose POSTs are named actions (``action=…``): each action is its own operation.
-ACTION_VIEWS = frozenset({"pos:sell", "pos:returns", "pos:payment", "pos:counter", "pos:receipt"})
+ACTION_VIEWS = frozenset(
+    {"pos:sell", "pos:returns", "pos:payment", "pos:counter", "pos:receipt", "pos:register"}
+)
 # Their rate limits are counted by the view itself, inside its own error handling, so
 # that the seller reads the refusal inline (``unicommerce.access.pos``).
 VIEW_COUNTS_LIMITS = frozenset({"pos"})

@@ -350,6 +350,17 @@ TABLE: dict[str, Rule] = {
         "orders.add_return", "payments.add_payment", note="returns received at this store"
     ),
     "pos:unpaid GET": _pos(note="orders of this register's store not paid in full"),
+    "pos:register GET": _pos(note="this register's session"),
+    "pos:register POST open": _pos(note="this register"),
+    "pos:register POST move": _pos(
+        note="this register's open session; above POS_CASH_MOVE_APPROVAL_ABOVE a manager of "
+        "the store with pos.approve_cash types their password (manager_approval_per_caller)"
+    ),
+    "pos:register POST close_start": _pos(note="this register's open session"),
+    "pos:register POST close": _pos(
+        note="this register's session; above the tolerance a manager with pos.approve_cash "
+        "approves (manager_approval_per_caller)"
+    ),
     "pos:receipt GET": _pos(note="orders of this register's store"),
     "pos:receipt POST print": _pos(note="orders of this register's store; each print logged"),
     "pos:receipt POST send": _pos(

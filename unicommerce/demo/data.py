@@ -26,7 +26,7 @@ from inventory.models import (
 )
 from inventory.services.locations import channel_stock_rebuild
 from inventory.services.stock import stock_receive_many
-from pos.models import Register
+from pos.models import Register, StoreIdentity
 from unicommerce.access.roles import ADMIN_ROLES, roles_sync
 from unicommerce.channels.models import ApiKey, SalesChannel
 from unicommerce.channels.services import api_key_hash
@@ -112,6 +112,23 @@ def _channels_and_locations() -> dict[str, Location]:
     ]:
         Register.objects.get_or_create(
             code=code, defaults={"name": name, "location": location, "channel": channel}
+        )
+    # What the stores' receipts say about the seller (a fictional company).
+    for code, address, postal_code, city, siret in [
+        ("paris", "12 rue de Rivoli", "75001", "Paris", "90000000000012"),
+        ("lyon", "8 rue de la République", "69002", "Lyon", "90000000000020"),
+    ]:
+        StoreIdentity.objects.get_or_create(
+            location=locations[code],
+            defaults={
+                "legal_name": "Unicommerce Démo SAS",
+                "address": address,
+                "postal_code": postal_code,
+                "city": city,
+                "siret": siret,
+                "vat_number": "FR12900000000",
+                "footer": "Échange sous 30 jours avec ce ticket.",
+            },
         )
     for raw, kind, name in [
         (DEMO_WEB_PUBLISHABLE_KEY, ApiKey.Kind.PUBLISHABLE, "demo storefront (publishable)"),
