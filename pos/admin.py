@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from pos.fiscal.events import E, jet_record
+from pos.fiscal.integrity import journal_check_logged
 from pos.models import (
     CashMove,
+    JournalRecord,
     ReceiptPrint,
     Register,
     RegisterSession,
@@ -134,3 +140,40 @@ class ZReportAdmin(ReadOnlyAdmin):
     list_filter = ["session__register"]
     list_select_related = ["session__register"]
     readonly_fields = [f.name for f in ZReport._meta.fields]
+
+
+@admin.register(JournalRecord)
+class JournalRecordAdmin(ReadOnlyAdmin):
+    """The fiscal journal, read only (the database refuses any change), and its check:
+    *Verify the journal* walks every chain and names the first broken record of each; the
+    check is logged in the technical events log."""
+
+    list_display = ["chain", "number", "kind", "event_code", "reference", "occurred_at", "short"]
+    list_filter = ["kind", "event_code", "chain__register"]
+    search_fields = ["reference"]
+    list_select_related = ["chain", "chain__register", "chain__store"]
+    change_list_template = "admin/pos/journalrecord/change_list.html"
+
+    @admin.display(description=_("hash"))
+    def short(self, record) -> str:
+        return record.hash[:16]
+
+    def get_urls(self):
+        verify = self.admin_site.admin_view(self.verify_view)
+        return [
+            path("verify/", verify, name="pos_journalrecord_verify"),
+            *super().get_urls(),
+        ]
+
+    def verify_view(self, request):
+        if request.method != "POST" or not request.user.has_perm("pos.view_journalrecord"):
+            return redirect("admin:pos_journalrecord_changelist")
+        check, record = journal_check_logged()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Verification of the fiscal journal"),
+            "check": check,
+            "record": record,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/pos/journalrecord/verify.html", context)
