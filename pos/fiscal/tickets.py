@@ -73,3 +73,34 @@ def ticket_of(order: Order) -> JournalRecord | None:
         .select_related("chain", "chain__register")
         .first()
     )
+
+
+def return_credit_note_record(*, ret, register: Register, seller_id: int | None) -> JournalRecord:
+    """A return taken at the till is a credit note in ``register``'s chain: what comes
+    back, what it is worth (what was paid for it), and the ticket it corrects. A paid
+    ticket is never changed: the credit note is the correction."""
+    lines = [
+        {
+            "sku": line.order_line.sku,
+            "quantity": line.quantity,
+            "amount": _money(line.amount),
+            "vat_rate": f"{line.order_line.vat_rate:.1f}",
+            "reason": line.reason,
+        }
+        for line in ret.lines.select_related("order_line").order_by("id")
+    ]
+    return journal_append(
+        chain=register,
+        kind=JournalKind.CREDIT_NOTE,
+        payload={
+            "return": ret.pk,
+            "order": ret.order.reference,
+            "currency": ret.currency,
+            "seller": seller_id,
+            "lines": lines,
+            "total": _money(ret.amount),
+            "outcome": ret.outcome,
+        },
+        reference=ret.order.reference,
+        occurred_at=ret.created_at,
+    )

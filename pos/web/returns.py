@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -27,6 +28,7 @@ from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.selectors import order_visible_to, returns_visible_to
 from orders.services.returns import return_create
 from payments.selectors import original_payments_capacity, return_original_payments_cover
+from pos.fiscal.tickets import return_credit_note_record
 from pos.forms import REASONS, ReturnOptionsForm
 from pos.selectors import (
     order_by_reference,
@@ -191,15 +193,18 @@ def _confirm(request, register, order: Order, context) -> Return:
         )
     if not lines:
         raise InvalidInput(_("Type how many of each item come back."))
-    return return_create(
-        order=order,
-        channel=register.channel,
-        lines=lines,
-        receiving_location=register.location,
-        outcome=options.cleaned_data["outcome"],
-        user=request.user,
-        note=options.cleaned_data["note"],
-    )
+    with transaction.atomic():  # the return and its credit note, together
+        ret = return_create(
+            order=order,
+            channel=register.channel,
+            lines=lines,
+            receiving_location=register.location,
+            outcome=options.cleaned_data["outcome"],
+            user=request.user,
+            note=options.cleaned_data["note"],
+        )
+        return_credit_note_record(ret=ret, register=register, seller_id=request.user.pk)
+    return ret
 
 
 def _settle(request, register) -> HttpResponse:

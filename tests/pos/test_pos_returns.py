@@ -110,6 +110,12 @@ def test_a_web_order_returned_here_restocks_this_store_and_is_cross_channel(
         1,
         str(ret.pk),
     )
+    # The return is a credit note in the till's fiscal chain (a paid ticket is never changed).
+    from pos.models import JournalRecord
+
+    note = JournalRecord.objects.get(kind="credit_note")
+    assert (note.chain.register_id, note.reference) == (shop.register.pk, web_order.reference)
+    assert (note.payload["total"], note.payload["return"]) == ("19.90", ret.pk)
 
 
 def test_goods_can_go_to_quarantine(till, shop, quarantine, web_order, tee):
