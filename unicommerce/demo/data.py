@@ -113,7 +113,20 @@ def _channels_and_locations() -> dict[str, Location]:
         Register.objects.get_or_create(
             code=code, defaults={"name": name, "location": location, "channel": channel}
         )
-    # What the stores' receipts say about the seller (a fictional company).
+    _store_identities(locations)
+    for raw, kind, name in [
+        (DEMO_WEB_PUBLISHABLE_KEY, ApiKey.Kind.PUBLISHABLE, "demo storefront (publishable)"),
+        (DEMO_WEB_SECRET_KEY, ApiKey.Kind.SECRET, "demo back end (secret)"),
+    ]:
+        ApiKey.objects.get_or_create(
+            key_hash=api_key_hash(raw),
+            defaults={"channel": web, "name": name, "kind": kind, "prefix": raw[:15]},
+        )
+    return locations
+
+
+def _store_identities(locations: dict) -> None:
+    """What the stores' receipts say about the seller (a fictional company)."""
     for code, address, postal_code, city, siret in [
         ("paris", "12 rue de Rivoli", "75001", "Paris", "90000000000012"),
         ("lyon", "8 rue de la République", "69002", "Lyon", "90000000000020"),
@@ -130,15 +143,6 @@ def _channels_and_locations() -> dict[str, Location]:
                 "footer": "Échange sous 30 jours avec ce ticket.",
             },
         )
-    for raw, kind, name in [
-        (DEMO_WEB_PUBLISHABLE_KEY, ApiKey.Kind.PUBLISHABLE, "demo storefront (publishable)"),
-        (DEMO_WEB_SECRET_KEY, ApiKey.Kind.SECRET, "demo back end (secret)"),
-    ]:
-        ApiKey.objects.get_or_create(
-            key_hash=api_key_hash(raw),
-            defaults={"channel": web, "name": name, "kind": kind, "prefix": raw[:15]},
-        )
-    return locations
 
 
 def _users(groups: dict[str, Group], locations: dict[str, Location]) -> None:
