@@ -161,6 +161,12 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_WORKER_QUEUES = "sync,webhooks,messaging,default"  # for `celery worker -Q`
 CELERY_BEAT_SCHEDULE = {
+    # The fiscal journal's closings: yesterday's (and last month's, last year's on the
+    # first) for every store and the company, even without sales; idempotent.
+    "fiscal-closings": {
+        "task": "pos.fiscal_closings",
+        "schedule": crontab(minute=5, hour=0),
+    },
     "outbox-sweep": {
         "task": "events.outbox_sweep",
         "schedule": timedelta(seconds=env_int("OUTBOX_SWEEP_SECONDS", default=10)),
