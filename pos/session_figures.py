@@ -126,6 +126,23 @@ def _orders(session: RegisterSession):
     )
 
 
+def _per_seller(orders) -> list[dict[str, object]]:
+    """Sales per seller: tickets and their total, by who checked them out."""
+    rows = (
+        orders.values("created_by__username")
+        .annotate(count=Count("id"), total=_sum("total_amount"))
+        .order_by("created_by__username")
+    )
+    return [
+        {
+            "seller": row["created_by__username"] or "",
+            "tickets": row["count"],
+            "total": str(row["total"]),
+        }
+        for row in rows
+    ]
+
+
 def _vat_breakdown(orders) -> list[dict[str, str]]:
     """Per VAT rate: incl. VAT, VAT, excl. VAT, from the lines of the orders sold."""
     rows = (
@@ -177,6 +194,7 @@ def z_report_figures(session: RegisterSession, counts: dict[str, dict[str, Decim
             "per_tender": _money_map(session_refunded(session)),
         },
         "voids": all_orders.filter(status=Order.Status.CANCELLED).count(),
+        "sellers": _per_seller(sold),
         "cash_moves": {row["kind"]: str(row["total"]) for row in by_kind.order_by("kind")},
         "counts": {
             tender: {key: str(value) for key, value in figures.items()}

@@ -93,7 +93,9 @@ def test_a_whole_day_at_the_till(live_server, page, screenshot, shop, stocked_va
     session = RegisterSession.objects.get()
     assert session.status == "closed"
     tickets = sum(Order.objects.values_list("total_amount", flat=True), Decimal("0"))
-    assert Decimal(ZReport.objects.get(session=session).payload["sales_total"]) == tickets
+    z = ZReport.objects.get(session=session).payload
+    assert Decimal(z["sales_total"]) == tickets
+    assert z["sellers"] == [{"seller": "seller", "tickets": 2, "total": "39.80"}]
     kinds = list(
         JournalRecord.objects.filter(chain__register=shop.register)
         .order_by("id")
