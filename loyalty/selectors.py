@@ -57,7 +57,9 @@ def _link(field_name: str) -> tuple[str, str]:
     return through._meta.db_table, column
 
 
-def _ids(field_name: str) -> str:
+def promotion_ids_sql(field_name: str) -> str:
+    """SQL for the ids of ``Promotion.<field_name>`` of the row aliased ``p``, as an
+    array (cart reads select them with the promotion: one query)."""
     table, column = _link(field_name)
     return f"ARRAY(SELECT {column} FROM {table} t WHERE t.promotion_id = p.id ORDER BY 1)"  # noqa: S608
 
@@ -78,7 +80,7 @@ def _active_sql() -> str:
         f"SELECT c.code FROM {VoucherCode._meta.db_table} c WHERE c.promotion_id = p.id"  # noqa: S608
         " AND c.is_active AND c.code = ANY(%(codes)s)"
     )
-    targets = ", ".join(_ids(name) for name in _TARGETS)
+    targets = ", ".join(promotion_ids_sql(name) for name in _TARGETS)
     return f"""
     SELECT p.id, p.name, p.stage, p.reward, p.value, p.stackable, p.priority,
            p.min_subtotal, p.buy_quantity, p.get_quantity, p.free_variant_id,

@@ -1,11 +1,9 @@
 from django.contrib import admin
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from pos.fiscal.events import E, jet_record
 from pos.fiscal.integrity import journal_check_logged
 from pos.models import (
     CashMove,
@@ -17,6 +15,7 @@ from pos.models import (
     StoreIdentity,
     ZReport,
 )
+from pos.receipts import store_identity_save
 
 
 @admin.register(Register)
@@ -49,20 +48,7 @@ class StoreIdentityAdmin(admin.ModelAdmin):
     autocomplete_fields = ["location"]
 
     def save_model(self, request, obj, form, change):
-        """A change of what receipts say is a technical event of the store (JET), in the
-        same transaction as the change."""
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            jet_record(
-                chain=obj.location,
-                code=E.RECEIPT_SETTINGS_CHANGE,
-                reference=f"store:{obj.location_id}",
-                payload={
-                    "by": request.user.pk,
-                    "fields": sorted(form.changed_data),
-                    "values": {name: str(getattr(obj, name)) for name in sorted(form.changed_data)},
-                },
-            )
+        store_identity_save(identity=obj, changed=form.changed_data, user=request.user)
 
 
 @admin.register(ReceiptPrint)

@@ -9,7 +9,6 @@ sends it by e-mail or SMS.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from customers.phones import phone_e164
 from orders.models import Order
 from payments.models import Payment
 from pos.fiscal.events import E, jet_record
-from pos.fiscal.tickets import ticket_of
+from pos.fiscal.tickets import VatRow, order_vat_rows, ticket_of
 from pos.models import JournalRecord, ReceiptPrint, Register, StoreIdentity
 from unicommerce.exceptions import InvalidInput
 from unicommerce.messaging.services import message_send
@@ -31,15 +30,6 @@ from unicommerce.money import money_format
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-
-@dataclass
-class VatRow:
-    code: str
-    rate: Decimal
-    net: Decimal = Decimal("0.00")
-    vat: Decimal = Decimal("0.00")
-    gross: Decimal = Decimal("0.00")
 
 
 @dataclass
@@ -59,24 +49,35 @@ def receipt_of(order: Order) -> Receipt:
     """The receipt of ``order`` (its lines, payments, the store's identity, the prints
     so far)."""
     lines = list(order.lines.select_related("location").order_by("id"))
-    rates = sorted({line.vat_rate for line in lines}, reverse=True)
-    codes = {rate: string.ascii_uppercase[i] for i, rate in enumerate(rates)}
-    rows = {rate: VatRow(codes[rate], rate) for rate in rates}
-    for line in lines:
-        row = rows[line.vat_rate]
-        row.vat += line.vat_amount or Decimal("0.00")
-        row.gross += line.total_amount
-    for row in rows.values():
-        row.net = row.gross - row.vat
+    vat = order_vat_rows(lines)
+    codes = {row.rate: row.code for row in vat}
     store_id = next((line.location_id for line in lines if line.fulfilment == "taken_now"), None)
     identity = StoreIdentity.objects.filter(location_id=store_id).first() if store_id else None
     captured = ("captured", "partially_refunded")
     payments = list(Payment.objects.filter(order=order, status__in=captured).order_by("id"))
     change = sum((p.change_amount or Decimal("0.00") for p in payments), Decimal("0.00"))
     prints = ReceiptPrint.objects.filter(order=order).count()
-    vat = [rows[rate] for rate in rates]
     ticket = ticket_of(order)
     return Receipt(order, identity, vat, codes, payments, change, prints, lines, ticket)
+
+
+@transaction.atomic
+def store_identity_save(*, identity: StoreIdentity, changed: list[str], user) -> StoreIdentity:
+    """Save what a store's receipts say about the seller; the change is a technical
+    event of the store (JET), in the same transaction."""
+    identity.full_clean()
+    identity.save()
+    jet_record(
+        chain=identity.location,
+        code=E.RECEIPT_SETTINGS_CHANGE,
+        reference=f"store:{identity.location_id}",
+        payload={
+            "by": user.pk,
+            "fields": sorted(changed),
+            "values": {name: str(getattr(identity, name)) for name in sorted(changed)},
+        },
+    )
+    return identity
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from django.db import connection
 
 from loyalty.exceptions import VoucherRefused
 from loyalty.models import Promotion, VoucherCode, VoucherRedemption
-from loyalty.selectors import ActivePromotion, promotions_active
+from loyalty.selectors import ActivePromotion, promotion_ids_sql, promotions_active
 from loyalty.services.vouchers import VoucherScope, voucher_refusal
 from orders.models import CartDiscount, CartVoucher
 from orders.pricing.engine import ManualDiscount, Offer
@@ -54,29 +54,13 @@ class CartCode:
     campaign: ActivePromotion  # its rule: the engine's offer when the code applies
 
 
-def _through(field: str) -> tuple[str, str]:
-    """The M2M table of ``Promotion.<field>`` and its column pointing at the target."""
-    through = Promotion._meta.get_field(field).remote_field.through
-    target = next(
-        f.column
-        for f in through._meta.get_fields()
-        if getattr(f, "column", None) and f.column not in ("id", "promotion_id")
-    )
-    return through._meta.db_table, target
-
-
-def _array(field: str) -> str:
-    table, column = _through(field)
-    return f"ARRAY(SELECT {column} FROM {table} t WHERE t.promotion_id = p.id)"  # noqa: S608
-
-
 @cache
 def _codes_sql() -> str:
     """The cart's codes with their campaign's limits and scopes, the customer's uses of
     each campaign (everything ``voucher_refusal`` weighs) and the campaign's rule (the
     engine's offer), in one query."""
-    channels, locations = _array("channels"), _array("locations")
-    targets = ", ".join(_array(name) for name in ("products", "categories", "variants"))
+    channels, locations = promotion_ids_sql("channels"), promotion_ids_sql("locations")
+    targets = ", ".join(promotion_ids_sql(name) for name in ("products", "categories", "variants"))
     return f"""
     SELECT cv.voucher_id, vc.code, vc.is_active, vc.max_uses, vc.used_count,
            p.id, p.is_active, p.requires_code, p.starts_at, p.ends_at, p.usage_limit,

@@ -130,11 +130,11 @@ def shipment_collect(
 ) -> Shipment:
     """The customer collects the goods against their pickup code: the reservations
     become sales and the lines are fulfilled. A wrong code changes nothing."""
+    # Six digits can be guessed: wrong tries are counted per shipment, whoever types them
+    # (the staff API or a till), and refused once over the limit (asked before the lock).
+    rate_limit_check(PICKUP_LIMIT, shipment.pk)
     order, shipment = shipment_lock(shipment)
     shipment_action_check(shipment, "collect")
-    # Six digits can be guessed: wrong tries are counted per shipment, whoever types them
-    # (the staff API or a till), and refused once over the limit.
-    rate_limit_check(PICKUP_LIMIT, shipment.pk)
     typed = "".join((code or "").split())
     if not shipment.pickup_code or not secrets.compare_digest(
         typed.encode(), shipment.pickup_code.encode()

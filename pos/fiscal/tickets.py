@@ -7,7 +7,8 @@ card) and reported by the register's session and Z report."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import string
+from dataclasses import dataclass
 from decimal import Decimal
 
 from orders.models import Order
@@ -15,14 +16,41 @@ from pos.fiscal.journal import journal_append
 from pos.models import JournalKind, JournalRecord, Register
 
 
+@dataclass
+class VatRow:
+    code: str
+    rate: Decimal
+    net: Decimal = Decimal("0.00")
+    vat: Decimal = Decimal("0.00")
+    gross: Decimal = Decimal("0.00")
+
+
+def order_vat_rows(lines) -> list[VatRow]:
+    """The VAT per rate of an order's lines as stored on them (after their discounts):
+    incl. VAT, VAT and excl. VAT, highest rate first, each with the letter printed on
+    its lines (A, B…). The sale-done panel, the receipt and the ticket all read it."""
+    rates = sorted({line.vat_rate for line in lines}, reverse=True)
+    rows = {rate: VatRow(string.ascii_uppercase[i], rate) for i, rate in enumerate(rates)}
+    for line in lines:
+        row = rows[line.vat_rate]
+        row.vat += line.vat_amount or Decimal("0.00")
+        row.gross += line.total_amount
+    for row in rows.values():
+        row.net = row.gross - row.vat
+    return [rows[rate] for rate in rates]
+
+
 def _money(amount: Decimal | None) -> str:
     return f"{(amount or Decimal('0')):.2f}"
 
 
 def ticket_payload(order: Order, *, seller_id: int | None) -> dict:
-    lines, vat = [], defaultdict(lambda: [Decimal("0.00"), Decimal("0.00")])
-    for line in order.lines.all():
-        lines.append(
+    lines = list(order.lines.all())
+    return {
+        "order": order.reference,
+        "currency": order.currency,
+        "seller": seller_id,
+        "lines": [
             {
                 "sku": line.sku,
                 "name": line.name,
@@ -33,22 +61,16 @@ def ticket_payload(order: Order, *, seller_id: int | None) -> dict:
                 "vat_rate": f"{line.vat_rate:.1f}",
                 "vat": _money(line.vat_amount),
             }
-        )
-        vat[line.vat_rate][0] += line.total_amount
-        vat[line.vat_rate][1] += line.vat_amount or Decimal("0.00")
-    return {
-        "order": order.reference,
-        "currency": order.currency,
-        "seller": seller_id,
-        "lines": lines,
+            for line in lines
+        ],
         "vat": [
             {
-                "rate": f"{rate:.1f}",
-                "gross": _money(gross),
-                "vat": _money(tax),
-                "net": _money(gross - tax),
+                "rate": f"{row.rate:.1f}",
+                "gross": _money(row.gross),
+                "vat": _money(row.vat),
+                "net": _money(row.net),
             }
-            for rate, (gross, tax) in sorted(vat.items())
+            for row in sorted(order_vat_rows(lines), key=lambda row: row.rate)
         ],
         "discount": _money(order.discount_amount),
         "total": _money(order.total_amount),

@@ -18,6 +18,7 @@ from inventory.models import Location, UnbookedSale
 from orders.models import Cart, CartDiscount, Fulfilment, Order
 from orders.pricing.carts import cart_price
 from orders.services.unbooked import cart_unbooked_sales
+from pos.fiscal.tickets import order_vat_rows
 from pos.forms import ShippingAddressForm
 from pos.models import Register
 from pos.parking import parked_at
@@ -138,17 +139,9 @@ class _LazyReceipt:
         return order_receipt(order_id=self.order_id) if self.order_id else None
 
     @cached_property
-    def vat(self) -> list[dict]:
-        """The VAT per rate of the order's lines after their discounts: net (HT), VAT
-        (TVA) and gross (TTC), from the amounts stored on the lines."""
-        rows: dict = {}
-        for line in self.order.lines.all() if self.order else ():
-            row = rows.setdefault(line.vat_rate, {"rate": line.vat_rate, "vat": 0, "gross": 0})
-            row["vat"] += line.vat_amount
-            row["gross"] += line.total_amount
-        for row in rows.values():
-            row["net"] = row["gross"] - row["vat"]
-        return [rows[rate] for rate in sorted(rows)]
+    def vat(self) -> list:
+        """The VAT per rate of the order's lines after their discounts (HT, TVA, TTC)."""
+        return order_vat_rows(list(self.order.lines.all())) if self.order else []
 
     @cached_property
     def discount_amount(self):

@@ -118,3 +118,16 @@ def test_a_till_sale_is_a_ticket_of_its_registers_chain(sold, shop):
     assert ticket.payload["total"] == "49.80"
     assert [row["rate"] for row in ticket.payload["vat"]] == ["5.5", "20.0"]
     assert journal_verify().intact
+
+
+def test_a_change_of_the_receipt_identity_is_a_technical_event(sold, shop):
+    from pos.models import JournalRecord
+    from pos.receipts import store_identity_save
+
+    identity = StoreIdentity.objects.get(location=shop.store)
+    identity.footer = "Échange sous 15 jours."
+    store_identity_save(identity=identity, changed=["footer"], user=shop.seller)
+
+    event = JournalRecord.objects.get(event_code="receipt_settings_change")
+    assert event.chain.store_id == shop.store.pk
+    assert event.payload["values"] == {"footer": "Échange sous 15 jours."}
