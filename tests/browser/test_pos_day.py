@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from pos.models import JournalRecord, RegisterSession, ZReport
+from pos.models import JournalRecord, RegisterSession, StoreIdentity, ZReport
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = [
@@ -103,6 +103,16 @@ def test_a_whole_day_at_the_till(live_server, page, screenshot, shop, stocked_va
         price_amount=Decimal("29.00"),
         product=ProductFactory(name="Wool scarf"),
     )
+    StoreIdentity.objects.create(
+        location=shop.store,
+        legal_name="Maison Lumière SAS",
+        address="12 rue de Rivoli",
+        postal_code="75004",
+        city="Paris",
+        siret="73282932000074",
+        vat_number="FR44732829320",
+        footer="Merci de votre visite",
+    )
     manager = UserFactory(username="manon", role="store_manager")
     shop.store.staff.add(manager)
     page.goto(f"{live_server.url}/pos/")
@@ -120,8 +130,10 @@ def test_a_whole_day_at_the_till(live_server, page, screenshot, shop, stocked_va
     sell_for_cash(page, tee, "50")
     page.get_by_role("link", name="The receipt: print it or send it").click()
     expect(page.locator(".ticket")).to_contain_text("Ticket n°1")
-    page.emulate_media(media="print")
+    page.emulate_media(media="print")  # on an 80 mm roll: 302 CSS pixels wide
+    page.set_viewport_size({"width": 302, "height": 820})
     screenshot("day-1-receipt-print")
+    page.set_viewport_size({"width": 1180, "height": 820})
     page.emulate_media(media="screen")
     page.get_by_role("link", name="Back to the sale").click()
     page.get_by_role("button", name="New sale").click()
