@@ -66,6 +66,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Kinds that only take cash out of the drawer (typed negative).
 OUT_KINDS = frozenset({CashMove.Kind.BANK_DROP, CashMove.Kind.EXPENSE})
+# The notes and coins a drawer is counted in, largest first, per currency (the till's
+# opening count by denomination; another currency is counted as one amount).
+DENOMINATIONS: dict[str, tuple[str, ...]] = {
+    "EUR": (
+        *("500.00", "200.00", "100.00", "50.00", "20.00", "10.00", "5.00"),  # notes
+        *("2.00", "1.00", "0.50", "0.20", "0.10", "0.05", "0.02", "0.01"),  # coins
+    ),
+}
 
 
 def _transition(session: RegisterSession, target: str) -> None:
@@ -174,6 +182,12 @@ def _previous_closing_cash(register: Register) -> Decimal | None:
         .first()
     )
     return count.counted_amount if count else None
+
+
+def previous_closing_cash(register: Register) -> Decimal | None:
+    """The cash counted at the register's last closing (None before its first): what
+    the opening count is compared with."""
+    return _previous_closing_cash(register)
 
 
 def _register_in_service(register: Register) -> None:
@@ -439,6 +453,14 @@ def session_close_start(*, session: RegisterSession, user: AbstractBaseUser) -> 
         locked.closing_started_at, locked.closing_started_by = timezone.now(), user
         locked.save(update_fields=["status", "closing_started_at", "closing_started_by"])
         return locked
+
+
+def blind_count(register: Register) -> bool:
+    """Whether the register closes by blind count: the seller counts without seeing the
+    expected figures (``POS_BLIND_COUNT_PER_REGISTER`` by register code, else
+    ``POS_BLIND_COUNT``). The screen hides them; the counts are stored ``blind``."""
+    per_register = settings.POS_BLIND_COUNT_PER_REGISTER or {}
+    return bool(per_register.get(register.code, settings.POS_BLIND_COUNT))
 
 
 def closing_tolerance(register: Register) -> Decimal:
