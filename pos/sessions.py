@@ -50,7 +50,7 @@ from pos.locks import cash_move_lock, register_lock, session_lock
 from pos.models import CashMove, ParkedSale, Register, RegisterSession, SessionCount, ZReport
 from pos.session_figures import session_differences, session_expected, z_report_figures
 from unicommerce.exceptions import InvalidInput
-from unicommerce.money import money_round
+from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS, money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -66,6 +66,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Kinds that only take cash out of the drawer (typed negative).
 OUT_KINDS = frozenset({CashMove.Kind.BANK_DROP, CashMove.Kind.EXPENSE})
+AMOUNT_CEILING = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
+MAX_PIECES = 100_000  # of one value in a drawer: more is a typing slip
 # The notes and coins a drawer is counted in, largest first, per currency (the till's
 # opening count by denomination; another currency is counted as one amount).
 DENOMINATIONS: dict[str, tuple[str, ...]] = {
@@ -96,7 +98,11 @@ def _decimal(value: Any, *, field: str, currency: str) -> Decimal:
         amount = Decimal(value.strip().replace(",", ".") if isinstance(value, str) else value)
     except InvalidOperation:
         raise CountInvalid(_("Type an amount, e.g. 150 or 150.50."), field=field) from None
-    if not amount.is_finite() or money_round(amount, currency) != amount:
+    if (
+        not amount.is_finite()
+        or money_round(amount, currency) != amount
+        or abs(amount) >= AMOUNT_CEILING  # more than an amount column holds
+    ):
         raise CountInvalid(_("Type an amount, e.g. 150 or 150.50."), field=field)
     return money_round(amount, currency)
 
@@ -112,7 +118,7 @@ def count_amount(value: Any, *, field: str, currency: str) -> Decimal:
 def _denomination_count(count: Any, *, field: str) -> int:
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count.strip())
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PIECES:
         raise CountInvalid(
             _("Type how many notes or coins of each value, e.g. 3 (never negative)."),
             field=field,

@@ -106,6 +106,8 @@ def test_the_register_opens_with_the_notes_and_coins_counted(till):
         {"denom_20.00": "1.5"},
         {"denom_20.00": "2", "counted": "50.00"},  # the grid says 40.00
         {"counted": "-5"},
+        {"counted": "1e20"},  # more than the column holds: refused, not a server error
+        {"denom_500.00": "99999999999999"},
         {},
     ],
 )
