@@ -26,6 +26,7 @@ from catalog.models import (
     Publication,
     Variant,
 )
+from catalog.price_log import price_change, price_changes_tell
 from unicommerce.channels.models import SalesChannel
 from unicommerce.money import money_round
 
@@ -145,6 +146,19 @@ def product_update(*, product: Product, user: AbstractBaseUser | None = None, **
             setattr(current, field, after)
         current.save()
         _record(product=current, kind=CatalogChange.Kind.UPDATED, changes=changes, user=user)
+        if "vat_rate" in changes:
+            old, new = changes["vat_rate"]
+            price_changes_tell(
+                [
+                    price_change(
+                        what="vat_rate",
+                        product_id=current.pk,
+                        old=old,
+                        new=new,
+                        user_id=getattr(_user(user), "pk", None),
+                    )
+                ]
+            )
     return current
 
 
@@ -241,6 +255,7 @@ def variant_update(*, variant: Variant, user: AbstractBaseUser | None = None, **
             changes=price,
             user=user,
         )
+        _price_told(current, *price["price_amount"], user=user)
     if other:
         _record(
             product=current.product,
@@ -282,7 +297,33 @@ def channel_price_set(
             changes={"price_amount": (old, new)},
             user=user,
         )
+        _price_told(variant, old, new, user=user, channel=channel)
     return result
+
+
+def _price_told(
+    variant: Variant,
+    old: Decimal | None,
+    new: Decimal | None,
+    *,
+    user: AbstractBaseUser | None,
+    channel: SalesChannel | None = None,
+) -> None:
+    """Tell the price log (catalog.price_log) in this transaction."""
+    price_changes_tell(
+        [
+            price_change(
+                what="price" if channel is None else "channel_price",
+                product_id=variant.product_id,
+                variant_id=variant.pk,
+                sku=variant.sku,
+                channel_id=getattr(channel, "pk", None),
+                old=old,
+                new=new,
+                user_id=getattr(_user(user), "pk", None),
+            )
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- barcodes

@@ -228,3 +228,21 @@ class RegisterSessionTooOld(DomainError):
             % {"hours": hours},
             register=register,
         )
+
+
+class JournalRecordImmutable(Forbidden):
+    """A change or deletion of a fiscal journal record through the ORM, refused before
+    it reaches the database (whose trigger would refuse it too); the attempt is logged
+    in the technical events log (``tampering_attempt``)."""
+
+    code = "journal_record_immutable"
+
+    def __init__(self, *, operation: str, records: int) -> None:
+        super().__init__(
+            _(
+                "The fiscal journal cannot be changed or deleted: a correction is a new "
+                "record (a credit note, a void). The attempt has been logged."
+            ),
+            operation=operation,
+            records=records,
+        )

@@ -50,7 +50,7 @@ from pos.locks import cash_move_lock, register_lock, session_lock
 from pos.models import CashMove, ParkedSale, Register, RegisterSession, SessionCount, ZReport
 from pos.session_figures import session_differences, session_expected, z_report_figures
 from unicommerce.exceptions import InvalidInput
-from unicommerce.money import money_round
+from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS, money_round
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -66,6 +66,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Kinds that only take cash out of the drawer (typed negative).
 OUT_KINDS = frozenset({CashMove.Kind.BANK_DROP, CashMove.Kind.EXPENSE})
+AMOUNT_CEILING = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
+MAX_PIECES = 100_000  # of one value in a drawer: more is a typing slip
+# The notes and coins a drawer is counted in, largest first, per currency (the till's
+# opening count by denomination; another currency is counted as one amount).
+DENOMINATIONS: dict[str, tuple[str, ...]] = {
+    "EUR": (
+        *("500.00", "200.00", "100.00", "50.00", "20.00", "10.00", "5.00"),  # notes
+        *("2.00", "1.00", "0.50", "0.20", "0.10", "0.05", "0.02", "0.01"),  # coins
+    ),
+}
 
 
 def _transition(session: RegisterSession, target: str) -> None:
@@ -88,7 +98,11 @@ def _decimal(value: Any, *, field: str, currency: str) -> Decimal:
         amount = Decimal(value.strip().replace(",", ".") if isinstance(value, str) else value)
     except InvalidOperation:
         raise CountInvalid(_("Type an amount, e.g. 150 or 150.50."), field=field) from None
-    if not amount.is_finite() or money_round(amount, currency) != amount:
+    if (
+        not amount.is_finite()
+        or money_round(amount, currency) != amount
+        or abs(amount) >= AMOUNT_CEILING  # more than an amount column holds
+    ):
         raise CountInvalid(_("Type an amount, e.g. 150 or 150.50."), field=field)
     return money_round(amount, currency)
 
@@ -104,7 +118,7 @@ def count_amount(value: Any, *, field: str, currency: str) -> Decimal:
 def _denomination_count(count: Any, *, field: str) -> int:
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count.strip())
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PIECES:
         raise CountInvalid(
             _("Type how many notes or coins of each value, e.g. 3 (never negative)."),
             field=field,
@@ -174,6 +188,12 @@ def _previous_closing_cash(register: Register) -> Decimal | None:
         .first()
     )
     return count.counted_amount if count else None
+
+
+def previous_closing_cash(register: Register) -> Decimal | None:
+    """The cash counted at the register's last closing (None before its first): what
+    the opening count is compared with."""
+    return _previous_closing_cash(register)
 
 
 def _register_in_service(register: Register) -> None:
@@ -439,6 +459,14 @@ def session_close_start(*, session: RegisterSession, user: AbstractBaseUser) -> 
         locked.closing_started_at, locked.closing_started_by = timezone.now(), user
         locked.save(update_fields=["status", "closing_started_at", "closing_started_by"])
         return locked
+
+
+def blind_count(register: Register) -> bool:
+    """Whether the register closes by blind count: the seller counts without seeing the
+    expected figures (``POS_BLIND_COUNT_PER_REGISTER`` by register code, else
+    ``POS_BLIND_COUNT``). The screen hides them; the counts are stored ``blind``."""
+    per_register = settings.POS_BLIND_COUNT_PER_REGISTER or {}
+    return bool(per_register.get(register.code, settings.POS_BLIND_COUNT))
 
 
 def closing_tolerance(register: Register) -> Decimal:

@@ -16,9 +16,9 @@ E = JournalEventCode
 
 
 def jet_record(
-    *, chain: Register | Location, code: str, payload: dict[str, Any], reference: str = ""
+    *, chain: Register | Location | str, code: str, payload: dict[str, Any], reference: str = ""
 ) -> JournalRecord:
-    """One technical event of ``chain`` (a register's or a store's), now."""
+    """One technical event of ``chain`` (a register's, a store's or ``COMPANY``), now."""
     return journal_append(
         chain=chain,
         kind=JournalKind.EVENT,

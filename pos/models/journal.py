@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Location
+from pos.exceptions import JournalRecordImmutable
 from pos.models.registers import Register
 
 GENESIS_HASH = "0" * 64
@@ -112,8 +113,39 @@ class JournalChain(models.Model):
         return self.register_id if self.register_id is not None else self.store_id
 
 
+def _refused(operation: str, records: list[dict], fields: list[str] | None = None):
+    """Log the attempt (tampering_attempt, kept whatever the caller's transaction
+    becomes) and refuse it, before any SQL reaches the table."""
+    from pos.fiscal.tampering import tampering_attempt_record
+
+    tampering_attempt_record(operation=operation, records=records, fields=fields or [])
+    return JournalRecordImmutable(operation=operation, records=len(records))
+
+
+class JournalRecordQuerySet(models.QuerySet):
+    """Appending is the only write: ``update()``, ``delete()`` (and ``bulk_update()``,
+    which updates) are refused here, before the database's trigger, and logged."""
+
+    SHOWN = 50  # records named in the logged attempt
+
+    def _targets(self) -> list[dict]:
+        rows = self.order_by("pk").values_list("pk", "chain_id", "number")[: self.SHOWN]
+        return [{"id": pk, "chain": chain, "number": number} for pk, chain, number in rows]
+
+    def update(self, **kwargs):
+        raise _refused("update", self._targets(), sorted(kwargs))
+
+    def delete(self):
+        raise _refused("delete", self._targets())
+
+    def _raw_delete(self, using):
+        raise _refused("delete", self._targets())
+
+
 class JournalRecord(models.Model):
-    """One record of a chain. Never changed: a correction is a new record."""
+    """One record of a chain. Never changed: a correction is a new record. Saving a
+    record that exists, or deleting one, is refused (and logged) before the database's
+    trigger refuses it."""
 
     chain = models.ForeignKey(
         JournalChain, verbose_name=_("chain"), on_delete=models.PROTECT, related_name="records"
@@ -129,6 +161,8 @@ class JournalRecord(models.Model):
     previous_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
     created_at = models.DateTimeField(_("created at"))
+
+    objects = JournalRecordQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("fiscal journal record")
@@ -146,3 +180,14 @@ class JournalRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain} #{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding or kwargs.get("force_update"):
+            raise _refused("save", self._target(), sorted(kwargs.get("update_fields") or []))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise _refused("delete", self._target())
+
+    def _target(self) -> list[dict]:
+        return [{"id": self.pk, "chain": self.chain_id, "number": self.number}]

@@ -1,12 +1,17 @@
 """The register's day at the till (``pos.sessions``): open it with the cash counted in
-the drawer, move cash in or out (float, bank drop, expense, correction) with a reason,
-start closing, count each tender and close; a manager types their password on the till
-when a move or a difference is above its limit. The Z report of the session just closed
-is shown. Every refusal is said inline and changes nothing."""
+the drawer (one amount, or note by note and coin by coin in the denomination grid),
+move cash in or out (float, bank drop, expense, correction) with a reason, start
+closing, count each tender and close; a manager types their password on the till when a
+move or a difference is above its limit (the register's tolerance is shown). The
+opening's difference to the previous counted closing is shown on its own. A register
+that closes by blind count (``pos.sessions.blind_count``) never shows the expected
+figures before its counts are in. The Z report of the session just closed is shown.
+Every refusal is said inline and changes nothing."""
 
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -19,7 +24,11 @@ from pos.models import CashMove, RegisterSession, ZReport
 from pos.session_figures import session_expected
 from pos.sessions import (
     APPROVE_PERMISSION,
+    DENOMINATIONS,
+    blind_count,
     cash_move_add,
+    closing_tolerance,
+    previous_closing_cash,
     session_close,
     session_close_start,
     session_current,
@@ -44,8 +53,20 @@ def _approver(request, register):
     )
 
 
+def _denominations_posted(post, currency: str) -> dict[str, str] | None:
+    """The grid's counts typed (``denom_50.00`` = "2"), None when none was."""
+    typed = {
+        value: post.get(f"denom_{value}", "").strip() for value in DENOMINATIONS.get(currency, ())
+    }
+    return {value: count for value, count in typed.items() if count} or None
+
+
 def _open(request, register, session):
-    session_open(register=register, user=request.user, counted=request.POST.get("counted", ""))
+    denominations = _denominations_posted(request.POST, register.channel.currency)
+    counted = request.POST.get("counted", "")
+    if denominations is not None and not counted.strip():
+        counted = None  # the grid alone: its total is the count
+    session_open(register=register, user=request.user, counted=counted, denominations=denominations)
     return _("The register is open.")
 
 
@@ -79,11 +100,52 @@ def _close(request, register, session):
         user=request.user,
         approver=_approver(request, register),
         comment=request.POST.get("comment", ""),
+        blind=blind_count(register),
     )
     return _("The register is closed.")
 
 
+COINS_BELOW = Decimal(5)  # euro coins go up to 2, notes start at 5
 ACTIONS = {"open": _open, "move": _move, "close_start": _close_start, "close": _close}
+
+
+def _denomination_groups(currency: str, posted, error_field: str) -> list[dict]:
+    """The grid: the notes, then the coins, each value with the count typed back."""
+    groups = [{"coins": False, "rows": []}, {"coins": True, "rows": []}]
+    for value in DENOMINATIONS.get(currency, ()):
+        amount = Decimal(value)
+        groups[amount < COINS_BELOW]["rows"].append(
+            {
+                "value": value,
+                "amount": amount,
+                "typed": posted.get(f"denom_{value}", "") if posted else "",
+                "invalid": error_field == f"denominations.{value}",
+            }
+        )
+    return [group for group in groups if group["rows"]]
+
+
+def _day_context(register, session, context: dict) -> None:
+    """What the screen shows for the session's state."""
+    currency = session.currency if session is not None else register.channel.currency
+    context.update(
+        blind=blind_count(register),
+        tolerance=closing_tolerance(register),
+        currency=currency,
+    )
+    if session is not None and session.status in (
+        RegisterSession.Status.OPEN,
+        RegisterSession.Status.CLOSING_CONTROL,
+    ):
+        if not context["blind"]:
+            context["expected"] = session_expected(session)
+        context["moves"] = list(CashMove.objects.filter(session=session).order_by("id"))
+        return
+    context["z_report"] = ZReport.objects.filter(session__register=register).order_by("-id").first()
+    context["previous_closing"] = previous_closing_cash(register)
+    context["denominations"] = _denomination_groups(
+        currency, context.get("posted"), context.get("error_field", "")
+    )
 
 
 @seller_login_required
@@ -96,21 +158,8 @@ def register_day(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = _act(request, register, context)
     session = session_current(register)
-    context.update(
-        session=session,
-        client_id=secrets.token_hex(12),
-        kinds=CashMove.Kind.choices,
-    )
-    if session is not None and session.status in (
-        RegisterSession.Status.OPEN,
-        RegisterSession.Status.CLOSING_CONTROL,
-    ):
-        context["expected"] = session_expected(session)
-        context["moves"] = list(CashMove.objects.filter(session=session).order_by("id"))
-    else:
-        context["z_report"] = (
-            ZReport.objects.filter(session__register=register).order_by("-id").first()
-        )
+    context.update(session=session, client_id=secrets.token_hex(12), kinds=CashMove.Kind.choices)
+    _day_context(register, session, context)
     return TemplateResponse(request, "pos/register_day.html", context, status=status)
 
 
@@ -126,6 +175,7 @@ def _act(request: HttpRequest, register, context: dict) -> int:
         context["done"] = handler(request, register, session)
     except DomainError as error:
         context["error"] = seller_message(error)
+        context["error_field"] = str(error.details.get("field", ""))
         context["posted"] = request.POST
         return 429 if isinstance(error, RateLimited) else 422
     return 200

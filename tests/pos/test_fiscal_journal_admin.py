@@ -57,3 +57,32 @@ def test_verify_names_the_record_changed_behind_the_databases_back(admin, shop):
     checks = JournalRecord.objects.filter(event_code="integrity_check").order_by("id")
     assert [c.payload["result"] for c in checks] == ["intact", "broken"]
     assert admin.get(f"{URL}{target.pk}/delete/").status_code == 403
+
+
+def test_the_admin_offers_no_change_and_a_forged_post_is_refused(admin, shop):
+    record = journal_append(
+        chain=shop.register,
+        kind="ticket",
+        payload={"total": "10.00"},
+        reference="UC1",
+        occurred_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+    )
+    page = admin.get(f"{URL}{record.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="_save"' not in html
+    assert f"{record.pk}/delete/" not in html
+    assert "delete_selected" not in admin.get(URL).content.decode()
+
+    forged = admin.post(
+        f"{URL}{record.pk}/change/",
+        {"reference": "FORGED", "payload": '{"total": "0.01"}', "number": "1"},
+    )
+    deleted = admin.post(f"{URL}{record.pk}/delete/", {"post": "yes"})
+    bulk = admin.post(URL, {"action": "delete_selected", "_selected_action": [record.pk]})
+
+    assert (forged.status_code, deleted.status_code) == (403, 403)
+    assert bulk.status_code in (200, 302)
+    stored = JournalRecord.objects.get(pk=record.pk)
+    assert (stored.reference, stored.payload, stored.hash) == ("UC1", record.payload, record.hash)
+    assert not JournalRecord.objects.filter(event_code="tampering_attempt").exists()

@@ -556,6 +556,12 @@ POS_CLOSING_TOLERANCE = env_str("POS_CLOSING_TOLERANCE", default="5.00")
 POS_CLOSING_TOLERANCE_PER_REGISTER = env_json("POS_CLOSING_TOLERANCE_PER_REGISTER", default={})
 # A session open longer than this is too old (it must be closed before selling on).
 POS_SESSION_MAX_HOURS = env_int("POS_SESSION_MAX_HOURS", default=24)
+# Blind count at closing: the seller counts without seeing the expected figures; for every
+# register, or per register code: POS_BLIND_COUNT_PER_REGISTER='{"paris-1": true}'.
+POS_BLIND_COUNT = env_bool("POS_BLIND_COUNT", default=False)
+POS_BLIND_COUNT_PER_REGISTER = env_json("POS_BLIND_COUNT_PER_REGISTER", default={})
+# The running software version in the technical events log after each migrate (docs/fiscal.md).
+POS_JOURNAL_SOFTWARE_VERSION = env_bool("POS_JOURNAL_SOFTWARE_VERSION", default=True)
 
 # --- Privacy: how long data is kept (docs/privacy.md; the beat jobs *_prune). The
 # defaults follow the CNIL's guidance for a French retailer: keep what serves a purpose

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.price_log import price_changes_batch
 from inventory.exceptions import ImportFinished
 from inventory.models import ImportJob
 from inventory.services.imports.importer import Importer
@@ -126,7 +127,9 @@ def _run(job: ImportJob) -> None:
             errors = importer.check()
             if not errors:
                 progress.start(WRITING)
-                summary = importer.write()
+                # Price and VAT changes go to the legal log once for the whole import.
+                with price_changes_batch(source=f"import:{job.pk}"):
+                    summary = importer.write()
     except DomainError as error:
         row = importer.current_row if importer is not None else None
         errors = [row_error(row, "", "", error.message)]
