@@ -16,7 +16,9 @@ from tests.factories import ProductFactory, UserFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_an_invoice_then_the_sale_cancelled(live_server, page, screenshot, shop, stocked_variant):
+def test_an_invoice_then_the_sale_cancelled(
+    live_server, browser, page, screenshot, shop, stocked_variant
+):
     StoreIdentity.objects.create(
         location=shop.store,
         legal_name="Maison Durand SAS",
@@ -29,7 +31,7 @@ def test_an_invoice_then_the_sale_cancelled(live_server, page, screenshot, shop,
     tee = stocked_variant(
         store=5, sku="TEE-NAVY-M", price_amount=Decimal("19.90"), product=ProductFactory(name="Tee")
     )
-    manager = UserFactory(username="manon", role="store_manager")
+    manager = UserFactory(username="manon", role="store_manager", is_staff=True)
     shop.store.staff.add(manager)
     page.goto(f"{live_server.url}/pos/")
     page.get_by_label("Username").fill("seller")
@@ -72,13 +74,14 @@ def test_an_invoice_then_the_sale_cancelled(live_server, page, screenshot, shop,
     page.get_by_label("Reason").fill("Wrong size, customer left")
     page.get_by_label("Manager").fill("manon")
     page.get_by_label("Password", exact=True).fill("wrong-pass")
+    screenshot("invoice-4-cancel-form")
     page.get_by_role("button", name="Cancel the sale").click()
     expect(page.get_by_role("alert")).to_contain_text("Wrong username or password")
     page.get_by_label("Password", exact=True).fill("secret-pass")
     page.get_by_role("button", name="Cancel the sale").click()
     expect(page.locator(".receipt-page")).to_contain_text("The sale is cancelled")
     expect(page.locator(".cancelled")).to_contain_text("credit note n°1")
-    screenshot("invoice-4-sale-cancelled")
+    screenshot("invoice-5-sale-cancelled")
 
     order = Order.objects.get()
     assert order.payment_status == Order.PaymentStatus.REFUNDED
@@ -86,3 +89,17 @@ def test_an_invoice_then_the_sale_cancelled(live_server, page, screenshot, shop,
     assert Invoice.objects.count() == 1
     credit = JournalRecord.objects.get(kind="credit_note")
     assert credit.payload["invoice"]["number"] == 1
+
+    # The order's papers in the admin, for the store's manager.
+    admin = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    back_office = admin.new_page()
+    back_office.goto(f"{live_server.url}/admin/login/")
+    back_office.locator("#id_username").fill("manon")
+    back_office.locator("#id_password").fill("secret-pass")
+    back_office.locator("input[type=submit]").click()
+    back_office.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    back_office.get_by_role("link", name="Receipt and invoice").click()
+    expect(back_office.locator(".ticket")).to_contain_text("Ticket n°1")
+    expect(back_office.locator(".invoice-sheet")).to_contain_text("Credit note n°1")
+    back_office.screenshot(path=str(screenshot("invoice-6-admin-papers")), full_page=True)
+    admin.close()
