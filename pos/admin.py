@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from pos import admin_papers  # noqa: F401 (the invoices and an order's papers)
 from pos.fiscal.integrity import journal_check_logged
 from pos.models import (
     CashMove,

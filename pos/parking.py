@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from orders.locks import cart_lock
-from orders.models import Cart, CartEvent, CartLine
+from orders.models import Cart, CartEvent, CartLine, Order
 from orders.services.carts import cart_event_record, cart_writable_check
 from pos.fiscal.events import E, jet_record
 from pos.models import ParkedSale, Register
@@ -58,6 +58,26 @@ class VoidReasonMissing(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__(_("Say why the sale is voided."), field="reason")
+
+
+class SalePaidNotVoidable(DomainError):
+    """A void is before payment only: a paid sale is cancelled from its receipt, where a
+    credit note corrects its ticket (``pos.cancellation``)."""
+
+    code = "sale_paid_not_voidable"
+    http_status = 409
+
+    def __init__(self, reference: str = "") -> None:
+        message = (
+            _(
+                "Sale %(reference)s is paid: it cannot be voided. Cancel it from its receipt "
+                "(a credit note is written)."
+            )
+            % {"reference": reference}
+            if reference
+            else _("This sale is paid: it cannot be voided. Cancel it from its receipt.")
+        )
+        super().__init__(message, reference=reference)
 
 
 def parked_at(register: Register) -> list[ParkedSale]:
@@ -125,6 +145,9 @@ def sale_void(*, register: Register, cart: Cart, seller: AbstractBaseUser, reaso
     if not reason:
         raise VoidReasonMissing()
     cart = cart_lock(cart.pk)
+    if cart.checked_out_at is not None:
+        order = Order.objects.filter(cart=cart).only("id").first()
+        raise SalePaidNotVoidable(order.reference if order is not None else "")
     cart_writable_check(cart)
     lines = list(CartLine.objects.filter(cart=cart).values("variant_id", "quantity"))
     if not lines:

@@ -53,7 +53,7 @@ def receipt_of(order: Order) -> Receipt:
     codes = {row.rate: row.code for row in vat}
     store_id = next((line.location_id for line in lines if line.fulfilment == "taken_now"), None)
     identity = StoreIdentity.objects.filter(location_id=store_id).first() if store_id else None
-    captured = ("captured", "partially_refunded")
+    captured = ("captured", "partially_refunded", "refunded")  # the tenders of the sale
     payments = list(Payment.objects.filter(order=order, status__in=captured).order_by("id"))
     change = sum((p.change_amount or Decimal("0.00") for p in payments), Decimal("0.00"))
     prints = ReceiptPrint.objects.filter(order=order).count()

@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pos.web import counter, home, payments, receipts, register_day, returns, sale, unpaid
+from pos.web import (
+    counter,
+    home,
+    invoices,
+    payments,
+    receipts,
+    register_day,
+    returns,
+    sale,
+    unpaid,
+)
 
 app_name = "pos"
 
@@ -15,5 +25,6 @@ urlpatterns = [
     path("counter/", counter.counter, name="counter"),
     path("register/", register_day.register_day, name="register"),
     path("receipts/<str:reference>/", receipts.receipt, name="receipt"),
+    path("receipts/<str:reference>/invoice/", invoices.invoice, name="invoice"),
     path("orders/<str:reference>/payment/", payments.payment, name="payment"),
 ]

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from orders.models import Order
 from pos.fiscal.journal import journal_append
-from pos.models import JournalKind, JournalRecord, Register
+from pos.models import Invoice, JournalKind, JournalRecord, Register
 
 
 @dataclass
@@ -122,7 +122,54 @@ def return_credit_note_record(*, ret, register: Register, seller_id: int | None)
             "lines": lines,
             "total": _money(ret.amount),
             "outcome": ret.outcome,
+            **invoice_reference(ret.order),
         },
         reference=ret.order.reference,
         occurred_at=ret.created_at,
     )
+
+
+# --- Invoices (issue 15: for a business customer, on request) ----------------------------
+
+
+def invoice_payload(
+    *, order: Order, ticket: JournalRecord, buyer: dict[str, str], seller: dict[str, str]
+) -> dict:
+    """What an invoice says, hashed in the store's invoice chain: the ticket it comes
+    from (its register, number and hash), the seller's and the buyer's identities, and
+    the sale's lines, VAT per rate and totals exactly as its ticket has them
+    (``ticket_payload``); paid in full at the till ("acquittée")."""
+    sale = ticket_payload(order, seller_id=None)
+    return {
+        "order": order.reference,
+        "currency": sale["currency"],
+        "ticket": {
+            "register": ticket.chain.register_id,
+            "number": ticket.number,
+            "hash": ticket.hash,
+        },
+        "seller": seller,
+        "buyer": buyer,
+        "lines": sale["lines"],
+        "vat": sale["vat"],
+        "discount": sale["discount"],
+        "total": sale["total"],
+        "net": _money(sum((Decimal(row["net"]) for row in sale["vat"]), Decimal("0"))),
+        "vat_total": _money(sum((Decimal(row["vat"]) for row in sale["vat"]), Decimal("0"))),
+        "paid": True,
+    }
+
+
+def invoice_reference(order: Order) -> dict:
+    """``{"invoice": {number, store, hash}}`` when ``order`` has an invoice (a credit
+    note for it then names it too), else nothing."""
+    invoice = Invoice.objects.filter(order=order).select_related("record").first()
+    if invoice is None:
+        return {}
+    return {
+        "invoice": {
+            "store": invoice.store_id,
+            "number": invoice.number,
+            "hash": invoice.record.hash,
+        }
+    }

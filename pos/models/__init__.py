@@ -1,6 +1,7 @@
 """The till's tables, one module per sub-domain: registers; (issue 15) their sessions and
 cash, parked sales, receipts and their prints, and the fiscal journal."""
 
+from pos.models.invoices import Invoice, InvoicePrint
 from pos.models.journal import (
     GENESIS_HASH,
     JournalChain,
@@ -16,6 +17,8 @@ from pos.models.sessions import CashMove, RegisterSession, SessionCount, ZReport
 __all__ = [
     "GENESIS_HASH",
     "CashMove",
+    "Invoice",
+    "InvoicePrint",
     "JournalChain",
     "JournalEventCode",
     "JournalKind",

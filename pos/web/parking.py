@@ -4,12 +4,13 @@ workspace, the sale in progress being the register's current cart."""
 from __future__ import annotations
 
 from pos.models import Register
-from pos.parking import sale_park, sale_recall, sale_void
+from pos.parking import SalePaidNotVoidable, sale_park, sale_recall, sale_void
 from pos.web.common import (
     SESSION_ADDRESS,
     SESSION_CARD_CODES,
     SESSION_CART,
     SESSION_GIFT_CARD,
+    SESSION_LAST_SALE,
     cart_in_session,
 )
 from unicommerce.converters import whole_number
@@ -39,6 +40,9 @@ def recall(request, register: Register, cart) -> dict:
 
 
 def void(request, register: Register, cart) -> dict:
+    last_sale = request.session.get(SESSION_LAST_SALE)
+    if last_sale and not cart.lines.exists():  # the sale on screen is the one just paid
+        raise SalePaidNotVoidable(last_sale.get("reference", ""))
     sale_void(
         register=register, cart=cart, seller=request.user, reason=request.POST.get("reason", "")
     )

@@ -367,6 +367,19 @@ TABLE: dict[str, Rule] = {
         note="orders of this register's store; an SMS counts against sms_per_number and "
         "sms_per_channel"
     ),
+    "pos:receipt POST pdf": _pos(note="orders of this register's store; logged as a print"),
+    "pos:receipt POST cancel": _pos(
+        "orders.add_return",
+        "payments.add_payment",
+        note="paid sales of this register's store, in an open session; a manager of the "
+        "store with pos.approve_cash types their password (manager_approval_per_caller); "
+        "a credit note, refunded to the original tenders",
+    ),
+    "pos:invoice GET": _pos(note="sales of this register's store"),
+    "pos:invoice POST": _pos(
+        note="paid sales of this register's store: issue (one per sale), print or PDF "
+        "(each logged as a print)"
+    ),
     "pos:counter GET": _pos(
         "orders.change_order", note="click & collect and ship-from-store of this store"
     ),
