@@ -24,7 +24,7 @@ from payments.models import Payment
 from pos.fiscal.events import E, jet_record
 from pos.fiscal.tickets import VatRow, order_vat_rows, ticket_of
 from pos.models import JournalRecord, ReceiptPrint, Register, StoreIdentity
-from unicommerce.exceptions import InvalidInput
+from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_format
 
@@ -80,10 +80,25 @@ def store_identity_save(*, identity: StoreIdentity, changed: list[str], user) ->
     return identity
 
 
+class ReceiptOfAnotherStore(DomainError):
+    code = "receipt_of_another_store"
+    http_status = 403
+
+    def __init__(self, *, store: str) -> None:
+        super().__init__(
+            _("This sale was made at %(store)s: its receipt is printed there.") % {"store": store}
+        )
+
+
 @transaction.atomic
 def receipt_print(*, order: Order, register: Register, user: AbstractBaseUser) -> ReceiptPrint:
     """Log a print of the receipt: the original the first time, then duplicates numbered
-    from 1 (the order's row is locked, so two tills never take the same number)."""
+    from 1 (the order's row is locked, so two tills never take the same number). A till
+    sale's receipt is printed by its own store's registers only (a seller working in two
+    stores cannot reprint one store's tickets at the other's till)."""
+    ticket = ticket_of(order)
+    if ticket is not None and ticket.chain.register.location_id != register.location_id:
+        raise ReceiptOfAnotherStore(store=ticket.chain.register.location.name)
     Order.objects.select_for_update().filter(pk=order.pk).first()
     last = ReceiptPrint.objects.filter(order=order).aggregate(n=Max("number"))["n"]
     number = 0 if last is None else last + 1

@@ -19,7 +19,7 @@ from pos.cancellation import sale_cancel, sale_cancelled
 from pos.documents import receipt_pdf
 from pos.invoices import invoice_of
 from pos.messages import seller_message
-from pos.receipts import receipt_of, receipt_print, receipt_send
+from pos.receipts import ReceiptOfAnotherStore, receipt_of, receipt_print, receipt_send
 from pos.selectors import order_id_of
 from pos.sessions import APPROVE_PERMISSION
 from pos.web.common import register_current, register_pick, seller_login_required
@@ -53,8 +53,12 @@ def receipt(request: HttpRequest, reference: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if request.POST.get("action") == "pdf":
-            return _pdf(request, register, order)
-        status = _act(request, register, order, context)
+            try:
+                return _pdf(request, register, order)
+            except DomainError as error:  # another store's ticket: said on the page
+                context["error"], status = seller_message(error), error.http_status
+        else:
+            status = _act(request, register, order, context)
     context["receipt"] = receipt_of(order)
     context["invoice"] = invoice_of(order)
     context["cancelled"] = sale_cancelled(order)
@@ -122,5 +126,5 @@ def _act(request: HttpRequest, register, order: Order, context: dict) -> int:
         context["posted"] = request.POST if action == "cancel" else {}
         if isinstance(error, NotFound):
             raise Http404(error.message) from None
-        return 429 if isinstance(error, RateLimited) else 422
+        return error.http_status if isinstance(error, RateLimited | ReceiptOfAnotherStore) else 422
     return 200

@@ -109,6 +109,29 @@ def test_another_stores_order_has_no_receipt_here(client, shop, sold):
     assert client.get(url(sold)).status_code == 404
 
 
+@pytest.mark.parametrize("action", ["print", "pdf"])
+def test_a_seller_of_two_stores_cannot_reprint_one_stores_ticket_at_the_other(
+    client, shop, sold, action
+):
+    from pos.models import JournalRecord
+    from tests.factories import RegisterFactory
+
+    lyon_channel = SalesChannelFactory(code="store-lyon", name="Lyon store", kind="store")
+    lyon = LocationFactory(code="lyon", name="Lyon", kind="store", channels=[lyon_channel])
+    lyon.staff.add(shop.seller)  # works in Paris and in Lyon
+    register = RegisterFactory(code="lyon-1", location=lyon, channel=lyon_channel)
+    client.force_login(shop.seller)
+    client.post("/pos/", {"register": register.pk})
+    journal = JournalRecord.objects.count()
+
+    response = client.post(url(sold), {"action": action})
+
+    assert response.status_code == 403
+    assert "This sale was made at Paris: its receipt is printed there." in response.content.decode()
+    assert ReceiptPrint.objects.count() == 0
+    assert JournalRecord.objects.count() == journal
+
+
 def test_a_till_sale_is_a_ticket_of_its_registers_chain(sold, shop):
     from pos.fiscal.journal import journal_verify
     from pos.models import JournalRecord
