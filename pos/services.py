@@ -569,6 +569,15 @@ class LedgerTenders:
     def total(self) -> Decimal:
         return self.gift_card_amount + self.points_amount + self.store_credit_amount
 
+    def on_ticket(self, *, rest_by: str) -> dict[str, Decimal | None]:
+        """The sale ticket's tenders: these, and the rest of the total by ``rest_by``."""
+        return {
+            Payment.Method.GIFT_CARD: self.gift_card_amount,
+            Payment.Method.POINTS: self.points_amount,
+            Payment.Method.STORE_CREDIT: self.store_credit_amount,
+            rest_by: None,
+        }
+
 
 class TendersAboveTotal(InvalidInput):
     code = "tenders_above_total"
@@ -746,12 +755,7 @@ def sale_pay_tenders(
         seller=seller,
         shipping_address=shipping_address,
         method=SPLIT,
-        tenders={
-            Payment.Method.GIFT_CARD: tenders.gift_card_amount,
-            Payment.Method.POINTS: tenders.points_amount,
-            Payment.Method.STORE_CREDIT: tenders.store_credit_amount,
-            CASH if cash is not None else CARD_TERMINAL: None,
-        },
+        tenders=tenders.on_ticket(rest_by=CASH if cash is not None else CARD_TERMINAL),
         change=cash - rest if cash is not None and rest > 0 else None,
     )
     ledger = _ledger_payments(order, tenders, register=register, seller=seller, key=key)

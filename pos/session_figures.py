@@ -21,8 +21,19 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, Count, DecimalField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Substr
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -80,11 +91,13 @@ def _refunds(session: RegisterSession):
     """The refunds given in the session: linked, or made under a settle key it claimed
     (each refund's key derives from it)."""
     links = _links(session, SessionTender.Kind.REFUND)
-    found = Q(pk__in=links.filter(operation__isnull=False).values("operation_id"))
-    for key in links.filter(key__isnull=False).values_list("key", flat=True):
-        found |= Q(pk__in=refund_operations_of(key).values("pk"))
+    claimed = (
+        links.filter(key__isnull=False)
+        .alias(refund_key=ExpressionWrapper(OuterRef("idempotency_key"), output_field=CharField()))
+        .filter(refund_key__startswith=Concat("key", Value(":")))
+    )
     return PaymentOperation.objects.filter(
-        found,
+        Q(pk__in=links.filter(operation__isnull=False).values("operation_id")) | Exists(claimed),
         kind=PaymentOperation.Kind.REFUND,
         status=PaymentOperation.Status.SUCCEEDED,
     )
