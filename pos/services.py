@@ -339,7 +339,10 @@ def till_link_send(
 ) -> PaymentLink:
     """Send the customer a payment link for ``amount`` (default: what is due) by SMS
     (``payments.services.links.payment_link_create``: the worker sends it). One link per form
-    key: a double click sends one SMS."""
+    key: a double click sends one SMS. The link's key is linked to the register's open
+    session first: what the customer pays through it counts there."""
+    key = f"pos-link-{_form_key(idempotency_key)}"
+    tender_claim(register=register, key=key, kind=SessionTender.Kind.SALE)
     link, _token = payment_link_create(
         order=order,
         amount=amount,
@@ -347,7 +350,7 @@ def till_link_send(
         language=language,
         channel=register.channel,
         user=seller,
-        idempotency_key=f"pos-link-{_form_key(idempotency_key)}",
+        idempotency_key=key,
     )
     return link
 

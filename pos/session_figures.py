@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from orders.models import Order, OrderLine
-from payments.models import Payment, PaymentOperation
+from payments.models import Payment, PaymentLink, PaymentOperation
 from pos.models import CashMove, JournalKind, JournalRecord, RegisterSession, SessionTender
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -79,11 +79,14 @@ def _links(session: RegisterSession, kind: str):
 
 
 def _payments(session: RegisterSession):
-    """The payments taken in the session: linked, or recorded under a key it claimed."""
+    """The payments taken in the session: linked, or recorded under a key it claimed, or
+    paid through a payment link it sent (the link's key)."""
     links = _links(session, SessionTender.Kind.SALE)
+    keys = links.filter(key__isnull=False).values("key")
     return Payment.objects.filter(
         Q(pk__in=links.filter(payment__isnull=False).values("payment_id"))
-        | Q(idempotency_key__in=links.filter(key__isnull=False).values("key"))
+        | Q(idempotency_key__in=keys)
+        | Q(pk__in=PaymentLink.objects.filter(idempotency_key__in=keys).values("payment_id"))
     )
 
 

@@ -66,7 +66,7 @@ def day(shop, tee, scarf):
         tendered=D("50"),
     ).order  # 39.80, 10.20 change
     sale_pay_card(
-        register=shop.register, cart=_cart(shop, scarf), seller=seller, idempotency_key="card-000001"
+        register=shop.register, cart=_cart(shop, scarf), seller=seller, idempotency_key="card-00001"
     )  # 29.00
     sale_pay_split(
         register=second,

@@ -266,3 +266,37 @@ def test_the_z_report_keeps_the_codes_and_shows_the_labels(shop, two, till, tee,
     page = till.get("/pos/register/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Card (payment terminal)" in page
     assert ">card_terminal<" not in page
+
+
+def test_a_payment_link_sent_at_a_register_counts_in_its_session_once_paid(
+    shop, two, scarf, monkeypatch
+):
+    from payments.services.links import payment_link_pay
+    from pos import services as pos_services
+
+    _a_till, b_till, a, b = two
+    tokens = []
+    create = pos_services.payment_link_create
+
+    def keep_token(**arguments):
+        link, token = create(**arguments)
+        tokens.append(token)
+        return link, token
+
+    monkeypatch.setattr(pos_services, "payment_link_create", keep_token)
+    simulated.reset()
+    sold = pos_services.sale_pay_link(
+        register=b_till,
+        cart=_cart(shop, scarf),
+        seller=shop.seller,
+        phone="0612345678",
+        language="fr",
+        idempotency_key="link-b-0001",
+    )
+    assert session_taken(b) == {}  # sent, not paid yet
+    payment_link_pay(token=tokens[0], card_token="sim_ok", idempotency_key="phone-0001")
+    simulated.reset()
+
+    assert session_taken(b) == {"payment_link": D("29.00")}
+    assert session_taken(a) == {}
+    assert sold.order.payment_method == "payment_link"
