@@ -300,3 +300,54 @@ def test_a_payment_link_sent_at_a_register_counts_in_its_session_once_paid(
     assert session_taken(b) == {"payment_link": D("29.00")}
     assert session_taken(a) == {}
     assert sold.order.payment_method == "payment_link"
+
+
+def _migration_sql(name: str) -> str:
+    """A SQL constant of the migration adding the links (found by its name: the merge
+    renumbers migrations)."""
+    import importlib.util
+    from pathlib import Path
+
+    import pos
+
+    path = next(Path(pos.__file__).parent.glob("migrations/*_session_tenders_grand_total.py"))
+    spec = importlib.util.spec_from_file_location("session_tenders_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def test_sessions_open_when_the_links_ship_get_their_payments_where_the_channel_was_right(
+    shop, tee, scarf, lyon
+):
+    from django.db import connection
+
+    lyon_till = RegisterFactory(location=lyon, channel=lyon.channels.get(kind="store"))
+    paris = session_open(register=shop.register, user=shop.seller, counted="100.00")
+    lyon_session = session_open(register=lyon_till, user=shop.seller, counted="10.00")
+    sold = cash_sale(shop, shop.register, tee, quantity=2)  # 39.80
+    card_sale(shop, shop.register, scarf, "card-p-0001")  # 29.00
+    refund(shop, sold, shop.register, "ret-p-0001")  # -19.90
+    before = session_expected(paris)
+    SessionTender.objects.all().delete()  # as before the links existed
+
+    with connection.cursor() as cursor:
+        cursor.execute(_migration_sql("OPEN_SESSIONS_BACKFILL"))
+    assert (
+        session_expected(paris)
+        == before
+        == {
+            "cash": D("119.90"),
+            "card_terminal": D("29.00"),
+        }
+    )
+    assert session_expected(lyon_session) == {"cash": D("10.00")}
+
+    # With a second register of Paris open, the channel's payments are nobody's for sure:
+    # nothing is linked.
+    SessionTender.objects.all().delete()
+    second = RegisterFactory(location=shop.store, channel=shop.store_channel, code="PAR-2")
+    session_open(register=second, user=shop.seller, counted="0")
+    with connection.cursor() as cursor:
+        cursor.execute(_migration_sql("OPEN_SESSIONS_BACKFILL"))
+    assert not SessionTender.objects.filter(session=paris).exists()
