@@ -28,7 +28,14 @@ from payments.services.links import payment_link_create
 from payments.services.returns import return_settle
 from payments.services.start import payment_start
 from pos.fiscal.tickets import sale_ticket_record
-from pos.models import Register
+from pos.models import Register, SessionTender
+from pos.session_tenders import (
+    refunds_resolve,
+    session_open_locked,
+    tender_claim,
+    tender_link,
+    tender_resolve,
+)
 from pos.sessions import session_selling_check
 from unicommerce.exceptions import DomainError, InvalidInput
 
@@ -62,6 +69,28 @@ def cart_open_at_register(*, register: Register, token: str) -> Cart:
     return cart_open(cart=cart, channel=register.channel)
 
 
+# What a checkout's method means for its ticket's tenders when the caller says nothing:
+# the whole total by that tender (cash: what the drawer keeps). Paid later: none yet.
+WHOLE_TENDER = {CASH: CASH, CARD_TERMINAL: CARD_TERMINAL, LINK: LINK}
+
+
+def _ticket_tenders(
+    order: Order, *, payment_method: str, tenders: dict[str, Decimal | None] | None
+) -> dict[str, Decimal]:
+    """The tenders a ticket records: ``tenders`` (code → amount; one None: the rest of
+    the total), by default the whole total by the checkout's method."""
+    if tenders is None:
+        whole = WHOLE_TENDER.get(payment_method)
+        tenders = {whole: None} if whole else {}
+    fixed = sum((amount for amount in tenders.values() if amount is not None), Decimal(0))
+    rest = order.total_amount - fixed
+    return {
+        code: rest if amount is None else amount
+        for code, amount in tenders.items()
+        if (rest if amount is None else amount) > 0
+    }
+
+
 @transaction.atomic
 def sale_complete(
     *,
@@ -71,6 +100,8 @@ def sale_complete(
     seller: AbstractBaseUser,
     tendered: Decimal | None = None,
     shipping_address: dict[str, Any] | None = None,
+    tenders: dict[str, Decimal | None] | None = None,
+    change: Decimal | None = None,
 ) -> SaleResult:
     """Check the cart out at this register through the one checkout (orders'
     ``order_checkout``): lines taken now leave the store's stock, lines collected
@@ -78,8 +109,11 @@ def sale_complete(
     to the payment method: cash (``tendered``: the "cash" method's hand-over,
     ``payments.services.payment_cash_handoff``, checks it covers the total and records
     the payment with the change) or pay in store later. All of it or nothing, the sale's
-    ticket in the register's fiscal chain included (``pos.fiscal.tickets``)."""
-    session_selling_check(register)
+    ticket in the register's fiscal chain included (``pos.fiscal.tickets``), with its
+    ``tenders`` (see ``_ticket_tenders``) and the ``change`` given, and the cash payment's
+    link to the register's session. The session stays locked until the sale commits: its
+    closing waits and counts it."""
+    session_open_locked(register)
     with transaction.atomic():
         order = order_checkout(
             cart=cart,
@@ -90,8 +124,17 @@ def sale_complete(
             shipping_address=shipping_address,
             user=seller,
         )
-        sale_ticket_record(order=order, register=register, seller_id=seller.pk)
-    payment = order.payment_handoff if payment_method == CASH else None
+        payment = order.payment_handoff if payment_method == CASH else None
+        if payment is not None:
+            tender_link(register=register, payment=payment)
+            change = payment.change_amount
+        sale_ticket_record(
+            order=order,
+            register=register,
+            seller_id=seller.pk,
+            tenders=_ticket_tenders(order, payment_method=payment_method, tenders=tenders),
+            change=change,
+        )
     return SaleResult(
         order=order, payment=payment, change_amount=payment.change_amount if payment else None
     )
@@ -139,6 +182,7 @@ def till_cash_take(
     if tendered <= 0:
         raise InvalidInput(_("Type the cash received, e.g. 50 or 20.50."), field="tendered")
     with transaction.atomic():
+        session_open_locked(register)  # the session first, then the order (as a sale)
         locked = order_lock(order.pk)  # two clicks: the second finds nothing due
         outstanding = order_outstanding_amount(locked)
         if outstanding <= 0:
@@ -147,18 +191,33 @@ def till_cash_take(
             payment = payment_take_cash(
                 order=locked, tendered=tendered, user=seller, channel=register.channel
             )
+            tender_link(register=register, payment=payment)
             return CashTaken(payment, payment.change_amount or Decimal(0))
     # Less than is due: a cash payment of what was handed over, no change (payment_start
     # is called outside any transaction; the key makes a second click the same payment).
-    payment = payment_start(
-        order=order,
-        method=Payment.Method.CASH,
-        amount=tendered,
-        idempotency_key=key,
-        user=seller,
-        channel=register.channel,
+    payment = _payment_at_till(
+        register=register,
+        key=key,
+        start=lambda: payment_start(
+            order=order,
+            method=Payment.Method.CASH,
+            amount=tendered,
+            idempotency_key=key,
+            user=seller,
+            channel=register.channel,
+        ),
     )
     return CashTaken(payment, Decimal(0))
+
+
+def _payment_at_till(*, register: Register, key: str, start) -> Payment:
+    """Take a payment through ``start`` (``payment_start`` under ``key``, outside any
+    transaction) in the register's open session: the key is linked to the session
+    first (``tender_claim``), the payment named once it is recorded."""
+    tender_claim(register=register, key=key, kind=SessionTender.Kind.SALE)
+    payment = start()
+    tender_resolve(key=key, payment=payment)
+    return payment
 
 
 def till_card_record(
@@ -204,14 +263,18 @@ def _till_take(
         amount = order_outstanding_amount(order)
         if amount <= 0:
             raise NothingDue(order=order.reference)
-    return payment_start(
-        order=order,
-        method=method,
-        amount=amount,
-        token=token.strip(),
-        idempotency_key=key,
-        user=seller,
-        channel=register.channel,
+    return _payment_at_till(
+        register=register,
+        key=key,
+        start=lambda: payment_start(
+            order=order,
+            method=method,
+            amount=amount,
+            token=token.strip(),
+            idempotency_key=key,
+            user=seller,
+            channel=register.channel,
+        ),
     )
 
 
@@ -276,7 +339,10 @@ def till_link_send(
 ) -> PaymentLink:
     """Send the customer a payment link for ``amount`` (default: what is due) by SMS
     (``payments.services.links.payment_link_create``: the worker sends it). One link per form
-    key: a double click sends one SMS."""
+    key: a double click sends one SMS. The link's key is linked to the register's open
+    session first: what the customer pays through it counts there."""
+    key = f"pos-link-{_form_key(idempotency_key)}"
+    tender_claim(register=register, key=key, kind=SessionTender.Kind.SALE)
     link, _token = payment_link_create(
         order=order,
         amount=amount,
@@ -284,7 +350,7 @@ def till_link_send(
         language=language,
         channel=register.channel,
         user=seller,
-        idempotency_key=f"pos-link-{_form_key(idempotency_key)}",
+        idempotency_key=key,
     )
     return link
 
@@ -345,16 +411,25 @@ def sale_pay_card(
 
 
 def _card_checkout(
-    *, register: Register, cart: Cart, seller, shipping_address, method: str = ""
+    *,
+    register: Register,
+    cart: Cart,
+    seller,
+    shipping_address,
+    method: str = "",
+    tenders: dict[str, Decimal | None] | None = None,
+    change: Decimal | None = None,
 ) -> Order:
     """Check the cart out at this register with the card terminal (or ``method``) as its
-    method."""
+    method; its ticket records ``tenders`` (default: all on the card)."""
     return sale_complete(
         register=register,
         cart=cart,
         payment_method=method or CARD_TERMINAL,
         seller=seller,
         shipping_address=shipping_address,
+        tenders=tenders,
+        change=change,
     ).order
 
 
@@ -394,7 +469,11 @@ def sale_pay_split(
             shipping_address=shipping_address,
         )
     order = _card_checkout(
-        register=register, cart=cart, seller=seller, shipping_address=shipping_address
+        register=register,
+        cart=cart,
+        seller=seller,
+        shipping_address=shipping_address,
+        tenders={CASH: cash, CARD_TERMINAL: None},
     )
     taken = _after_checkout(
         order,
@@ -461,13 +540,18 @@ def till_return_settle(
     or an exchange (nothing moves). A return recorded at another store is refused.
     Once per form key: a double click settles once;
     another form on a settled return is refused (``return_already_settled``). Not in a
-    transaction: refunds may call a payment provider."""
+    transaction: refunds may call a payment provider. The refunds count in this
+    register's open session (refused without one), whichever register sold the order:
+    the settle key is linked to the session first, the refunds made under it after."""
     key = f"pos-return-{_form_key(idempotency_key)}"
     if method not in (None, CASH):
         raise InvalidInput(_("Choose how to settle the return."), field="method")
     if ret.channel_id != register.channel_id:
         raise InvalidInput(_("This return was not recorded at this store."))
-    return return_settle(ret=ret, user=seller, method=method, idempotency_key=key)
+    tender_claim(register=register, key=key, kind=SessionTender.Kind.REFUND)
+    settled = return_settle(ret=ret, user=seller, method=method, idempotency_key=key)
+    refunds_resolve(key=key)
+    return settled
 
 
 # --- Gift card, points and store credit at the sale screen (issue 14) -----------------
@@ -487,6 +571,15 @@ class LedgerTenders:
     @property
     def total(self) -> Decimal:
         return self.gift_card_amount + self.points_amount + self.store_credit_amount
+
+    def on_ticket(self, *, rest_by: str) -> dict[str, Decimal | None]:
+        """The sale ticket's tenders: these, and the rest of the total by ``rest_by``."""
+        return {
+            Payment.Method.GIFT_CARD: self.gift_card_amount,
+            Payment.Method.POINTS: self.points_amount,
+            Payment.Method.STORE_CREDIT: self.store_credit_amount,
+            rest_by: None,
+        }
 
 
 class TendersAboveTotal(InvalidInput):
@@ -609,14 +702,18 @@ def _ledger_payments(order: Order, tenders: LedgerTenders, *, register, seller, 
         taken.append(
             _after_checkout(
                 order,
-                lambda method=method, amount=amount, token=token: payment_start(
-                    order=order,
-                    method=method,
-                    amount=amount,
-                    token=token,
-                    idempotency_key=f"pos-{method}-{key}",
-                    user=seller,
-                    channel=register.channel,
+                lambda method=method, amount=amount, token=token: _payment_at_till(
+                    register=register,
+                    key=f"pos-{method}-{key}",
+                    start=lambda: payment_start(
+                        order=order,
+                        method=method,
+                        amount=amount,
+                        token=token,
+                        idempotency_key=f"pos-{method}-{key}",
+                        user=seller,
+                        channel=register.channel,
+                    ),
                 ),
             )
         )
@@ -661,6 +758,8 @@ def sale_pay_tenders(
         seller=seller,
         shipping_address=shipping_address,
         method=SPLIT,
+        tenders=tenders.on_ticket(rest_by=CASH if cash is not None else CARD_TERMINAL),
+        change=cash - rest if cash is not None and rest > 0 else None,
     )
     ledger = _ledger_payments(order, tenders, register=register, seller=seller, key=key)
     cash_taken, card = None, None

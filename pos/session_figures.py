@@ -1,14 +1,18 @@
 """What a register session should hold per tender, and its Z report's figures (reads
 only; ``pos.sessions`` writes).
 
-Which sales a session covers: payments carry no register, only the channel they were
-taken on (``Payment.channel``, the register's store channel at the till) and when. A
-session therefore covers the payments and refunds recorded on its register's channel
-between its opening and its closing (or now, while it is not closed), and the orders
-placed on that channel in the same window; a refund settling a return counts where the
-return was recorded. Two registers of one store share its channel:
-until payments know their register, each session of a store with several registers
-counts the whole store's tenders (a known limit).
+Which money a session covers: the payments and refunds linked to it
+(``pos.models.SessionTender``, written by the till's services when it takes a payment or
+settles a refund: ``pos.session_tenders``). Each is counted in the session of the
+register that took it or gave it back, whichever register sold the order and whatever
+channel the payment is on: two registers of one store each count their own; a web order
+refunded at a till counts at that till; a card payment captured after its session closed
+still belongs to the session that started it. A link is found by its payment (or refund
+operation) or, before payments has answered, by the idempotency key the till gave it.
+
+Which sales a session covers: its register's tickets (``pos.fiscal.tickets``, one per
+sale, chained per register) written while it was open. A sale holds its session's lock
+until it commits, so a closing never misses one.
 """
 
 from __future__ import annotations
@@ -17,19 +21,38 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.utils import timezone
+from django.utils.text import capfirst
 
-from orders.models import Order, OrderLine, Return
-from payments.models import IN_PERSON, RETURN_REASON_PREFIX, Payment, PaymentOperation
-from pos.models import CashMove, RegisterSession
+from orders.models import Order, OrderLine
+from payments.models import Payment, PaymentLink, PaymentOperation
+from pos.models import CashMove, JournalKind, JournalRecord, RegisterSession, SessionTender
 from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 CASH = Payment.Method.CASH
 ZERO = Decimal("0.00")
-RETURN_PREFIX = f"{RETURN_REASON_PREFIX}R"  # payments.selectors.return_refund_reason
 _MONEY = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+_LABELS = dict(Payment.Method.choices)
+
+
+def tender_label(code: str) -> str:
+    """A tender's label in the active language (``card_terminal`` → "card (payment
+    terminal)"); an unknown code is shown as it is."""
+    label = _LABELS.get(code)
+    return capfirst(str(label)) if label is not None else code
 
 
 def _sum(field: str, **filters) -> Coalesce:
@@ -41,45 +64,45 @@ def session_window(session: RegisterSession) -> tuple[datetime, datetime]:
     return session.opened_at, session.closed_at or timezone.now()
 
 
-def _payments(session: RegisterSession):
-    start, end = session_window(session)
-    return Payment.objects.filter(
-        channel_id=session.register.channel_id, created_at__gte=start, created_at__lt=end
+def refund_operations_of(key: str):
+    """The refunds payments made under a till's settle key: each derives its own key from
+    it (``<key>:method``, ``<key>:payment:<id>``, ``payments.services.returns``)."""
+    return PaymentOperation.objects.filter(
+        kind=PaymentOperation.Kind.REFUND,
+        status=PaymentOperation.Status.SUCCEEDED,
+        idempotency_key__startswith=f"{key}:",
     )
 
 
-def _return_reasons(refunds, channel_id: int) -> tuple[list[str], list[str]]:
-    """The reasons naming a return (``return R00000012``) among ``refunds``: those of
-    returns recorded on this channel, and those of returns recorded elsewhere."""
-    named: dict[int, str] = {}
-    for reason in refunds.filter(reason__startswith=RETURN_PREFIX).values_list("reason", flat=True):
-        number = reason.removeprefix(RETURN_PREFIX)
-        if number.isdigit():
-            named[int(number)] = reason
-    here, elsewhere = [], []
-    for pk, channel in Return.objects.filter(pk__in=named).values_list("pk", "channel_id"):
-        (here if channel == channel_id else elsewhere).append(named[pk])
-    return here, elsewhere
+def _links(session: RegisterSession, kind: str):
+    return SessionTender.objects.filter(session=session, kind=kind)
+
+
+def _payments(session: RegisterSession):
+    """The payments taken in the session: linked, or recorded under a key it claimed, or
+    paid through a payment link it sent (the link's key)."""
+    links = _links(session, SessionTender.Kind.SALE)
+    keys = links.filter(key__isnull=False).values("key")
+    return Payment.objects.filter(
+        Q(pk__in=links.filter(payment__isnull=False).values("payment_id"))
+        | Q(idempotency_key__in=keys)
+        | Q(pk__in=PaymentLink.objects.filter(idempotency_key__in=keys).values("payment_id"))
+    )
 
 
 def _refunds(session: RegisterSession):
-    """Refunds made at this register in the session. A refund settling a return belongs
-    to the channel where the return was recorded (a web order brought back to the store
-    and refunded in cash there: the refund's payment row is on the web channel, the cash
-    left this drawer; in person only: cash or the card terminal); any other refund to
-    its payment's channel."""
-    start, end = session_window(session)
-    channel_id = session.register.channel_id
-    window = PaymentOperation.objects.filter(
+    """The refunds given in the session: linked, or made under a settle key it claimed
+    (each refund's key derives from it)."""
+    links = _links(session, SessionTender.Kind.REFUND)
+    claimed = (
+        links.filter(key__isnull=False)
+        .alias(refund_key=ExpressionWrapper(OuterRef("idempotency_key"), output_field=CharField()))
+        .filter(refund_key__startswith=Concat("key", Value(":")))
+    )
+    return PaymentOperation.objects.filter(
+        Q(pk__in=links.filter(operation__isnull=False).values("operation_id")) | Exists(claimed),
         kind=PaymentOperation.Kind.REFUND,
         status=PaymentOperation.Status.SUCCEEDED,
-        created_at__gte=start,
-        created_at__lt=end,
-    )
-    here, elsewhere = _return_reasons(window, channel_id)
-    return window.filter(
-        (Q(payment__channel_id=channel_id) & ~Q(reason__in=elsewhere))
-        | Q(reason__in=here, payment__method__in=IN_PERSON)
     )
 
 
@@ -120,10 +143,17 @@ def session_expected(session: RegisterSession) -> dict[str, Decimal]:
 
 
 def _orders(session: RegisterSession):
+    """The orders sold at the session's register while it was open: its tickets."""
     start, end = session_window(session)
-    return Order.objects.filter(
-        channel_id=session.register.channel_id, created_at__gte=start, created_at__lt=end
+    tickets = JournalRecord.objects.filter(
+        chain__register_id=session.register_id,
+        chain__kind=JournalKind.TICKET,
+        created_at__gte=start,
+        created_at__lt=end,
     )
+    # A ticket's reference is its order's (``UC00000012``: "UC" and the order's id).
+    order_ids = tickets.annotate(order_id=Cast(Substr("reference", 3), BigIntegerField()))
+    return Order.objects.filter(pk__in=order_ids.values("order_id"))
 
 
 def _per_seller(orders) -> list[dict[str, object]]:
@@ -178,6 +208,7 @@ def z_report_figures(session: RegisterSession, counts: dict[str, dict[str, Decim
     moves = CashMove.objects.filter(session=session)
     by_kind = moves.values("kind").annotate(total=_sum("amount"))
     refunds = _refunds(session).aggregate(count=Count("id"), total=_sum("amount"))
+    taken, refunded = session_taken(session), session_refunded(session)
     return {
         "register": session.register.code,
         "currency": session.currency,
@@ -187,11 +218,11 @@ def z_report_figures(session: RegisterSession, counts: dict[str, dict[str, Decim
         "tickets": tickets["count"],
         "sales_total": str(tickets["total"]),
         "vat": _vat_breakdown(sold),
-        "tenders": _money_map(session_taken(session)),
+        "tenders": _money_map(taken),
         "refunds": {
             "count": refunds["count"],
             "total": str(refunds["total"]),
-            "per_tender": _money_map(session_refunded(session)),
+            "per_tender": _money_map(refunded),
         },
         "voids": all_orders.filter(status=Order.Status.CANCELLED).count(),
         "sellers": _per_seller(sold),
@@ -200,7 +231,15 @@ def z_report_figures(session: RegisterSession, counts: dict[str, dict[str, Decim
             tender: {key: str(value) for key, value in figures.items()}
             for tender, figures in sorted(counts.items())
         },
+        "tender_labels": _labels(taken, refunded, counts),
     }
+
+
+def _labels(*tender_maps: dict) -> dict[str, str]:
+    """The label of every tender the report names, in the language it was closed in (a
+    print or an export of the stored report reads them; the keys stay the codes)."""
+    codes = sorted({code for tenders in tender_maps for code in tenders})
+    return {code: tender_label(code) for code in codes}
 
 
 def session_differences(

@@ -5,7 +5,8 @@ zone), a monthly and a yearly one, each chained like the tickets in its own sequ
 
 A closing sums the tickets and credit notes of its period (the store's registers' chains,
 or every register's for the company): per VAT rate (incl. VAT, VAT, excl. VAT), the
-ticket and credit note counts and totals, the voids (JET events), the period's net total,
+ticket and credit note counts and totals, their totals per tender (as the tickets and
+credit notes record them), the voids (JET events), the period's net total,
 and the **perpetual grand total**: the previous closing's of the same chain plus this
 period's. A day without sales still gets its closing (zeros, the grand total carried).
 Producing a closing twice gives the one already written (its reference is the period).
@@ -59,9 +60,16 @@ def _money(amount: Decimal) -> str:
     return f"{amount:.2f}"
 
 
+def _per_tender(totals: dict[str, Decimal], tenders: dict[str, str] | None) -> None:
+    for code, amount in (tenders or {}).items():
+        totals[code] += Decimal(amount)
+
+
 def _figures(store: Location | None, start: dt.date, end: dt.date) -> dict:
     records = _records(store, start, end)
     vat: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    sold: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    given_back: dict[str, Decimal] = defaultdict(lambda: ZERO)
     tickets, ticket_total, notes, note_total = 0, ZERO, 0, ZERO
     for record in records.filter(kind__in=(K.TICKET, K.CREDIT_NOTE)).only("kind", "payload"):
         payload = record.payload
@@ -71,15 +79,21 @@ def _figures(store: Location | None, start: dt.date, end: dt.date) -> dict:
             for row in payload.get("vat", []):
                 vat[row["rate"]][0] += Decimal(row["gross"])
                 vat[row["rate"]][1] += Decimal(row["vat"])
+            _per_tender(sold, payload.get("tenders"))
         else:
             notes += 1
             note_total += Decimal(payload["total"])
+            _per_tender(given_back, payload.get("tenders"))
     voids = records.filter(kind=K.EVENT, event_code=JournalEventCode.VOID).count()
     return {
         "tickets": tickets,
         "tickets_total": _money(ticket_total),
+        "tenders": {code: _money(amount) for code, amount in sorted(sold.items())},
         "credit_notes": notes,
         "credit_notes_total": _money(note_total),
+        "credit_notes_tenders": {
+            code: _money(amount) for code, amount in sorted(given_back.items())
+        },
         "voids": voids,
         "vat": [
             {"rate": rate, "gross": _money(g), "vat": _money(t), "net": _money(g - t)}

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from django.db import IntegrityError, connection, transaction
@@ -74,18 +75,25 @@ def _chain_head(*, register_id: int | None, store_id: int | None, kind: str) -> 
     return head
 
 
-def journal_append(
-    *,
-    chain: Register | Location | str,
-    kind: str,
-    payload: dict[str, Any],
-    reference: str = "",
-    occurred_at: datetime,
-    event_code: str = "",
-) -> JournalRecord:
-    """The next record of ``chain``'s sequence of ``kind`` (a Register, a store Location,
-    or COMPANY), numbered and hashed; inside the caller's transaction."""
-    scope, register_id, store_id = _scope(chain)
+# The register's perpetual grand total moves with its tickets (+) and credit notes (−).
+RUNNING_TOTAL_KINDS = (K.TICKET, K.CREDIT_NOTE)
+
+
+def _running_total(
+    head: JournalChain, *, register_id: int, kind: str, signed_total: Decimal
+) -> tuple[JournalChain, Decimal]:
+    """The row holding the register's perpetual grand total (its ticket chain's head:
+    the head already locked for a ticket; for a credit note, locked after the credit
+    note's own head, always in that order) and the total after this record."""
+    holder = (
+        head
+        if kind == K.TICKET
+        else _chain_head(register_id=register_id, store_id=None, kind=K.TICKET)
+    )
+    return holder, holder.grand_total + signed_total
+
+
+def _append_check(scope: str, kind: str, event_code: str, occurred_at: datetime, signed_total):
     if kind not in ALLOWED_KINDS[scope]:
         raise JournalKindNotAllowed(kind=kind, scope=scope, allowed=ALLOWED_KINDS[scope])
     if (kind == K.EVENT) != bool(event_code) or (
@@ -94,9 +102,36 @@ def journal_append(
         raise JournalEventCodeInvalid(kind=kind, event_code=event_code)
     if timezone.is_naive(occurred_at):
         raise JournalTimeInvalid()
+    if signed_total is not None and (scope != "register" or kind not in RUNNING_TOTAL_KINDS):
+        raise TypeError("a running total is kept for a register's tickets and credit notes only")
+
+
+def journal_append(
+    *,
+    chain: Register | Location | str,
+    kind: str,
+    payload: dict[str, Any],
+    reference: str = "",
+    occurred_at: datetime,
+    event_code: str = "",
+    signed_total: Decimal | None = None,
+) -> JournalRecord:
+    """The next record of ``chain``'s sequence of ``kind`` (a Register, a store Location,
+    or COMPANY), numbered and hashed; inside the caller's transaction. A register's
+    ticket or credit note gives its ``signed_total`` (incl. VAT, a credit note's
+    negative): the record's payload then carries the register's perpetual grand total
+    after it (``grand_total``), moved on under the same lock."""
+    scope, register_id, store_id = _scope(chain)
+    _append_check(scope, kind, event_code, occurred_at, signed_total)
     payload = payload_canonical(payload)
     with transaction.atomic(savepoint=False):
         head = _chain_head(register_id=register_id, store_id=store_id, kind=kind)
+        holder, grand_total = None, None
+        if signed_total is not None:
+            holder, grand_total = _running_total(
+                head, register_id=register_id, kind=kind, signed_total=signed_total
+            )
+            payload = {**payload, "grand_total": payload_canonical(grand_total)}
         created_at = timezone.now()  # after the lock: times follow the numbers
         number = head.last_number + 1
         fields = record_fields(
@@ -122,7 +157,12 @@ def journal_append(
             hash=digest,
             created_at=created_at,
         )
-        JournalChain.objects.filter(pk=head.pk).update(last_number=number, last_hash=digest)
+        moved = {"grand_total": grand_total} if holder is head else {}
+        JournalChain.objects.filter(pk=head.pk).update(
+            last_number=number, last_hash=digest, **moved
+        )
+        if holder is not None and holder is not head:
+            JournalChain.objects.filter(pk=holder.pk).update(grand_total=grand_total)
     return record
 
 

@@ -1,9 +1,13 @@
 """Each completed till sale is a ticket in its register's fiscal chain, written in the
 sale's own transaction (``pos.services.sale_complete``): a sale that rolls back leaves no
 ticket and no hole in the numbering. The payload is what the receipt says about the sale:
-its lines (with their discounts and VAT), the VAT per rate, the total and who sold it;
-the tenders are the order's payments, recorded after the sale (a card's approval, a gift
-card) and reported by the register's session and Z report."""
+its lines (with their discounts and VAT), the VAT per rate, the total, who sold it, and
+its tenders as the till declared them at the sale (``tenders``: the cash kept, what the
+card terminal approved, the gift card, points and store credit used; ``change``: the
+cash given back), so that the closings can total per tender from the journal alone. The
+payments themselves are recorded after the sale (a card's approval, a gift card) and
+counted by the register's session and Z report. A ticket and a credit note carry the
+register's perpetual grand total after them (``grand_total``, ``journal_append``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import string
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orders.models import Order
+from orders.models import Order, Return
 from pos.fiscal.journal import journal_append
 from pos.models import Invoice, JournalKind, JournalRecord, Register
 
@@ -44,7 +48,18 @@ def _money(amount: Decimal | None) -> str:
     return f"{(amount or Decimal('0')):.2f}"
 
 
-def ticket_payload(order: Order, *, seller_id: int | None) -> dict:
+def _tenders(tenders: dict[str, Decimal] | None) -> dict[str, str]:
+    """Per tender code, the amount (zero amounts left out)."""
+    return {code: _money(amount) for code, amount in sorted((tenders or {}).items()) if amount}
+
+
+def ticket_payload(
+    order: Order,
+    *,
+    seller_id: int | None,
+    tenders: dict[str, Decimal] | None = None,
+    change: Decimal | None = None,
+) -> dict:
     lines = list(order.lines.all())
     return {
         "order": order.reference,
@@ -74,17 +89,28 @@ def ticket_payload(order: Order, *, seller_id: int | None) -> dict:
         ],
         "discount": _money(order.discount_amount),
         "total": _money(order.total_amount),
+        "tenders": _tenders(tenders),
+        "change": _money(change),
     }
 
 
-def sale_ticket_record(*, order: Order, register: Register, seller_id: int | None) -> JournalRecord:
-    """The ticket of a till sale, appended to ``register``'s ticket chain."""
+def sale_ticket_record(
+    *,
+    order: Order,
+    register: Register,
+    seller_id: int | None,
+    tenders: dict[str, Decimal] | None = None,
+    change: Decimal | None = None,
+) -> JournalRecord:
+    """The ticket of a till sale, appended to ``register``'s ticket chain, with its
+    tenders (code → amount; none for an order paid later) and the change given."""
     return journal_append(
         chain=register,
         kind=JournalKind.TICKET,
-        payload=ticket_payload(order, seller_id=seller_id),
+        payload=ticket_payload(order, seller_id=seller_id, tenders=tenders, change=change),
         reference=order.reference,
         occurred_at=order.created_at,
+        signed_total=order.total_amount,
     )
 
 
@@ -99,8 +125,9 @@ def ticket_of(order: Order) -> JournalRecord | None:
 
 def return_credit_note_record(*, ret, register: Register, seller_id: int | None) -> JournalRecord:
     """A return taken at the till is a credit note in ``register``'s chain: what comes
-    back, what it is worth (what was paid for it), and the ticket it corrects. A paid
-    ticket is never changed: the credit note is the correction."""
+    back, what it is worth (what was paid for it), the ticket it corrects, what it gives
+    back per tender (``credit_note_tenders``) and the register's grand total after it.
+    A paid ticket is never changed: the credit note is the correction."""
     lines = [
         {
             "sku": line.order_line.sku,
@@ -122,11 +149,26 @@ def return_credit_note_record(*, ret, register: Register, seller_id: int | None)
             "lines": lines,
             "total": _money(ret.amount),
             "outcome": ret.outcome,
+            "tenders": _tenders(credit_note_tenders(ret)),
             **invoice_reference(ret.order),
         },
         reference=ret.order.reference,
         occurred_at=ret.created_at,
+        signed_total=-ret.amount,
     )
+
+
+def credit_note_tenders(ret) -> dict[str, Decimal]:
+    """What a credit note gives back, as known when it is written (the return is
+    recorded before it is settled): store credit for that outcome; a refund's tender
+    (cash at the till or the original payments) is chosen at its settlement, so it is
+    written under ``refund``; an exchange gives no money back (its new goods are
+    another ticket)."""
+    if ret.outcome == Return.Outcome.STORE_CREDIT:
+        return {"store_credit": ret.amount}
+    if ret.outcome == Return.Outcome.REFUND:
+        return {"refund": ret.amount}
+    return {}
 
 
 # --- Invoices (issue 15: for a business customer, on request) ----------------------------

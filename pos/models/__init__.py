@@ -13,6 +13,7 @@ from pos.models.parked import ParkedSale
 from pos.models.receipts import ReceiptPrint, StoreIdentity
 from pos.models.registers import Register
 from pos.models.sessions import CashMove, RegisterSession, SessionCount, ZReport
+from pos.models.tenders import SessionTender
 
 __all__ = [
     "GENESIS_HASH",
@@ -28,6 +29,7 @@ __all__ = [
     "Register",
     "RegisterSession",
     "SessionCount",
+    "SessionTender",
     "StoreIdentity",
     "ZReport",
 ]

@@ -7,6 +7,8 @@ the hash are in pos/fiscal/canonical.py and docs/fiscal.md."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import Location
 from pos.exceptions import JournalRecordImmutable
 from pos.models.registers import Register
+from unicommerce.money import DECIMAL_PLACES, MAX_DIGITS
 
 GENESIS_HASH = "0" * 64
 
@@ -72,6 +75,16 @@ class JournalChain(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=JournalKind.choices)
     last_number = models.PositiveBigIntegerField(_("last number"), default=0)
     last_hash = models.CharField(_("last hash"), max_length=64, default=GENESIS_HASH)
+    grand_total = models.DecimalField(
+        _("perpetual grand total"),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        default=Decimal("0.00"),
+        help_text=_(
+            "On a register's ticket chain: the register's tickets minus its credit notes "
+            "since its first record (each record carries it after itself)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -133,6 +133,8 @@ def test_a_rolled_back_sale_leaves_no_hole_in_the_numbering(shop):
         ("company", "event", {}, {"event_code": "made_up"}, JournalEventCodeInvalid),
         ("register", "ticket", {}, {"event_code": "reprint"}, JournalEventCodeInvalid),
         ("register", "ticket", {}, {"occurred_at": NAIVE}, JournalTimeInvalid),
+        ("company", "closing_day", {}, {"signed_total": Decimal("1.00")}, TypeError),
+        ("register", "event", {}, {"event_code": "reprint", "signed_total": Decimal(1)}, TypeError),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(shop, chain, kind, payload, extra, error):
@@ -144,6 +146,37 @@ def test_bad_input_is_refused_and_nothing_is_written(shop, chain, kind, payload,
 
     assert JournalRecord.objects.count() == 0
     assert JournalChain.objects.count() == 0
+
+
+def test_the_running_total_follows_tickets_and_credit_notes_and_rolls_back_with_them(shop):
+    def record(kind: str, total: str):
+        sign = 1 if kind == "ticket" else -1
+        return journal_append(
+            chain=shop.register,
+            kind=kind,
+            payload={"total": total},
+            occurred_at=WHEN,
+            signed_total=sign * Decimal(total),
+        )
+
+    first = record("ticket", "20.00")
+    note = record("credit_note", "5.00")  # its chain's first record: the total carries on
+
+    def failed_sale() -> None:
+        with transaction.atomic():
+            record("ticket", "7.00")
+            raise RuntimeError("payment refused")
+
+    with pytest.raises(RuntimeError):
+        failed_sale()
+    last = record("ticket", "1.50")
+
+    totals = [r.payload["grand_total"] for r in (first, note, last)]
+    assert totals == ["20.00", "15.00", "16.50"]
+    head = JournalChain.objects.get(register=shop.register, kind="ticket")
+    assert head.grand_total == Decimal("16.50")
+    assert JournalChain.objects.get(register=shop.register, kind="credit_note").grand_total == 0
+    assert journal_verify().intact
 
 
 @pytest.mark.parametrize(
