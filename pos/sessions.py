@@ -10,11 +10,13 @@ UPDATE and DELETE): a mistake is reversed by a new move. Moves above
 manager holding ``pos.approve_cash``, authenticated by the caller (e.g.
 ``inventory.services.approval.manager_approval``).
 
-What each session should hold is ``pos.session_figures`` (which payments a session
-covers: its register's channel between its opening and closing). A session does not go
-to closing while sales are parked at its register (``SessionHasParkedSales``; unsynced
-offline sales will count the same way when offline selling arrives). Selling outside an
-open session is not refused yet.
+What each session should hold is ``pos.session_figures``: the payments and refunds the
+till linked to it (``pos.session_tenders``) and its register's tickets. A session does
+not go to closing while sales are parked at its register (``SessionHasParkedSales``;
+unsynced offline sales will count the same way when offline selling arrives). Selling,
+taking or giving back money and moving cash outside an open session are refused
+(``session_selling_check``: ``RegisterNotOpen``), and a session open longer than
+``POS_SESSION_MAX_HOURS`` stops selling until it is closed.
 """
 
 from __future__ import annotations

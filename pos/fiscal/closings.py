@@ -20,10 +20,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from inventory.models import Location
+from pos.fiscal.events import jet_record
 from pos.fiscal.journal import COMPANY, journal_append
 from pos.models import JournalEventCode, JournalKind, JournalRecord
 
@@ -121,13 +122,19 @@ def closing_produce(*, period: str, day: dt.date, store: Location | None) -> Jou
         chain_filter = Q(chain__store=store, chain__register__isnull=True)
     else:
         chain_filter = Q(chain__store__isnull=True, chain__register__isnull=True)
+    with connection.cursor() as cursor:  # two producers at once: the second finds it done
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"closing:{store.pk if store else 0}:{reference}"],
+        )
     done = JournalRecord.objects.filter(chain_filter, kind=kind, reference=reference).first()
     if done is not None:
         return done
     figures = _figures(store, start, end)
     grand_total = _previous_grand_total(chain_filter, kind) + Decimal(figures["total"])
-    return journal_append(
-        chain=store if store is not None else COMPANY,
+    chain = store if store is not None else COMPANY
+    closing = journal_append(
+        chain=chain,
         kind=kind,
         payload={
             "period": period,
@@ -139,6 +146,13 @@ def closing_produce(*, period: str, day: dt.date, store: Location | None) -> Jou
         reference=reference,
         occurred_at=_moment(end),
     )
+    jet_record(
+        chain=chain,
+        code=JournalEventCode.CLOSING,
+        reference=reference,
+        payload={"kind": kind, "number": closing.number, "hash": closing.hash},
+    )
+    return closing
 
 
 def closings_due(today: dt.date) -> list[JournalRecord]:

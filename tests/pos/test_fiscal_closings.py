@@ -149,6 +149,8 @@ def test_beat_closes_yesterday_and_on_the_first_last_month_for_stores_and_compan
     assert company_month.payload["total"] == "12.00"  # January
     assert len(closings_due(dt.date(2027, 2, 1))) == 4  # again: the same four
     assert JournalRecord.objects.filter(kind__startswith="closing").count() == 4
+    events = JournalRecord.objects.filter(kind="event", event_code="closing")
+    assert sorted(e.reference for e in events) == sorted(r.reference for r in produced)
     tickets = sum(Decimal(r.payload["total"]) for r in JournalRecord.objects.filter(kind="ticket"))
     day_closings = [
         closing_produce(period="day", day=dt.date(2027, 2, d), store=None) for d in (1, 2)
