@@ -133,9 +133,10 @@ def _sell(ids: dict, register, seller, variants, rng) -> None:
     )
 
 
-def _worker(index: int, ids: dict, journal: bool, seconds: float, queue) -> None:
-    """One till process: sells for WARMUP (not counted) then ``seconds``; puts its
-    latencies (or its first error) on ``queue``."""
+def _worker(index: int, ids: dict, journal: bool, seconds: float, queue, barrier) -> None:
+    """One till process: sells for WARMUP (not counted), waits for the others (so no
+    process measures while another is still starting), then sells for ``seconds``; puts
+    its latencies (or its first error) on ``queue``."""
     django_setup()
     from django.contrib.auth import get_user_model
 
@@ -158,6 +159,7 @@ def _worker(index: int, ids: dict, journal: bool, seconds: float, queue) -> None
         warm_until = time.monotonic() + WARMUP
         while time.monotonic() < warm_until:
             _sell(ids, rng.choice(registers), seller, variants, rng)
+        barrier.wait(timeout=120)
         stop_at = time.monotonic() + seconds
         while time.monotonic() < stop_at:
             started = time.perf_counter()
@@ -165,15 +167,16 @@ def _worker(index: int, ids: dict, journal: bool, seconds: float, queue) -> None
             latencies.append(time.perf_counter() - started)
         queue.put(("ok", latencies))
     except Exception as error:  # reported by the parent, never hidden
+        barrier.abort()
         queue.put(("error", f"{type(error).__name__}: {error}"[:400]))
 
 
 def phase(ids: dict, *, journal: bool) -> dict:
     """WORKERS processes selling at once for SECONDS; their sales per second."""
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
+    queue, barrier = context.Queue(), context.Barrier(WORKERS)
     workers = [
-        context.Process(target=_worker, args=(i, ids, journal, SECONDS, queue))
+        context.Process(target=_worker, args=(i, ids, journal, SECONDS, queue, barrier))
         for i in range(WORKERS)
     ]
     for worker in workers:
