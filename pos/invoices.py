@@ -226,7 +226,7 @@ def _seller(identity: StoreIdentity) -> dict[str, str]:
 def invoice_of(order: Order) -> Invoice | None:
     return (
         Invoice.objects.filter(order=order)
-        .select_related("record", "store", "issued_by", "customer")
+        .select_related("record", "store", "issued_by")
         .first()
     )
 
@@ -277,7 +277,6 @@ def invoice_issue(
         store=register.location,
         record=record,
         number=record.number,
-        customer=order.customer,
         buyer_name=buyer.name,
         buyer_address=buyer.address,
         buyer_siret=buyer.siret,

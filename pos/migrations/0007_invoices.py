@@ -28,7 +28,6 @@ DROP FUNCTION IF EXISTS pos_invoice_append_only();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0005_saleschannel_moved_to_channels'),
         ('inventory', '0009_saleschannel_moved_to_channels'),
         ('orders', '0009_parked_sales'),
         ('pos', '0006_sessions'),
@@ -46,7 +45,6 @@ class Migration(migrations.Migration):
                 ('buyer_siret', models.CharField(blank=True, max_length=14, verbose_name='SIRET')),
                 ('buyer_vat_number', models.CharField(blank=True, max_length=14, verbose_name='VAT number')),
                 ('issued_at', models.DateTimeField(verbose_name='issued at')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='customer')),
                 ('issued_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('order', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orders.order', verbose_name='order')),
                 ('record', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pos.journalrecord', verbose_name='journal record')),

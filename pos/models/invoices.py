@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
 from inventory.models import Location
 from orders.models import Order
 from pos.models.journal import JournalRecord
@@ -34,14 +33,6 @@ class Invoice(models.Model):
         db_constraint=False,
     )
     number = models.PositiveBigIntegerField(_("number"), help_text=_("In the store's chain."))
-    customer = models.ForeignKey(
-        Customer,
-        verbose_name=_("customer"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
     buyer_name = models.CharField(_("company name"), max_length=150)
     buyer_address = models.TextField(_("billing address"), max_length=400)
     buyer_siret = models.CharField(_("SIRET"), max_length=14, blank=True)
