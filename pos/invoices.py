@@ -225,9 +225,7 @@ def _seller(identity: StoreIdentity) -> dict[str, str]:
 
 def invoice_of(order: Order) -> Invoice | None:
     return (
-        Invoice.objects.filter(order=order)
-        .select_related("record", "store", "issued_by")
-        .first()
+        Invoice.objects.filter(order=order).select_related("record", "store", "issued_by").first()
     )
 
 

@@ -175,7 +175,13 @@ def test_a_whole_day_at_the_till(live_server, page, screenshot, shop, stocked_va
     page.get_by_placeholder("Password").fill("secret-pass")
     page.get_by_role("button", name="Close the register").click()
     expect(page.locator(".done")).to_contain_text("The register is closed")
-    expect(page.locator(".z-report")).to_contain_text("88.70")
+    z_report = page.locator(".z-report")
+    expect(z_report).to_contain_text("88.70")
+    expect(z_report).to_contain_text("Opening cash150.00")
+    expect(z_report.locator('tr[data-move="bank_drop"]')).to_contain_text("Bank drop-100.00")
+    expect(z_report.locator('tr[data-count="cash"]')).to_contain_text(
+        "70.00 (expected 79.90, difference -9.90)"
+    )
     screenshot("day-2-z-report")
 
     session = RegisterSession.objects.get()
