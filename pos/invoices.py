@@ -20,13 +20,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Address
 from orders.models import Order
-from pos.fiscal.events import E, jet_record
 from pos.fiscal.journal import journal_append
 from pos.fiscal.tickets import invoice_payload, ticket_of
 from pos.models import (
@@ -37,6 +35,7 @@ from pos.models import (
     Register,
     StoreIdentity,
 )
+from pos.receipts import print_logged
 from unicommerce.exceptions import DomainError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -287,31 +286,17 @@ def invoice_issue(
 
 @transaction.atomic
 def invoice_print(*, invoice: Invoice, register: Register, user: AbstractBaseUser) -> InvoicePrint:
-    """Log a print (or a PDF) of the invoice: the original the first time, then
-    duplicates numbered from 1, each a JET ``reprint`` of the printing register."""
+    """Log a print (or a PDF) of the invoice (``pos.receipts.print_logged``, the invoice's
+    row locked): the original the first time, then numbered duplicates."""
     Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
-    last = InvoicePrint.objects.filter(invoice=invoice).aggregate(n=Max("number"))["n"]
-    number = 0 if last is None else last + 1
-    printed = InvoicePrint.objects.create(
-        invoice=invoice,
-        kind=InvoicePrint.Kind.ORIGINAL if number == 0 else InvoicePrint.Kind.DUPLICATE,
-        number=number,
+    return print_logged(
+        InvoicePrint,
+        owner={"invoice": invoice},
         register=register,
-        printed_by=user,
+        user=user,
+        reference=invoice.order.reference,
+        event={"invoice": invoice.label, "order": invoice.order.reference},
     )
-    if number:
-        jet_record(
-            chain=register,
-            code=E.REPRINT,
-            reference=invoice.order.reference,
-            payload={
-                "invoice": invoice.label,
-                "order": invoice.order.reference,
-                "duplicate": number,
-                "by": user.pk,
-            },
-        )
-    return printed
 
 
 # --- What the invoice page and PDF show ------------------------------------------------

@@ -23,7 +23,7 @@ from orders.models import Order
 from payments.models import Payment
 from pos.fiscal.events import E, jet_record
 from pos.fiscal.tickets import VatRow, order_vat_rows, ticket_of
-from pos.models import JournalRecord, ReceiptPrint, Register, StoreIdentity
+from pos.models import JournalRecord, PrintLog, ReceiptPrint, Register, StoreIdentity
 from unicommerce.exceptions import DomainError, InvalidInput
 from unicommerce.messaging.services import message_send
 from unicommerce.money import money_format
@@ -90,33 +90,50 @@ class ReceiptOfAnotherStore(DomainError):
         )
 
 
-@transaction.atomic
-def receipt_print(*, order: Order, register: Register, user: AbstractBaseUser) -> ReceiptPrint:
-    """Log a print of the receipt: the original the first time, then duplicates numbered
-    from 1 (the order's row is locked, so two tills never take the same number). A till
-    sale's receipt is printed by its own store's registers only (a seller working in two
-    stores cannot reprint one store's tickets at the other's till)."""
-    ticket = ticket_of(order)
-    if ticket is not None and ticket.chain.register.location_id != register.location_id:
-        raise ReceiptOfAnotherStore(store=ticket.chain.register.location.name)
-    Order.objects.select_for_update().filter(pk=order.pk).first()
-    last = ReceiptPrint.objects.filter(order=order).aggregate(n=Max("number"))["n"]
+def print_logged(
+    model: type[PrintLog], *, owner: dict, register: Register, user, reference: str, event: dict
+) -> PrintLog:
+    """Log the next print of a paper (``model``: ``ReceiptPrint`` or ``InvoicePrint``;
+    ``owner``: its key, e.g. ``{"order": order}``), the caller holding the paper's row
+    lock: the original the first time, then duplicates numbered from 1, each a JET
+    ``reprint`` of the printing register (``event`` and the duplicate's number)."""
+    last = model.objects.filter(**owner).aggregate(n=Max("number"))["n"]
     number = 0 if last is None else last + 1
-    printed = ReceiptPrint.objects.create(
-        order=order,
-        kind=ReceiptPrint.Kind.ORIGINAL if number == 0 else ReceiptPrint.Kind.DUPLICATE,
+    printed = model.objects.create(
+        **owner,
+        kind=model.Kind.ORIGINAL if number == 0 else model.Kind.DUPLICATE,
         number=number,
         register=register,
         printed_by=user,
     )
-    if number:  # a reprint is a technical event of the register that prints it
+    if number:
         jet_record(
             chain=register,
             code=E.REPRINT,
-            reference=order.reference,
-            payload={"order": order.reference, "duplicate": number, "by": user.pk},
+            reference=reference,
+            payload={**event, "duplicate": number, "by": user.pk},
         )
     return printed
+
+
+@transaction.atomic
+def receipt_print(*, order: Order, register: Register, user: AbstractBaseUser) -> ReceiptPrint:
+    """Log a print of the receipt (``print_logged``; the order's row is locked, so two
+    tills never take the same number). A till sale's receipt is printed by its own
+    store's registers only (a seller working in two stores cannot reprint one store's
+    tickets at the other's till)."""
+    ticket = ticket_of(order)
+    if ticket is not None and ticket.chain.register.location_id != register.location_id:
+        raise ReceiptOfAnotherStore(store=ticket.chain.register.location.name)
+    Order.objects.select_for_update().filter(pk=order.pk).first()
+    return print_logged(
+        ReceiptPrint,
+        owner={"order": order},
+        register=register,
+        user=user,
+        reference=order.reference,
+        event={"order": order.reference},
+    )
 
 
 class ReceiptRecipientInvalid(InvalidInput):

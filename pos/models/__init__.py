@@ -10,7 +10,7 @@ from pos.models.journal import (
     JournalRecord,
 )
 from pos.models.parked import ParkedSale
-from pos.models.receipts import ReceiptPrint, StoreIdentity
+from pos.models.receipts import PrintLog, ReceiptPrint, StoreIdentity
 from pos.models.registers import Register
 from pos.models.sessions import CashMove, RegisterSession, SessionCount, ZReport
 from pos.models.tenders import SessionTender
@@ -25,6 +25,7 @@ __all__ = [
     "JournalKind",
     "JournalRecord",
     "ParkedSale",
+    "PrintLog",
     "ReceiptPrint",
     "Register",
     "RegisterSession",

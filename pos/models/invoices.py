@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import Location
 from orders.models import Order
 from pos.models.journal import JournalRecord
-from pos.models.registers import Register
+from pos.models.receipts import PrintLog
 
 
 class Invoice(models.Model):
@@ -59,19 +59,8 @@ class Invoice(models.Model):
         return f"F-{self.store.code.upper()}-{self.number:06d}"
 
 
-class InvoicePrint(models.Model):
-    class Kind(models.TextChoices):
-        ORIGINAL = "original", _("original")
-        DUPLICATE = "duplicate", _("duplicate")
-
+class InvoicePrint(PrintLog):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    number = models.PositiveIntegerField(_("number"), help_text=_("0 for the original."))
-    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
-    printed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    printed_at = models.DateTimeField(_("printed at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("invoice print")

@@ -52,12 +52,15 @@ class StoreIdentity(models.Model):
         return f"{self.legal_name} — {self.location_id}"
 
 
-class ReceiptPrint(models.Model):
+class PrintLog(models.Model):
+    """One print of a paper (a receipt, an invoice): the first is the original, every
+    later one a duplicate numbered from 1; append-only (a database trigger refuses
+    UPDATE and DELETE)."""
+
     class Kind(models.TextChoices):
         ORIGINAL = "original", _("original")
         DUPLICATE = "duplicate", _("duplicate")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     number = models.PositiveIntegerField(_("number"), help_text=_("0 for the original."))
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
@@ -65,6 +68,13 @@ class ReceiptPrint(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     printed_at = models.DateTimeField(_("printed at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReceiptPrint(PrintLog):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("receipt print")
