@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 
@@ -32,6 +33,11 @@ def chromium_path() -> str:
             "(apt-get install chromium), or install it yourself."
         )
     return path
+
+
+# Assertions wait up to 10 s (Playwright's default is 5 s): on CI's 2 cores the other
+# test worker can hold the machine while a sale commits.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,15 @@ def drawing(colour: str, size=(900, 600)) -> bytes:
 
 
 def loaded(locator) -> bool:
-    return locator.evaluate("img => img.complete && img.naturalWidth > 0")
+    """The picture arrived and decoded (waiting for it: a busy machine serves it late;
+    a broken one never gets a width)."""
+    return locator.evaluate(
+        """img => img.complete && img.naturalWidth > 0 ? true : new Promise(done => {
+            img.addEventListener("load", () => done(img.naturalWidth > 0), {once: true});
+            img.addEventListener("error", () => done(false), {once: true});
+            setTimeout(() => done(img.complete && img.naturalWidth > 0), 10000);
+        })"""
+    )
 
 
 def test_a_manager_uploads_a_picture_and_the_till_shows_it(
