@@ -84,6 +84,9 @@ def _figures(store: Location | None, start: dt.date, end: dt.date) -> dict:
         else:
             notes += 1
             note_total += Decimal(payload["total"])
+            for row in payload.get("vat", []):  # what a credit note gives back, VAT too
+                vat[row["rate"]][0] -= Decimal(row["gross"])
+                vat[row["rate"]][1] -= Decimal(row["vat"])
             _per_tender(given_back, payload.get("tenders"))
     voids = records.filter(kind=K.EVENT, event_code=JournalEventCode.VOID).count()
     return {

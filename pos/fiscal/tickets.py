@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from orders.models import Order, Return
 from pos.fiscal.journal import journal_append
@@ -128,15 +128,17 @@ def return_credit_note_record(*, ret, register: Register, seller_id: int | None)
     back, what it is worth (what was paid for it), the ticket it corrects, what it gives
     back per tender (``credit_note_tenders``) and the register's grand total after it.
     A paid ticket is never changed: the credit note is the correction."""
+    returned = list(ret.lines.select_related("order_line").order_by("id"))
     lines = [
         {
             "sku": line.order_line.sku,
             "quantity": line.quantity,
             "amount": _money(line.amount),
             "vat_rate": f"{line.order_line.vat_rate:.1f}",
+            "vat": _money(_returned_vat(line)),
             "reason": line.reason,
         }
-        for line in ret.lines.select_related("order_line").order_by("id")
+        for line in returned
     ]
     return journal_append(
         chain=register,
@@ -147,6 +149,7 @@ def return_credit_note_record(*, ret, register: Register, seller_id: int | None)
             "currency": ret.currency,
             "seller": seller_id,
             "lines": lines,
+            "vat": _credit_note_vat(lines),
             "total": _money(ret.amount),
             "outcome": ret.outcome,
             "tenders": _tenders(credit_note_tenders(ret)),
@@ -156,6 +159,30 @@ def return_credit_note_record(*, ret, register: Register, seller_id: int | None)
         occurred_at=ret.created_at,
         signed_total=-ret.amount,
     )
+
+
+def _returned_vat(line) -> Decimal:
+    """The VAT of what a return line gives back: its share of the order line's VAT, as
+    its amount is its share of what was paid for the line."""
+    order_line = line.order_line
+    if not order_line.total_amount:
+        return Decimal("0.00")
+    share = (order_line.vat_amount or Decimal("0")) * line.amount / order_line.total_amount
+    return share.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _credit_note_vat(lines: list[dict]) -> list[dict]:
+    """The credit note's VAT per rate (incl. VAT, VAT, excl. VAT), like a ticket's: the
+    closings take it off the period's VAT."""
+    rows: dict[str, list[Decimal]] = {}
+    for line in lines:
+        row = rows.setdefault(line["vat_rate"], [Decimal("0"), Decimal("0")])
+        row[0] += Decimal(line["amount"])
+        row[1] += Decimal(line["vat"])
+    return [
+        {"rate": rate, "gross": _money(gross), "vat": _money(vat), "net": _money(gross - vat)}
+        for rate, (gross, vat) in sorted(rows.items(), key=lambda item: Decimal(item[0]))
+    ]
 
 
 def credit_note_tenders(ret) -> dict[str, Decimal]:

@@ -132,6 +132,14 @@ def test_real_sales_and_a_return_close_on_both_sides_of_a_month_boundary(
         closing_produce(period="month", day=dt.date(2027, m, 1), store=shop.store) for m in (1, 2)
     ]
     assert [c.payload["total"] for c in months] == ["39.80", "9.10"]
+    # February: the scarf's VAT (4.83 on 29.00) less the returned tee's (3.32 on 19.90).
+    assert months[1].payload["vat"] == [
+        {"rate": "20.0", "gross": "9.10", "vat": "1.51", "net": "7.59"}
+    ]
+    note = JournalRecord.objects.get(kind="credit_note")
+    assert note.payload["vat"] == [
+        {"rate": "20.0", "gross": "19.90", "vat": "3.32", "net": "16.58"}
+    ]
     year = closing_produce(period="year", day=dt.date(2027, 6, 1), store=None)
     tickets = sum(Decimal(r.payload["total"]) for r in JournalRecord.objects.filter(kind="ticket"))
     notes = sum(
