@@ -4,7 +4,7 @@ a manager's approval (their password typed on the till, ``pos.approve_cash``) an
 reason, every unit not returned yet comes back through the ordinary return
 (``orders.services.returns.return_create``: restocked here, gift cards sold on it
 voided, points taken back), its credit note is written in the register's chain
-(``return_credit_note_record``, naming the ticket and the invoice if any) and a JET
+(``pos.returns.till_return_record``, naming the ticket and the invoice if any) and a JET
 ``void`` event names the ticket, the credit note, the seller and the manager — all in one
 transaction. Then the money goes back to the original tenders through the return's
 settlement (``pos.services.till_return_settle``), outside any transaction as a provider
@@ -21,12 +21,11 @@ from django.utils.translation import gettext as _
 
 from orders.locks import order_lock
 from orders.models import Order, OrderLine, Return, ReturnLine
-from orders.services.returns import return_create
 from payments.selectors import original_payments_capacity
 from pos.fiscal.events import E, jet_record
-from pos.fiscal.tickets import return_credit_note_record
 from pos.invoices import sale_ticket_here
 from pos.models import JournalKind, JournalRecord, Register
+from pos.returns import till_return_record
 from pos.selectors import order_returnable_lines
 from pos.services import CASH, KEY_SHAPE, FormKeyMissing, till_return_settle
 from pos.sessions import session_selling_check
@@ -131,16 +130,14 @@ def _credit(order: Order, register: Register, seller, approver, reason: str) -> 
             raise SaleAlreadyCancelled()
         if order.payment_status not in CANCELLABLE_PAYMENT:
             raise SaleNotCancellable(_("This sale is not paid: void it at the till instead."))
-        ret = return_create(
+        ret, credit = till_return_record(
             order=order,
-            channel=register.channel,
+            register=register,
             lines=_lines_back(order, register),
-            receiving_location=register.location,
             outcome=Return.Outcome.REFUND,
             user=seller,
             note=_("Sale cancelled: %(reason)s") % {"reason": reason},
         )
-        credit = return_credit_note_record(ret=ret, register=register, seller_id=seller.pk)
         ticket = sale_ticket_here(order, register)
         jet_record(
             chain=register,

@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -26,10 +25,9 @@ from django.views.decorators.http import require_http_methods
 
 from orders.models import Order, OrderEvent, Return, ReturnLine
 from orders.selectors import order_visible_to, returns_visible_to
-from orders.services.returns import return_create
 from payments.selectors import original_payments_capacity, return_original_payments_cover
-from pos.fiscal.tickets import return_credit_note_record
 from pos.forms import REASONS, ReturnOptionsForm
+from pos.returns import till_return_record
 from pos.selectors import (
     order_by_reference,
     order_returnable_lines,
@@ -193,17 +191,14 @@ def _confirm(request, register, order: Order, context) -> Return:
         )
     if not lines:
         raise InvalidInput(_("Type how many of each item come back."))
-    with transaction.atomic():  # the return and its credit note, together
-        ret = return_create(
-            order=order,
-            channel=register.channel,
-            lines=lines,
-            receiving_location=register.location,
-            outcome=options.cleaned_data["outcome"],
-            user=request.user,
-            note=options.cleaned_data["note"],
-        )
-        return_credit_note_record(ret=ret, register=register, seller_id=request.user.pk)
+    ret, _credit_note = till_return_record(
+        order=order,
+        register=register,
+        lines=lines,
+        outcome=options.cleaned_data["outcome"],
+        user=request.user,
+        note=options.cleaned_data["note"],
+    )
     return ret
 
 

@@ -13,16 +13,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from orders.models import Order
 from orders.services.carts import cart_create, cart_line_add
-from orders.services.returns import return_create
 from pos.fiscal import journal_verify
 from pos.fiscal.closings import closing_produce
-from pos.fiscal.tickets import return_credit_note_record
 from pos.models import JournalRecord
+from pos.returns import till_return_record
 from pos.services import sale_complete
 from pos.sessions import session_open
 from tests.factories import RegisterFactory
@@ -111,16 +110,13 @@ def test_real_sales_and_a_return_close_on_both_sides_of_a_month_boundary(
     clock.set(2027, 2, 1, 0, 10)
     sell(shop.register, shop.seller, scarf)
     clock.set(2027, 2, 1, 10, 0)  # one tee of January's sale comes back in February
-    with transaction.atomic():
-        ret = return_create(
-            order=january,
-            channel=shop.store_channel,
-            lines=[{"order_line": january.lines.get(), "quantity": 1, "reason": "wrong_size"}],
-            receiving_location=shop.store,
-            outcome="refund",
-            user=shop.seller,
-        )
-        return_credit_note_record(ret=ret, register=shop.register, seller_id=shop.seller.pk)
+    till_return_record(
+        order=january,
+        register=shop.register,
+        lines=[{"order_line": january.lines.get(), "quantity": 1, "reason": "wrong_size"}],
+        outcome="refund",
+        user=shop.seller,
+    )
 
     days = [
         closing_produce(period="day", day=dt.date(2027, 1, d), store=shop.store) for d in (30, 31)
