@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order
 from orders.selectors import order_visible_to, orders_visible_to
-from pos.documents import invoice_pdf, receipt_pdf
+from pos.documents import invoice_pdf_printed, pdf_response, receipt_pdf_printed
 from pos.fiscal.tickets import ticket_of
 from pos.invoices import invoice_document, invoice_of, invoice_print
 from pos.models import Invoice, InvoicePrint
@@ -34,13 +34,6 @@ class _ReadOnly(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @admin.register(Invoice)
@@ -101,24 +94,22 @@ class InvoiceAdmin(_ReadOnly):
         a print the page with its print dialog."""
         action = request.POST.get("action", "")
         register, language = ticket.chain.register, get_language() or "fr"
-        if action in ("receipt_print", "receipt_pdf"):
-            printed = receipt_print(order=order, register=register, user=request.user)
-            if action == "receipt_pdf":
-                content = receipt_pdf(
-                    receipt_of(order),
-                    register=register,
-                    duplicate=printed.number,
-                    language=language,
+        user = request.user
+        if action == "receipt_pdf":
+            return pdf_response(
+                *receipt_pdf_printed(order=order, register=register, user=user, language=language)
+            )
+        if action == "invoice_pdf" and invoice is not None:
+            return pdf_response(
+                *invoice_pdf_printed(
+                    invoice=invoice, register=register, user=user, language=language
                 )
-                return _pdf(content, f"receipt-{order.reference}.pdf")
+            )
+        if action == "receipt_print":
+            printed = receipt_print(order=order, register=register, user=user)
             context.update(receipt_printed=printed, print_what="receipt")
-        elif action in ("invoice_print", "invoice_pdf") and invoice is not None:
-            printed = invoice_print(invoice=invoice, register=register, user=request.user)
-            if action == "invoice_pdf":
-                content = invoice_pdf(
-                    invoice_document(invoice), duplicate=printed.number, language=language
-                )
-                return _pdf(content, f"invoice-{invoice.label}.pdf")
+        elif action == "invoice_print" and invoice is not None:
+            printed = invoice_print(invoice=invoice, register=register, user=user)
             context.update(invoice_printed=printed, print_what="invoice")
         return None
 

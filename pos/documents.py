@@ -1,18 +1,21 @@
 """The receipt and the invoice as PDF files (``pos.pdf``): the receipt on an 80 mm roll
 in Courier, 42 columns like a thermal printer, its page as tall as its lines; the invoice
 on A4. They say what the HTML pages say, and "DUPLICATA n°k" on a reprint (a PDF is a
-print: the caller logs it first, ``receipt_print`` / ``invoice_print``)."""
+print: ``receipt_pdf_printed`` / ``invoice_pdf_printed`` log it, then draw it)."""
 
 from __future__ import annotations
 
 import textwrap
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from pos.invoices import invoice_document, invoice_print
 from pos.pdf import A4, Page, mm, pdf_bytes
+from pos.receipts import receipt_of, receipt_print
 from unicommerce.money import money_format
 
 COLUMNS = 42
@@ -283,3 +286,32 @@ def _invoice_totals(sheet: _Sheet, document, money) -> None:
         sheet.write(COLUMNS_AT["rate"] - mm(40), label, bold=bold)
         sheet.figure(RIGHT, money(amount), bold=bold, size=9)
         sheet.down(13)
+
+
+def _filename(kind: str, name: str, duplicate: int) -> str:
+    return f"{kind}-{name}{f'-duplicata-{duplicate}' if duplicate else ''}.pdf"
+
+
+def receipt_pdf_printed(*, order, register, user, language: str) -> tuple[bytes, str]:
+    """A print of ``order``'s receipt as a PDF (logged first: the original, then
+    DUPLICATA n°k): its bytes and its file name. The till and the admin both call it."""
+    printed = receipt_print(order=order, register=register, user=user)
+    content = receipt_pdf(
+        receipt_of(order), register=register, duplicate=printed.number, language=language
+    )
+    return content, _filename("receipt", order.reference, printed.number)
+
+
+def invoice_pdf_printed(*, invoice, register, user, language: str) -> tuple[bytes, str]:
+    """A print of ``invoice`` as a PDF, logged like ``receipt_pdf_printed``."""
+    printed = invoice_print(invoice=invoice, register=register, user=user)
+    content = invoice_pdf(invoice_document(invoice), duplicate=printed.number, language=language)
+    return content, _filename("invoice", invoice.label, printed.number)
+
+
+def pdf_response(content: bytes, filename: str) -> HttpResponse:
+    """A PDF as a download, never cached (the till's and the admin's)."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

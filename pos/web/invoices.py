@@ -14,7 +14,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from orders.models import Order
-from pos.documents import invoice_pdf
+from pos.documents import invoice_pdf_printed, pdf_response
 from pos.invoices import (
     buyer_clean,
     buyer_prefill,
@@ -26,7 +26,7 @@ from pos.invoices import (
 )
 from pos.messages import seller_message
 from pos.web.common import register_current, register_pick, seller_login_required
-from pos.web.receipts import order_here, pdf_response
+from pos.web.receipts import order_here
 from unicommerce.exceptions import DomainError, InvalidInput, NotFound
 
 
@@ -73,11 +73,13 @@ def invoice(request: HttpRequest, reference: str) -> HttpResponse:
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if existing is not None and action == "issue":
         context["already"] = True
-    if existing is not None and action in ("print", "pdf"):
-        printed = invoice_print(invoice=existing, register=register, user=request.user)
-        if action == "pdf":
-            return _pdf(existing, printed.number)
-        context["printed"] = printed
+    if existing is not None and action == "pdf":
+        content, filename = invoice_pdf_printed(
+            invoice=existing, register=register, user=request.user, language=get_language() or "fr"
+        )
+        return pdf_response(content, filename)
+    if existing is not None and action == "print":
+        context["printed"] = invoice_print(invoice=existing, register=register, user=request.user)
     status = 200
     if existing is None:
         status = _form(request, register, order, context)
@@ -104,11 +106,3 @@ def _form(request: HttpRequest, register, order: Order, context: dict) -> int:
         context["error"] = seller_message(error)
         return 422
     return 302
-
-
-def _pdf(invoice, duplicate: int) -> HttpResponse:
-    content = invoice_pdf(
-        invoice_document(invoice), duplicate=duplicate, language=get_language() or "fr"
-    )
-    suffix = f"-duplicata-{duplicate}" if duplicate else ""
-    return pdf_response(content, f"invoice-{invoice.label}{suffix}.pdf")

@@ -16,7 +16,7 @@ from inventory.services.approval import manager_approval
 from orders.models import Order
 from orders.selectors import order_visible_to
 from pos.cancellation import sale_cancel, sale_cancelled
-from pos.documents import receipt_pdf
+from pos.documents import pdf_response, receipt_pdf_printed
 from pos.invoices import invoice_of
 from pos.messages import seller_message
 from pos.receipts import ReceiptOfAnotherStore, receipt_of, receipt_print, receipt_send
@@ -34,13 +34,6 @@ def order_here(request: HttpRequest, reference: str) -> Order:
     if order is None or not order_visible_to(request.user, order):
         raise Http404(_("No such order."))
     return order
-
-
-def pdf_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @seller_login_required
@@ -66,15 +59,10 @@ def receipt(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _pdf(request: HttpRequest, register, order: Order) -> HttpResponse:
-    printed = receipt_print(order=order, register=register, user=request.user)
-    content = receipt_pdf(
-        receipt_of(order),
-        register=register,
-        duplicate=printed.number,
-        language=get_language() or "fr",
+    content, filename = receipt_pdf_printed(
+        order=order, register=register, user=request.user, language=get_language() or "fr"
     )
-    suffix = f"-duplicata-{printed.number}" if printed.number else ""
-    return pdf_response(content, f"receipt-{order.reference}{suffix}.pdf")
+    return pdf_response(content, filename)
 
 
 def _cancel(request: HttpRequest, register, order: Order) -> str:
